@@ -1,0 +1,4 @@
+import { EvidenceChain1795870608360 } from './1795870608360-EvidenceChain';
+
+/** Every migration, in order. Listed explicitly so that the app, the CLI and the tests load the same set. */
+export const MIGRATIONS = [EvidenceChain1795870608360];

@@ -1,0 +1,29 @@
+import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import type { Scope } from './scopes';
+
+export const ACCESS_METADATA = 'jartrail:access';
+
+/**
+ * Who may call a route. Every route declares it; the access guard refuses a route that does not, so that a new
+ * endpoint is closed until someone decides otherwise.
+ */
+export type AccessRule =
+  /** An auditor's API key with this scope; the request is recorded in the access records. */
+  | { readonly kind: 'auditor'; readonly scope: Scope }
+  /** A webhook sender, authenticated by its signature inside the ingest service (the body is part of it). */
+  | { readonly kind: 'sender' }
+  /** Health checks: no credentials. */
+  | { readonly kind: 'public' };
+
+export const Access = (rule: AccessRule) => {
+  const decorators: (ClassDecorator | MethodDecorator)[] = [SetMetadata(ACCESS_METADATA, rule)];
+  if (rule.kind === 'auditor') {
+    decorators.push(
+      ApiBearerAuth('api-key'),
+      ApiUnauthorizedResponse({ description: 'No API key, or an unknown or revoked one (problem details)' }),
+      ApiForbiddenResponse({ description: `The API key lacks the ${rule.scope} scope (problem details)` }),
+    );
+  }
+  return applyDecorators(...decorators);
+};

@@ -1,0 +1,58 @@
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import { ProblemException } from '../common/problem/problem';
+import { ACCESS_METADATA, type AccessRule } from './access.decorator';
+import { AccessRecorder } from './access-recorder';
+import { ApiKeysService, type Auditor } from './api-keys.service';
+
+export type AuditorRequest = FastifyRequest & { auditor?: Auditor };
+
+const BEARER = /^Bearer ([\x21-\x7E]{1,512})$/;
+
+/**
+ * Applies each route's access rule. Fails closed: a route without a rule is refused. Auditor keys come as
+ * `Authorization: Bearer <key>`, and the answers follow RFC 6750 (WWW-Authenticate, insufficient_scope).
+ */
+@Injectable()
+export class AccessGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly apiKeys: ApiKeysService,
+    private readonly recorder: AccessRecorder,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const rule = this.reflector.getAllAndOverride<AccessRule | undefined>(ACCESS_METADATA, [context.getHandler(), context.getClass()]);
+    if (!rule) throw new ProblemException('forbidden', { detail: 'this route declares no access rule' });
+    if (rule.kind !== 'auditor') return true;
+
+    const request = context.switchToHttp().getRequest<AuditorRequest>();
+    const match = BEARER.exec(request.headers.authorization ?? '');
+    if (!match) {
+      throw new ProblemException('unauthenticated', {
+        detail: 'send an API key as "Authorization: Bearer <key>"',
+        headers: { 'WWW-Authenticate': 'Bearer realm="jartrail"' },
+      });
+    }
+    const auditor = await this.apiKeys.authenticate(match[1]!);
+    if (!auditor) {
+      throw new ProblemException('unauthenticated', {
+        detail: 'the API key is unknown or revoked',
+        headers: { 'WWW-Authenticate': 'Bearer realm="jartrail", error="invalid_token"' },
+      });
+    }
+    request.auditor = auditor;
+    if (!auditor.scopes.includes(rule.scope)) {
+      const problem = new ProblemException('forbidden', {
+        detail: `this request needs the ${rule.scope} scope`,
+        extensions: { required_scope: rule.scope },
+        headers: { 'WWW-Authenticate': `Bearer realm="jartrail", error="insufficient_scope", scope="${rule.scope}"` },
+      });
+      // A refused look is still a look: it goes into the access records too.
+      await this.recorder.record(request, auditor, problem.status);
+      throw problem;
+    }
+    return true;
+  }
+}

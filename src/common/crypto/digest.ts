@@ -1,0 +1,36 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * base64url(SHA-256(bytes)) without padding: 43 characters. The construction of the spec's digest, of token
+ * hashes and of DPoP's `ath` (RFC 9449).
+ */
+export type Digest = string & { readonly __brand: 'Digest' };
+export type TokenHash = string & { readonly __brand: 'TokenHash' };
+
+export const DIGEST_LENGTH = 43;
+const BASE64URL_ALPHABET = /^[A-Za-z0-9_-]*$/;
+// 32 bytes leave 2 unused bits in the 43rd character, which a canonical encoder sets to zero.
+const CANONICAL_LAST_CHARACTER = /[AEIMQUYcgkosw048]$/;
+
+export function sha256Base64Url(input: string | Uint8Array): string {
+  return createHash('sha256').update(input).digest('base64url');
+}
+
+export function digestOf(compactSerialization: string): Digest {
+  // The spec hashes "the ASCII bytes of the compact serialization exactly as the AS received it".
+  return sha256Base64Url(Buffer.from(compactSerialization, 'ascii')) as Digest;
+}
+
+export type DigestProblem = 'length' | 'alphabet' | 'non_canonical';
+
+/** Why a string is not a well-formed 43-character base64url SHA-256 value, or undefined when it is one. */
+export function digestProblem(value: string): DigestProblem | undefined {
+  if (value.length !== DIGEST_LENGTH) return 'length';
+  if (!BASE64URL_ALPHABET.test(value)) return 'alphabet';
+  if (!CANONICAL_LAST_CHARACTER.test(value)) return 'non_canonical';
+  return undefined;
+}
+
+export function isDigest(value: string): value is Digest {
+  return digestProblem(value) === undefined;
+}

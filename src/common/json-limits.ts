@@ -1,0 +1,40 @@
+import { fieldError, type FieldError } from './problem/problem';
+
+export interface JsonLimits {
+  /** Deepest nesting of objects and arrays, the top value counting as depth 1. */
+  readonly maxDepth: number;
+  /** Most items in any one array. */
+  readonly maxArrayItems: number;
+  /** Most members in any one object. */
+  readonly maxObjectMembers: number;
+}
+
+export const EVENT_JSON_LIMITS: JsonLimits = { maxDepth: 12, maxArrayItems: 256, maxObjectMembers: 256 };
+
+/**
+ * Finds the first place where a parsed JSON value exceeds the limits, walking iteratively so that a hostile
+ * nesting depth cannot exhaust the stack. Run before schema validation, which recurses.
+ */
+export function findJsonLimitViolation(value: unknown, limits: JsonLimits, prefix: readonly (string | number)[] = []): FieldError | undefined {
+  const pending: { value: unknown; path: readonly (string | number)[]; depth: number }[] = [{ value, path: prefix, depth: 1 }];
+  while (pending.length > 0) {
+    const current = pending.pop()!;
+    if (current.value === null || typeof current.value !== 'object') continue;
+    if (current.depth > limits.maxDepth) {
+      return fieldError(current.path, 'too_deep', `nesting deeper than ${limits.maxDepth} levels is not accepted`);
+    }
+    if (Array.isArray(current.value)) {
+      if (current.value.length > limits.maxArrayItems) {
+        return fieldError(current.path, 'too_many_items', `arrays of more than ${limits.maxArrayItems} items are not accepted`);
+      }
+      current.value.forEach((item, index) => pending.push({ value: item, path: [...current.path, index], depth: current.depth + 1 }));
+    } else {
+      const entries = Object.entries(current.value);
+      if (entries.length > limits.maxObjectMembers) {
+        return fieldError(current.path, 'too_many_members', `objects of more than ${limits.maxObjectMembers} members are not accepted`);
+      }
+      for (const [key, member] of entries) pending.push({ value: member, path: [...current.path, key], depth: current.depth + 1 });
+    }
+  }
+  return undefined;
+}

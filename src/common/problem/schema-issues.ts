@@ -1,0 +1,51 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import { fieldError, type FieldError } from './problem';
+
+type IssuePathSegment = PropertyKey | StandardSchemaV1.PathSegment;
+
+/** The subset of a zod issue this module reads; any Standard Schema issue fits it. */
+interface SchemaIssue {
+  readonly message: string;
+  readonly path?: readonly IssuePathSegment[] | undefined;
+  readonly code?: string;
+  readonly keys?: readonly string[];
+  readonly params?: { readonly code?: string };
+}
+
+function segmentOf(segment: IssuePathSegment): string | number {
+  const key = typeof segment === 'object' && segment !== null ? segment.key : segment;
+  return typeof key === 'number' ? key : String(key);
+}
+
+function isAbsent(input: unknown, path: readonly (string | number)[]): boolean {
+  let current: unknown = input;
+  for (const segment of path) {
+    if (current === null || typeof current !== 'object' || !Object.hasOwn(current, segment)) return true;
+    current = (current as Record<string | number, unknown>)[segment];
+  }
+  return current === undefined;
+}
+
+/**
+ * Turns schema issues into field errors: one per offending field, an unknown key named as its own field, and a
+ * missing field told apart from a field of the wrong type (by looking at the validated input itself).
+ */
+export function fieldErrorsFromIssues(
+  issues: readonly SchemaIssue[],
+  input: unknown,
+  prefix: readonly (string | number)[] = [],
+): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const issue of issues) {
+    const relativePath = (issue.path ?? []).map(segmentOf);
+    const path = [...prefix, ...relativePath];
+    if (issue.code === 'unrecognized_keys' && issue.keys) {
+      for (const key of issue.keys) errors.push(fieldError([...path, key], 'unknown_field', 'this field is not part of the schema'));
+    } else if (issue.code === 'invalid_type' && isAbsent(input, relativePath)) {
+      errors.push(fieldError(path, 'missing', 'this field is required'));
+    } else {
+      errors.push(fieldError(path, issue.params?.code ?? issue.code ?? 'invalid', issue.message));
+    }
+  }
+  return errors;
+}

@@ -1,0 +1,107 @@
+import { z } from 'zod';
+
+/**
+ * The service's whole configuration, read once from the environment and validated at boot.
+ * A bad value stops the process with a message naming the variable; nothing falls back silently.
+ */
+const booleanFlag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
+
+const positiveInt = z.coerce.number().int().positive();
+
+const environmentSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  DATABASE_POOL_SIZE: positiveInt.max(200).default(20),
+  JARTRAIL_DATA_DIR: z.string().min(1).default('./.data'),
+  JARTRAIL_EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+  JARTRAIL_MASTER_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 random bytes, base64url without padding (43 characters)')
+    .optional(),
+  BOOTSTRAP_ADMIN_KEY: z.string().min(32, 'must be at least 32 characters').max(512).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  INGEST_MAX_EVENT_BYTES: positiveInt.default(256 * 1024),
+  INGEST_MAX_BATCH_BYTES: positiveInt.default(10 * 1024 * 1024),
+  INGEST_MAX_BATCH_EVENTS: positiveInt.default(1000),
+  WEBHOOK_TOLERANCE_SECONDS: positiveInt.max(3600).default(300),
+  SOURCE_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
+  PSEUDONYMIZE_SUBJECTS: booleanFlag.default(true),
+  KEEP_REQUEST_OBJECTS: booleanFlag.default(true),
+  MIGRATIONS_RUN: booleanFlag.default(true),
+});
+
+export interface AppConfig {
+  readonly http: { readonly port: number; readonly host: string };
+  readonly database: {
+    /** Set when an external PostgreSQL is configured; absent means the embedded one. */
+    readonly url: string | undefined;
+    readonly poolSize: number;
+    readonly embeddedPort: number;
+    readonly runMigrations: boolean;
+  };
+  readonly dataDir: string;
+  /** Secret: never logged. Absent means "load or create the key file in dataDir". */
+  readonly masterKey: string | undefined;
+  /** Secret: never logged. */
+  readonly bootstrapAdminKey: string | undefined;
+  readonly logLevel: string;
+  readonly ingest: {
+    readonly maxEventBytes: number;
+    readonly maxBatchBytes: number;
+    readonly maxBatchEvents: number;
+    readonly webhookToleranceSeconds: number;
+    readonly sourceCacheTtlMs: number;
+  };
+  readonly privacy: {
+    readonly pseudonymizeSubjects: boolean;
+    readonly keepRequestObjects: boolean;
+  };
+}
+
+export class ConfigurationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigurationError';
+  }
+}
+
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppConfig {
+  // Empty variables count as unset, as a shell `FOO=` usually means "no value".
+  const present = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = environmentSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigurationError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const env = parsed.data;
+  return {
+    http: { port: env.PORT, host: env.HOST },
+    database: {
+      url: env.DATABASE_URL,
+      poolSize: env.DATABASE_POOL_SIZE,
+      embeddedPort: env.JARTRAIL_EMBEDDED_PG_PORT,
+      runMigrations: env.MIGRATIONS_RUN,
+    },
+    dataDir: env.JARTRAIL_DATA_DIR,
+    masterKey: env.JARTRAIL_MASTER_KEY,
+    bootstrapAdminKey: env.BOOTSTRAP_ADMIN_KEY,
+    logLevel: env.LOG_LEVEL,
+    ingest: {
+      maxEventBytes: env.INGEST_MAX_EVENT_BYTES,
+      maxBatchBytes: env.INGEST_MAX_BATCH_BYTES,
+      maxBatchEvents: env.INGEST_MAX_BATCH_EVENTS,
+      webhookToleranceSeconds: env.WEBHOOK_TOLERANCE_SECONDS,
+      sourceCacheTtlMs: env.SOURCE_CACHE_TTL_MS,
+    },
+    privacy: {
+      pseudonymizeSubjects: env.PSEUDONYMIZE_SUBJECTS,
+      keepRequestObjects: env.KEEP_REQUEST_OBJECTS,
+    },
+  };
+}
+
+/** Injection token for the resolved AppConfig. */
+export const APP_CONFIG = Symbol('APP_CONFIG');

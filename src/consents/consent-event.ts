@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { authorizationDetails, digest, resource, scope } from '../common/schema/oauth-fields';
+import { defineEventType } from '../ingest/event-type-definition';
+
+const consentData = z.strictObject({
+  digest,
+  decision: z.enum(['approved', 'denied', 'partial']),
+  subject: z.string().min(1).max(512),
+  granted: z
+    .strictObject({
+      scope: scope.optional(),
+      resource: resource.optional(),
+      authorization_details: authorizationDetails.optional(),
+    })
+    .optional(),
+  /** Digest of what the user was shown. */
+  rendered_digest: digest.optional(),
+});
+
+export type ConsentData = z.infer<typeof consentData>;
+
+export const consentDecisionEvent = defineEventType<ConsentData>({
+  type: 'consent.decision',
+  senderKind: 'authorization_server',
+  data: consentData,
+  occurredAt: (_data, envelopeTimestamp) => envelopeTimestamp,
+  links: (data) => ({ digest: data.digest }),
+  minimize: (data, policy) => ({ ...data, subject: policy.subjectOf(data.subject) }),
+});

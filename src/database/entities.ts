@@ -1,0 +1,27 @@
+import { AccessRecordEntity } from '../access/access-record.entity';
+import { ApiKeyEntity } from '../access/api-key.entity';
+import { ChainFacetEntity } from '../chains/chain-facet.entity';
+import { ChainMemberEntity } from '../chains/chain-member.entity';
+import { ChainEntity } from '../chains/chain.entity';
+import { DigestAliasEntity } from '../chains/digest-alias.entity';
+import { TokenRefEntity } from '../chains/token-ref.entity';
+import { EventConflictEntity } from '../ingest/event-conflict.entity';
+import { EventEntity } from '../ingest/event.entity';
+import { SourceSecretEntity } from '../sources/source-secret.entity';
+import { SourceEntity } from '../sources/source.entity';
+import { ServiceSettingEntity } from './service-setting.entity';
+
+export const ENTITIES = [
+  ServiceSettingEntity,
+  SourceEntity,
+  SourceSecretEntity,
+  ApiKeyEntity,
+  AccessRecordEntity,
+  EventEntity,
+  EventConflictEntity,
+  ChainEntity,
+  DigestAliasEntity,
+  ChainMemberEntity,
+  ChainFacetEntity,
+  TokenRefEntity,
+];

@@ -1,0 +1,28 @@
+import type { z } from 'zod';
+import type { RecordLinks } from '../chains/record-links';
+import type { SourceKind } from '../sources/source-kind';
+
+/** What the minimisation step needs: the spec keeps subjects pseudonymous and raw request objects only by choice. */
+export interface MinimizationPolicy {
+  /** Returns the stored form of a subject: a keyed pseudonym, or the subject itself when so configured. */
+  readonly subjectOf: (subject: string) => string;
+  readonly keepRequestObjects: boolean;
+}
+
+/**
+ * One event type of the ingest contract: who may send it, the schema of its `data`, when it happened, how it
+ * links into chains, and what is removed before storage. Pure: no I/O, so it is tested alone.
+ */
+export interface EventTypeDefinition<Data extends object = object> {
+  readonly type: string;
+  readonly senderKind: SourceKind;
+  readonly data: z.ZodType<Data>;
+  /** The moment the record describes, for the chain's timeline (the envelope timestamp when nothing better exists). */
+  occurredAt(data: Data, envelopeTimestamp: Date): Date;
+  links(data: Data): RecordLinks;
+  minimize(data: Data, policy: MinimizationPolicy): Data;
+}
+
+export function defineEventType<Data extends object>(definition: EventTypeDefinition<Data>): EventTypeDefinition<Data> {
+  return definition;
+}

@@ -1,0 +1,52 @@
+import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import { SourceEntity } from '../sources/source.entity';
+
+export const EVENT_TYPE_CHECK = `"type" IN ('request_object.verification', 'consent.decision', 'token.issued', 'token.revoked', 'tool_call.recorded')`;
+
+/**
+ * Evidence: one accepted event, exactly once per (source, event id). Append-only, enforced by a trigger.
+ * The expression indexes (declared here, created by the migration) serve the lookups by call id, side-effect
+ * reference and request_uri.
+ */
+@Entity('events')
+@Unique('uq_events_source_event_id', ['sourceId', 'eventId'])
+@Check('chk_events_type', EVENT_TYPE_CHECK)
+@Index('idx_events_call_id', { synchronize: false })
+@Index('idx_events_side_effect_reference', { synchronize: false })
+@Index('idx_events_request_uri', { synchronize: false })
+export class EventEntity {
+  @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS', primaryKeyConstraintName: 'pk_events' })
+  seq!: string;
+
+  @Column('uuid', { name: 'source_id' })
+  sourceId!: string;
+
+  @ManyToOne(() => SourceEntity, { onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'source_id', foreignKeyConstraintName: 'fk_events_source' })
+  source?: SourceEntity;
+
+  @Column('text', { name: 'event_id' })
+  eventId!: string;
+
+  @Column('text')
+  type!: string;
+
+  /** The envelope's `timestamp`: when the sender says it emitted the event. */
+  @Column('timestamptz', { name: 'emitted_at' })
+  emittedAt!: Date;
+
+  /** When the recorded thing happened (a token's iat, a tool call's start, ...): the timeline's order. */
+  @Column('timestamptz', { name: 'occurred_at' })
+  occurredAt!: Date;
+
+  @Column('timestamptz', { name: 'recorded_at', default: () => 'now()' })
+  recordedAt!: Date;
+
+  /** Keyed hash of the canonical envelope as received: tells a redelivery from a changed body. */
+  @Column('bytea')
+  fingerprint!: Buffer;
+
+  /** The event's `data` after minimisation (pseudonymous subject, request object only when kept). */
+  @Column('jsonb')
+  data!: Record<string, unknown>;
+}

@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import {
+  audience,
+  authorizationDetails,
+  digest,
+  identifier,
+  matching,
+  numericDate,
+  resource,
+  scope,
+  shortText,
+  uri,
+  valueHash,
+} from '../common/schema/oauth-fields';
+import { defineEventType } from '../ingest/event-type-definition';
+
+/** PAR request URIs (RFC 9126 section 2.2) carry this prefix. */
+export const PAR_REQUEST_URI_PREFIX = 'urn:ietf:params:oauth:request_uri:';
+
+const jwsHeader = z.strictObject({
+  alg: z.string().min(1).max(64),
+  kid: z.string().min(1).max(1024).optional(),
+  typ: z.string().min(1).max(256).optional(),
+});
+
+const jweHeader = z.strictObject({
+  alg: z.string().min(1).max(64),
+  enc: z.string().min(1).max(64),
+  kid: z.string().min(1).max(1024).optional(),
+});
+
+/** The claim facts the AS read from the request object (RFC 9101 section 4); `state` and `nonce` only as hashes. */
+const claimFacts = z.strictObject({
+  iss: z.string().min(1).max(2048).optional(),
+  aud: audience.optional(),
+  exp: numericDate.optional(),
+  iat: numericDate.optional(),
+  nbf: numericDate.optional(),
+  jti: identifier.optional(),
+  response_type: z.string().min(1).max(256).optional(),
+  redirect_uri: uri.optional(),
+  scope: scope.optional(),
+  resource: resource.optional(),
+  authorization_details: authorizationDetails.optional(),
+  state_hash: valueHash.optional(),
+  nonce_hash: valueHash.optional(),
+});
+
+// A compact JWS has 3 parts, a compact JWE 5; both are base64url parts joined by dots.
+const compactSerialization = matching(
+  z.string().max(192 * 1024),
+  /^[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*){2}((\.[A-Za-z0-9_-]*){2})?$/,
+  'compact_serialization',
+  'must be a compact JWS or JWE serialization',
+);
+
+const verificationData = z
+  .strictObject({
+    digest,
+    verdict: z.enum(['accepted', 'rejected']),
+    reason: shortText.optional(),
+    client_id: identifier,
+    issuer: z.string().min(1).max(2048),
+    delivery: z.enum(['value', 'reference', 'par']),
+    request_uri: z.string().min(1).max(2048).optional(),
+    /**
+     * jartrail's extension for a plain authorization request without a request object: its digest is the JCS
+     * digest of its parameters, it has no header, and its chain is marked unsigned.
+     */
+    unsigned: z.boolean().optional(),
+    header: jwsHeader.optional(),
+    encryption: jweHeader.optional(),
+    inner_digest: digest.optional(),
+    claims: claimFacts,
+    request_object: compactSerialization.optional(),
+  })
+  .superRefine((data, context) => {
+    const issue = (path: string, code: string, message: string) =>
+      context.addIssue({ code: 'custom', path: [path], message, params: { code } });
+    if (data.unsigned === true) {
+      for (const field of ['header', 'encryption', 'inner_digest', 'request_object'] as const) {
+        if (data[field] !== undefined) issue(field, 'unsigned_conflict', 'must be absent when the request is unsigned');
+      }
+    } else if (data.header === undefined) {
+      context.addIssue({ code: 'invalid_type', expected: 'object', path: ['header'], message: 'this field is required' });
+    }
+    if (data.inner_digest !== undefined && data.encryption === undefined) {
+      issue('inner_digest', 'inner_digest_without_encryption', 'is only meaningful for an encrypted request object');
+    }
+    if (data.delivery !== 'value' && data.request_uri === undefined) {
+      context.addIssue({ code: 'invalid_type', expected: 'string', path: ['request_uri'], message: 'this field is required' });
+    }
+    if (data.delivery === 'par' && data.request_uri !== undefined && !data.request_uri.startsWith(PAR_REQUEST_URI_PREFIX)) {
+      issue('request_uri', 'par_request_uri', `a pushed request_uri starts with ${PAR_REQUEST_URI_PREFIX}`);
+    }
+    if (data.delivery === 'value' && data.request_uri !== undefined) {
+      issue('request_uri', 'request_uri_with_value', 'must be absent when the request object was passed by value');
+    }
+  });
+
+export type VerificationData = z.infer<typeof verificationData>;
+
+export const requestObjectVerificationEvent = defineEventType<VerificationData>({
+  type: 'request_object.verification',
+  senderKind: 'authorization_server',
+  data: verificationData,
+  occurredAt: (_data, envelopeTimestamp) => envelopeTimestamp,
+  links: (data) => ({ digest: data.digest, innerDigest: data.inner_digest }),
+  minimize: (data, policy) => {
+    if (policy.keepRequestObjects || data.request_object === undefined) return data;
+    const { request_object: _dropped, ...kept } = data;
+    return kept;
+  },
+});

@@ -1,0 +1,88 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
+import { SourceSecretEntity } from './source-secret.entity';
+import { SourceEntity } from './source.entity';
+
+export interface SourceWithSecrets {
+  readonly source: SourceEntity;
+  /** Secrets still valid now: the current one and any in their rotation grace period. */
+  readonly secrets: readonly SourceSecretEntity[];
+}
+
+@Injectable()
+export class SourcesRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async create(source: Pick<SourceEntity, 'id' | 'name' | 'kind'>, secret: Pick<SourceSecretEntity, 'id' | 'sealed'>): Promise<SourceEntity> {
+    // A source without its secret would be unusable and a secret without its source meaningless: both or neither.
+    return this.dataSource.transaction(async (manager) => {
+      await manager.insert(SourceEntity, source);
+      await manager.insert(SourceSecretEntity, { ...secret, sourceId: source.id });
+      return manager.findOneByOrFail(SourceEntity, { id: source.id });
+    });
+  }
+
+  findById(id: string): Promise<SourceEntity | null> {
+    return this.dataSource.getRepository(SourceEntity).findOneBy({ id });
+  }
+
+  findByName(name: string): Promise<SourceEntity | null> {
+    return this.dataSource.getRepository(SourceEntity).findOneBy({ name });
+  }
+
+  async listWithSecrets(): Promise<SourceWithSecrets[]> {
+    const sources = await this.dataSource.getRepository(SourceEntity).find({ order: { createdAt: 'ASC', id: 'ASC' } });
+    const secrets = await this.validSecrets(this.dataSource.manager, sources.map((source) => source.id));
+    return sources.map((source) => ({ source, secrets: secrets.filter((secret) => secret.sourceId === source.id) }));
+  }
+
+  async findWithSecrets(id: string): Promise<SourceWithSecrets | null> {
+    const source = await this.findById(id);
+    if (!source) return null;
+    return { source, secrets: await this.validSecrets(this.dataSource.manager, [id]) };
+  }
+
+  async setDisabled(id: string, disabled: boolean): Promise<SourceEntity | null> {
+    await this.dataSource
+      .getRepository(SourceEntity)
+      .createQueryBuilder()
+      .update()
+      .set({ disabledAt: disabled ? () => 'COALESCE(disabled_at, now())' : null })
+      .where('id = :id', { id })
+      .execute();
+    return this.findById(id);
+  }
+
+  /**
+   * Adds a new current secret; the previous current one stays valid until `graceUntil`. The source row is locked
+   * so that two rotations at once cannot both leave a secret without an expiry.
+   */
+  async rotate(id: string, secret: Pick<SourceSecretEntity, 'id' | 'sealed'>, graceUntil: Date): Promise<SourceWithSecrets | null> {
+    return this.dataSource.transaction(async (manager) => {
+      const source = await manager.getRepository(SourceEntity).createQueryBuilder('source').setLock('pessimistic_write').where('source.id = :id', { id }).getOne();
+      if (!source) return null;
+      await manager
+        .getRepository(SourceSecretEntity)
+        .createQueryBuilder()
+        .update()
+        .set({ expiresAt: graceUntil })
+        .where('source_id = :id AND (expires_at IS NULL OR expires_at > :graceUntil)', { id, graceUntil })
+        .execute();
+      await manager.insert(SourceSecretEntity, { ...secret, sourceId: id });
+      return { source, secrets: await this.validSecrets(manager, [id]) };
+    });
+  }
+
+  private validSecrets(manager: EntityManager, sourceIds: string[]): Promise<SourceSecretEntity[]> {
+    if (sourceIds.length === 0) return Promise.resolve([]);
+    return manager
+      .getRepository(SourceSecretEntity)
+      .createQueryBuilder('secret')
+      .where('secret.sourceId IN (:...sourceIds)', { sourceIds })
+      .andWhere('(secret.expiresAt IS NULL OR secret.expiresAt > now())')
+      .orderBy('secret.createdAt', 'DESC')
+      .addOrderBy('secret.id', 'ASC')
+      .getMany();
+  }
+}

@@ -1,0 +1,106 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { TtlCache } from '../common/cache/ttl-cache';
+import { Keyring } from '../common/crypto/keyring';
+import { open, seal } from '../common/crypto/secret-box';
+import { ProblemException } from '../common/problem/problem';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { SECRET_PREFIX, secretKeyBytes } from '../ingest/webhook-signature';
+import type { SourceKind } from './source-kind';
+import type { SourceEntity } from './source.entity';
+import { SourcesRepository, type SourceWithSecrets } from './sources.repository';
+
+/** What the ingest path needs to authenticate a sender. */
+export interface SenderCredentials {
+  readonly source: Pick<SourceEntity, 'id' | 'name' | 'kind'>;
+  readonly enabled: boolean;
+  /** HMAC keys of every secret valid now. */
+  readonly keys: readonly Buffer[];
+}
+
+export interface CreatedSource {
+  readonly source: SourceWithSecrets;
+  /** The new secret: returned once, stored only sealed. */
+  readonly secret: string;
+}
+
+function sealingContext(sourceId: string, secretId: string): string {
+  return `source-secret:${sourceId}:${secretId}`;
+}
+
+@Injectable()
+export class SourcesService {
+  private readonly credentials: TtlCache<string, SenderCredentials | null>;
+
+  constructor(
+    private readonly sources: SourcesRepository,
+    private readonly keyring: Keyring,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.credentials = new TtlCache(config.ingest.sourceCacheTtlMs);
+  }
+
+  async create(name: string, kind: SourceKind): Promise<CreatedSource> {
+    if (await this.sources.findByName(name)) throw new ProblemException('conflict', { detail: `a source named ${name} exists already` });
+    const id = randomUUID();
+    const { secret, sealed, secretId } = this.newSecret(id);
+    try {
+      await this.sources.create({ id, name, kind }, { id: secretId, sealed });
+    } catch (error) {
+      // Two creations racing for one name: the unique constraint decides, the loser gets a clear 409.
+      if ((error as { code?: string }).code === '23505') throw new ProblemException('conflict', { detail: `a source named ${name} exists already` });
+      throw error;
+    }
+    return { source: (await this.sources.findWithSecrets(id))!, secret };
+  }
+
+  list(): Promise<SourceWithSecrets[]> {
+    return this.sources.listWithSecrets();
+  }
+
+  async get(id: string): Promise<SourceWithSecrets> {
+    const found = await this.sources.findWithSecrets(id);
+    if (!found) throw new ProblemException('not-found', { detail: `no source ${id}` });
+    return found;
+  }
+
+  async setEnabled(id: string, enabled: boolean): Promise<SourceWithSecrets> {
+    const updated = await this.sources.setDisabled(id, !enabled);
+    if (!updated) throw new ProblemException('not-found', { detail: `no source ${id}` });
+    this.credentials.delete(id);
+    return this.get(id);
+  }
+
+  /** A new secret; the old ones stay valid for the grace period, so senders can switch without losing events. */
+  async rotateSecret(id: string, gracePeriodSeconds: number): Promise<CreatedSource> {
+    const { secret, sealed, secretId } = this.newSecret(id);
+    const rotated = await this.sources.rotate(id, { id: secretId, sealed }, new Date(Date.now() + gracePeriodSeconds * 1000));
+    if (!rotated) throw new ProblemException('not-found', { detail: `no source ${id}` });
+    this.credentials.delete(id);
+    return { source: rotated, secret };
+  }
+
+  /** The sender's kind, state and HMAC keys, cached briefly; undefined for an unknown source. */
+  async credentialsFor(id: string): Promise<SenderCredentials | undefined> {
+    const cached = this.credentials.get(id);
+    if (cached !== undefined) return cached ?? undefined;
+    const found = await this.sources.findWithSecrets(id);
+    const credentials = found
+      ? {
+          source: { id: found.source.id, name: found.source.name, kind: found.source.kind },
+          enabled: found.source.disabledAt === null,
+          keys: found.secrets.map((secret) =>
+            secretKeyBytes(open(this.keyring.sealingKey, secret.sealed, sealingContext(id, secret.id)).toString('utf8')),
+          ),
+        }
+      : null;
+    this.credentials.set(id, credentials);
+    return credentials ?? undefined;
+  }
+
+  private newSecret(sourceId: string) {
+    const secretId = randomUUID();
+    const secret = `${SECRET_PREFIX}${randomBytes(32).toString('base64')}`;
+    return { secret, secretId, sealed: seal(this.keyring.sealingKey, Buffer.from(secret, 'utf8'), sealingContext(sourceId, secretId)) };
+  }
+}

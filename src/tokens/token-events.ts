@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import {
+  audience,
+  authorizationDetails,
+  dateTime,
+  digest,
+  identifier,
+  matching,
+  numericDate,
+  resource,
+  scope,
+  shortText,
+  tokenHash,
+  tokenReference,
+} from '../common/schema/oauth-fields';
+import { tokenKeysOf } from '../chains/record-links';
+import { defineEventType } from '../ingest/event-type-definition';
+
+/** `access`, `refresh`, `id`, or an RFC 8693 token type URI. */
+const tokenType = z.union([
+  z.enum(['access', 'refresh', 'id']),
+  matching(
+    z.string().max(256),
+    /^urn:ietf:params:oauth:token-type:[A-Za-z0-9_.-]+$/,
+    'token_type',
+    'must be access, refresh, id or an RFC 8693 token type URI',
+  ),
+]);
+
+/** Proof-of-possession confirmation (RFC 7800): a DPoP key thumbprint or a certificate thumbprint. */
+const confirmation = z.union([
+  z.strictObject({ jkt: z.string().min(1).max(128) }),
+  z.strictObject({ 'x5t#S256': z.string().min(1).max(128) }),
+]);
+
+const tokenIssuedData = z
+  .strictObject({
+    digest: digest.optional(),
+    parent: tokenReference.optional(),
+    token_type: tokenType,
+    jti: identifier.optional(),
+    token_hash: tokenHash.optional(),
+    scope: scope.optional(),
+    aud: audience.optional(),
+    resource: resource.optional(),
+    authorization_details: authorizationDetails.optional(),
+    iat: numericDate,
+    exp: numericDate,
+    cnf: confirmation.optional(),
+    grant_type: z.string().min(1).max(256).optional(),
+  })
+  .superRefine((data, context) => {
+    if (data.digest === undefined && data.parent === undefined) {
+      context.addIssue({ code: 'custom', path: ['digest'], message: 'a token names its digest or its parent', params: { code: 'digest_or_parent' } });
+    }
+    if (data.jti === undefined && data.token_hash === undefined) {
+      context.addIssue({ code: 'custom', path: ['jti'], message: 'a token is named by jti, token_hash or both', params: { code: 'jti_or_token_hash' } });
+    }
+    if (data.exp < data.iat) {
+      context.addIssue({ code: 'custom', path: ['exp'], message: 'must not be before iat', params: { code: 'exp_before_iat' } });
+    }
+  });
+
+export type TokenIssuedData = z.infer<typeof tokenIssuedData>;
+
+export const tokenIssuedEvent = defineEventType<TokenIssuedData>({
+  type: 'token.issued',
+  senderKind: 'token_service',
+  data: tokenIssuedData,
+  occurredAt: (data) => new Date(data.iat * 1000),
+  links: (data) => ({
+    digest: data.digest,
+    tokenIdentity: tokenKeysOf(data),
+    tokenReference: data.parent ? { role: 'parent', keys: tokenKeysOf(data.parent) } : undefined,
+  }),
+  minimize: (data) => data,
+});
+
+const tokenRevokedData = z
+  .strictObject({
+    jti: identifier.optional(),
+    token_hash: tokenHash.optional(),
+    revoked_at: dateTime,
+    reason: shortText.optional(),
+  })
+  .superRefine((data, context) => {
+    if (data.jti === undefined && data.token_hash === undefined) {
+      context.addIssue({ code: 'custom', path: ['jti'], message: 'the revoked token is named by jti or token_hash', params: { code: 'jti_or_token_hash' } });
+    }
+  });
+
+export type TokenRevokedData = z.infer<typeof tokenRevokedData>;
+
+export const tokenRevokedEvent = defineEventType<TokenRevokedData>({
+  type: 'token.revoked',
+  senderKind: 'token_service',
+  data: tokenRevokedData,
+  occurredAt: (data) => new Date(data.revoked_at),
+  links: (data) => ({ tokenReference: { role: 'revocation', keys: tokenKeysOf(data) } }),
+  minimize: (data) => data,
+});

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { dateTime, digest, identifier, resource, shortText, tokenReference } from '../common/schema/oauth-fields';
+import { tokenKeysOf } from '../chains/record-links';
+import { defineEventType } from '../ingest/event-type-definition';
+
+const toolCallData = z
+  .strictObject({
+    call_id: identifier,
+    agent_id: identifier,
+    token: tokenReference,
+    tool: z.string().min(1).max(256),
+    action: z.string().min(1).max(256),
+    resource: resource.optional(),
+    arguments_digest: digest.optional(),
+    /** Which entry of the token's authorization_details this call relies on (RFC 9396). */
+    authorization_details_ref: z.string().min(1).max(256).optional(),
+    started_at: dateTime,
+    completed_at: dateTime.optional(),
+    outcome: z.enum(['succeeded', 'failed', 'denied']),
+    side_effect: z
+      .strictObject({
+        kind: z.string().min(1).max(128),
+        reference: z.string().min(1).max(1024),
+        summary: shortText.optional(),
+      })
+      .optional(),
+  })
+  .superRefine((data, context) => {
+    if (data.completed_at !== undefined && Date.parse(data.completed_at) < Date.parse(data.started_at)) {
+      context.addIssue({ code: 'custom', path: ['completed_at'], message: 'must not be before started_at', params: { code: 'completed_before_started' } });
+    }
+  });
+
+export type ToolCallData = z.infer<typeof toolCallData>;
+
+export const toolCallRecordedEvent = defineEventType<ToolCallData>({
+  type: 'tool_call.recorded',
+  senderKind: 'agent',
+  data: toolCallData,
+  occurredAt: (data) => new Date(data.started_at),
+  links: (data) => ({ tokenReference: { role: 'usage', keys: tokenKeysOf(data.token) } }),
+  minimize: (data) => data,
+});
