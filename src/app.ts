@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import secureJson from 'secure-json-parse';
+import { AppModule, type AppRuntime } from './app.module';
+import { ProblemException } from './common/problem/problem';
+import type { OpaqueBodyRouteConfig } from './ingest/opaque-body';
+
+export const SERVICE_VERSION = '0.1.0';
+
+const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The caller's X-Request-Id when it is a sane token, else a fresh UUID; logs and problems carry it. */
+function correlationIdOf(request: IncomingMessage): string {
+  const given = request.headers['x-request-id'];
+  const id = typeof given === 'string' && CORRELATION_ID.test(given) ? given : randomUUID();
+  // pino-http reads the id from the raw request, so request logs and fastify agree on it.
+  (request as IncomingMessage & { id: string }).id = id;
+  return id;
+}
+
+/**
+ * Body parsing is ours: ingest routes get the exact bytes (their signature covers them, and nothing is parsed
+ * before the sender is authenticated); every other route gets JSON parsed without prototype poisoning.
+ */
+function registerBodyParsers(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.removeAllContentTypeParsers();
+  const isOpaque = (request: { routeOptions: { config: unknown } }) => Boolean((request.routeOptions.config as OpaqueBodyRouteConfig).opaqueBody);
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
+    if (isOpaque(request)) return done(null, body);
+    if (body.length === 0) return done(null, undefined);
+    try {
+      done(null, secureJson.parse(body, undefined, { protoAction: 'error', constructorAction: 'error' }));
+    } catch (error) {
+      done(new ProblemException('malformed-json', { detail: (error as Error).message }), undefined);
+    }
+  });
+  fastify.addContentTypeParser(['application/x-ndjson', 'application/jsonl'], { parseAs: 'buffer' }, (request, body: Buffer, done) => {
+    if (isOpaque(request)) return done(null, body);
+    done(new ProblemException('unsupported-media-type', { detail: 'NDJSON is accepted by POST /v1/events/batch only' }), undefined);
+  });
+}
+
+export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('jartrail')
+    .setDescription(
+      'The audit trail for agent authorization: signed webhooks in (request-object verification, consent, tokens, tool calls), ' +
+        'evidence chains out. Errors are RFC 9457 problem details (application/problem+json).',
+    )
+    .setVersion(SERVICE_VERSION)
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An auditor API key' }, 'api-key')
+    .build();
+  return SwaggerModule.createDocument(app, config);
+}
+
+export interface CreateAppOptions {
+  /** Serve the OpenAPI UI at /docs and the document at /openapi.json (default true). */
+  readonly openApi?: boolean;
+}
+
+/** The whole service as a Nest application on fastify, initialised but not yet listening. */
+export async function createApp(runtime: AppRuntime, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
+  const { ingest } = runtime.config;
+  const adapter = new FastifyAdapter({
+    // The largest body any route takes; routes with opaque bodies get their own limit below.
+    bodyLimit: Math.max(ingest.maxBatchBytes, 1024 * 1024),
+    genReqId: correlationIdOf,
+    return503OnClosing: true,
+  });
+  const fastify = adapter.getInstance();
+  fastify.addHook('onRoute', (route) => {
+    const limit = (route.config as OpaqueBodyRouteConfig | undefined)?.opaqueBody;
+    if (limit) route.bodyLimit = limit === 'event' ? ingest.maxEventBytes : ingest.maxBatchBytes;
+  });
+  fastify.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(runtime), adapter, { bufferLogs: true, bodyParser: false });
+  app.useLogger(app.get(Logger));
+  registerBodyParsers(app);
+  if (options.openApi !== false) {
+    SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), { jsonDocumentUrl: 'openapi.json', raw: ['json'] });
+  }
+  await app.init();
+  return app;
+}

@@ -1,0 +1,98 @@
+import type { StoredChain, StoredRecord } from './chains.repository';
+
+/** A record as the API shows it: where it came from, when, and its data as stored. */
+export interface RecordView {
+  readonly event_id: string;
+  readonly source: { readonly id: string; readonly name: string };
+  readonly type: string;
+  readonly occurred_at: string;
+  readonly emitted_at: string;
+  readonly recorded_at: string;
+  readonly data: Record<string, unknown>;
+}
+
+export interface TimelineEntry {
+  readonly occurred_at: string;
+  readonly type: string;
+  readonly event_id: string;
+  readonly source: string;
+  readonly summary: string;
+}
+
+export interface ChainDocument {
+  readonly digest: string;
+  readonly aliases: readonly string[];
+  readonly unsigned: boolean;
+  readonly first_recorded_at: string;
+  readonly request_object: { readonly verifications: readonly RecordView[] };
+  readonly consents: readonly RecordView[];
+  readonly tokens: readonly RecordView[];
+  readonly revocations: readonly RecordView[];
+  readonly tool_calls: readonly RecordView[];
+  readonly timeline: readonly TimelineEntry[];
+}
+
+export function toRecordView(record: StoredRecord): RecordView {
+  return {
+    event_id: record.eventId,
+    source: { id: record.sourceId, name: record.sourceName },
+    type: record.type,
+    occurred_at: record.occurredAt.toISOString(),
+    emitted_at: record.emittedAt.toISOString(),
+    recorded_at: record.recordedAt.toISOString(),
+    data: record.data,
+  };
+}
+
+type Data = Record<string, any>;
+
+const tokenName = (data: Data) => (data.jti ? `jti ${data.jti}` : `hash ${String(data.token_hash).slice(0, 12)}…`);
+
+/** One line per record, for a reviewer reading the timeline top to bottom. */
+export function summaryOf(record: StoredRecord): string {
+  const data: Data = record.data;
+  switch (record.type) {
+    case 'request_object.verification': {
+      const what = data.unsigned ? 'plain (unsigned) authorization request' : `request object (${data.header?.alg ?? '?'}${data.encryption ? `, encrypted ${data.encryption.alg}/${data.encryption.enc}` : ''})`;
+      return `${record.sourceName} ${data.verdict} the ${what} of client ${data.client_id}, delivered by ${data.delivery}${data.reason ? `: ${data.reason}` : ''}`;
+    }
+    case 'consent.decision':
+      return `consent ${data.decision} by subject ${data.subject}${data.granted?.scope ? ` for scope "${data.granted.scope}"` : ''}`;
+    case 'token.issued':
+      return `${data.token_type} token issued (${tokenName(data)})${data.parent ? ` from parent ${tokenName(data.parent)}` : ''}${data.grant_type ? ` by ${data.grant_type}` : ''}${data.scope ? `, scope "${data.scope}"` : ''}`;
+    case 'token.revoked':
+      return `token ${tokenName(data)} revoked${data.reason ? `: ${data.reason}` : ''}`;
+    case 'tool_call.recorded':
+      return `agent ${data.agent_id} called ${data.tool}.${data.action}: ${data.outcome}${data.side_effect ? `, side effect ${data.side_effect.kind} ${data.side_effect.reference}` : ''}`;
+    default:
+      return record.type;
+  }
+}
+
+/** Assembles the whole chain as one document; the records come ordered by occurrence. */
+export function toChainDocument(chain: StoredChain): ChainDocument {
+  const of = (type: string) => chain.records.filter((record) => record.type === type).map(toRecordView);
+  const verifications = chain.records.filter((record) => record.type === 'request_object.verification');
+  return {
+    digest: chain.digest,
+    aliases: chain.aliases,
+    // Unsigned when any report says so: a plain request, or a request object with alg "none".
+    unsigned: verifications.some((record) => {
+      const data: Data = record.data;
+      return data.unsigned === true || data.header?.alg === 'none';
+    }),
+    first_recorded_at: chain.createdAt.toISOString(),
+    request_object: { verifications: verifications.map(toRecordView) },
+    consents: of('consent.decision'),
+    tokens: of('token.issued'),
+    revocations: of('token.revoked'),
+    tool_calls: of('tool_call.recorded'),
+    timeline: chain.records.map((record) => ({
+      occurred_at: record.occurredAt.toISOString(),
+      type: record.type,
+      event_id: record.eventId,
+      source: record.sourceName,
+      summary: summaryOf(record),
+    })),
+  };
+}

@@ -1,0 +1,194 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import type { FacetName } from './chain-facet.entity';
+
+/** An event as the chain document shows it. */
+export interface StoredRecord {
+  readonly seq: string;
+  readonly eventId: string;
+  readonly sourceId: string;
+  readonly sourceName: string;
+  readonly type: string;
+  readonly emittedAt: Date;
+  readonly occurredAt: Date;
+  readonly recordedAt: Date;
+  readonly data: Record<string, unknown>;
+}
+
+export interface StoredChain {
+  readonly digest: string;
+  readonly createdAt: Date;
+  readonly aliases: readonly string[];
+  readonly records: readonly StoredRecord[];
+}
+
+export interface LookupHit {
+  readonly record: StoredRecord;
+  readonly chains: readonly string[];
+}
+
+export type LookupKey =
+  | { readonly by: 'token_key'; readonly value: string }
+  | { readonly by: 'call_id' | 'side_effect_reference' | 'request_uri'; readonly value: string };
+
+export interface ChainSearch {
+  readonly facets: readonly { readonly name: FacetName; readonly value: string }[];
+  readonly from?: Date;
+  readonly to?: Date;
+  /** Keyset position: strictly older than this (created_at, digest). */
+  readonly after?: { readonly createdAt: string; readonly digest: string };
+  readonly limit: number;
+}
+
+export interface ChainSummaryRow {
+  readonly digest: string;
+  /** created_at to the microsecond, as an exact UTC string: the keyset cursor needs all of it. */
+  readonly createdAtExact: string;
+  readonly facets: Readonly<Record<string, string[]>>;
+  readonly counts: Readonly<Record<string, number>>;
+}
+
+const RECORD_COLUMNS = `e.seq, e.event_id, e.source_id, s.name AS source_name, e.type, e.emitted_at, e.occurred_at, e.recorded_at, e.data`;
+
+type RecordRow = {
+  seq: string;
+  event_id: string;
+  source_id: string;
+  source_name: string;
+  type: string;
+  emitted_at: Date;
+  occurred_at: Date;
+  recorded_at: Date;
+  data: Record<string, unknown>;
+};
+
+const toRecord = (row: RecordRow): StoredRecord => ({
+  seq: String(row.seq),
+  eventId: row.event_id,
+  sourceId: row.source_id,
+  sourceName: row.source_name,
+  type: row.type,
+  emittedAt: row.emitted_at,
+  occurredAt: row.occurred_at,
+  recordedAt: row.recorded_at,
+  data: row.data,
+});
+
+/** The expression of each lookup; each matches a partial index of the migration exactly, so the planner uses it. */
+const LOOKUP_PREDICATES = {
+  call_id: `e.type = 'tool_call.recorded' AND (e.data ->> 'call_id') = $1`,
+  side_effect_reference: `e.type = 'tool_call.recorded' AND (e.data -> 'side_effect' ->> 'reference') = $1`,
+  request_uri: `e.type = 'request_object.verification' AND (e.data ->> 'request_uri') = $1`,
+} as const;
+
+const EXACT_UTC = `to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/** Reads of the chain tables for the auditor API. */
+@Injectable()
+export class ChainsRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** The chains a digest designates: itself, or the chains it is an inner-digest alias of. */
+  async resolveDigest(digest: string): Promise<string[]> {
+    const rows: { digest: string }[] = await this.dataSource.query(
+      `SELECT chain_digest AS digest FROM digest_aliases WHERE alias = $1
+       UNION ALL
+       SELECT digest FROM chains WHERE digest = $1 AND NOT EXISTS (SELECT 1 FROM digest_aliases WHERE alias = $1)
+       ORDER BY digest`,
+      [digest],
+    );
+    return rows.map((row) => row.digest);
+  }
+
+  async loadChain(digest: string): Promise<StoredChain | undefined> {
+    const [chain]: { created_at: Date; aliases: string[] }[] = await this.dataSource.query(
+      `SELECT c.created_at, ARRAY(SELECT a.alias FROM digest_aliases a WHERE a.chain_digest = c.digest ORDER BY a.alias) AS aliases
+       FROM chains c WHERE c.digest = $1`,
+      [digest],
+    );
+    if (!chain) return undefined;
+    const rows: RecordRow[] = await this.dataSource.query(
+      `SELECT ${RECORD_COLUMNS}
+       FROM chain_members m JOIN events e ON e.seq = m.event_seq JOIN sources s ON s.id = e.source_id
+       WHERE m.chain_digest = $1
+       ORDER BY e.occurred_at, e.seq`,
+      [digest],
+    );
+    return { digest, createdAt: chain.created_at, aliases: chain.aliases, records: rows.map(toRecord) };
+  }
+
+  /** Records found by a lookup key, each with the chains it belongs to (never an alias digest). */
+  async lookup(key: LookupKey): Promise<LookupHit[]> {
+    const from =
+      key.by === 'token_key'
+        ? `token_refs r JOIN events e ON e.seq = r.event_seq JOIN sources s ON s.id = e.source_id WHERE r.token_key = $1 AND r.role = 'identity'`
+        : `events e JOIN sources s ON s.id = e.source_id WHERE ${LOOKUP_PREDICATES[key.by]}`;
+    const rows: (RecordRow & { chains: string[] })[] = await this.dataSource.query(
+      `SELECT ${RECORD_COLUMNS},
+              ARRAY(SELECT m.chain_digest FROM chain_members m
+                    WHERE m.event_seq = e.seq AND NOT EXISTS (SELECT 1 FROM digest_aliases a WHERE a.alias = m.chain_digest)
+                    ORDER BY m.chain_digest) AS chains
+       FROM ${from}
+       ORDER BY e.occurred_at, e.seq
+       LIMIT 100`,
+      [key.value],
+    );
+    return rows.map((row) => ({ record: toRecord(row), chains: row.chains }));
+  }
+
+  /**
+   * One page of chains, newest first, in a stable order (created_at, digest). With a facet filter the page is
+   * read from that facet's index in order; the other filters are probes on the primary key.
+   */
+  async search(search: ChainSearch): Promise<ChainSummaryRow[]> {
+    const params: unknown[] = [];
+    const param = (value: unknown) => `$${params.push(value)}`;
+    const [driving, ...others] = search.facets;
+    const table = driving
+      ? { from: `chain_facets c`, digest: 'c.chain_digest', createdAt: 'c.chain_created_at' }
+      : { from: `chains c`, digest: 'c.digest', createdAt: 'c.created_at' };
+    const where: string[] = [];
+    if (driving) where.push(`c.name = ${param(driving.name)}`, `c.value = ${param(driving.value)}`);
+    for (const facet of others) {
+      where.push(
+        `EXISTS (SELECT 1 FROM chain_facets f WHERE f.name = ${param(facet.name)} AND f.value = ${param(facet.value)} AND f.chain_digest = ${table.digest})`,
+      );
+    }
+    if (search.from) where.push(`${table.createdAt} >= ${param(search.from)}`);
+    if (search.to) where.push(`${table.createdAt} < ${param(search.to)}`);
+    if (search.after) where.push(`(${table.createdAt}, ${table.digest}) < (${param(search.after.createdAt)}::timestamptz, ${param(search.after.digest)})`);
+    where.push(`NOT EXISTS (SELECT 1 FROM digest_aliases a WHERE a.alias = ${table.digest})`);
+    const page: { digest: string; created_at_exact: string }[] = await this.dataSource.query(
+      `SELECT ${table.digest} AS digest, ${EXACT_UTC.replace('%s', table.createdAt)} AS created_at_exact
+       FROM ${table.from}
+       WHERE ${where.join(' AND ')}
+       ORDER BY ${table.createdAt} DESC, ${table.digest} DESC
+       LIMIT ${param(search.limit)}`,
+      params,
+    );
+    if (page.length === 0) return [];
+
+    const digests = page.map((row) => row.digest);
+    const [facetRows, countRows]: [{ chain_digest: string; name: string; values: string[] }[], { chain_digest: string; type: string; count: string }[]] =
+      await Promise.all([
+        this.dataSource.query(
+          `SELECT chain_digest, name, array_agg(value ORDER BY value) AS values
+           FROM chain_facets WHERE chain_digest = ANY($1::text[]) GROUP BY chain_digest, name`,
+          [digests],
+        ),
+        this.dataSource.query(
+          `SELECT m.chain_digest, e.type, count(*) AS count
+           FROM chain_members m JOIN events e ON e.seq = m.event_seq
+           WHERE m.chain_digest = ANY($1::text[]) GROUP BY m.chain_digest, e.type`,
+          [digests],
+        ),
+      ]);
+    return page.map((row) => ({
+      digest: row.digest,
+      createdAtExact: row.created_at_exact,
+      facets: Object.fromEntries(facetRows.filter((facet) => facet.chain_digest === row.digest).map((facet) => [facet.name, facet.values])),
+      counts: Object.fromEntries(countRows.filter((count) => count.chain_digest === row.digest).map((count) => [count.type, Number(count.count)])),
+    }));
+  }
+}

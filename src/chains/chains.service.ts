@@ -1,0 +1,107 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Keyring } from '../common/crypto/keyring';
+import { isDigest } from '../common/crypto/digest';
+import { fieldError, ProblemException } from '../common/problem/problem';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { tokenKeysOf } from './record-links';
+import { toChainDocument, toRecordView, type ChainDocument } from './chain-document';
+import type { FacetName } from './chain-facet.entity';
+import { ChainsRepository, type LookupKey } from './chains.repository';
+import type { LookupQuery, SearchQuery, SearchResponse } from './dto/chain.dto';
+
+const EXACT_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+/** Cursors are opaque to clients: the position after which the next page starts. */
+export function encodeCursor(createdAtExact: string, digest: string): string {
+  return Buffer.from(JSON.stringify([createdAtExact, digest]), 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): { createdAt: string; digest: string } {
+  try {
+    const [createdAt, digest] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (typeof createdAt === 'string' && EXACT_UTC.test(createdAt) && typeof digest === 'string' && isDigest(digest)) {
+      return { createdAt, digest };
+    }
+  } catch {
+    // Falls through to the problem below: whatever was sent, it is not one of our cursors.
+  }
+  throw new ProblemException('invalid-request', {
+    detail: 'the cursor is not one this API returned',
+    errors: [fieldError(['cursor'], 'invalid_cursor', 'pass next_cursor of the previous page unchanged')],
+  });
+}
+
+@Injectable()
+export class ChainsService {
+  constructor(
+    private readonly chains: ChainsRepository,
+    private readonly keyring: Keyring,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async getChain(digest: string): Promise<ChainDocument> {
+    const targets = await this.chains.resolveDigest(digest);
+    if (targets.length === 0) throw new ProblemException('not-found', { detail: `no chain has digest ${digest}` });
+    if (targets.length > 1) {
+      // One inner JWS encrypted into several JWEs: each JWE is its own chain; the auditor chooses.
+      throw new ProblemException('ambiguous-digest', { detail: `${digest} is the inner digest of ${targets.length} chains`, extensions: { chains: targets } });
+    }
+    const chain = await this.chains.loadChain(targets[0]!);
+    if (!chain) throw new ProblemException('not-found', { detail: `no chain has digest ${digest}` });
+    return toChainDocument(chain);
+  }
+
+  async lookup(query: LookupQuery) {
+    const hits = await this.chains.lookup(lookupKeyOf(query));
+    if (hits.length === 0) throw new ProblemException('not-found', { detail: 'no record matches' });
+    return { records: hits.map(({ record, chains }) => ({ ...toRecordView(record), chains })) };
+  }
+
+  async search(query: SearchQuery): Promise<SearchResponse> {
+    const facets: { name: FacetName; value: string }[] = [];
+    if (query.client_id !== undefined) facets.push({ name: 'client_id', value: query.client_id });
+    if (query.issuer !== undefined) facets.push({ name: 'issuer', value: query.issuer });
+    if (query.subject !== undefined) facets.push({ name: 'subject', value: this.storedSubject(query.subject) });
+    if (query.tool !== undefined) facets.push({ name: 'tool', value: query.tool });
+    // One row more than asked tells whether another page exists.
+    const rows = await this.chains.search({
+      facets,
+      from: query.from ? new Date(query.from) : undefined,
+      to: query.to ? new Date(query.to) : undefined,
+      after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+      limit: query.limit + 1,
+    });
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    return {
+      items: page.map((row) => ({
+        digest: row.digest,
+        first_recorded_at: new Date(row.createdAtExact).toISOString(),
+        client_ids: row.facets.client_id ?? [],
+        issuers: row.facets.issuer ?? [],
+        subjects: row.facets.subject ?? [],
+        tools: row.facets.tool ?? [],
+        records: {
+          verifications: row.counts['request_object.verification'] ?? 0,
+          consents: row.counts['consent.decision'] ?? 0,
+          tokens: row.counts['token.issued'] ?? 0,
+          revocations: row.counts['token.revoked'] ?? 0,
+          tool_calls: row.counts['tool_call.recorded'] ?? 0,
+        },
+      })),
+      next_cursor: rows.length > query.limit && last ? encodeCursor(last.createdAtExact, last.digest) : null,
+    };
+  }
+
+  private storedSubject(subject: string): string {
+    return this.config.privacy.pseudonymizeSubjects ? this.keyring.pseudonymOf(subject) : subject;
+  }
+}
+
+function lookupKeyOf(query: LookupQuery): LookupKey {
+  if (query.token_jti !== undefined) return { by: 'token_key', value: tokenKeysOf({ jti: query.token_jti })[0]! };
+  if (query.token_hash !== undefined) return { by: 'token_key', value: tokenKeysOf({ token_hash: query.token_hash })[0]! };
+  if (query.call_id !== undefined) return { by: 'call_id', value: query.call_id };
+  if (query.side_effect_reference !== undefined) return { by: 'side_effect_reference', value: query.side_effect_reference };
+  return { by: 'request_uri', value: query.request_uri! };
+}

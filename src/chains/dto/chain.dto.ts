@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { digest, tokenHash } from '../../common/schema/oauth-fields';
+
+export const digestParam = digest.describe('A chain digest, or the inner digest of an encrypted request object');
+
+const recordView = z
+  .object({
+    event_id: z.string(),
+    source: z.object({ id: z.uuid(), name: z.string() }),
+    type: z.string(),
+    occurred_at: z.iso.datetime().describe('When the recorded thing happened (iat of a token, start of a tool call, ...)'),
+    emitted_at: z.iso.datetime().describe("The envelope's timestamp"),
+    recorded_at: z.iso.datetime().describe('When jartrail committed the event'),
+    data: z.record(z.string(), z.unknown()).describe("The event's data as stored (subjects pseudonymised unless configured otherwise)"),
+  })
+  .meta({ id: 'Record' });
+
+export const chainDocument = z
+  .object({
+    digest: z.string(),
+    aliases: z.array(z.string()).describe('Inner digests (of the JWS inside an encrypted request object) that find this chain too'),
+    unsigned: z.boolean().describe('A plain authorization request, or a request object with alg "none"'),
+    first_recorded_at: z.iso.datetime(),
+    request_object: z.object({ verifications: z.array(recordView).describe("The authorization server's verification reports") }),
+    consents: z.array(recordView),
+    tokens: z.array(recordView),
+    revocations: z.array(recordView),
+    tool_calls: z.array(recordView),
+    timeline: z
+      .array(
+        z.object({
+          occurred_at: z.iso.datetime(),
+          type: z.string(),
+          event_id: z.string(),
+          source: z.string(),
+          summary: z.string(),
+        }),
+      )
+      .describe('Every record, ordered by occurrence'),
+  })
+  .meta({ id: 'Chain' });
+
+export const lookupQuery = z
+  .strictObject({
+    token_jti: z.string().min(1).max(256).optional(),
+    token_hash: tokenHash.optional(),
+    call_id: z.string().min(1).max(256).optional(),
+    side_effect_reference: z.string().min(1).max(1024).optional(),
+    request_uri: z.string().min(1).max(2048).optional(),
+  })
+  .refine((query) => Object.values(query).filter((value) => value !== undefined).length === 1, {
+    message: 'give exactly one of token_jti, token_hash, call_id, side_effect_reference, request_uri',
+    params: { code: 'exactly_one' },
+  });
+
+export type LookupQuery = z.infer<typeof lookupQuery>;
+
+export const lookupResponse = z
+  .object({
+    records: z.array(
+      recordView.extend({
+        chains: z.array(z.string()).describe('The chains the record belongs to; empty while its link is not yet complete'),
+      }),
+    ),
+  })
+  .meta({ id: 'LookupResult' });
+
+export const MAX_PAGE_SIZE = 100;
+
+export const searchQuery = z
+  .strictObject({
+    client_id: z.string().min(1).max(256).optional(),
+    subject: z.string().min(1).max(512).optional().describe('Searched by its pseudonym when subjects are pseudonymised'),
+    issuer: z.string().min(1).max(2048).optional(),
+    tool: z.string().min(1).max(256).optional(),
+    from: z.iso.datetime({ offset: true }).optional().describe('Chains first recorded at or after this time'),
+    to: z.iso.datetime({ offset: true }).optional().describe('Chains first recorded before this time'),
+    limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(25),
+    cursor: z.string().max(512).optional().describe('next_cursor of the previous page'),
+  })
+  .refine((query) => !query.from || !query.to || Date.parse(query.from) < Date.parse(query.to), {
+    message: 'from must be before to',
+    path: ['to'],
+    params: { code: 'empty_range' },
+  });
+
+export type SearchQuery = z.infer<typeof searchQuery>;
+
+export const searchResponse = z
+  .object({
+    items: z.array(
+      z.object({
+        digest: z.string(),
+        first_recorded_at: z.iso.datetime(),
+        client_ids: z.array(z.string()),
+        issuers: z.array(z.string()),
+        subjects: z.array(z.string()),
+        tools: z.array(z.string()),
+        records: z.object({
+          verifications: z.int(),
+          consents: z.int(),
+          tokens: z.int(),
+          revocations: z.int(),
+          tool_calls: z.int(),
+        }),
+      }),
+    ),
+    next_cursor: z.string().nullable().describe('Pass as cursor for the next page; null on the last page'),
+  })
+  .meta({ id: 'ChainSearchResult' });
+
+export type SearchResponse = z.infer<typeof searchResponse>;

@@ -1,0 +1,252 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import secureJson from 'secure-json-parse';
+import type { DataSource } from 'typeorm';
+import { ChainLinker } from '../chains/chain-linker';
+import { Keyring } from '../common/crypto/keyring';
+import { fieldError, ProblemException, type ProblemDocument } from '../common/problem/problem';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { withTransactionRetry } from '../database/transaction-retry';
+import { SourcesService } from '../sources/sources.service';
+import type { MinimizationPolicy } from './event-type-definition';
+import { type EventOutcome, validateEvent, type ValidatedEvent, type ValidationContext } from './event-validator';
+import { EvidenceRepository } from './evidence.repository';
+import { verifyWebhookSignature } from './webhook-signature';
+
+/** One HTTP delivery as the controller received it: nothing in it is trusted yet. */
+export interface Delivery {
+  readonly sourceId: string | undefined;
+  readonly contentType: string | undefined;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Buffer;
+}
+
+export type RecordedStatus = 'accepted' | 'duplicate' | 'conflict';
+
+export interface ItemResult {
+  readonly index: number;
+  readonly event_id?: string;
+  readonly status: RecordedStatus | 'rejected';
+  readonly problem?: ProblemDocument;
+}
+
+export interface BatchResult {
+  readonly accepted: number;
+  readonly duplicates: number;
+  readonly conflicts: number;
+  readonly rejected: number;
+  readonly results: readonly ItemResult[];
+}
+
+const JSON_TYPES = new Set(['application/json']);
+const BATCH_TYPES = new Set(['application/json', 'application/x-ndjson', 'application/jsonl']);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function header(headers: Delivery['headers'], name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The media type without parameters; only UTF-8 (the default for JSON) is accepted as a charset. */
+function mediaTypeOf(contentType: string | undefined): string | undefined {
+  if (!contentType) return undefined;
+  const [type, ...parameters] = contentType.split(';').map((part) => part.trim().toLowerCase());
+  const charset = parameters.find((parameter) => parameter.startsWith('charset='));
+  if (charset && !/^charset="?utf-8"?$/.test(charset)) return undefined;
+  return type;
+}
+
+function parseJson(text: Buffer | string): unknown {
+  // secure-json-parse refuses __proto__ and constructor.prototype keys instead of carrying them into the record.
+  return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+}
+
+/**
+ * The ingest path: authenticate the sender, parse and validate every event, and record the valid ones with their
+ * chain links in one transaction. A 2xx leaves here only after that transaction committed.
+ */
+@Injectable()
+export class IngestService {
+  private readonly minimization: MinimizationPolicy;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly sources: SourcesService,
+    private readonly evidence: EvidenceRepository,
+    private readonly linker: ChainLinker,
+    private readonly keyring: Keyring,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.minimization = {
+      subjectOf: (subject) => (config.privacy.pseudonymizeSubjects ? keyring.pseudonymOf(subject) : subject),
+      keepRequestObjects: config.privacy.keepRequestObjects,
+    };
+  }
+
+  /** POST /v1/events: one envelope, its id in `webhook-id`. */
+  async ingestOne(delivery: Delivery): Promise<ItemResult> {
+    if (!JSON_TYPES.has(mediaTypeOf(delivery.contentType) ?? '')) {
+      throw new ProblemException('unsupported-media-type', { detail: 'send one event as application/json' });
+    }
+    const context = await this.authenticate(delivery);
+    const outcome = validateEvent(this.parseBody(delivery.body), context, { deliveryId: header(delivery.headers, 'webhook-id') });
+    if (!outcome.ok) throw outcome.problem;
+    const [status] = await this.record(context.sourceId, [outcome.event]);
+    if (status === 'conflict') throw conflictProblem(outcome.event.eventId);
+    return { index: 0, event_id: outcome.event.eventId, status: status! };
+  }
+
+  /** POST /v1/events/batch: a JSON array or NDJSON of envelopes, each with its `id`; one result per item. */
+  async ingestBatch(delivery: Delivery): Promise<BatchResult> {
+    const mediaType = mediaTypeOf(delivery.contentType);
+    if (!BATCH_TYPES.has(mediaType ?? '')) {
+      throw new ProblemException('unsupported-media-type', { detail: 'send a batch as application/json (an array) or application/x-ndjson' });
+    }
+    const context = await this.authenticate(delivery);
+    const items = mediaType === 'application/json' ? this.splitJsonArray(delivery.body) : this.splitNdjson(delivery.body);
+    if (items.length === 0) throw new ProblemException('invalid-request', { detail: 'the batch holds no events' });
+    if (items.length > this.config.ingest.maxBatchEvents) {
+      throw new ProblemException('too-many-events', {
+        detail: `a batch holds at most ${this.config.ingest.maxBatchEvents} events; this one holds ${items.length}`,
+        extensions: { limit: this.config.ingest.maxBatchEvents },
+      });
+    }
+
+    const outcomes: EventOutcome[] = items.map((item, index) => {
+      if ('problem' in item) return { ok: false, problem: item.problem };
+      if (item.bytes > this.config.ingest.maxEventBytes) {
+        return { ok: false, problem: new ProblemException('payload-too-large', { detail: `an event is at most ${this.config.ingest.maxEventBytes} bytes` }) };
+      }
+      return validateEvent(item.value, context, { pathPrefix: [index] });
+    });
+    const valid = outcomes.flatMap((outcome, index) => (outcome.ok ? [{ index, event: outcome.event }] : []));
+    const statuses = await this.record(context.sourceId, valid.map(({ event }) => event));
+
+    const results: ItemResult[] = outcomes.map((outcome, index) =>
+      outcome.ok ? { index, event_id: outcome.event.eventId, status: 'accepted' } : { index, status: 'rejected', problem: outcome.problem.toDocument() },
+    );
+    valid.forEach(({ index, event }, position) => {
+      const status = statuses[position]!;
+      results[index] = status === 'conflict' ? { index, event_id: event.eventId, status, problem: conflictProblem(event.eventId).toDocument() } : { index, event_id: event.eventId, status };
+    });
+    const count = (status: ItemResult['status']) => results.filter((result) => result.status === status).length;
+    return { accepted: count('accepted'), duplicates: count('duplicate'), conflicts: count('conflict'), rejected: count('rejected'), results };
+  }
+
+  private async authenticate(delivery: Delivery): Promise<ValidationContext & { sourceId: string }> {
+    if (!delivery.sourceId || !UUID.test(delivery.sourceId)) {
+      throw new ProblemException('unauthenticated', { detail: 'name the sending source in the URL: ?source=<source id>' });
+    }
+    const credentials = await this.sources.credentialsFor(delivery.sourceId);
+    if (!credentials) throw new ProblemException('unauthenticated', { detail: 'no such source' });
+    const failure = verifyWebhookSignature(
+      {
+        id: header(delivery.headers, 'webhook-id'),
+        timestamp: header(delivery.headers, 'webhook-timestamp'),
+        signature: header(delivery.headers, 'webhook-signature'),
+        body: delivery.body,
+      },
+      credentials.keys,
+      new Date(),
+      this.config.ingest.webhookToleranceSeconds,
+    );
+    switch (failure?.reason) {
+      case undefined:
+        break;
+      case 'missing_header':
+        throw new ProblemException('unauthenticated', { detail: `the ${failure.header} header is missing`, errors: [fieldError(['headers', failure.header], 'missing', 'this header is required')] });
+      case 'malformed_id':
+        throw new ProblemException('unauthenticated', { detail: 'webhook-id must be 1 to 256 printable characters without dots', errors: [fieldError(['headers', 'webhook-id'], 'malformed', 'is not a valid event id')] });
+      case 'malformed_timestamp':
+        throw new ProblemException('timestamp-out-of-tolerance', { detail: 'webhook-timestamp must be Unix seconds', errors: [fieldError(['headers', 'webhook-timestamp'], 'malformed', 'must be Unix seconds')] });
+      case 'timestamp_out_of_tolerance':
+        throw new ProblemException('timestamp-out-of-tolerance', {
+          detail: `webhook-timestamp is ${Math.abs(failure.skewSeconds)} s in the ${failure.skewSeconds > 0 ? 'past' : 'future'}; at most ${this.config.ingest.webhookToleranceSeconds} s are accepted`,
+          errors: [fieldError(['headers', 'webhook-timestamp'], 'out_of_tolerance', 'is too far from the current time')],
+        });
+      case 'no_matching_signature':
+        throw new ProblemException('invalid-signature', { detail: 'no v1 signature matches a valid secret of this source', errors: [fieldError(['headers', 'webhook-signature'], 'no_match', 'does not verify')] });
+    }
+    if (!credentials.enabled) throw new ProblemException('forbidden', { detail: 'the source is disabled' });
+    return { sourceId: credentials.source.id, sourceKind: credentials.source.kind, minimization: this.minimization, keyring: this.keyring };
+  }
+
+  private parseBody(body: Buffer): unknown {
+    try {
+      return parseJson(body);
+    } catch (error) {
+      throw new ProblemException('malformed-json', { detail: (error as Error).message });
+    }
+  }
+
+  private splitJsonArray(body: Buffer): ({ value: unknown; bytes: number } | { problem: ProblemException })[] {
+    const parsed = this.parseBody(body);
+    if (!Array.isArray(parsed)) throw new ProblemException('invalid-request', { detail: 'an application/json batch is an array of envelopes' });
+    return parsed.map((value) => ({ value, bytes: Buffer.byteLength(JSON.stringify(value) ?? '') }));
+  }
+
+  /** NDJSON lines are independent: one malformed line rejects that item only. */
+  private splitNdjson(body: Buffer): ({ value: unknown; bytes: number } | { problem: ProblemException })[] {
+    return body
+      .toString('utf8')
+      .split('\n')
+      .map((line) => line.replace(/\r$/, ''))
+      .filter((line) => line.trim() !== '')
+      .map((line) => {
+        try {
+          return { value: parseJson(line), bytes: Buffer.byteLength(line) };
+        } catch (error) {
+          return { problem: new ProblemException('malformed-json', { detail: (error as Error).message }) };
+        }
+      });
+  }
+
+  /**
+   * Records valid events, returning each one's status in input order. One transaction for the whole delivery:
+   * the events, the conflicts and the chain links commit together or not at all, so a failure leaves no half chain.
+   */
+  private record(sourceId: string, events: readonly ValidatedEvent[]): Promise<RecordedStatus[]> {
+    if (events.length === 0) return Promise.resolve([]);
+    return withTransactionRetry(() =>
+      this.dataSource.transaction(async (manager) => {
+        // Within one delivery the first occurrence of an id is the candidate record; repeats compare against it.
+        const candidates = new Map<string, ValidatedEvent>();
+        for (const event of events) if (!candidates.has(event.eventId)) candidates.set(event.eventId, event);
+
+        const inserted = await this.evidence.insertNew(manager, sourceId, [...candidates.values()]);
+        const insertedIds = new Set(inserted.map(({ eventId }) => eventId));
+        const stored = new Map<string, { seq: string; fingerprint: Buffer; isNew: boolean }>();
+        for (const { seq, eventId } of inserted) stored.set(eventId, { seq, fingerprint: candidates.get(eventId)!.fingerprint, isNew: true });
+        const earlier = await this.evidence.findExisting(manager, sourceId, [...candidates.keys()].filter((id) => !insertedIds.has(id)));
+        for (const { seq, eventId, fingerprint } of earlier) stored.set(eventId, { seq, fingerprint, isNew: false });
+
+        const seenNew = new Set<string>();
+        const statuses = events.map((event): RecordedStatus => {
+          const record = stored.get(event.eventId)!;
+          if (record.isNew && !seenNew.has(event.eventId)) {
+            seenNew.add(event.eventId);
+            return 'accepted';
+          }
+          return record.fingerprint.equals(event.fingerprint) ? 'duplicate' : 'conflict';
+        });
+        await this.evidence.insertConflicts(
+          manager,
+          sourceId,
+          events.flatMap((event, index) => (statuses[index] === 'conflict' ? [{ originalSeq: stored.get(event.eventId)!.seq, event }] : [])),
+        );
+        await this.linker.link(
+          manager,
+          inserted.map(({ seq, eventId }) => ({ seq, links: candidates.get(eventId)!.links })),
+        );
+        return statuses;
+      }),
+    );
+  }
+}
+
+function conflictProblem(eventId: string): ProblemException {
+  return new ProblemException('event-id-conflict', {
+    detail: `event ${eventId} was received before with a different body; the first body stays the record and this one is kept as evidence of the conflict`,
+    extensions: { event_id: eventId },
+  });
+}
