@@ -1,0 +1,211 @@
+import { startTestApp, type TestApp } from '../support/app';
+import { aConsent, aToken, aVerification, registerSenders, type WebhookSender } from '../support/events';
+
+const EVIDENCE_TABLES = ['events', 'event_conflicts', 'chains', 'chain_members', 'chain_facets', 'token_refs', 'digest_aliases'];
+
+describe('bad input', () => {
+  let app: TestApp;
+  let as: WebhookSender;
+  let tokens: WebhookSender;
+
+  beforeAll(async () => {
+    app = await startTestApp();
+    ({ as, tokens } = await registerSenders(app));
+    // Something to leave untouched.
+    await as.event(aVerification()).expect(202);
+  });
+  afterAll(() => app.close());
+
+  async function counts(): Promise<Record<string, number>> {
+    const entries = await Promise.all(
+      EVIDENCE_TABLES.map(async (table) => [table, Number((await app.db.rows<{ n: string }>(`SELECT count(*) AS n FROM ${table}`))[0]!.n)] as const),
+    );
+    return Object.fromEntries(entries);
+  }
+
+  /** Sends, expects the status and problem type, and checks that not a single row was written anywhere. */
+  async function refused(send: () => PromiseLike<{ status: number; headers: Record<string, string>; body: any }>, status: number, type: string) {
+    const before = await counts();
+    const response = await send();
+    expect({ status: response.status, type: response.body?.type }).toEqual({ status, type: `urn:jartrail:problem:${type}` });
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.body.title).toEqual(expect.any(String));
+    expect(response.body.correlation_id).toBe(response.headers['x-request-id']);
+    expect(await counts()).toEqual(before);
+    return response.body;
+  }
+
+  const fieldsOf = (problem: { errors?: { field: string; code: string }[] }) => (problem.errors ?? []).map(({ field, code }) => `${field}:${code}`);
+
+  it('answers malformed JSON with 400', async () => {
+    await refused(() => as.event('{"type": "consent.decision", "timestamp": '), 400, 'malformed-json');
+  });
+
+  it('answers an empty body with 400', async () => {
+    await refused(() => as.event(''), 400, 'malformed-json');
+  });
+
+  it('answers JSON that tries to set a prototype with 400', async () => {
+    const envelope = aConsent();
+    const poisoned = JSON.stringify(envelope).replace('"data":{', '"data":{"__proto__":{"admin":true},');
+    await refused(() => as.event(poisoned), 400, 'malformed-json');
+  });
+
+  it('answers a content type other than JSON with 415', async () => {
+    await refused(() => as.event(JSON.stringify(aConsent()), { contentType: 'text/plain' }), 415, 'unsupported-media-type');
+    await refused(() => as.event(JSON.stringify(aConsent()), { contentType: 'application/x-ndjson' }), 415, 'unsupported-media-type');
+    await refused(() => as.event(JSON.stringify(aConsent()), { contentType: 'application/json; charset=iso-8859-1' }), 415, 'unsupported-media-type');
+  });
+
+  it('names each missing field with 422', async () => {
+    const { digest: _digest, subject: _subject, ...data } = aConsent().data;
+    const problem = await refused(() => as.event({ ...aConsent(), data }), 422, 'invalid-event');
+    expect(fieldsOf(problem).sort()).toEqual(['data.digest:missing', 'data.subject:missing']);
+  });
+
+  it('names a missing envelope member with 422', async () => {
+    const { timestamp: _timestamp, ...envelope } = aConsent();
+    const problem = await refused(() => as.event(JSON.stringify(envelope)), 422, 'invalid-event');
+    expect(fieldsOf(problem)).toEqual(['timestamp:missing']);
+  });
+
+  it('names each unknown field with 422, at any depth', async () => {
+    const event = aVerification();
+    const problem = await refused(
+      () => as.event({ ...event, data: { ...event.data, colour: 'blue', claims: { ...(event.data.claims as object), state: 'raw-state' } } }),
+      422,
+      'invalid-event',
+    );
+    expect(fieldsOf(problem).sort()).toEqual(['data.claims.state:unknown_field', 'data.colour:unknown_field']);
+  });
+
+  it('refuses a digest with characters outside base64url', async () => {
+    const problem = await refused(() => as.event(aConsent({ digest: 'a'.repeat(42) + '=' })), 422, 'invalid-event');
+    expect(fieldsOf(problem)).toEqual(['data.digest:digest_alphabet']);
+  });
+
+  it('refuses a digest of the wrong length', async () => {
+    const problem = await refused(() => as.event(aConsent({ digest: 'A'.repeat(44) })), 422, 'invalid-event');
+    expect(fieldsOf(problem)).toEqual(['data.digest:digest_length']);
+    const short = await refused(() => as.event(aConsent({ digest: 'A'.repeat(42) })), 422, 'invalid-event');
+    expect(fieldsOf(short)).toEqual(['data.digest:digest_length']);
+  });
+
+  it('refuses a digest that is not the canonical encoding of 32 bytes', async () => {
+    const problem = await refused(() => as.event(aConsent({ digest: 'A'.repeat(42) + 'B' })), 422, 'invalid-event');
+    expect(fieldsOf(problem)).toEqual(['data.digest:digest_non_canonical']);
+  });
+
+  it('refuses values of the wrong type or shape, naming them', async () => {
+    const problem = await refused(() => as.event(aVerification({ verdict: 'maybe', claims: { exp: 'tomorrow' } })), 422, 'invalid-event');
+    expect(fieldsOf(problem).sort()).toEqual(['data.claims.exp:invalid_type', 'data.verdict:invalid_value']);
+    // Rules across fields: a pushed request names its PAR request_uri.
+    const par = await refused(() => as.event(aVerification({ delivery: 'par', request_uri: 'https://not-a-par-uri.example' })), 422, 'invalid-event');
+    expect(fieldsOf(par)).toEqual(['data.request_uri:par_request_uri']);
+  });
+
+  it('refuses an envelope timestamp that is not RFC 3339', async () => {
+    const problem = await refused(() => as.event({ ...aConsent(), timestamp: 'yesterday' }), 422, 'invalid-event');
+    expect(fieldsOf(problem)).toEqual(['timestamp:invalid_format']);
+  });
+
+  it('refuses a body id that differs from webhook-id', async () => {
+    const problem = await refused(() => as.event({ id: 'in-body', ...aConsent() }, { id: 'in-header' }), 422, 'invalid-event');
+    expect(fieldsOf(problem)).toEqual(['id:id_mismatch']);
+  });
+
+  it('answers an unknown event type with 422', async () => {
+    const problem = await refused(() => as.event({ ...aConsent(), type: 'consent.revoked' }), 422, 'unknown-event-type');
+    expect(fieldsOf(problem)).toEqual(['type:unknown_type']);
+  });
+
+  it("answers a type the source's kind may not send with 403", async () => {
+    await refused(() => as.event(aToken({ digest: aConsent().data.digest })), 403, 'event-type-not-allowed');
+    await refused(() => tokens.event(aConsent()), 403, 'event-type-not-allowed');
+  });
+
+  it('answers a bad signature with 401', async () => {
+    await refused(() => as.event(aConsent(), { secret: `whsec_${Buffer.alloc(32, 1).toString('base64')}` }), 401, 'invalid-signature');
+  });
+
+  it('answers a body changed after signing with 401', async () => {
+    await refused(() => as.event(aConsent({ decision: 'denied' }), { tamper: (body) => body.replace('denied', 'approved') }), 401, 'invalid-signature');
+  });
+
+  it('answers missing signature headers with 401, naming the header', async () => {
+    const problem = await refused(() => as.event(aConsent(), { headers: { 'webhook-signature': undefined } }), 401, 'unauthenticated');
+    expect(fieldsOf(problem)).toEqual(['headers.webhook-signature:missing']);
+    await refused(() => as.event(aConsent(), { headers: { 'webhook-timestamp': undefined } }), 401, 'unauthenticated');
+  });
+
+  it('answers a stale timestamp with 401', async () => {
+    const problem = await refused(() => as.event(aConsent(), { timestamp: Math.floor(Date.now() / 1000) - 301 }), 401, 'timestamp-out-of-tolerance');
+    expect(fieldsOf(problem)).toEqual(['headers.webhook-timestamp:out_of_tolerance']);
+  });
+
+  it('answers a timestamp from the future with 401', async () => {
+    await refused(() => as.event(aConsent(), { timestamp: Math.floor(Date.now() / 1000) + 301 }), 401, 'timestamp-out-of-tolerance');
+  });
+
+  it('answers an event over 256 KiB with 413', async () => {
+    const big = aConsent({ subject: 'x'.repeat(300 * 1024) });
+    await refused(() => as.event(big), 413, 'payload-too-large');
+  });
+
+  it('answers a batch over 10 MiB with 413', async () => {
+    const item = aConsent({ subject: 'x'.repeat(200 * 1024) });
+    await refused(() => as.batch(Array.from({ length: 52 }, () => ({ ...item }))), 413, 'payload-too-large');
+  });
+
+  it('answers a batch of more than 1,000 events with 413', async () => {
+    const problem = await refused(() => as.batch(Array.from({ length: 1001 }, () => aConsent())), 413, 'too-many-events');
+    expect(problem.limit).toBe(1000);
+  });
+
+  it('answers deeply nested JSON with 422, naming where', async () => {
+    const nested = '{"deeper":'.repeat(5000) + '"bottom"' + '}'.repeat(5000);
+    const event = aVerification();
+    const body = JSON.stringify({ ...event, data: { ...event.data, claims: { authorization_details: [{ type: 'x', nested: 'NESTED' }] } } }).replace(
+      '"NESTED"',
+      nested,
+    );
+    const problem = await refused(() => as.event(body), 422, 'json-too-complex');
+    expect(problem.errors[0].code).toBe('too_deep');
+    expect(problem.errors[0].field).toMatch(/^data\.claims\.authorization_details\.0\.nested/);
+  });
+
+  it('answers a huge array with 422, naming it', async () => {
+    const event = aVerification();
+    const details = Array.from({ length: 5000 }, () => ({ type: 'a' }));
+    const problem = await refused(() => as.event({ ...event, data: { ...event.data, claims: { authorization_details: details } } }), 422, 'json-too-complex');
+    expect(fieldsOf(problem)).toEqual(['data.claims.authorization_details:too_many_items']);
+  });
+
+  it('refuses a batch that is not an array, or is empty, with 400', async () => {
+    await refused(() => as.rawBatch(JSON.stringify(aConsent())), 400, 'invalid-request');
+    await refused(() => as.rawBatch('[]'), 400, 'invalid-request');
+  });
+
+  it('refuses batch items one by one, writing only the valid ones', async () => {
+    const good = aConsent();
+    const before = await counts();
+    const response = await as
+      .rawBatch([JSON.stringify({ id: 'ok-1', ...good }), '{"not json', JSON.stringify({ id: 'bad-type', ...aConsent(), type: 'nope' }), JSON.stringify(aConsent())].join('\n'), {
+        contentType: 'application/x-ndjson',
+      })
+      .expect(200);
+    expect(response.body.results.map((result: any) => [result.status, result.problem?.type])).toEqual([
+      ['accepted', undefined],
+      ['rejected', 'urn:jartrail:problem:malformed-json'],
+      ['rejected', 'urn:jartrail:problem:unknown-event-type'],
+      ['rejected', 'urn:jartrail:problem:invalid-event'],
+    ]);
+    expect(response.body.results[3].problem.errors).toEqual([expect.objectContaining({ field: '3.id', code: 'missing' })]);
+    expect((await counts()).events).toBe(before.events + 1);
+  });
+
+  it('never answers 500 to any of these', async () => {
+    const [{ n }] = await app.db.rows<{ n: string }>('SELECT count(*) AS n FROM events');
+    expect(Number(n)).toBeGreaterThan(0);
+  });
+});
