@@ -66,3 +66,45 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
 
 /** A fixed master key for tests; replicas of one test share it, as production replicas must. */
 export const TEST_MASTER_KEY = Buffer.alloc(32, 7).toString('base64url');
+
+export interface IssuedTestKey {
+  readonly id: string;
+  readonly key: string;
+}
+
+/** An auditor API key with these scopes, issued through the API by the bootstrap admin. */
+export async function issueApiKey(app: TestApp, scopes: readonly string[], name = `auditor-${randomBytes(4).toString('hex')}`): Promise<IssuedTestKey> {
+  const response = await app.http().post('/v1/api-keys').set('authorization', `Bearer ${app.adminKey}`).send({ name, scopes }).expect(201);
+  return { id: response.body.id, key: response.body.key };
+}
+
+/** An RFC 9457 problem document as the service writes it. */
+export interface ProblemBody {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail?: string;
+  readonly instance?: string;
+  readonly correlation_id?: string;
+  readonly errors?: readonly { field: string; pointer: string; code: string; detail: string }[];
+  readonly [extension: string]: unknown;
+}
+
+/**
+ * Checks that a response is problem details (`application/problem+json`) with this status and problem type (the
+ * part after `urn:jartrail:problem:`), and returns the document.
+ */
+export function problemOf(response: request.Response, status: number, type: string): ProblemBody {
+  expect({ status: response.status, contentType: response.headers['content-type'] }).toEqual({
+    status,
+    contentType: expect.stringMatching(/^application\/problem\+json/),
+  });
+  const body = response.body as ProblemBody;
+  expect(body).toMatchObject({ type: `urn:jartrail:problem:${type}`, status });
+  return body;
+}
+
+/** The fields a problem names, with the code of each: `[['cursor', 'invalid_cursor']]`. */
+export function fieldsOf(problem: ProblemBody): [string, string][] {
+  return (problem.errors ?? []).map((error) => [error.field, error.code]);
+}
