@@ -70,11 +70,12 @@ const shared = {
   transform,
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.map(escape).join('|')})/)`],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
-  testTimeout: 60_000,
 };
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // A global option: jest ignores it inside projects.
+  testTimeout: 60_000,
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     {

