@@ -1,3 +1,7 @@
+import type { ConsentData } from '../consents/consent-event';
+import type { VerificationData } from '../request-objects/verification-event';
+import type { TokenIssuedData, TokenRevokedData } from '../tokens/token-events';
+import type { ToolCallData } from '../tool-calls/tool-call-event';
 import type { StoredChain, StoredRecord } from './chains.repository';
 
 /** A record as the API shows it: where it came from, when, and its data as stored. */
@@ -44,26 +48,33 @@ export function toRecordView(record: StoredRecord): RecordView {
   };
 }
 
-type Data = Record<string, any>;
-
-const tokenName = (data: Data) => (data.jti ? `jti ${data.jti}` : `hash ${String(data.token_hash).slice(0, 12)}…`);
+const tokenName = (token: { jti?: string; token_hash?: string }) => (token.jti ? `jti ${token.jti}` : `hash ${String(token.token_hash).slice(0, 12)}…`);
 
 /** One line per record, for a reviewer reading the timeline top to bottom. */
 export function summaryOf(record: StoredRecord): string {
-  const data: Data = record.data;
+  // The stored data passed the type's schema on the way in; minimisation only removed or replaced values.
   switch (record.type) {
     case 'request_object.verification': {
+      const data = record.data as VerificationData;
       const what = data.unsigned ? 'plain (unsigned) authorization request' : `request object (${data.header?.alg ?? '?'}${data.encryption ? `, encrypted ${data.encryption.alg}/${data.encryption.enc}` : ''})`;
       return `${record.sourceName} ${data.verdict} the ${what} of client ${data.client_id}, delivered by ${data.delivery}${data.reason ? `: ${data.reason}` : ''}`;
     }
-    case 'consent.decision':
+    case 'consent.decision': {
+      const data = record.data as ConsentData;
       return `consent ${data.decision} by subject ${data.subject}${data.granted?.scope ? ` for scope "${data.granted.scope}"` : ''}`;
-    case 'token.issued':
+    }
+    case 'token.issued': {
+      const data = record.data as TokenIssuedData;
       return `${data.token_type} token issued (${tokenName(data)})${data.parent ? ` from parent ${tokenName(data.parent)}` : ''}${data.grant_type ? ` by ${data.grant_type}` : ''}${data.scope ? `, scope "${data.scope}"` : ''}`;
-    case 'token.revoked':
+    }
+    case 'token.revoked': {
+      const data = record.data as TokenRevokedData;
       return `token ${tokenName(data)} revoked${data.reason ? `: ${data.reason}` : ''}`;
-    case 'tool_call.recorded':
+    }
+    case 'tool_call.recorded': {
+      const data = record.data as ToolCallData;
       return `agent ${data.agent_id} called ${data.tool}.${data.action}: ${data.outcome}${data.side_effect ? `, side effect ${data.side_effect.kind} ${data.side_effect.reference}` : ''}`;
+    }
     default:
       return record.type;
   }
@@ -78,7 +89,7 @@ export function toChainDocument(chain: StoredChain): ChainDocument {
     aliases: chain.aliases,
     // Unsigned when any report says so: a plain request, or a request object with alg "none".
     unsigned: verifications.some((record) => {
-      const data: Data = record.data;
+      const data = record.data as VerificationData;
       return data.unsigned === true || data.header?.alg === 'none';
     }),
     first_recorded_at: chain.createdAt.toISOString(),

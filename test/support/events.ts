@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import request from 'supertest';
+import type request from 'supertest';
 import { Webhook } from 'standardwebhooks';
 import type { TestApp } from './app';
 
