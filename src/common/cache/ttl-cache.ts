@@ -22,6 +22,8 @@ export class TtlCache<Key, Value> {
 
   set(key: Key, value: Value, now = Date.now()): void {
     if (this.ttlMs <= 0) return;
+    // A key set again moves to the end, and takes no room from another key.
+    this.entries.delete(key);
     if (this.entries.size >= this.maxEntries) {
       // Maps iterate in insertion order: the first entry is the oldest.
       const oldest = this.entries.keys().next();

@@ -22,8 +22,15 @@ const STATUS_CODES: ReadonlyMap<number, ProblemCode> = new Map(
     .map(([code, type]) => [type.status, code]),
 );
 
+/** Connection-level failures: the database is down, restarting or full. Retryable, so 503 rather than 500. */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P02', '57P03', '53300']);
+
 export function toProblem(exception: unknown): ProblemException {
   if (exception instanceof ProblemException) return exception;
+  const code = (exception as { code?: unknown; driverError?: { code?: unknown } })?.driverError?.code ?? (exception as { code?: unknown })?.code;
+  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) {
+    return new ProblemException('unavailable', { detail: 'the database is not available; nothing was written, send again later' });
+  }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const code = STATUS_CODES.get(status) ?? (status >= 500 ? 'internal' : 'invalid-request');

@@ -21,7 +21,6 @@ export const PROBLEM_TYPES = {
   'forbidden': { status: 403, title: 'The credentials do not allow this request' },
   'event-type-not-allowed': { status: 403, title: "The source's kind may not send this event type" },
   'not-found': { status: 404, title: 'Not found' },
-  'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'event-id-conflict': { status: 409, title: 'This event id was already received with a different body' },
   'conflict': { status: 409, title: 'The request conflicts with the current state' },
   'payload-too-large': { status: 413, title: 'The body is larger than the limit' },
@@ -98,7 +97,8 @@ export function problemDocument(
 export function fieldError(path: readonly (string | number)[], code: string, detail: string): FieldError {
   return {
     field: path.map(String).join('.'),
-    pointer: `/${path.map((segment) => String(segment).replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`,
+    // RFC 6901: "" is the whole document, "/" would be a member named "".
+    pointer: path.map((segment) => `/${String(segment).replace(/~/g, '~0').replace(/\//g, '~1')}`).join(''),
     code,
     detail,
   };

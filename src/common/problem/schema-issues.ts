@@ -12,6 +12,9 @@ interface SchemaIssue {
   readonly params?: { readonly code?: string };
 }
 
+/** The issue codes with which a schema refuses an absent value. */
+const ABSENCE_CODES = new Set(['invalid_type', 'invalid_value', 'invalid_union']);
+
 function segmentOf(segment: IssuePathSegment): string | number {
   const key = typeof segment === 'object' && segment !== null ? segment.key : segment;
   return typeof key === 'number' ? key : String(key);
@@ -41,8 +44,9 @@ export function fieldErrorsFromIssues(
     const path = [...prefix, ...relativePath];
     if (issue.code === 'unrecognized_keys' && issue.keys) {
       for (const key of issue.keys) errors.push(fieldError([...path, key], 'unknown_field', 'this field is not part of the schema'));
-    } else if ((issue.code === 'invalid_type' || issue.code === 'invalid_value') && isAbsent(input, relativePath)) {
-      // An absent enum or literal fails as invalid_value in zod 4; for the client it is missing all the same.
+    } else if (ABSENCE_CODES.has(issue.code ?? '') && isAbsent(input, relativePath)) {
+      // An absent enum or literal fails as invalid_value in zod 4, an absent union as invalid_union; for the client
+      // it is missing all the same.
       errors.push(fieldError(path, 'missing', 'this field is required'));
     } else {
       errors.push(fieldError(path, issue.params?.code ?? issue.code ?? 'invalid', issue.message));

@@ -1,0 +1,117 @@
+import { inspect } from 'node:util';
+import { DEFAULT_BATCH_SIZE, parseCommandLine, UsageError } from './cli-arguments';
+
+const SECRET = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
+const SOURCE = '0b6f4c1e-6a4d-4f7e-9d51-5f2a3c7b9e10';
+const ADMIN_ENV = { JARTRAIL_API_KEY: 'admin-key-from-env' };
+
+const parse = (argv: string[], env: Record<string, string> = ADMIN_ENV) => parseCommandLine(argv, env);
+const usageError = (argv: string[], env: Record<string, string> = ADMIN_ENV) => {
+  try {
+    parse(argv, env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return (error as Error).message;
+  }
+  throw new Error(`no usage error for ${argv.join(' ')}`);
+};
+
+describe('the command line', () => {
+  it('turns sources create into a POST of the name and kind, with the API key from the environment', () => {
+    const command = parse(['sources', 'create', '--name', 'as-1', '--kind', 'authorization_server']);
+    expect(command).toMatchObject({
+      command: 'call',
+      url: 'http://localhost:3000',
+      request: { method: 'POST', path: '/v1/sources', body: { name: 'as-1', kind: 'authorization_server' } },
+    });
+    expect(command.command === 'call' && command.apiKey.reveal()).toBe('admin-key-from-env');
+  });
+
+  it.each([
+    [['sources', 'list'], 'GET', '/v1/sources', undefined],
+    [['sources', 'show', SOURCE], 'GET', `/v1/sources/${SOURCE}`, undefined],
+    [['sources', 'disable', SOURCE], 'POST', `/v1/sources/${SOURCE}/disable`, undefined],
+    [['sources', 'enable', SOURCE], 'POST', `/v1/sources/${SOURCE}/enable`, undefined],
+    [['sources', 'rotate-secret', SOURCE], 'POST', `/v1/sources/${SOURCE}/rotate-secret`, undefined],
+    [['sources', 'rotate-secret', SOURCE, '--grace-period', '0'], 'POST', `/v1/sources/${SOURCE}/rotate-secret`, { grace_period_seconds: 0 }],
+    [['api-keys', 'list'], 'GET', '/v1/api-keys', undefined],
+    [['api-keys', 'revoke', 'k/1'], 'POST', '/v1/api-keys/k%2F1/revoke', undefined],
+    [['api-keys', 'create', '--name', 'ir', '--scope', 'audit:read', '--scope', 'audit:export', '--scope', 'audit:read'], 'POST', '/v1/api-keys', { name: 'ir', scopes: ['audit:read', 'audit:export'] }],
+  ])('maps %j to %s %s', (argv, method, path, body) => {
+    const command = parse(argv);
+    expect(command.command === 'call' && command.request).toEqual({ method, path, ...(body && { body }) });
+  });
+
+  it('takes options before or after the command words, and --url over JARTRAIL_URL', () => {
+    const command = parse(['--url', 'https://audit.example.com/jartrail/', 'sources', 'list'], { ...ADMIN_ENV, JARTRAIL_URL: 'http://other:1' });
+    expect(command).toMatchObject({ url: 'https://audit.example.com/jartrail' });
+    expect(parse(['sources', 'list'], { ...ADMIN_ENV, JARTRAIL_URL: 'http://env.example:8080' })).toMatchObject({ url: 'http://env.example:8080' });
+  });
+
+  it('shows the usage for --help, help, or nothing at all', () => {
+    for (const argv of [[], ['--help'], ['help'], ['sources', '-h']]) expect(parse(argv, {})).toMatchObject({ command: 'help', text: expect.stringContaining('Usage: jartrail') });
+  });
+
+  it.each([
+    [['sources', 'list'], {}, /API key/],
+    [['sources', 'create', '--name', 'x'], ADMIN_ENV, /needs --kind/],
+    [['sources', 'create', '--name', 'x', '--kind', 'printer'], ADMIN_ENV, /--kind must be one of authorization_server, token_service, agent/],
+    [['sources', 'show'], ADMIN_ENV, /source id/],
+    [['sources', 'show', SOURCE, 'extra'], ADMIN_ENV, /unexpected argument "extra"/],
+    [['sources', 'list', '--name', 'x'], ADMIN_ENV, /does not take --name/],
+    [['sources', 'rotate-secret', SOURCE, '--grace-period', '-1'], ADMIN_ENV, /'--grace-period' argument is ambiguous/],
+    [['sources', 'rotate-secret', SOURCE, '--grace-period=-1'], ADMIN_ENV, /--grace-period must be a whole number of at least 0/],
+    [['sources', 'rotate-secret', SOURCE, '--grace-period', '1.5'], ADMIN_ENV, /--grace-period must be a whole number/],
+    [['sources', 'fly'], ADMIN_ENV, /unknown action "sources fly"/],
+    [['api-keys', 'create', '--name', 'x'], ADMIN_ENV, /at least one --scope/],
+    [['api-keys', 'create', '--name', 'x', '--scope', 'audit:write'], ADMIN_ENV, /unknown scope audit:write/],
+    [['frobnicate'], ADMIN_ENV, /unknown command "frobnicate"/],
+    [['sources', 'list', '--verbose'], ADMIN_ENV, /Unknown option '--verbose'/],
+    [['sources', 'list', '--url', 'ftp://x'], ADMIN_ENV, /http:\/\/ or https:\/\//],
+    [['sources', 'list', '--url', 'http://user:pw@x'], ADMIN_ENV, /--url must not carry credentials/],
+    [['sources', 'list'], { ...ADMIN_ENV, JARTRAIL_URL: 'localhost:3000' }, /JARTRAIL_URL must be an http:\/\/ or https:\/\/ URL/],
+    [['openapi'], ADMIN_ENV, /needs the FILE/],
+    [['migrate', '--url', 'http://x'], ADMIN_ENV, /does not take --url/],
+  ])('refuses %j as a usage error', (argv, env, message) => {
+    expect(usageError(argv, env as Record<string, string>)).toMatch(message);
+  });
+
+  describe('send', () => {
+    const SEND_ENV = { JARTRAIL_SOURCE_ID: SOURCE, JARTRAIL_SOURCE_SECRET: SECRET };
+
+    it('takes the source and its secret from the environment, and the files in order', () => {
+      const command = parse(['send', 'a.json', '-', 'b.ndjson'], SEND_ENV);
+      expect(command).toMatchObject({ command: 'send', url: 'http://localhost:3000', sourceId: SOURCE, files: ['a.json', '-', 'b.ndjson'], batchSize: DEFAULT_BATCH_SIZE });
+      expect(command.command === 'send' && command.sourceSecret.reveal()).toBe(SECRET);
+    });
+
+    it('accepts the ingest URL with its ?source= as a sender configuration holds it', () => {
+      const command = parse(['send', '--source-secret', SECRET, '--url', `https://audit.example.com/v1/events?source=${SOURCE}`, 'e.json'], {});
+      expect(command).toMatchObject({ url: 'https://audit.example.com', sourceId: SOURCE });
+      expect(usageError(['send', '--source', 'other', '--url', `http://x/v1/events/batch?source=${SOURCE}`, 'e.json'], SEND_ENV)).toMatch(/differ/);
+    });
+
+    it.each([
+      [['send', 'e.json'], { JARTRAIL_SOURCE_SECRET: SECRET }, /source id/],
+      [['send', 'e.json'], { JARTRAIL_SOURCE_ID: SOURCE }, /source secret/],
+      [['send', '--source-secret', 'whsec_not base64!', 'e.json'], { JARTRAIL_SOURCE_ID: SOURCE }, /whsec_/],
+      [['send'], SEND_ENV, /at least one FILE/],
+      [['send', '-', '-'], SEND_ENV, /stdin \(-\) can be read once/],
+      [['send', '--batch-size', '0', 'e.json'], SEND_ENV, /--batch-size must be a whole number of at least 1/],
+      [['send', '--api-key', 'k', 'e.json'], SEND_ENV, /send does not take --api-key/],
+    ])('refuses %j', (argv, env, message) => {
+      expect(usageError(argv, env)).toMatch(message);
+    });
+
+    it('never shows the secret or the API key when a command is printed or logged', () => {
+      const sent = parse(['send', '--source-secret', SECRET, '--source', SOURCE, 'e.json'], {});
+      const called = parse(['sources', 'list', '--api-key', 'very-secret-admin-key'], {});
+      for (const command of [sent, called]) {
+        for (const shown of [JSON.stringify(command), inspect(command, { depth: 5 }), `${Object.values(command).join(' ')}`]) {
+          expect(shown).not.toContain(SECRET);
+          expect(shown).not.toContain('very-secret-admin-key');
+        }
+      }
+    });
+  });
+});

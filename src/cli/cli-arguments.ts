@@ -1,0 +1,308 @@
+import { parseArgs } from 'node:util';
+import { SCOPES } from '../access/scopes';
+import { SOURCE_KINDS } from '../sources/source-kind';
+import { Secret } from './secret';
+import { isUsableSourceSecret } from './webhook-signer';
+
+/** Where the service listens: a base URL without a trailing slash (it may carry a path prefix). */
+export type ServiceUrl = string & { readonly __brand: 'ServiceUrl' };
+
+/** One call of the service's admin API, fully decided before anything goes on the wire. */
+export interface ApiRequest {
+  readonly method: 'GET' | 'POST';
+  /** Path below the service URL, starting with `/`; ids already percent-encoded. */
+  readonly path: string;
+  readonly body?: Readonly<Record<string, unknown>>;
+}
+
+export type CliCommand =
+  | { readonly command: 'help'; readonly text: string }
+  | { readonly command: 'call'; readonly url: ServiceUrl; readonly apiKey: Secret; readonly request: ApiRequest }
+  | {
+      readonly command: 'send';
+      readonly url: ServiceUrl;
+      readonly sourceId: string;
+      readonly sourceSecret: Secret;
+      /** Paths, `-` for stdin. */
+      readonly files: readonly string[];
+      readonly batchSize: number;
+    }
+  | { readonly command: 'migrate' }
+  | { readonly command: 'openapi'; readonly file: string };
+
+/** The command line asks for something the CLI cannot do; the message says what, the usage says how. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export const DEFAULT_SERVICE_URL = 'http://localhost:3000';
+/** The service's default INGEST_MAX_BATCH_EVENTS: one request per 1000 events unless told otherwise. */
+export const DEFAULT_BATCH_SIZE = 1000;
+
+export const USAGE = `Usage: jartrail <command> [options]
+
+Sources (webhook senders), with an API key holding audit:admin:
+  jartrail sources create --name NAME --kind ${SOURCE_KINDS.join('|')}
+  jartrail sources list
+  jartrail sources show ID
+  jartrail sources rotate-secret ID [--grace-period SECONDS]
+  jartrail sources disable ID
+  jartrail sources enable ID
+
+Auditor API keys, with an API key holding audit:admin:
+  jartrail api-keys create --name NAME --scope ${SCOPES.join('|')} [--scope ...]
+  jartrail api-keys list
+  jartrail api-keys revoke ID
+
+Sending events, as a source:
+  jartrail send --source ID --source-secret whsec_... FILE...
+      A FILE holding a JSON object is one event (POST /v1/events); a JSON array, or NDJSON (.ndjson, .jsonl,
+      or one envelope per line), is a batch (POST /v1/events/batch). - reads stdin. An envelope without "id"
+      gets one derived from its content, so sending a file again records nothing twice.
+
+Operations (no running service needed):
+  jartrail migrate          apply the migrations to DATABASE_URL, or to the embedded PostgreSQL
+  jartrail openapi FILE     write the OpenAPI document to FILE
+
+Options:
+  --url URL                 the service (env JARTRAIL_URL, default ${DEFAULT_SERVICE_URL})
+  --api-key KEY             an auditor API key (env JARTRAIL_API_KEY)
+  --source ID               the sending source (env JARTRAIL_SOURCE_ID)
+  --source-secret SECRET    its signing secret (env JARTRAIL_SOURCE_SECRET)
+  --batch-size N            at most N events per batch request (default ${DEFAULT_BATCH_SIZE})
+  -h, --help                this text
+
+Keys and secrets are better passed in the environment: command-line arguments show in ps and shell history.
+Exit status: 0 done; 1 refused by the service, unreachable, or an unreadable file (details on stderr);
+2 a usage error. A batch with rejected or conflicting events exits 1 too.
+`;
+
+const OPTIONS = {
+  url: { type: 'string' },
+  'api-key': { type: 'string' },
+  name: { type: 'string' },
+  kind: { type: 'string' },
+  scope: { type: 'string', multiple: true },
+  'grace-period': { type: 'string' },
+  source: { type: 'string' },
+  'source-secret': { type: 'string' },
+  'batch-size': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type OptionName = keyof typeof OPTIONS;
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>['values'];
+
+type Environment = Readonly<Record<string, string | undefined>>;
+
+const nonEmpty = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
+
+/** `origin` names where the URL came from (--url or JARTRAIL_URL), so that the error points at the right place. */
+function serviceUrlOf(given: string, origin: string): URL {
+  let url: URL;
+  try {
+    url = new URL(given);
+  } catch {
+    throw new UsageError(`${origin} must be an http:// or https:// URL, not "${given}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${origin} must be an http:// or https:// URL`);
+  // Credentials in a URL end up in logs and error messages; keys go in --api-key or the environment.
+  if (url.username || url.password) throw new UsageError(`${origin} must not carry credentials`);
+  return url;
+}
+
+function baseOf(url: URL): ServiceUrl {
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}` as ServiceUrl;
+}
+
+function identifier(value: string | undefined, what: string): string {
+  if (value === undefined || value === '') throw new UsageError(`give the ${what}`);
+  return encodeURIComponent(value);
+}
+
+function wholeNumber(value: string, option: string, minimum: 0 | 1): number {
+  if (!/^\d{1,9}$/.test(value) || Number(value) < minimum) throw new UsageError(`--${option} must be a whole number of at least ${minimum}, not "${value}"`);
+  return Number(value);
+}
+
+/** The pieces of a command line that each command reads, checked for what that command accepts. */
+class Invocation {
+  constructor(
+    readonly words: readonly string[],
+    private readonly values: Values,
+    private readonly env: Environment,
+  ) {}
+
+  /** Refuses options the command does not take, and extra operands, instead of silently ignoring them. */
+  accept(options: readonly OptionName[], operands: number): void {
+    const unexpected = (Object.keys(this.values) as OptionName[]).filter((name) => name !== 'help' && !options.includes(name));
+    if (unexpected.length > 0) throw new UsageError(`${this.name} does not take --${unexpected.join(', --')}`);
+    if (this.operands.length > operands) throw new UsageError(`unexpected argument "${this.operands[operands]}"`);
+  }
+
+  /** `sources` and `api-keys` take an action after them; the other commands are one word. */
+  private get nameLength(): number {
+    return this.words[0] === 'sources' || this.words[0] === 'api-keys' ? 2 : 1;
+  }
+
+  /** The command's words, e.g. `sources create`. */
+  get name(): string {
+    return this.words.slice(0, this.nameLength).join(' ');
+  }
+
+  /** What follows the command's words: ids, files. */
+  get operands(): readonly string[] {
+    return this.words.slice(this.nameLength);
+  }
+
+  string(name: Exclude<OptionName, 'scope' | 'help'>): string | undefined {
+    return nonEmpty(this.values[name]);
+  }
+
+  required(name: Exclude<OptionName, 'scope' | 'help'>): string {
+    const value = this.string(name);
+    if (value === undefined) throw new UsageError(`${this.name} needs --${name}`);
+    return value;
+  }
+
+  scopes(): string[] {
+    return this.values.scope ?? [];
+  }
+
+  url(): URL {
+    const flag = this.string('url');
+    if (flag !== undefined) return serviceUrlOf(flag, '--url');
+    const fromEnv = nonEmpty(this.env.JARTRAIL_URL);
+    return fromEnv === undefined ? new URL(DEFAULT_SERVICE_URL) : serviceUrlOf(fromEnv, 'JARTRAIL_URL');
+  }
+
+  apiKey(): Secret {
+    const key = this.string('api-key') ?? nonEmpty(this.env.JARTRAIL_API_KEY);
+    if (key === undefined) throw new UsageError('an admin command needs an API key: --api-key or JARTRAIL_API_KEY');
+    return new Secret(key);
+  }
+}
+
+const ADMIN_OPTIONS: readonly OptionName[] = ['url', 'api-key'];
+
+function adminCall(invocation: Invocation, request: ApiRequest, options: readonly OptionName[] = [], operands = 0): CliCommand {
+  invocation.accept([...ADMIN_OPTIONS, ...options], operands);
+  return { command: 'call', url: baseOf(invocation.url()), apiKey: invocation.apiKey(), request };
+}
+
+function sourcesCommand(invocation: Invocation): CliCommand {
+  const [, action] = invocation.words;
+  const id = () => identifier(invocation.operands[0], 'source id');
+  switch (action) {
+    case 'create': {
+      const kind = invocation.required('kind');
+      if (!(SOURCE_KINDS as readonly string[]).includes(kind)) throw new UsageError(`--kind must be one of ${SOURCE_KINDS.join(', ')}`);
+      return adminCall(invocation, { method: 'POST', path: '/v1/sources', body: { name: invocation.required('name'), kind } }, ['name', 'kind']);
+    }
+    case 'list':
+      return adminCall(invocation, { method: 'GET', path: '/v1/sources' });
+    case 'show':
+      return adminCall(invocation, { method: 'GET', path: `/v1/sources/${id()}` }, [], 1);
+    case 'rotate-secret': {
+      const grace = invocation.string('grace-period');
+      // Without --grace-period the service applies its default; sending none keeps that default in one place.
+      const body = grace === undefined ? undefined : { grace_period_seconds: wholeNumber(grace, 'grace-period', 0) };
+      return adminCall(invocation, { method: 'POST', path: `/v1/sources/${id()}/rotate-secret`, ...(body && { body }) }, ['grace-period'], 1);
+    }
+    case 'disable':
+    case 'enable':
+      return adminCall(invocation, { method: 'POST', path: `/v1/sources/${id()}/${action}` }, [], 1);
+    default:
+      throw new UsageError(action === undefined ? 'sources needs an action' : `unknown action "sources ${action}"`);
+  }
+}
+
+function apiKeysCommand(invocation: Invocation): CliCommand {
+  const [, action] = invocation.words;
+  switch (action) {
+    case 'create': {
+      const scopes = invocation.scopes();
+      if (scopes.length === 0) throw new UsageError('api-keys create needs at least one --scope');
+      const unknown = scopes.filter((scope) => !(SCOPES as readonly string[]).includes(scope));
+      if (unknown.length > 0) throw new UsageError(`unknown scope ${unknown.join(', ')}; the scopes are ${SCOPES.join(', ')}`);
+      return adminCall(invocation, { method: 'POST', path: '/v1/api-keys', body: { name: invocation.required('name'), scopes: [...new Set(scopes)] } }, ['name', 'scope']);
+    }
+    case 'list':
+      return adminCall(invocation, { method: 'GET', path: '/v1/api-keys' });
+    case 'revoke':
+      return adminCall(invocation, { method: 'POST', path: `/v1/api-keys/${identifier(invocation.operands[0], 'API key id')}/revoke` }, [], 1);
+    default:
+      throw new UsageError(action === undefined ? 'api-keys needs an action' : `unknown action "api-keys ${action}"`);
+  }
+}
+
+/**
+ * `send` takes the service URL like every command, and also the ingest URL itself with its `?source=` (as a
+ * sender's webhook configuration holds it), so that either can be pasted.
+ */
+function sendCommand(invocation: Invocation, env: Environment): CliCommand {
+  invocation.accept(['url', 'source', 'source-secret', 'batch-size'], Number.POSITIVE_INFINITY);
+  const url = invocation.url();
+  const fromUrl = nonEmpty(url.searchParams.get('source') ?? undefined);
+  const flag = invocation.string('source');
+  if (flag !== undefined && fromUrl !== undefined && flag !== fromUrl) throw new UsageError('--source and the source in --url differ');
+  const sourceId = flag ?? fromUrl ?? nonEmpty(env.JARTRAIL_SOURCE_ID);
+  if (sourceId === undefined) throw new UsageError('send needs the source id: --source or JARTRAIL_SOURCE_ID');
+  const secret = invocation.string('source-secret') ?? nonEmpty(env.JARTRAIL_SOURCE_SECRET);
+  if (secret === undefined) throw new UsageError('send needs the source secret: --source-secret or JARTRAIL_SOURCE_SECRET');
+  if (!isUsableSourceSecret(secret)) throw new UsageError('the source secret must be the whsec_... value the service returned');
+  const files = invocation.operands;
+  if (files.length === 0) throw new UsageError('send needs at least one FILE (- for stdin)');
+  if (files.filter((file) => file === '-').length > 1) throw new UsageError('stdin (-) can be read once');
+  const batchSize = invocation.string('batch-size');
+
+  url.search = '';
+  url.pathname = url.pathname.replace(/\/v1\/events(\/batch)?\/?$/, '');
+  return {
+    command: 'send',
+    url: baseOf(url),
+    sourceId,
+    sourceSecret: new Secret(secret),
+    files,
+    batchSize: batchSize === undefined ? DEFAULT_BATCH_SIZE : wholeNumber(batchSize, 'batch-size', 1),
+  };
+}
+
+/**
+ * Turns a command line into one command, or a UsageError. Pure: the environment comes in as a value, and nothing
+ * is read or sent here.
+ */
+export function parseCommandLine(argv: readonly string[], env: Environment): CliCommand {
+  let parsed: { values: Values; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const words = parsed.positionals;
+  if (parsed.values.help || words.length === 0 || words[0] === 'help') return { command: 'help', text: USAGE };
+
+  const invocation = new Invocation(words, parsed.values, env);
+  switch (words[0]) {
+    case 'sources':
+      return sourcesCommand(invocation);
+    case 'api-keys':
+      return apiKeysCommand(invocation);
+    case 'send':
+      return sendCommand(invocation, env);
+    case 'migrate':
+      invocation.accept([], 0);
+      return { command: 'migrate' };
+    case 'openapi': {
+      invocation.accept([], 1);
+      const [file] = invocation.operands;
+      if (file === undefined) throw new UsageError('openapi needs the FILE to write');
+      return { command: 'openapi', file };
+    }
+    default:
+      throw new UsageError(`unknown command "${words[0]}"`);
+  }
+}

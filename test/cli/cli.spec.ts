@@ -1,0 +1,277 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startTestApp, type TestApp } from '../support/app';
+import { createTestDatabase } from '../support/database';
+import { aConsent, aToolCall, aVerification, type Envelope } from '../support/events';
+import { freePort } from '../support/ports';
+import { REPOSITORY_ROOT } from '../support/process';
+
+const BIN = join(REPOSITORY_ROOT, 'bin', 'jartrail.js');
+
+interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+interface SourceCreated {
+  readonly id: string;
+  readonly secret: string;
+}
+
+/**
+ * The CLI as users run it: `bin/jartrail.js` in a process of its own, over the built dist/ (the npm `pretest`
+ * script builds it; run `npm run build` before `npx jest test/cli`). Only what the CLI needs is in its
+ * environment, so nothing of the test process leaks into it.
+ */
+function jartrail(args: readonly string[], options: { env?: Readonly<Record<string, string>>; input?: string; cwd?: string } = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: options.cwd ?? REPOSITORY_ROOT,
+      env: { PATH: process.env.PATH ?? '', ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+const withId = (envelope: Envelope, id: string): Envelope => ({ id, ...envelope });
+const ndjson = (envelopes: readonly Envelope[]) => `${envelopes.map((envelope) => JSON.stringify(envelope)).join('\n')}\n`;
+
+describe('the jartrail command line', () => {
+  let app: TestApp;
+  let dir: string;
+  /** Everything any CLI run printed: the admin key must never be in it. */
+  const printed: string[] = [];
+
+  const run = async (args: readonly string[], options: { env?: Record<string, string>; input?: string } = {}) => {
+    const result = await jartrail(args, { ...options, env: { JARTRAIL_URL: app.url, JARTRAIL_API_KEY: app.adminKey, ...options.env } });
+    printed.push(result.stdout, result.stderr);
+    return result;
+  };
+  const file = async (name: string, content: string) => {
+    const path = join(dir, name);
+    await writeFile(path, content);
+    return path;
+  };
+  const createSource = async (name: string, kind = 'authorization_server'): Promise<SourceCreated> => {
+    const created = await run(['sources', 'create', '--name', name, '--kind', kind]);
+    expect(created).toMatchObject({ code: 0, stderr: '' });
+    return JSON.parse(created.stdout) as SourceCreated;
+  };
+  const asSource = (source: SourceCreated) => ({ JARTRAIL_SOURCE_ID: source.id, JARTRAIL_SOURCE_SECRET: source.secret });
+  const eventIdsOf = async (source: SourceCreated) =>
+    (await app.db.rows<{ event_id: string }>('SELECT event_id FROM events WHERE source_id = $1 ORDER BY seq', [source.id])).map((row) => row.event_id);
+
+  beforeAll(async () => {
+    if (!existsSync(join(REPOSITORY_ROOT, 'dist', 'src', 'cli', 'main.js'))) throw new Error('dist/ is not built: run `npm run build` first');
+    app = await startTestApp();
+    dir = await mkdtemp(join(tmpdir(), 'jartrail-cli-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+    await app.close();
+  });
+
+  it('creates a source and shows its secret that once; listing and showing never do', async () => {
+    const source = await createSource('as-1');
+    expect(source).toMatchObject({ name: 'as-1', kind: 'authorization_server', status: 'enabled', secret: expect.stringMatching(/^whsec_/) });
+
+    const listed = await run(['sources', 'list']);
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout).items).toContainEqual(expect.objectContaining({ id: source.id, name: 'as-1' }));
+    const shown = await run(['sources', 'show', source.id]);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ id: source.id, secrets: [expect.objectContaining({ expires_at: null })] });
+    for (const output of [listed.stdout, shown.stdout]) {
+      expect(output).not.toContain(source.secret);
+      expect(output).not.toContain('"secret"');
+    }
+  });
+
+  it('sends an envelope file, signed with the source secret, and the event is recorded under its id', async () => {
+    const source = await createSource('as-single');
+    const event = await file('verification.json', JSON.stringify(withId(aVerification(), 'evt-cli-1'), null, 2));
+
+    const sent = await run(['send', event], { env: asSource(source) });
+    expect(sent).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(sent.stdout)).toEqual({ event_id: 'evt-cli-1', status: 'accepted' });
+    expect(await eventIdsOf(source)).toEqual(['evt-cli-1']);
+    expect(sent.stdout + sent.stderr).not.toContain(source.secret);
+
+    // The same file again: a duplicate, nothing new.
+    const again = await run(['send', '--source', source.id, '--source-secret', source.secret, event], { env: { JARTRAIL_SOURCE_ID: '', JARTRAIL_SOURCE_SECRET: '' } });
+    expect(JSON.parse(again.stdout)).toEqual({ event_id: 'evt-cli-1', status: 'duplicate' });
+    expect(await eventIdsOf(source)).toEqual(['evt-cli-1']);
+  });
+
+  it('sends an NDJSON file as a batch; envelopes without an id get one from their content, so sending again records nothing twice', async () => {
+    const source = await createSource('as-batch');
+    const events = await file('events.ndjson', ndjson([withId(aVerification(), 'evt-b-1'), aConsent(), aConsent()]));
+
+    const sent = await run(['send', events], { env: asSource(source) });
+    expect(sent).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(sent.stdout)).toMatchObject({ accepted: 3, duplicates: 0, conflicts: 0, rejected: 0 });
+    const recorded = await eventIdsOf(source);
+    expect(recorded).toHaveLength(3);
+    expect(recorded[0]).toBe('evt-b-1');
+
+    const again = await run(['send', events], { env: asSource(source) });
+    expect(JSON.parse(again.stdout)).toMatchObject({ accepted: 0, duplicates: 3 });
+    expect(await eventIdsOf(source)).toEqual(recorded);
+  });
+
+  it('reads stdin, sends a JSON array in requests of --batch-size, and prints one answer indexed over the whole file', async () => {
+    const source = await createSource('as-stdin');
+    const envelopes = [aConsent(), aConsent(), aConsent(), aConsent(), aConsent()];
+    const sent = await run(['send', '--batch-size', '2', '-'], { env: asSource(source), input: JSON.stringify(envelopes) });
+    expect(sent).toMatchObject({ code: 0, stderr: '' });
+    const answer = JSON.parse(sent.stdout);
+    expect(answer).toMatchObject({ accepted: 5, rejected: 0 });
+    expect(answer.results.map((result: { index: number }) => result.index)).toEqual([0, 1, 2, 3, 4]);
+    expect(await eventIdsOf(source)).toHaveLength(5);
+  });
+
+  it('exits 1 and says so when items of a batch are rejected, after recording the valid ones', async () => {
+    const source = await createSource('as-partial');
+    const events = await file('partial.ndjson', ndjson([aConsent(), { ...aConsent(), type: 'consent.unknown' }]));
+    const sent = await run(['send', events], { env: asSource(source) });
+    expect(sent.code).toBe(1);
+    expect(JSON.parse(sent.stdout)).toMatchObject({ accepted: 1, rejected: 1, results: [{ status: 'accepted' }, { status: 'rejected', problem: { status: 422 } }] });
+    expect(sent.stderr).toContain('partial.ndjson: 1 rejected and 0 conflicting of 2 events');
+    expect(await eventIdsOf(source)).toHaveLength(1);
+  });
+
+  it('sends several files one after the other, the next even when one is refused, and names the refused one', async () => {
+    const source = await createSource('as-several');
+    const allowed = await file('allowed.json', JSON.stringify(withId(aConsent(), 'evt-allowed')));
+    const notItsKind = await file('not-its-kind.json', JSON.stringify(aToolCall()));
+    const after = await file('after.ndjson', ndjson([withId(aConsent(), 'evt-after')]));
+
+    const sent = await run(['send', allowed, notItsKind, after], { env: asSource(source) });
+    expect(sent.code).toBe(1);
+    expect(sent.stderr).toContain('"status": 403');
+    expect(sent.stderr).toContain(`jartrail: ${notItsKind}: not recorded`);
+    expect(await eventIdsOf(source)).toEqual(['evt-allowed', 'evt-after']);
+  });
+
+  it('refuses a wrong secret with exit 1 and the 401 problem on stderr, and records nothing', async () => {
+    const source = await createSource('as-wrong-secret');
+    const event = await file('wrong-secret.json', JSON.stringify(aConsent()));
+    const wrong = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
+
+    const sent = await run(['send', event], { env: { JARTRAIL_SOURCE_ID: source.id, JARTRAIL_SOURCE_SECRET: wrong } });
+    expect(sent.code).toBe(1);
+    expect(sent.stdout).toBe('');
+    expect(JSON.parse(sent.stderr)).toMatchObject({ type: 'urn:jartrail:problem:invalid-signature', status: 401 });
+    expect(sent.stderr).not.toContain(wrong);
+    expect(await eventIdsOf(source)).toEqual([]);
+  });
+
+  it('rotates a secret: the new one signs at once, the old one for the grace period, and not after a grace period of 0', async () => {
+    const source = await createSource('as-rotated');
+    const event = await file('rotated.json', JSON.stringify(aConsent()));
+    const rotate = async (...options: string[]) => {
+      const rotated = await run(['sources', 'rotate-secret', source.id, ...options]);
+      expect(rotated.code).toBe(0);
+      const { secret } = JSON.parse(rotated.stdout) as SourceCreated;
+      expect(secret).toMatch(/^whsec_/);
+      return secret;
+    };
+    const sendsWith = async (secret: string) => (await run(['send', event], { env: { ...asSource(source), JARTRAIL_SOURCE_SECRET: secret } })).code;
+
+    const second = await rotate();
+    expect([await sendsWith(source.secret), await sendsWith(second)]).toEqual([0, 0]);
+    const third = await rotate('--grace-period', '0');
+    expect([await sendsWith(source.secret), await sendsWith(second), await sendsWith(third)]).toEqual([1, 1, 0]);
+  });
+
+  it('disables a source, whose events are then refused, and enables it again', async () => {
+    const source = await createSource('as-disabled');
+    const event = await file('disabled.json', JSON.stringify(aConsent()));
+    expect(JSON.parse((await run(['sources', 'disable', source.id])).stdout)).toMatchObject({ status: 'disabled' });
+    const refused = await run(['send', event], { env: asSource(source) });
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stderr)).toMatchObject({ status: 403 });
+
+    expect(JSON.parse((await run(['sources', 'enable', source.id])).stdout)).toMatchObject({ status: 'enabled' });
+    expect((await run(['send', event], { env: asSource(source) })).code).toBe(0);
+  });
+
+  it('issues an auditor API key with the given scopes, which the API then accepts, and revokes it', async () => {
+    const created = await run(['api-keys', 'create', '--name', 'incident-7', '--scope', 'audit:read']);
+    expect(created.code).toBe(0);
+    const issued = JSON.parse(created.stdout) as { id: string; key: string; scopes: string[] };
+    expect(issued).toMatchObject({ name: 'incident-7', scopes: ['audit:read'], key: expect.any(String) });
+    await app.get('/v1/chains', issued.key).expect(200);
+
+    const listed = await run(['api-keys', 'list']);
+    expect(JSON.parse(listed.stdout).items).toContainEqual(expect.objectContaining({ id: issued.id, revoked_at: null }));
+    expect(listed.stdout).not.toContain(issued.key);
+
+    expect(JSON.parse((await run(['api-keys', 'revoke', issued.id])).stdout)).toMatchObject({ id: issued.id, revoked_at: expect.any(String) });
+    await app.get('/v1/chains', issued.key).expect(401);
+  });
+
+  it('prints the problem of a refused admin request on stderr with exit 1', async () => {
+    const refused = await run(['sources', 'list'], { env: { JARTRAIL_API_KEY: 'not-a-key-of-this-service' } });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(JSON.parse(refused.stderr)).toMatchObject({ status: 401 });
+    expect(refused.stderr).not.toContain('not-a-key-of-this-service');
+  });
+
+  it('exits 2 with the usage on a usage error, and 1 with one line when the service cannot be reached', async () => {
+    const usage = await run(['sources', 'create', '--name', 'x', '--kind', 'printer']);
+    expect(usage).toMatchObject({ code: 2, stdout: '' });
+    expect(usage.stderr).toMatch(/^jartrail: --kind must be one of/);
+    expect(usage.stderr).toContain('Usage: jartrail');
+
+    const unreachable = await run(['sources', 'list', '--url', `http://127.0.0.1:${await freePort()}`]);
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toMatch(/^jartrail: could not reach http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
+  });
+
+  it('writes the OpenAPI document the service serves, without any database', async () => {
+    const target = join(dir, 'docs', 'openapi.json');
+    const written = await jartrail(['openapi', target], { env: { JARTRAIL_DATA_DIR: join(dir, 'no-data') } });
+    expect(written.code).toBe(0);
+    const text = await readFile(target, 'utf8');
+    expect(text.endsWith('}\n')).toBe(true);
+    const document = JSON.parse(text) as { paths: Record<string, unknown> };
+    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/v1/events', '/v1/events/batch', '/v1/sources']));
+    expect(document).toEqual((await app.http().get('/openapi.json').expect(200)).body);
+    // Preview mode touched no database: no embedded PostgreSQL was set up.
+    expect(existsSync(join(dir, 'no-data'))).toBe(false);
+  });
+
+  it('migrates an empty database, and then finds nothing left to do', async () => {
+    const db = await createTestDatabase({ migrated: false });
+    try {
+      const first = await jartrail(['migrate'], { env: { DATABASE_URL: db.url } });
+      expect(first.code).toBe(0);
+      const { applied } = JSON.parse(first.stdout) as { applied: string[] };
+      expect(applied.length).toBeGreaterThan(0);
+      expect(await db.rows('SELECT name FROM schema_migrations')).toHaveLength(applied.length);
+
+      const second = await jartrail(['migrate'], { env: { DATABASE_URL: db.url } });
+      expect(JSON.parse(second.stdout)).toEqual({ applied: [] });
+    } finally {
+      await db.drop();
+    }
+  });
+
+  // Last, so that it sees the output of every command above.
+  it('never prints the API key it was given', () => {
+    expect(printed.length).toBeGreaterThan(0);
+    expect(printed.join('\n')).not.toContain(app.adminKey);
+  });
+});
