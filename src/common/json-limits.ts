@@ -27,13 +27,19 @@ export function findJsonLimitViolation(value: unknown, limits: JsonLimits, prefi
       if (current.value.length > limits.maxArrayItems) {
         return fieldError(current.path, 'too_many_items', `arrays of more than ${limits.maxArrayItems} items are not accepted`);
       }
-      current.value.forEach((item, index) => pending.push({ value: item, path: [...current.path, index], depth: current.depth + 1 }));
+      // Pushed last to first, so that the stack yields them in document order and the first violation is reported.
+      for (let index = current.value.length - 1; index >= 0; index--) {
+        pending.push({ value: current.value[index], path: [...current.path, index], depth: current.depth + 1 });
+      }
     } else {
       const entries = Object.entries(current.value);
       if (entries.length > limits.maxObjectMembers) {
         return fieldError(current.path, 'too_many_members', `objects of more than ${limits.maxObjectMembers} members are not accepted`);
       }
-      for (const [key, member] of entries) pending.push({ value: member, path: [...current.path, key], depth: current.depth + 1 });
+      for (let index = entries.length - 1; index >= 0; index--) {
+        const [key, member] = entries[index]!;
+        pending.push({ value: member, path: [...current.path, key], depth: current.depth + 1 });
+      }
     }
   }
   return undefined;

@@ -6,29 +6,38 @@ import { z } from 'zod';
  */
 const booleanFlag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
 
-const positiveInt = z.coerce.number().int().positive();
+/**
+ * An integer in decimal digits, between min and max. Not z.coerce: it reads " " as 0 (a random port) and
+ * "0x1F90" or "8e3" as numbers, where a typo should stop the boot.
+ */
+const integer = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number in decimal digits')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
 
 const environmentSchema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PORT: integer(0, 65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
-  DATABASE_POOL_SIZE: positiveInt.max(200).default(20),
+  DATABASE_POOL_SIZE: integer(1, 200).default(20),
   JARTRAIL_DATA_DIR: z.string().min(1).default('./.data'),
-  JARTRAIL_EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+  JARTRAIL_EMBEDDED_PG_PORT: integer(1, 65535).default(54329),
   JARTRAIL_MASTER_KEY: z
     .string()
     .regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 random bytes, base64url without padding (43 characters)')
     .optional(),
   BOOTSTRAP_ADMIN_KEY: z.string().min(32, 'must be at least 32 characters').max(512).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  INGEST_MAX_EVENT_BYTES: positiveInt.default(256 * 1024),
-  INGEST_MAX_BATCH_BYTES: positiveInt.default(10 * 1024 * 1024),
-  INGEST_MAX_BATCH_EVENTS: positiveInt.default(1000),
-  WEBHOOK_TOLERANCE_SECONDS: positiveInt.max(3600).default(300),
-  SOURCE_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
+  INGEST_MAX_EVENT_BYTES: integer(1).default(256 * 1024),
+  INGEST_MAX_BATCH_BYTES: integer(1).default(10 * 1024 * 1024),
+  INGEST_MAX_BATCH_EVENTS: integer(1).default(1000),
+  WEBHOOK_TOLERANCE_SECONDS: integer(1, 3600).default(300),
+  SOURCE_CACHE_TTL_MS: integer(0, 60_000).default(2000),
   PSEUDONYMIZE_SUBJECTS: booleanFlag.default(true),
   KEEP_REQUEST_OBJECTS: booleanFlag.default(true),
   MIGRATIONS_RUN: booleanFlag.default(true),

@@ -45,15 +45,17 @@ export function verifyWebhookSignature(
   const skewSeconds = Math.floor(now.getTime() / 1000) - Number(delivery.timestamp);
   if (Math.abs(skewSeconds) > toleranceSeconds) return { reason: 'timestamp_out_of_tolerance', skewSeconds };
 
+  // Compared as base64 text, not decoded: Node's decoder is lenient (it stops at "=" and takes base64url), and the
+  // specification's signature is exactly the standard base64 of the HMAC.
   const presented = delivery.signature
     .split(' ')
     .filter((entry) => entry.startsWith('v1,'))
-    .map((entry) => Buffer.from(entry.slice(3), 'base64'));
+    .map((entry) => Buffer.from(entry.slice(3), 'utf8'));
   for (const key of keys) {
-    const expected = createHmac('sha256', key)
-      .update(`${delivery.id}.${delivery.timestamp}.`, 'utf8')
-      .update(delivery.body)
-      .digest();
+    const expected = Buffer.from(
+      createHmac('sha256', key).update(`${delivery.id}.${delivery.timestamp}.`, 'utf8').update(delivery.body).digest('base64'),
+      'utf8',
+    );
     if (presented.some((candidate) => candidate.length === expected.length && timingSafeEqual(candidate, expected))) {
       return undefined;
     }

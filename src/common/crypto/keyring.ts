@@ -1,5 +1,5 @@
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 export const MASTER_KEY_FILE = 'master.key';
@@ -51,10 +51,17 @@ export async function loadOrCreateMasterKey(configured: string | undefined, data
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  const key = randomBytes(32);
+  // Written whole to a private temporary file, then linked into place: link() fails if another process won the
+  // race, and then that process's key is the one to use. Nobody ever reads a half-written key.
   await mkdir(dirname(path), { recursive: true });
-  // 'wx' fails if another process created the file meanwhile, rather than overwriting its key.
-  await writeFile(path, `${key.toString('base64url')}\n`, { flag: 'wx', mode: 0o600 });
-  await chmod(path, 0o600);
-  return key;
+  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(temporary, `${randomBytes(32).toString('base64url')}\n`, { flag: 'wx', mode: 0o600 });
+  try {
+    await link(temporary, path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    await unlink(temporary);
+  }
+  return loadOrCreateMasterKey(undefined, dataDir);
 }

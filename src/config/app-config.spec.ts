@@ -1,0 +1,187 @@
+import { ConfigurationError, loadConfig, type AppConfig } from './app-config';
+
+const MASTER_KEY = 'q1Z9yq0Jc8a3Jv7m1m5mCwX0pQmVZxkTtWJtX8y4Qk0';
+const ADMIN_KEY = 'adm_0123456789abcdef0123456789abcdef';
+
+const DEFAULTS: AppConfig = {
+  http: { port: 3000, host: '0.0.0.0' },
+  database: { url: undefined, poolSize: 20, embeddedPort: 54329, runMigrations: true },
+  dataDir: './.data',
+  masterKey: undefined,
+  bootstrapAdminKey: undefined,
+  logLevel: 'info',
+  ingest: {
+    maxEventBytes: 256 * 1024,
+    maxBatchBytes: 10 * 1024 * 1024,
+    maxBatchEvents: 1000,
+    webhookToleranceSeconds: 300,
+    sourceCacheTtlMs: 2000,
+  },
+  privacy: { pseudonymizeSubjects: true, keepRequestObjects: true },
+};
+
+/** The problems a configuration is refused with, or undefined when it loads. */
+function problemsOf(environment: NodeJS.ProcessEnv): string[] | undefined {
+  try {
+    loadConfig(environment);
+    return undefined;
+  } catch (error) {
+    if (error instanceof ConfigurationError) return error.problems;
+    throw error;
+  }
+}
+
+describe('loadConfig', () => {
+  it('uses the documented defaults when nothing is set', () => {
+    expect(loadConfig({})).toEqual(DEFAULTS);
+  });
+
+  it('reads every variable', () => {
+    expect(
+      loadConfig({
+        PORT: '8080',
+        HOST: '127.0.0.1',
+        DATABASE_URL: 'postgresql://jartrail:pw@db:5432/jartrail',
+        DATABASE_POOL_SIZE: '50',
+        JARTRAIL_DATA_DIR: '/var/lib/jartrail',
+        JARTRAIL_EMBEDDED_PG_PORT: '55432',
+        JARTRAIL_MASTER_KEY: MASTER_KEY,
+        BOOTSTRAP_ADMIN_KEY: ADMIN_KEY,
+        LOG_LEVEL: 'debug',
+        INGEST_MAX_EVENT_BYTES: '1024',
+        INGEST_MAX_BATCH_BYTES: '2048',
+        INGEST_MAX_BATCH_EVENTS: '10',
+        WEBHOOK_TOLERANCE_SECONDS: '60',
+        SOURCE_CACHE_TTL_MS: '0',
+        PSEUDONYMIZE_SUBJECTS: 'false',
+        KEEP_REQUEST_OBJECTS: '0',
+        MIGRATIONS_RUN: 'false',
+      }),
+    ).toEqual({
+      http: { port: 8080, host: '127.0.0.1' },
+      database: { url: 'postgresql://jartrail:pw@db:5432/jartrail', poolSize: 50, embeddedPort: 55432, runMigrations: false },
+      dataDir: '/var/lib/jartrail',
+      masterKey: MASTER_KEY,
+      bootstrapAdminKey: ADMIN_KEY,
+      logLevel: 'debug',
+      ingest: { maxEventBytes: 1024, maxBatchBytes: 2048, maxBatchEvents: 10, webhookToleranceSeconds: 60, sourceCacheTtlMs: 0 },
+      privacy: { pseudonymizeSubjects: false, keepRequestObjects: false },
+    });
+  });
+
+  it.each([
+    ['true', true],
+    ['1', true],
+    ['false', false],
+    ['0', false],
+  ])('reads the flag value %s as %s', (value, expected) => {
+    const config = loadConfig({ PSEUDONYMIZE_SUBJECTS: value, KEEP_REQUEST_OBJECTS: value, MIGRATIONS_RUN: value });
+    expect([config.privacy.pseudonymizeSubjects, config.privacy.keepRequestObjects, config.database.runMigrations]).toEqual([expected, expected, expected]);
+  });
+
+  it('accepts a postgres:// URL as well as postgresql://', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://localhost/jartrail' }).database.url).toBe('postgres://localhost/jartrail');
+  });
+
+  it('counts empty variables as unset, so the defaults apply', () => {
+    const empty = Object.fromEntries(
+      [
+        'PORT',
+        'HOST',
+        'DATABASE_URL',
+        'DATABASE_POOL_SIZE',
+        'JARTRAIL_DATA_DIR',
+        'JARTRAIL_EMBEDDED_PG_PORT',
+        'JARTRAIL_MASTER_KEY',
+        'BOOTSTRAP_ADMIN_KEY',
+        'LOG_LEVEL',
+        'INGEST_MAX_EVENT_BYTES',
+        'INGEST_MAX_BATCH_BYTES',
+        'INGEST_MAX_BATCH_EVENTS',
+        'WEBHOOK_TOLERANCE_SECONDS',
+        'SOURCE_CACHE_TTL_MS',
+        'PSEUDONYMIZE_SUBJECTS',
+        'KEEP_REQUEST_OBJECTS',
+        'MIGRATIONS_RUN',
+      ].map((name) => [name, '']),
+    );
+    expect(loadConfig(empty)).toEqual(DEFAULTS);
+  });
+
+  it('ignores variables it does not know', () => {
+    expect(loadConfig({ PATH: '/usr/bin', HOME: '/root', NODE_ENV: 'test' })).toEqual(DEFAULTS);
+  });
+
+  it.each([
+    ['PORT', 'http'],
+    ['PORT', '65536'],
+    ['PORT', '-1'],
+    ['PORT', '80.5'],
+    ['PORT', ' '],
+    ['PORT', '0x1F90'],
+    ['PORT', '8e3'],
+    ['DATABASE_POOL_SIZE', ' 5 '],
+    ['DATABASE_URL', 'mysql://localhost/jartrail'],
+    ['DATABASE_URL', 'localhost:5432'],
+    ['DATABASE_POOL_SIZE', '0'],
+    ['DATABASE_POOL_SIZE', '201'],
+    ['JARTRAIL_EMBEDDED_PG_PORT', '0'],
+    ['JARTRAIL_EMBEDDED_PG_PORT', '70000'],
+    ['JARTRAIL_MASTER_KEY', 'too-short'],
+    ['JARTRAIL_MASTER_KEY', `${MASTER_KEY}=`],
+    ['JARTRAIL_MASTER_KEY', `${MASTER_KEY.slice(0, 42)}+`],
+    ['BOOTSTRAP_ADMIN_KEY', 'short'],
+    ['BOOTSTRAP_ADMIN_KEY', 'x'.repeat(513)],
+    ['LOG_LEVEL', 'verbose'],
+    ['INGEST_MAX_EVENT_BYTES', '0'],
+    ['INGEST_MAX_EVENT_BYTES', '1.5'],
+    ['INGEST_MAX_BATCH_BYTES', 'ten megabytes'],
+    ['INGEST_MAX_BATCH_EVENTS', '-10'],
+    ['WEBHOOK_TOLERANCE_SECONDS', '0'],
+    ['WEBHOOK_TOLERANCE_SECONDS', '3601'],
+    ['SOURCE_CACHE_TTL_MS', '-1'],
+    ['SOURCE_CACHE_TTL_MS', '60001'],
+    ['PSEUDONYMIZE_SUBJECTS', 'yes'],
+    ['KEEP_REQUEST_OBJECTS', 'TRUE'],
+    ['MIGRATIONS_RUN', 'no'],
+  ])('refuses %s=%s with a ConfigurationError naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigurationError);
+    const problems = problemsOf({ [name]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems![0]).toMatch(new RegExp(`^${name}: `));
+  });
+
+  it('lists every bad variable at once, in a readable message', () => {
+    let thrown: unknown;
+    try {
+      loadConfig({ PORT: 'http', LOG_LEVEL: 'verbose' });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigurationError);
+    const error = thrown as ConfigurationError;
+    expect(error.name).toBe('ConfigurationError');
+    expect(error.problems.map((problem) => problem.split(':')[0]).sort()).toEqual(['LOG_LEVEL', 'PORT']);
+    expect(error.message).toMatch(/^Invalid configuration:\n {2}- /);
+    expect(error.message).toContain('PORT: ');
+    expect(error.message).toContain('LOG_LEVEL: ');
+  });
+
+  it('does not echo a secret that failed validation', () => {
+    const badKey = 'not-a-valid-master-key-but-secret';
+    const problems = problemsOf({ JARTRAIL_MASTER_KEY: badKey, BOOTSTRAP_ADMIN_KEY: 'tiny-secret' });
+    expect(problems!.join('\n')).not.toContain(badKey);
+    expect(problems!.join('\n')).not.toContain('tiny-secret');
+  });
+
+  it('reads process.env when no environment is given', () => {
+    const saved = process.env.LOG_LEVEL;
+    process.env.LOG_LEVEL = 'warn';
+    try {
+      expect(loadConfig().logLevel).toBe('warn');
+    } finally {
+      if (saved === undefined) delete process.env.LOG_LEVEL;
+      else process.env.LOG_LEVEL = saved;
+    }
+  });
+});
