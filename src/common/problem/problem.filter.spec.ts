@@ -1,0 +1,44 @@
+import { BadRequestException, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { toProblem } from './problem.filter';
+import { ProblemException } from './problem';
+
+describe('toProblem', () => {
+  it('keeps a problem as it is', () => {
+    const problem = new ProblemException('invalid-event', { detail: 'x' });
+    expect(toProblem(problem)).toBe(problem);
+  });
+
+  it.each([
+    ['FST_ERR_CTP_BODY_TOO_LARGE', 413, 'payload-too-large'],
+    ['FST_ERR_CTP_INVALID_MEDIA_TYPE', 415, 'unsupported-media-type'],
+    ['FST_ERR_CTP_EMPTY_JSON_BODY', 400, 'malformed-json'],
+    ['FST_ERR_CTP_INVALID_CONTENT_LENGTH', 400, 'invalid-request'],
+  ])('maps fastify %s to %i %s', (code, status, problemCode) => {
+    const problem = toProblem(Object.assign(new Error('fastify says no'), { code, statusCode: status }));
+    expect({ status: problem.status, code: problem.code }).toEqual({ status, code: problemCode });
+  });
+
+  it.each([
+    ['ECONNREFUSED', undefined],
+    ['57P01', undefined],
+    ['53300', undefined],
+    [undefined, '57P03'],
+  ])('answers 503 unavailable when the database cannot be reached (%s %s)', (code, driverCode) => {
+    const error = Object.assign(new Error('connection failure'), code ? { code } : { driverError: { code: driverCode } });
+    expect(toProblem(error).code).toBe('unavailable');
+  });
+
+  it('maps Nest HTTP exceptions by status, keeping their message below 500 only', () => {
+    expect(toProblem(new NotFoundException('Cannot GET /nowhere'))).toMatchObject({ code: 'not-found', status: 404 });
+    expect(toProblem(new BadRequestException('bad')).code).toBe('invalid-request');
+    expect(toProblem(new ServiceUnavailableException('db down'))).toMatchObject({ code: 'unavailable', options: { detail: undefined } });
+  });
+
+  it('answers anything else as a 500 that says nothing of its cause', () => {
+    const problem = toProblem(new TypeError('secret internals at /app/src/x.ts:12'));
+    expect(problem.code).toBe('internal');
+    expect(JSON.stringify(problem.toDocument('/v1/events', 'id-1'))).not.toContain('internals');
+    // A constraint violation is not a connection failure.
+    expect(toProblem(Object.assign(new Error('duplicate'), { code: '23505' })).code).toBe('internal');
+  });
+});
