@@ -15,12 +15,18 @@ const FASTIFY_ERRORS: Readonly<Record<string, ProblemCode>> = {
   FST_ERR_CTP_INVALID_TYPE: 'unsupported-media-type',
 };
 
-const STATUS_CODES: ReadonlyMap<number, ProblemCode> = new Map(
-  (Object.entries(PROBLEM_TYPES) as [ProblemCode, { status: number }][])
-    // The first code listed for a status is the generic one.
-    .filter(([, type], index, all) => all.findIndex(([, other]) => other.status === type.status) === index)
-    .map(([code, type]) => [type.status, code]),
-);
+/** The problem for an error that only says its HTTP status (Nest's HttpExceptions, other fastify errors). */
+const STATUS_CODES: ReadonlyMap<number, ProblemCode> = new Map([
+  [400, 'invalid-request'],
+  [401, 'unauthenticated'],
+  [403, 'forbidden'],
+  [404, 'not-found'],
+  [409, 'conflict'],
+  [413, 'payload-too-large'],
+  [415, 'unsupported-media-type'],
+  [422, 'invalid-request'],
+  [503, 'unavailable'],
+]);
 
 /** Connection-level failures: the database is down, restarting or full. Retryable, so 503 rather than 500. */
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P02', '57P03', '53300']);
