@@ -4,6 +4,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { createApp } from '../../src/app';
 import { Keyring } from '../../src/common/crypto/keyring';
+import type { ProblemDocument } from '../../src/common/problem/problem';
 import { type AppConfig, loadConfig } from '../../src/config/app-config';
 import { createTestDatabase, type TestDatabase } from './database';
 
@@ -79,16 +80,7 @@ export async function issueApiKey(app: TestApp, scopes: readonly string[], name 
 }
 
 /** An RFC 9457 problem document as the service writes it. */
-export interface ProblemBody {
-  readonly type: string;
-  readonly title: string;
-  readonly status: number;
-  readonly detail?: string;
-  readonly instance?: string;
-  readonly correlation_id?: string;
-  readonly errors?: readonly { field: string; pointer: string; code: string; detail: string }[];
-  readonly [extension: string]: unknown;
-}
+export type ProblemBody = ProblemDocument;
 
 /**
  * Checks that a response is problem details (`application/problem+json`) with this status and problem type (the
