@@ -1,13 +1,10 @@
 import { Module } from '@nestjs/common';
-import { ChainLinker } from './chain-linker';
-import { ChainLinksRepository } from './chain-links.repository';
 import { ChainsController } from './chains.controller';
 import { ChainsRepository } from './chains.repository';
 import { ChainsService } from './chains.service';
 
 @Module({
   controllers: [ChainsController],
-  providers: [ChainLinksRepository, ChainLinker, ChainsRepository, ChainsService],
-  exports: [ChainLinker],
+  providers: [ChainsRepository, ChainsService],
 })
 export class ChainsModule {}
