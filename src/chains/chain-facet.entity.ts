@@ -8,6 +8,7 @@ export type FacetName = (typeof FACET_NAMES)[number];
 @Entity('chain_facets')
 @Check('chk_chain_facets_name', `"name" IN ('client_id', 'issuer', 'subject', 'tool')`)
 @Index('idx_chain_facets_search', ['name', 'value', 'chainCreatedAt', 'chainDigest'])
+@Index('idx_chain_facets_chain', ['chainDigest', 'name', 'value'])
 export class ChainFacetEntity {
   @PrimaryColumn('text', { primaryKeyConstraintName: 'pk_chain_facets' })
   name!: FacetName;
