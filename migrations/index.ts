@@ -1,6 +1,5 @@
 import { EvidenceChain1795870608360 } from './1795870608360-EvidenceChain';
-import { RecordDeliveryInOneStatement1795900000000 } from './1795900000000-RecordDeliveryInOneStatement';
 import { ChainFacetsByChain1795900000001 } from './1795900000001-ChainFacetsByChain';
 
 /** Every migration, in order. Listed explicitly so that the app, the CLI and the tests load the same set. */
-export const MIGRATIONS = [EvidenceChain1795870608360, RecordDeliveryInOneStatement1795900000000, ChainFacetsByChain1795900000001];
+export const MIGRATIONS = [EvidenceChain1795870608360, ChainFacetsByChain1795900000001];

@@ -1,10 +1,13 @@
 import { Module } from '@nestjs/common';
+import { ChainLinker } from './chain-linker';
+import { ChainLinksRepository } from './chain-links.repository';
 import { ChainsController } from './chains.controller';
 import { ChainsRepository } from './chains.repository';
 import { ChainsService } from './chains.service';
 
 @Module({
   controllers: [ChainsController],
-  providers: [ChainsRepository, ChainsService],
+  providers: [ChainLinksRepository, ChainLinker, ChainsRepository, ChainsService],
+  exports: [ChainLinker],
 })
 export class ChainsModule {}

@@ -1,46 +1,90 @@
 import { Injectable } from '@nestjs/common';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import type { ValidatedEvent } from './event-validator';
 
-/** What became of one delivered event: new, the same body again, or a different body under a known id. */
-export type RecordedStatus = 'accepted' | 'duplicate' | 'conflict';
+export interface InsertedEvent {
+  readonly seq: string;
+  readonly eventId: string;
+}
 
-/** One parameter for a whole delivery, whatever its size: the rows and the links jartrail_record_delivery reads. */
-function deliveryRows(events: readonly ValidatedEvent[]): string {
+export interface ExistingEvent {
+  readonly seq: string;
+  readonly eventId: string;
+  readonly fingerprint: Buffer;
+}
+
+export interface ConflictingDelivery {
+  readonly originalSeq: string;
+  readonly event: ValidatedEvent;
+}
+
+/** Rows for jsonb_to_recordset: one parameter for a whole batch, whatever its size. */
+function eventRows(events: readonly ValidatedEvent[]) {
   return JSON.stringify(
-    events.map(({ eventId, type, emittedAt, occurredAt, fingerprint, data, links }) => ({
-      event_id: eventId,
-      type,
-      emitted_at: emittedAt.toISOString(),
-      occurred_at: occurredAt.toISOString(),
-      fingerprint: fingerprint.toString('base64'),
-      data,
-      digest: links.digest,
-      inner_digest: links.innerDigest,
-      token_identity: links.tokenIdentity,
-      reference_role: links.tokenReference?.role,
-      reference_keys: links.tokenReference?.keys,
+    events.map((event) => ({
+      event_id: event.eventId,
+      type: event.type,
+      emitted_at: event.emittedAt.toISOString(),
+      occurred_at: event.occurredAt.toISOString(),
+      fingerprint: event.fingerprint.toString('base64'),
+      data: event.data,
     })),
   );
 }
 
-/**
- * The append-only evidence: accepted events, conflicting redeliveries, and the chain links they make. The work is
- * one SQL function (migrations/1795900000000-RecordDeliveryInOneStatement.ts), so a delivery costs one round trip.
- */
+/** The append-only evidence tables: accepted events and conflicting redeliveries. All SQL runs in the caller's transaction. */
 @Injectable()
 export class EvidenceRepository {
   /**
-   * Records a delivery and returns each event's status in input order. Run on the DataSource it is its own
-   * transaction (one statement); run on a transaction's EntityManager it joins that transaction.
+   * Inserts the events that are new for this source. The unique (source, event id) constraint decides, so two
+   * replicas receiving the same event at once store it exactly once: the second insert waits for the first
+   * transaction and then does nothing.
    */
-  async recordDelivery(executor: DataSource | EntityManager, sourceId: string, events: readonly ValidatedEvent[]): Promise<RecordedStatus[]> {
+  async insertNew(manager: EntityManager, sourceId: string, events: readonly ValidatedEvent[]): Promise<InsertedEvent[]> {
     if (events.length === 0) return [];
-    const rows: { position: number; status: RecordedStatus }[] = await executor.query(
-      `SELECT position, status FROM jartrail_record_delivery($1::uuid, $2::jsonb)`,
-      [sourceId, deliveryRows(events)],
+    const rows: { seq: string; event_id: string }[] = await manager.query(
+      `INSERT INTO events (source_id, event_id, type, emitted_at, occurred_at, fingerprint, data)
+       SELECT $1::uuid, r.event_id, r.type, r.emitted_at, r.occurred_at, decode(r.fingerprint, 'base64'), r.data
+       FROM jsonb_to_recordset($2::jsonb)
+         AS r(event_id text, type text, emitted_at timestamptz, occurred_at timestamptz, fingerprint text, data jsonb)
+       ON CONFLICT ON CONSTRAINT uq_events_source_event_id DO NOTHING
+       RETURNING seq, event_id`,
+      [sourceId, eventRows(events)],
     );
-    if (rows.length !== events.length) throw new Error(`jartrail_record_delivery answered ${rows.length} statuses for ${events.length} events`);
-    return rows.map((row) => row.status);
+    return rows.map((row) => ({ seq: String(row.seq), eventId: row.event_id }));
+  }
+
+  async findExisting(manager: EntityManager, sourceId: string, eventIds: readonly string[]): Promise<ExistingEvent[]> {
+    if (eventIds.length === 0) return [];
+    const rows: { seq: string; event_id: string; fingerprint: Buffer }[] = await manager.query(
+      `SELECT seq, event_id, fingerprint FROM events WHERE source_id = $1 AND event_id = ANY($2::text[])`,
+      [sourceId, eventIds],
+    );
+    return rows.map((row) => ({ seq: String(row.seq), eventId: row.event_id, fingerprint: row.fingerprint }));
+  }
+
+  /** Keeps each distinct conflicting body once, as evidence. */
+  async insertConflicts(manager: EntityManager, sourceId: string, conflicts: readonly ConflictingDelivery[]): Promise<void> {
+    if (conflicts.length === 0) return;
+    await manager.query(
+      `INSERT INTO event_conflicts (source_id, event_id, original_seq, type, emitted_at, fingerprint, data)
+       SELECT $1::uuid, r.event_id, r.original_seq, r.type, r.emitted_at, decode(r.fingerprint, 'base64'), r.data
+       FROM jsonb_to_recordset($2::jsonb)
+         AS r(event_id text, original_seq bigint, type text, emitted_at timestamptz, fingerprint text, data jsonb)
+       ON CONFLICT ON CONSTRAINT uq_event_conflicts_delivery DO NOTHING`,
+      [
+        sourceId,
+        JSON.stringify(
+          conflicts.map(({ originalSeq, event }) => ({
+            event_id: event.eventId,
+            original_seq: originalSeq,
+            type: event.type,
+            emitted_at: event.emittedAt.toISOString(),
+            fingerprint: event.fingerprint.toString('base64'),
+            data: event.data,
+          })),
+        ),
+      ],
+    );
   }
 }

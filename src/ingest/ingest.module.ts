@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
+import { ChainsModule } from '../chains/chains.module';
 import { SourcesModule } from '../sources/sources.module';
 import { EvidenceRepository } from './evidence.repository';
 import { IngestController } from './ingest.controller';
 import { IngestService } from './ingest.service';
 
 @Module({
-  imports: [SourcesModule],
+  imports: [SourcesModule, ChainsModule],
   controllers: [IngestController],
   providers: [EvidenceRepository, IngestService],
 })

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import secureJson from 'secure-json-parse';
 import type { DataSource } from 'typeorm';
+import { ChainLinker } from '../chains/chain-linker';
 import { Keyring } from '../common/crypto/keyring';
 import { fieldError, ProblemException, type ProblemDocument } from '../common/problem/problem';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
@@ -9,7 +10,7 @@ import { withTransactionRetry } from '../database/transaction-retry';
 import { SourcesService } from '../sources/sources.service';
 import type { MinimizationPolicy } from './event-type-definition';
 import { type EventOutcome, validateEvent, type ValidatedEvent, type ValidationContext } from './event-validator';
-import { EvidenceRepository, type RecordedStatus } from './evidence.repository';
+import { EvidenceRepository } from './evidence.repository';
 import { verifyWebhookSignature } from './webhook-signature';
 
 /** One HTTP delivery as the controller received it: nothing in it is trusted yet. */
@@ -20,6 +21,7 @@ export interface Delivery {
   readonly body: Buffer;
 }
 
+export type RecordedStatus = 'accepted' | 'duplicate' | 'conflict';
 
 export interface ItemResult {
   readonly index: number;
@@ -71,6 +73,7 @@ export class IngestService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly sources: SourcesService,
     private readonly evidence: EvidenceRepository,
+    private readonly linker: ChainLinker,
     private readonly keyring: Keyring,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
@@ -199,11 +202,45 @@ export class IngestService {
   }
 
   /**
-   * Records valid events, returning each one's status in input order. One statement, so one transaction: the
-   * events, the conflicts and the chain links commit together or not at all, and a failure leaves no half chain.
+   * Records valid events, returning each one's status in input order. One transaction for the whole delivery:
+   * the events, the conflicts and the chain links commit together or not at all, so a failure leaves no half chain.
    */
   private record(sourceId: string, events: readonly ValidatedEvent[]): Promise<RecordedStatus[]> {
-    return withTransactionRetry(() => this.evidence.recordDelivery(this.dataSource, sourceId, events));
+    if (events.length === 0) return Promise.resolve([]);
+    return withTransactionRetry(() =>
+      this.dataSource.transaction(async (manager) => {
+        // Within one delivery the first occurrence of an id is the candidate record; repeats compare against it.
+        const candidates = new Map<string, ValidatedEvent>();
+        for (const event of events) if (!candidates.has(event.eventId)) candidates.set(event.eventId, event);
+
+        const inserted = await this.evidence.insertNew(manager, sourceId, [...candidates.values()]);
+        const insertedIds = new Set(inserted.map(({ eventId }) => eventId));
+        const stored = new Map<string, { seq: string; fingerprint: Buffer; isNew: boolean }>();
+        for (const { seq, eventId } of inserted) stored.set(eventId, { seq, fingerprint: candidates.get(eventId)!.fingerprint, isNew: true });
+        const earlier = await this.evidence.findExisting(manager, sourceId, [...candidates.keys()].filter((id) => !insertedIds.has(id)));
+        for (const { seq, eventId, fingerprint } of earlier) stored.set(eventId, { seq, fingerprint, isNew: false });
+
+        const seenNew = new Set<string>();
+        const statuses = events.map((event): RecordedStatus => {
+          const record = stored.get(event.eventId)!;
+          if (record.isNew && !seenNew.has(event.eventId)) {
+            seenNew.add(event.eventId);
+            return 'accepted';
+          }
+          return record.fingerprint.equals(event.fingerprint) ? 'duplicate' : 'conflict';
+        });
+        await this.evidence.insertConflicts(
+          manager,
+          sourceId,
+          events.flatMap((event, index) => (statuses[index] === 'conflict' ? [{ originalSeq: stored.get(event.eventId)!.seq, event }] : [])),
+        );
+        await this.linker.link(
+          manager,
+          inserted.map(({ seq, eventId }) => ({ seq, links: candidates.get(eventId)!.links })),
+        );
+        return statuses;
+      }),
+    );
   }
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource, QueryRunner } from 'typeorm';
+import { ChainLinker } from '../../src/chains/chain-linker';
 import { validateEvent, type ValidatedEvent } from '../../src/ingest/event-validator';
 import { EvidenceRepository } from '../../src/ingest/evidence.repository';
 import type { SourceKind } from '../../src/sources/source-kind';
@@ -36,8 +37,8 @@ describe('chain linking under concurrent transactions', () => {
     await runner.connect();
     await runner.startTransaction();
     const event = validated(envelope, kind);
-    const [status] = await app.app.get(EvidenceRepository).recordDelivery(runner.manager, sourceIds[kind], [event]);
-    expect(status).toBe('accepted');
+    const [inserted] = await app.app.get(EvidenceRepository).insertNew(runner.manager, sourceIds[kind], [event]);
+    await app.app.get(ChainLinker).link(runner.manager, [{ seq: inserted!.seq, links: event.links }]);
     return runner;
   }
 

@@ -1,0 +1,173 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type { TokenRefRole } from './token-ref.entity';
+
+/** A record's membership of a chain. */
+export interface ChainMember {
+  readonly chainDigest: string;
+  readonly eventSeq: string;
+}
+
+export interface TokenRefRow {
+  readonly tokenKey: string;
+  readonly role: TokenRefRole;
+  readonly eventSeq: string;
+}
+
+export interface AliasRow {
+  readonly alias: string;
+  readonly chainDigest: string;
+  readonly eventSeq: string;
+}
+
+type MemberRow = { chain_digest: string; event_seq: string };
+
+const toMembers = (rows: MemberRow[]): ChainMember[] => rows.map((row) => ({ chainDigest: row.chain_digest, eventSeq: String(row.event_seq) }));
+
+const memberRows = (members: readonly ChainMember[]) =>
+  JSON.stringify(members.map((member) => ({ chain_digest: member.chainDigest, event_seq: member.eventSeq })));
+
+/**
+ * The SQL of chain linking. Every insert is `ON CONFLICT DO NOTHING ... RETURNING`, so each call reports only
+ * the memberships it made, and repeating a call changes nothing. All of it runs in the ingest transaction.
+ */
+@Injectable()
+export class ChainLinksRepository {
+  /**
+   * Transaction-scoped advisory locks on link keys, taken in the order given (the caller sorts them, so two
+   * transactions never wait on each other in opposite orders). Two records that can link to each other share a
+   * key, so whichever commits second sees the first.
+   */
+  async lock(manager: EntityManager, keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await manager.query(`SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest($1::text[]) AS k`, [keys]);
+  }
+
+  /** Locks the keys of tokens that this transaction reached through existing links, before reading who depends on them. */
+  async lockTokenKeysOf(manager: EntityManager, eventSeqs: readonly string[]): Promise<void> {
+    if (eventSeqs.length === 0) return;
+    await manager.query(
+      `SELECT count(pg_advisory_xact_lock(hashtextextended(token_key, 0)))
+       FROM (SELECT DISTINCT token_key FROM token_refs WHERE event_seq = ANY($1::bigint[]) AND role = 'identity' ORDER BY token_key) AS keys`,
+      [eventSeqs],
+    );
+  }
+
+  async insertTokenRefs(manager: EntityManager, refs: readonly TokenRefRow[]): Promise<void> {
+    if (refs.length === 0) return;
+    await manager.query(
+      `INSERT INTO token_refs (token_key, role, event_seq)
+       SELECT r.token_key, r.role, r.event_seq FROM jsonb_to_recordset($1::jsonb) AS r(token_key text, role text, event_seq bigint)
+       ON CONFLICT DO NOTHING`,
+      [JSON.stringify(refs.map((ref) => ({ token_key: ref.tokenKey, role: ref.role, event_seq: ref.eventSeq })))],
+    );
+  }
+
+  /**
+   * Records inner-digest aliases, then moves into each JWE's chain whatever was linked to the inner digest
+   * before the alias was known (a token that named the inner digest and arrived first).
+   */
+  async insertAliases(manager: EntityManager, aliases: readonly AliasRow[]): Promise<ChainMember[]> {
+    if (aliases.length === 0) return [];
+    await manager.query(
+      `WITH rows AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(alias text, chain_digest text, event_seq bigint)
+       ), new_chains AS (
+         INSERT INTO chains (digest) SELECT DISTINCT chain_digest FROM rows ON CONFLICT DO NOTHING
+       )
+       INSERT INTO digest_aliases (alias, chain_digest, event_seq)
+       SELECT alias, chain_digest, event_seq FROM rows
+       ON CONFLICT DO NOTHING`,
+      [JSON.stringify(aliases.map((row) => ({ alias: row.alias, chain_digest: row.chainDigest, event_seq: row.eventSeq })))],
+    );
+    return toMembers(
+      await manager.query(
+        `INSERT INTO chain_members (chain_digest, event_seq)
+         SELECT DISTINCT a.chain_digest, m.event_seq
+         FROM digest_aliases a JOIN chain_members m ON m.chain_digest = a.alias
+         WHERE a.alias = ANY($1::text[])
+         ON CONFLICT DO NOTHING
+         RETURNING chain_digest, event_seq`,
+        [aliases.map((row) => row.alias)],
+      ),
+    );
+  }
+
+  /** Records that name a digest join its chain, or the chain it is an alias of; the chain is created on first mention. */
+  async linkDirect(manager: EntityManager, links: readonly { eventSeq: string; digest: string }[]): Promise<ChainMember[]> {
+    if (links.length === 0) return [];
+    return toMembers(
+      await manager.query(
+        `WITH direct AS (
+           SELECT * FROM jsonb_to_recordset($1::jsonb) AS d(event_seq bigint, digest text)
+         ), targets AS (
+           SELECT DISTINCT d.event_seq, COALESCE(a.chain_digest, d.digest) AS chain_digest
+           FROM direct d LEFT JOIN digest_aliases a ON a.alias = d.digest
+         ), new_chains AS (
+           INSERT INTO chains (digest) SELECT DISTINCT chain_digest FROM targets ON CONFLICT DO NOTHING
+         )
+         INSERT INTO chain_members (chain_digest, event_seq)
+         SELECT chain_digest, event_seq FROM targets
+         ON CONFLICT DO NOTHING
+         RETURNING chain_digest, event_seq`,
+        [JSON.stringify(links.map((link) => ({ event_seq: link.eventSeq, digest: link.digest })))],
+      ),
+    );
+  }
+
+  /** New records that name a token (child tokens, tool calls, revocations) join every chain that token is in. */
+  async linkToReferencedTokens(manager: EntityManager, eventSeqs: readonly string[]): Promise<ChainMember[]> {
+    if (eventSeqs.length === 0) return [];
+    return toMembers(
+      await manager.query(
+        `INSERT INTO chain_members (chain_digest, event_seq)
+         SELECT DISTINCT m.chain_digest, r.event_seq
+         FROM token_refs r
+         JOIN token_refs i ON i.token_key = r.token_key AND i.role = 'identity'
+         JOIN chain_members m ON m.event_seq = i.event_seq
+         WHERE r.event_seq = ANY($1::bigint[]) AND r.role <> 'identity'
+         ON CONFLICT DO NOTHING
+         RETURNING chain_digest, event_seq`,
+        [eventSeqs],
+      ),
+    );
+  }
+
+  /** For tokens that just joined a chain: whatever names them (earlier arrivals included) joins it too. */
+  async linkDependents(manager: EntityManager, tokens: readonly ChainMember[]): Promise<ChainMember[]> {
+    if (tokens.length === 0) return [];
+    return toMembers(
+      await manager.query(
+        `INSERT INTO chain_members (chain_digest, event_seq)
+         SELECT DISTINCT f.chain_digest, r.event_seq
+         FROM jsonb_to_recordset($1::jsonb) AS f(chain_digest text, event_seq bigint)
+         JOIN token_refs i ON i.event_seq = f.event_seq AND i.role = 'identity'
+         JOIN token_refs r ON r.token_key = i.token_key AND r.role <> 'identity'
+         ON CONFLICT DO NOTHING
+         RETURNING chain_digest, event_seq`,
+        [memberRows(tokens)],
+      ),
+    );
+  }
+
+  /** The searchable values each new membership brings to its chain. */
+  async insertFacets(manager: EntityManager, members: readonly ChainMember[]): Promise<void> {
+    if (members.length === 0) return;
+    await manager.query(
+      `INSERT INTO chain_facets (name, value, chain_digest, chain_created_at)
+       SELECT DISTINCT f.name, f.value, m.chain_digest, c.created_at
+       FROM jsonb_to_recordset($1::jsonb) AS m(chain_digest text, event_seq bigint)
+       JOIN events e ON e.seq = m.event_seq
+       JOIN chains c ON c.digest = m.chain_digest
+       CROSS JOIN LATERAL (VALUES
+         ('client_id', CASE WHEN e.type = 'request_object.verification' THEN e.data ->> 'client_id' END),
+         ('issuer', CASE WHEN e.type = 'request_object.verification' THEN e.data ->> 'issuer' END),
+         ('subject', CASE WHEN e.type = 'consent.decision' THEN e.data ->> 'subject' END),
+         ('tool', CASE WHEN e.type = 'tool_call.recorded' THEN e.data ->> 'tool' END)
+       ) AS f(name, value)
+       WHERE f.value IS NOT NULL
+       ON CONFLICT DO NOTHING`,
+      [memberRows(members)],
+    );
+  }
+}
