@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { ChainsModule } from '../chains/chains.module';
+import { RequestObjectsModule } from '../request-objects/request-objects.module';
 import { SourcesModule } from '../sources/sources.module';
 import { EvidenceRepository } from './evidence.repository';
 import { IngestController } from './ingest.controller';
 import { IngestService } from './ingest.service';
 
 @Module({
-  imports: [SourcesModule, ChainsModule],
+  imports: [SourcesModule, ChainsModule, RequestObjectsModule],
   controllers: [IngestController],
   providers: [EvidenceRepository, IngestService],
 })

@@ -7,6 +7,8 @@ import { Keyring } from '../common/crypto/keyring';
 import { fieldError, ProblemException, type ProblemDocument } from '../common/problem/problem';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { withTransactionRetry } from '../database/transaction-retry';
+import { VerificationRepository } from '../request-objects/verification.repository';
+import { VerificationWorker } from '../request-objects/verification.worker';
 import { SourcesService } from '../sources/sources.service';
 import type { MinimizationPolicy } from './event-type-definition';
 import { type EventOutcome, validateEvent, type ValidatedEvent, type ValidationContext } from './event-validator';
@@ -74,6 +76,8 @@ export class IngestService {
     private readonly sources: SourcesService,
     private readonly evidence: EvidenceRepository,
     private readonly linker: ChainLinker,
+    private readonly verification: VerificationRepository,
+    private readonly verificationWorker: VerificationWorker,
     private readonly keyring: Keyring,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
@@ -205,9 +209,10 @@ export class IngestService {
    * Records valid events, returning each one's status in input order. One transaction for the whole delivery:
    * the events, the conflicts and the chain links commit together or not at all, so a failure leaves no half chain.
    */
-  private record(sourceId: string, events: readonly ValidatedEvent[]): Promise<RecordedStatus[]> {
-    if (events.length === 0) return Promise.resolve([]);
-    return withTransactionRetry(() =>
+  private async record(sourceId: string, events: readonly ValidatedEvent[]): Promise<RecordedStatus[]> {
+    if (events.length === 0) return [];
+    let queued = false;
+    const statuses = await withTransactionRetry(() =>
       this.dataSource.transaction(async (manager) => {
         // Within one delivery the first occurrence of an id is the candidate record; repeats compare against it.
         const candidates = new Map<string, ValidatedEvent>();
@@ -238,9 +243,18 @@ export class IngestService {
           manager,
           inserted.map(({ seq, eventId }) => ({ seq, links: candidates.get(eventId)!.links })),
         );
+        // Verification is queued, not done here: a slow key fetch or a failing object never holds up or undoes ingest.
+        const toVerify = inserted.flatMap(({ seq, eventId }) => {
+          const work = candidates.get(eventId)!.independentVerification;
+          return work ? [{ eventSeq: seq, requestObject: work.requestObject }] : [];
+        });
+        await this.verification.enqueue(manager, toVerify);
+        queued = toVerify.length > 0;
         return statuses;
       }),
     );
+    if (queued) this.verificationWorker.wake();
+    return statuses;
   }
 }
 

@@ -1,4 +1,4 @@
-import { CompactEncrypt, CompactSign, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { CompactEncrypt, CompactSign, type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { createHash } from 'node:crypto';
 import { digestOf } from '../../common/crypto/digest';
 import type { VerificationData } from '../verification-event';
