@@ -5,10 +5,11 @@ import { SourcesModule } from '../sources/sources.module';
 import { EvidenceRepository } from './evidence.repository';
 import { IngestController } from './ingest.controller';
 import { IngestService } from './ingest.service';
+import { SetsController } from './sets.controller';
 
 @Module({
   imports: [SourcesModule, ChainsModule, RequestObjectsModule],
-  controllers: [IngestController],
+  controllers: [IngestController, SetsController],
   providers: [EvidenceRepository, IngestService],
 })
 export class IngestModule {}

@@ -9,7 +9,10 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { withTransactionRetry } from '../database/transaction-retry';
 import { VerificationRepository } from '../request-objects/verification.repository';
 import { VerificationWorker } from '../request-objects/verification.worker';
-import { SourcesService } from '../sources/sources.service';
+import { JwksFetchError, RemoteJwksCache } from '../common/jose/remote-jwks';
+import { type SenderCredentials, SourcesService } from '../sources/sources.service';
+import { EVENT_TYPE_NAMES } from './event-types';
+import { SetRejection, setEventUrnOf, verifySecurityEventToken } from './security-event-token';
 import type { MinimizationPolicy } from './event-type-definition';
 import { type EventOutcome, validateEvent, type ValidatedEvent, type ValidationContext } from './event-validator';
 import { EvidenceRepository } from './evidence.repository';
@@ -78,6 +81,7 @@ export class IngestService {
     private readonly linker: ChainLinker,
     private readonly verification: VerificationRepository,
     private readonly verificationWorker: VerificationWorker,
+    private readonly remoteJwks: RemoteJwksCache,
     private readonly keyring: Keyring,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
@@ -172,7 +176,53 @@ export class IngestService {
         throw new ProblemException('invalid-signature', { detail: 'no v1 signature matches a valid secret of this source', errors: [fieldError(['headers', 'webhook-signature'], 'no_match', 'does not verify')] });
     }
     if (!credentials.enabled) throw new ProblemException('forbidden', { detail: 'the source is disabled' });
+    return this.contextOf(credentials);
+  }
+
+  private contextOf(credentials: SenderCredentials): ValidationContext & { sourceId: string } {
     return { sourceId: credentials.source.id, sourceKind: credentials.source.kind, minimization: this.minimization, keyring: this.keyring };
+  }
+
+  /**
+   * POST /v1/sets: one Security Event Token (RFC 8417) pushed per RFC 8935. The SET's signature under the source's
+   * registered key authenticates it; then it is the same event as on the webhook path (`jti` the event id, `iat` the
+   * timestamp, the one event's URN its type), validated and recorded by the same code, with the same idempotency.
+   * Every refusal is a SetRejection with an RFC 8935 error code, and writes nothing (a conflict is kept as evidence).
+   */
+  async ingestSecurityEventToken(delivery: Pick<Delivery, 'contentType' | 'body'>): Promise<RecordedStatus> {
+    if (mediaTypeOf(delivery.contentType) !== 'application/secevent+jwt') {
+      throw new SetRejection('invalid_request', 'send the SET as application/secevent+jwt (RFC 8935 section 2)');
+    }
+    let credentials: SenderCredentials | undefined;
+    const set = await verifySecurityEventToken(delivery.body.toString('latin1').trim(), {
+      audience: this.config.sets.audience,
+      knownTypes: EVENT_TYPE_NAMES,
+      transmitter: async (iss) => {
+        credentials = UUID.test(iss) ? await this.sources.credentialsFor(iss) : undefined;
+        if (!credentials) return undefined;
+        const keys = credentials.setKeys;
+        if (!keys) return { keys: undefined };
+        return { keys: 'jwks' in keys ? () => Promise.resolve(keys.jwks) : (kid) => this.remoteJwks.get(keys.jwksUri, kid) };
+      },
+    }).catch((error: unknown) => {
+      // A key set that cannot be fetched now: the transmitter should retry, which RFC 8935 leaves to a 5xx.
+      if (error instanceof JwksFetchError) throw new ProblemException('unavailable', { detail: `the source's set_jwks_uri cannot be fetched now: ${error.message}` });
+      throw error;
+    });
+    if (!credentials!.enabled) throw new SetRejection('access_denied', 'the source is disabled');
+
+    const envelope = { type: set.type, timestamp: new Date(set.iat * 1000).toISOString(), data: set.data };
+    const outcome = validateEvent(envelope, this.contextOf(credentials!), { deliveryId: set.jti });
+    if (!outcome.ok) {
+      const { problem } = outcome;
+      const fields = (problem.options.errors ?? []).map((error) => `${error.field.replace(/^data\b/, `events.${setEventUrnOf(set.type)}`)}: ${error.code}`);
+      throw new SetRejection(problem.code === 'event-type-not-allowed' ? 'access_denied' : 'invalid_request', [problem.message, ...fields].join('; '));
+    }
+    const [status] = await this.record(credentials!.source.id, [outcome.event]);
+    if (status === 'conflict') {
+      throw new SetRejection('invalid_request', `jti ${set.jti} was received before with a different SET; the first stays the record and this one is kept as evidence of the conflict`);
+    }
+    return status!;
   }
 
   private parseBody(body: Buffer): unknown {

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { VerificationWorker } from '../../src/request-objects/verification.worker';
 import type { TestApp } from './app';
 import type { Envelope } from './events';
 
@@ -71,6 +72,5 @@ export function registerClient(app: TestApp, body: Record<string, unknown>) {
 
 /** Runs the verification worker of this app until nothing is due. */
 export async function drainVerifications(app: TestApp): Promise<void> {
-  const { VerificationWorker } = await import('../../src/request-objects/verification.worker');
   await app.app.get(VerificationWorker).drain();
 }
