@@ -16,10 +16,13 @@ export function sha256Base64Url(input: string | Uint8Array): string {
   return createHash('sha256').update(input).digest('base64url');
 }
 
+// eslint-disable-next-line no-control-regex
+const NON_ASCII = /[^\x00-\x7f]/;
+
 export function digestOf(compactSerialization: string): Digest {
   // The spec hashes "the ASCII bytes of the compact serialization exactly as the AS received it". Node's 'ascii'
   // encoding would silently drop the high byte of anything else, so anything else is refused.
-  if ([...compactSerialization].some((character) => character.charCodeAt(0) > 0x7f)) throw new TypeError('a compact serialization is ASCII');
+  if (NON_ASCII.test(compactSerialization)) throw new TypeError('a compact serialization is ASCII');
   return sha256Base64Url(Buffer.from(compactSerialization, 'ascii')) as Digest;
 }
 
