@@ -251,8 +251,9 @@ function checkClaims(claims: Json, request: VerificationRequest, client: ClientP
   if ('request_uri' in claims) add('request_uri_in_object', 'a request object must not contain a request_uri parameter (RFC 9101 section 4)');
 
   const actual: Record<string, unknown> = Object.fromEntries(CLAIM_FACTS.map((name) => [name, claims[name]]));
-  actual.state_hash = typeof claims.state === 'string' ? sha256Base64Url(claims.state) : undefined;
-  actual.nonce_hash = typeof claims.nonce === 'string' ? sha256Base64Url(claims.nonce) : undefined;
+  // Hashed only when the AS reported the hash: a fact it did not report is not compared.
+  if (reported.claims.state_hash !== undefined) actual.state_hash = typeof claims.state === 'string' ? sha256Base64Url(claims.state) : undefined;
+  if (reported.claims.nonce_hash !== undefined) actual.nonce_hash = typeof claims.nonce === 'string' ? sha256Base64Url(claims.nonce) : undefined;
   const claimDifferences = differences(reported.claims, actual, 'claims.');
   if (claimDifferences.length > 0) {
     add('claims_mismatch', `the AS reported claims that differ from the object: ${claimDifferences.map((difference) => difference.field).join(', ')}`, { differences: claimDifferences });
