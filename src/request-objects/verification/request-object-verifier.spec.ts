@@ -267,3 +267,22 @@ describe('independent verification of an encrypted request object', () => {
     expect(codesOf(outcome)).toEqual(['encryption_alg_not_allowed']);
   });
 });
+
+describe('the example in examples/', () => {
+  it('is verified against the example client keys, as the walkthrough says', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const root = join(__dirname, '..', '..', '..', 'examples');
+    const event = JSON.parse(readFileSync(join(root, '1-request-object-verification.json'), 'utf8')) as { timestamp: string; data: VerificationData };
+    const jwks = JSON.parse(readFileSync(join(root, 'client-jwks.json'), 'utf8')) as { keys: JWK[] };
+    const outcome = await verifyRequestObject({
+      requestObject: event.data.request_object,
+      reported: event.data,
+      reportedAt: new Date(event.timestamp),
+      client: clientWith(jwks.keys, { signingAlgs: ['ES256'] }),
+      decryptionKeys: [],
+      clockSkewSeconds: 60,
+    });
+    expect(outcome).toMatchObject({ verdict: 'verified', reasons: [] });
+  });
+});
