@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { JwksFetchError } from '../common/jose/remote-jwks';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ClientsService } from './clients.service';
@@ -15,7 +15,7 @@ const LEASE_MS = 60_000;
  * with exponential backoff; after VERIFY_MAX_ATTEMPTS the verdict is `unverifiable` (`jwks_unavailable`).
  */
 @Injectable()
-export class VerificationWorker implements OnApplicationBootstrap, OnApplicationShutdown {
+export class VerificationWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('VerificationWorker');
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
@@ -31,7 +31,8 @@ export class VerificationWorker implements OnApplicationBootstrap, OnApplication
     if (this.config.verification.workerEnabled) this.schedule(0);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the database connections close (they close on application shutdown): the batch in hand finishes. */
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running?.catch(() => undefined);

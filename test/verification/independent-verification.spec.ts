@@ -130,3 +130,26 @@ describe('independent verification of reported request objects', () => {
     problemOf(await app.http().get('/v1/clients').set('authorization', `Bearer ${reader.key}`), 403, 'forbidden');
   });
 });
+
+describe('the verification worker', () => {
+  it('runs on its own in every service process: the verdict fills in without anyone draining the queue', async () => {
+    const app = await startTestApp({ env: { VERIFY_WORKER_ENABLED: 'true', VERIFY_POLL_INTERVAL_MS: '50' } });
+    try {
+      const { as } = await registerSenders(app);
+      const key = await aClientKey('EdDSA');
+      const clientId = `auto-${randomUUID().slice(0, 8)}`;
+      await registerClient(app, { client_id: clientId, jwks: { keys: [key.jwk] }, request_object_signing_alg_values: ['EdDSA'] }).expect(201);
+      const claims = requestClaims(clientId);
+      const event = verificationOf(await signRequestObject(key, claims), claims, { alg: 'EdDSA', kid: key.kid });
+      await as.event(event).expect(202);
+      let status = 'pending';
+      for (let round = 0; round < 100 && status === 'pending'; round++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        status = (await app.get(`/v1/chains/${String(event.data.digest)}`).expect(200)).body.request_object.verifications[0].independent.status;
+      }
+      expect(status).toBe('verified');
+    } finally {
+      await app.close();
+    }
+  });
+});
