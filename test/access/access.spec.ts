@@ -292,7 +292,8 @@ describe('which routes need a key', () => {
       const isAuditorRoute = auditorRoutes.some((route) => route.operation === operation);
       // RFC 8935 answers every refused SET with 400 and an error code; an unsigned body is refused all the same.
       const refusal = path === '/v1/sets' ? { status: 400, body: { err: 'invalid_request', description: expect.any(String) } } : { status: 401 };
-      expect({ route: `${method} ${path}`, status: response.status, challenge: response.headers['www-authenticate'], ...(path === '/v1/sets' && { body: response.body }) }).toEqual({
+      const observed = { route: `${method} ${path}`, status: response.status, challenge: response.headers['www-authenticate'], ...(path === '/v1/sets' && { body: response.body }) };
+      expect(observed).toEqual({
         route: `${method} ${path}`,
         ...refusal,
         challenge: isAuditorRoute ? 'Bearer realm="jartrail"' : undefined,
