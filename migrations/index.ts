@@ -1,5 +1,6 @@
 import { EvidenceChain1795870608360 } from './1795870608360-EvidenceChain';
 import { ChainFacetsByChain1795900000001 } from './1795900000001-ChainFacetsByChain';
+import { IndependentVerification1796100000000 } from './1796100000000-IndependentVerification';
 
 /** Every migration, in order. Listed explicitly so that the app, the CLI and the tests load the same set. */
-export const MIGRATIONS = [EvidenceChain1795870608360, ChainFacetsByChain1795900000001];
+export const MIGRATIONS = [EvidenceChain1795870608360, ChainFacetsByChain1795900000001, IndependentVerification1796100000000];

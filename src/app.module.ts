@@ -11,7 +11,9 @@ import { dataSourceOptions } from './database/data-source-options';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
+import { JwksModule } from './common/jose/jwks.module';
 import { LoggingModule } from './logging/logging.module';
+import { RequestObjectsModule } from './request-objects/request-objects.module';
 import { SourcesModule } from './sources/sources.module';
 
 /** What the process resolved before Nest starts: the validated config, the keys, the database to use. */
@@ -48,8 +50,10 @@ export class AppModule {
         DatabaseModule,
         HealthModule,
         AccessModule,
+        JwksModule,
         SourcesModule,
         ChainsModule,
+        RequestObjectsModule,
         IngestModule,
       ],
       providers: [

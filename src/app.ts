@@ -39,6 +39,10 @@ function registerBodyParsers(app: NestFastifyApplication): void {
       done(new ProblemException('malformed-json', { detail: (error as Error).message }), undefined);
     }
   });
+  fastify.addContentTypeParser('application/secevent+jwt', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
+    if (isOpaque(request)) return done(null, body);
+    done(new ProblemException('unsupported-media-type', { detail: 'Security Event Tokens are accepted by POST /v1/sets only' }), undefined);
+  });
   fastify.addContentTypeParser(['application/x-ndjson', 'application/jsonl'], { parseAs: 'buffer' }, (request, body: Buffer, done) => {
     if (isOpaque(request)) return done(null, body);
     done(new ProblemException('unsupported-media-type', { detail: 'NDJSON is accepted by POST /v1/events/batch only' }), undefined);

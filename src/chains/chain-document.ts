@@ -23,12 +23,27 @@ export interface TimelineEntry {
   readonly summary: string;
 }
 
+export interface IndependentVerificationView {
+  readonly status: 'verified' | 'rejected' | 'unverifiable' | 'not_verifiable' | 'pending' | 'not_queued';
+  readonly as_verdict: 'accepted' | 'rejected';
+  readonly mismatch: boolean;
+  readonly reasons: readonly Record<string, unknown>[];
+  readonly alg: string | null;
+  readonly kid: string | null;
+  readonly inner_digest: string | null;
+  readonly opaque: boolean;
+  readonly verified_at: string | null;
+}
+
+export type VerificationView = RecordView & { readonly independent: IndependentVerificationView };
+
 export interface ChainDocument {
   readonly digest: string;
   readonly aliases: readonly string[];
   readonly unsigned: boolean;
   readonly first_recorded_at: string;
-  readonly request_object: { readonly verifications: readonly RecordView[] };
+  readonly request_object: { readonly verifications: readonly VerificationView[] };
+  readonly verdict_mismatch: boolean;
   readonly consents: readonly RecordView[];
   readonly tokens: readonly RecordView[];
   readonly revocations: readonly RecordView[];
@@ -48,6 +63,27 @@ export function toRecordView(record: StoredRecord): RecordView {
   };
 }
 
+/** jartrail's verdict beside the AS's, for one verification record. */
+export function independentViewOf(record: StoredRecord): IndependentVerificationView {
+  const asVerdict = (record.data as VerificationData).verdict;
+  const verdict = record.independent;
+  if (verdict === undefined || verdict === null || verdict === 'pending') {
+    const status = verdict === 'pending' ? 'pending' : 'not_queued';
+    return { status, as_verdict: asVerdict, mismatch: false, reasons: [], alg: null, kid: null, inner_digest: null, opaque: false, verified_at: null };
+  }
+  return {
+    status: verdict.verdict as IndependentVerificationView['status'],
+    as_verdict: asVerdict,
+    mismatch: verdict.mismatch,
+    reasons: verdict.reasons,
+    alg: verdict.alg,
+    kid: verdict.kid,
+    inner_digest: verdict.innerDigest,
+    opaque: verdict.opaque,
+    verified_at: verdict.verifiedAt.toISOString(),
+  };
+}
+
 const tokenName = (token: { jti?: string; token_hash?: string }) => (token.jti ? `jti ${token.jti}` : `hash ${String(token.token_hash).slice(0, 12)}…`);
 
 /** One line per record, for a reviewer reading the timeline top to bottom. */
@@ -57,7 +93,9 @@ export function summaryOf(record: StoredRecord): string {
     case 'request_object.verification': {
       const data = record.data as VerificationData;
       const what = data.unsigned ? 'plain (unsigned) authorization request' : `request object (${data.header?.alg ?? '?'}${data.encryption ? `, encrypted ${data.encryption.alg}/${data.encryption.enc}` : ''})`;
-      return `${record.sourceName} ${data.verdict} the ${what} of client ${data.client_id}, delivered by ${data.delivery}${data.reason ? `: ${data.reason}` : ''}`;
+      const independent = independentViewOf(record);
+      const own = independent.status === 'not_queued' ? '' : `; jartrail: ${independent.status}${independent.reasons.length > 0 ? ` (${independent.reasons.map((reason) => String(reason.code)).join(', ')})` : ''}`;
+      return `${record.sourceName} ${data.verdict} the ${what} of client ${data.client_id}, delivered by ${data.delivery}${data.reason ? `: ${data.reason}` : ''}${own}`;
     }
     case 'consent.decision': {
       const data = record.data as ConsentData;
@@ -93,7 +131,8 @@ export function toChainDocument(chain: StoredChain): ChainDocument {
       return data.unsigned === true || data.header?.alg === 'none';
     }),
     first_recorded_at: chain.createdAt.toISOString(),
-    request_object: { verifications: verifications.map(toRecordView) },
+    request_object: { verifications: verifications.map((record) => ({ ...toRecordView(record), independent: independentViewOf(record) })) },
+    verdict_mismatch: verifications.some((record) => typeof record.independent === 'object' && record.independent !== null && record.independent.mismatch),
     consents: of('consent.decision'),
     tokens: of('token.issued'),
     revocations: of('token.revoked'),

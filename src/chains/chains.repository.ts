@@ -14,6 +14,19 @@ export interface StoredRecord {
   readonly occurredAt: Date;
   readonly recordedAt: Date;
   readonly data: Record<string, unknown>;
+  /** For a verification in a loaded chain: jartrail's own verdict, `pending` while queued, null when never queued. */
+  readonly independent?: StoredIndependentVerdict | 'pending' | null;
+}
+
+export interface StoredIndependentVerdict {
+  readonly verdict: string;
+  readonly mismatch: boolean;
+  readonly reasons: readonly Record<string, unknown>[];
+  readonly alg: string | null;
+  readonly kid: string | null;
+  readonly innerDigest: string | null;
+  readonly opaque: boolean;
+  readonly verifiedAt: Date;
 }
 
 export interface StoredChain {
@@ -36,6 +49,8 @@ export interface ChainSearch {
   readonly facets: readonly { readonly name: FacetName; readonly value: string }[];
   readonly from?: Date;
   readonly to?: Date;
+  /** Only chains with a verification still waiting for its independent verdict. */
+  readonly pendingVerification?: boolean;
   /** Keyset position: strictly older than this (created_at, digest). */
   readonly after?: { readonly createdAt: string; readonly digest: string };
   readonly limit: number;
@@ -75,6 +90,28 @@ const toRecord = (row: RecordRow): StoredRecord => ({
   data: row.data,
 });
 
+type VerdictRow = {
+  verdict: string;
+  mismatch: boolean;
+  reasons: Record<string, unknown>[];
+  alg: string | null;
+  kid: string | null;
+  inner_digest: string | null;
+  opaque: boolean;
+  verified_at: string;
+};
+
+const toIndependent = (row: VerdictRow): StoredIndependentVerdict => ({
+  verdict: row.verdict,
+  mismatch: row.mismatch,
+  reasons: row.reasons,
+  alg: row.alg,
+  kid: row.kid,
+  innerDigest: row.inner_digest,
+  opaque: row.opaque,
+  verifiedAt: new Date(row.verified_at),
+});
+
 /** The expression of each lookup; each matches a partial index of the migration exactly, so the planner uses it. */
 const LOOKUP_PREDICATES = {
   call_id: `e.type = 'tool_call.recorded' AND (e.data ->> 'call_id') = $1`,
@@ -108,14 +145,21 @@ export class ChainsRepository {
       [digest],
     );
     if (!chain) return undefined;
-    const rows: RecordRow[] = await this.dataSource.query(
-      `SELECT ${RECORD_COLUMNS}
+    const rows: (RecordRow & { iv: VerdictRow | null; pending: boolean })[] = await this.dataSource.query(
+      `SELECT ${RECORD_COLUMNS}, to_jsonb(iv) AS iv, (q.event_seq IS NOT NULL) AS pending
        FROM chain_members m JOIN events e ON e.seq = m.event_seq JOIN sources s ON s.id = e.source_id
+         LEFT JOIN independent_verdicts iv ON iv.event_seq = e.seq
+         LEFT JOIN verification_queue q ON q.event_seq = e.seq
        WHERE m.chain_digest = $1
        ORDER BY e.occurred_at, e.seq`,
       [digest],
     );
-    return { digest, createdAt: chain.created_at, aliases: chain.aliases, records: rows.map(toRecord) };
+    const records = rows.map((row) => {
+      const record = toRecord(row);
+      if (record.type !== 'request_object.verification') return record;
+      return { ...record, independent: row.iv ? toIndependent(row.iv) : row.pending ? ('pending' as const) : null };
+    });
+    return { digest, createdAt: chain.created_at, aliases: chain.aliases, records };
   }
 
   /** Records found by a lookup key, each with the chains it belongs to (never an alias digest). */
@@ -154,6 +198,9 @@ export class ChainsRepository {
       where.push(
         `EXISTS (SELECT 1 FROM chain_facets f WHERE f.name = ${param(facet.name)} AND f.value = ${param(facet.value)} AND f.chain_digest = ${table.digest})`,
       );
+    }
+    if (search.pendingVerification) {
+      where.push(`EXISTS (SELECT 1 FROM chain_members pm JOIN verification_queue q ON q.event_seq = pm.event_seq WHERE pm.chain_digest = ${table.digest})`);
     }
     if (search.from) where.push(`${table.createdAt} >= ${param(search.from)}`);
     if (search.to) where.push(`${table.createdAt} < ${param(search.to)}`);

@@ -63,9 +63,13 @@ export class ChainsService {
     if (query.issuer !== undefined) facets.push({ name: 'issuer', value: query.issuer });
     if (query.subject !== undefined) facets.push({ name: 'subject', value: this.storedSubject(query.subject) });
     if (query.tool !== undefined) facets.push({ name: 'tool', value: query.tool });
+    // A final verdict is a facet, written with the verdict; pending is the absence of one, read from the queue.
+    if (query.independent_verdict !== undefined && query.independent_verdict !== 'pending') facets.push({ name: 'independent_verdict', value: query.independent_verdict });
+    if (query.verdict_mismatch === 'true') facets.push({ name: 'verdict_mismatch', value: 'true' });
     // One row more than asked tells whether another page exists.
     const rows = await this.chains.search({
       facets,
+      pendingVerification: query.independent_verdict === 'pending',
       from: query.from ? new Date(query.from) : undefined,
       to: query.to ? new Date(query.to) : undefined,
       after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),

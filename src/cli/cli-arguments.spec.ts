@@ -42,6 +42,28 @@ describe('the command line', () => {
     expect(command.command === 'call' && command.request).toEqual({ method, path, ...(body && { body }) });
   });
 
+  it.each([
+    [['clients', 'create', '--file', 'c.json'], { method: 'POST', path: '/v1/clients', bodyFile: { path: 'c.json' } }],
+    [['clients', 'list'], { method: 'GET', path: '/v1/clients' }],
+    [['clients', 'show', 'agent/app'], { method: 'GET', path: '/v1/clients/agent%2Fapp' }],
+    [['clients', 'update', 'agent-app', '--file', '-'], { method: 'PUT', path: '/v1/clients/agent-app', bodyFile: { path: '-' } }],
+    [
+      ['decryption-keys', 'add', '--issuer', 'https://as.example.com', '--alg', 'RSA-OAEP-256', '--file', 'k.json'],
+      { method: 'POST', path: '/v1/decryption-keys', body: { issuer: 'https://as.example.com', alg: 'RSA-OAEP-256' }, bodyFile: { path: 'k.json', into: 'jwk' } },
+    ],
+    [['decryption-keys', 'list'], { method: 'GET', path: '/v1/decryption-keys' }],
+    [['sources', 'set-keys', SOURCE, '--jwks', 'keys.json'], { method: 'PUT', path: `/v1/sources/${SOURCE}/set-keys`, body: {}, bodyFile: { path: 'keys.json', into: 'set_jwks' } }],
+    [['sources', 'set-keys', SOURCE, '--jwks-uri', 'https://as.example.com/jwks'], { method: 'PUT', path: `/v1/sources/${SOURCE}/set-keys`, body: { set_jwks_uri: 'https://as.example.com/jwks' } }],
+  ])('maps %j to the client registry and key calls', (argv, request) => {
+    const command = parse(argv);
+    expect(command.command === 'call' && command.request).toEqual(request);
+  });
+
+  it('refuses clients create without a file, and set-keys with both kinds of keys', () => {
+    expect(() => parseCommandLine(['clients', 'create'], ADMIN_ENV)).toThrow(/--file/);
+    expect(() => parseCommandLine(['sources', 'set-keys', SOURCE, '--jwks', 'a', '--jwks-uri', 'b'], ADMIN_ENV)).toThrow(/not both/);
+  });
+
   it('takes options before or after the command words, and --url over JARTRAIL_URL', () => {
     const command = parse(['--url', 'https://audit.example.com/jartrail/', 'sources', 'list'], { ...ADMIN_ENV, JARTRAIL_URL: 'http://other:1' });
     expect(command).toMatchObject({ url: 'https://audit.example.com/jartrail' });

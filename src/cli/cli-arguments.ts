@@ -9,10 +9,15 @@ export type ServiceUrl = string & { readonly __brand: 'ServiceUrl' };
 
 /** One call of the service's admin API, fully decided before anything goes on the wire. */
 export interface ApiRequest {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'PUT';
   /** Path below the service URL, starting with `/`; ids already percent-encoded. */
   readonly path: string;
   readonly body?: Readonly<Record<string, unknown>>;
+  /**
+   * A JSON file (`-` for stdin) read when the command runs: the whole body (`into` absent), or placed in the body
+   * under the member `into`.
+   */
+  readonly bodyFile?: { readonly path: string; readonly into?: string };
 }
 
 export type CliCommand =
@@ -52,6 +57,15 @@ Sources (webhook senders), with an API key holding audit:admin:
   jartrail sources disable ID
   jartrail sources enable ID
 
+Clients (for independent verification of request objects), with an API key holding audit:admin:
+  jartrail clients create --file REGISTRATION.json     {"client_id", "jwks" or "jwks_uri", "request_object_signing_alg_values", ...}
+  jartrail clients list
+  jartrail clients show CLIENT_ID
+  jartrail clients update CLIENT_ID --file REGISTRATION.json   replaces the registration (without client_id)
+  jartrail decryption-keys add --issuer AS --alg RSA-OAEP-256|ECDH-ES+A256KW|... --file PRIVATE_JWK.json
+  jartrail decryption-keys list
+  jartrail sources set-keys ID (--jwks JWKS.json | --jwks-uri URL)   keys for Security Event Tokens
+
 Auditor API keys, with an API key holding audit:admin:
   jartrail api-keys create --name NAME --scope ${SCOPES.join('|')} [--scope ...]
   jartrail api-keys list
@@ -90,6 +104,11 @@ const OPTIONS = {
   source: { type: 'string' },
   'source-secret': { type: 'string' },
   'batch-size': { type: 'string' },
+  file: { type: 'string' },
+  jwks: { type: 'string' },
+  'jwks-uri': { type: 'string' },
+  issuer: { type: 'string' },
+  alg: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -145,7 +164,7 @@ class Invocation {
 
   /** `sources` and `api-keys` take an action after them; the other commands are one word. */
   private get nameLength(): number {
-    return this.words[0] === 'sources' || this.words[0] === 'api-keys' ? 2 : 1;
+    return ['sources', 'api-keys', 'clients', 'decryption-keys'].includes(this.words[0]!) ? 2 : 1;
   }
 
   /** The command's words, e.g. `sources create`. */
@@ -215,6 +234,15 @@ function sourcesCommand(invocation: Invocation): CliCommand {
     case 'disable':
     case 'enable':
       return adminCall(invocation, { method: 'POST', path: `/v1/sources/${id()}/${action}` }, [], 1);
+    case 'set-keys': {
+      const jwks = invocation.string('jwks');
+      const jwksUri = invocation.string('jwks-uri');
+      if (jwks !== undefined && jwksUri !== undefined) throw new UsageError('sources set-keys takes --jwks or --jwks-uri, not both');
+      const path = `/v1/sources/${id()}/set-keys`;
+      if (jwks !== undefined) return adminCall(invocation, { method: 'PUT', path, body: {}, bodyFile: { path: jwks, into: 'set_jwks' } }, ['jwks'], 1);
+      // Neither removes the keys: the source then sends webhooks only.
+      return adminCall(invocation, { method: 'PUT', path, body: jwksUri === undefined ? {} : { set_jwks_uri: jwksUri } }, ['jwks-uri'], 1);
+    }
     default:
       throw new UsageError(action === undefined ? 'sources needs an action' : `unknown action "sources ${action}"`);
   }
@@ -236,6 +264,39 @@ function apiKeysCommand(invocation: Invocation): CliCommand {
       return adminCall(invocation, { method: 'POST', path: `/v1/api-keys/${identifier(invocation.operands[0], 'API key id')}/revoke` }, [], 1);
     default:
       throw new UsageError(action === undefined ? 'api-keys needs an action' : `unknown action "api-keys ${action}"`);
+  }
+}
+
+function clientsCommand(invocation: Invocation): CliCommand {
+  const [, action] = invocation.words;
+  const id = () => identifier(invocation.operands[0], 'client id');
+  switch (action) {
+    case 'create':
+      return adminCall(invocation, { method: 'POST', path: '/v1/clients', bodyFile: { path: invocation.required('file') } }, ['file']);
+    case 'list':
+      return adminCall(invocation, { method: 'GET', path: '/v1/clients' });
+    case 'show':
+      return adminCall(invocation, { method: 'GET', path: `/v1/clients/${id()}` }, [], 1);
+    case 'update':
+      return adminCall(invocation, { method: 'PUT', path: `/v1/clients/${id()}`, bodyFile: { path: invocation.required('file') } }, ['file'], 1);
+    default:
+      throw new UsageError(action === undefined ? 'clients needs an action' : `unknown action "clients ${action}"`);
+  }
+}
+
+function decryptionKeysCommand(invocation: Invocation): CliCommand {
+  const [, action] = invocation.words;
+  switch (action) {
+    case 'add':
+      return adminCall(
+        invocation,
+        { method: 'POST', path: '/v1/decryption-keys', body: { issuer: invocation.required('issuer'), alg: invocation.required('alg') }, bodyFile: { path: invocation.required('file'), into: 'jwk' } },
+        ['issuer', 'alg', 'file'],
+      );
+    case 'list':
+      return adminCall(invocation, { method: 'GET', path: '/v1/decryption-keys' });
+    default:
+      throw new UsageError(action === undefined ? 'decryption-keys needs an action' : `unknown action "decryption-keys ${action}"`);
   }
 }
 
@@ -291,6 +352,10 @@ export function parseCommandLine(argv: readonly string[], env: Environment): Cli
       return sourcesCommand(invocation);
     case 'api-keys':
       return apiKeysCommand(invocation);
+    case 'clients':
+      return clientsCommand(invocation);
+    case 'decryption-keys':
+      return decryptionKeysCommand(invocation);
     case 'send':
       return sendCommand(invocation, env);
     case 'migrate':

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { type CliCommand, parseCommandLine, USAGE, UsageError } from './cli-arguments';
 import { CliFailure, type CliIo, EXIT, type ExitCode, formatJson, reportRefusal } from './cli-io';
 import { EnvelopeFileError } from './envelope-files';
@@ -7,8 +8,30 @@ import { callService, ServiceUnreachableError } from './service-client';
 type CallCommand = Extract<CliCommand, { command: 'call' }>;
 
 /** An admin command: one request with the API key, the answer on stdout, a refusal's problem on stderr. */
+/** The JSON of a --file (or --jwks) operand; `-` reads stdin. */
+async function readJsonFile(path: string, io: CliIo): Promise<unknown> {
+  let text: string;
+  try {
+    text = path === '-' ? await io.readStdin() : await readFile(path, 'utf8');
+  } catch (error) {
+    throw new CliFailure(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new CliFailure(`${path} is not JSON: ${(error as Error).message}`);
+  }
+}
+
+async function bodyOf(request: CallCommand['request'], io: CliIo): Promise<unknown> {
+  if (!request.bodyFile) return request.body;
+  const content = await readJsonFile(request.bodyFile.path, io);
+  return request.bodyFile.into === undefined ? content : { ...request.body, [request.bodyFile.into]: content };
+}
+
 async function call(command: CallCommand, io: CliIo): Promise<ExitCode> {
-  const { method, path, body } = command.request;
+  const { method, path } = command.request;
+  const body = await bodyOf(command.request, io);
   const answer = await callService(command.url, {
     method,
     path,

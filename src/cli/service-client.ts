@@ -9,7 +9,7 @@ export interface ServiceAnswer {
 }
 
 export interface ServiceRequest {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'PUT';
   /** Below the service URL, starting with `/`, query included. */
   readonly path: string;
   readonly headers?: Readonly<Record<string, string>>;

@@ -18,6 +18,9 @@ const DEFAULTS: AppConfig = {
     sourceCacheTtlMs: 2000,
   },
   privacy: { pseudonymizeSubjects: true, keepRequestObjects: true },
+  verification: { clockSkewSeconds: 60, workerEnabled: true, pollIntervalMs: 1000, batchSize: 50, maxAttempts: 8, retryBaseMs: 5000 },
+  jwks: { timeoutMs: 3000, maxBytes: 64 * 1024, cacheTtlSeconds: 300, refetchMinIntervalSeconds: 30, allowLoopbackHttp: false },
+  sets: { audience: 'http://localhost:3000' },
 };
 
 /** The problems a configuration is refused with, or undefined when it loads. */
@@ -56,6 +59,18 @@ describe('loadConfig', () => {
         PSEUDONYMIZE_SUBJECTS: 'false',
         KEEP_REQUEST_OBJECTS: '0',
         MIGRATIONS_RUN: 'false',
+        JARTRAIL_PUBLIC_URL: 'https://jartrail.example.com/',
+        VERIFY_CLOCK_SKEW_SECONDS: '30',
+        VERIFY_WORKER_ENABLED: 'false',
+        VERIFY_POLL_INTERVAL_MS: '200',
+        VERIFY_BATCH_SIZE: '10',
+        VERIFY_MAX_ATTEMPTS: '3',
+        VERIFY_RETRY_BASE_MS: '100',
+        JWKS_TIMEOUT_MS: '500',
+        JWKS_MAX_BYTES: '4096',
+        JWKS_CACHE_TTL_SECONDS: '60',
+        JWKS_REFETCH_MIN_INTERVAL_SECONDS: '5',
+        JWKS_ALLOW_LOOPBACK_HTTP: 'true',
       }),
     ).toEqual({
       http: { port: 8080, host: '127.0.0.1' },
@@ -66,6 +81,9 @@ describe('loadConfig', () => {
       logLevel: 'debug',
       ingest: { maxEventBytes: 1024, maxBatchBytes: 2048, maxBatchEvents: 10, webhookToleranceSeconds: 60, sourceCacheTtlMs: 0 },
       privacy: { pseudonymizeSubjects: false, keepRequestObjects: false },
+      verification: { clockSkewSeconds: 30, workerEnabled: false, pollIntervalMs: 200, batchSize: 10, maxAttempts: 3, retryBaseMs: 100 },
+      jwks: { timeoutMs: 500, maxBytes: 4096, cacheTtlSeconds: 60, refetchMinIntervalSeconds: 5, allowLoopbackHttp: true },
+      sets: { audience: 'https://jartrail.example.com' },
     });
   });
 

@@ -41,6 +41,19 @@ const environmentSchema = z.object({
   PSEUDONYMIZE_SUBJECTS: booleanFlag.default(true),
   KEEP_REQUEST_OBJECTS: booleanFlag.default(true),
   MIGRATIONS_RUN: booleanFlag.default(true),
+  JARTRAIL_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  JARTRAIL_SET_AUDIENCE: z.string().min(1).max(2048).optional(),
+  VERIFY_CLOCK_SKEW_SECONDS: integer(0, 600).default(60),
+  VERIFY_WORKER_ENABLED: booleanFlag.default(true),
+  VERIFY_POLL_INTERVAL_MS: integer(10, 60_000).default(1000),
+  VERIFY_BATCH_SIZE: integer(1, 1000).default(50),
+  VERIFY_MAX_ATTEMPTS: integer(1, 100).default(8),
+  VERIFY_RETRY_BASE_MS: integer(1, 3_600_000).default(5000),
+  JWKS_TIMEOUT_MS: integer(1, 60_000).default(3000),
+  JWKS_MAX_BYTES: integer(256, 4 * 1024 * 1024).default(64 * 1024),
+  JWKS_CACHE_TTL_SECONDS: integer(0, 86_400).default(300),
+  JWKS_REFETCH_MIN_INTERVAL_SECONDS: integer(0, 3600).default(30),
+  JWKS_ALLOW_LOOPBACK_HTTP: booleanFlag.default(false),
 });
 
 export interface AppConfig {
@@ -68,6 +81,31 @@ export interface AppConfig {
   readonly privacy: {
     readonly pseudonymizeSubjects: boolean;
     readonly keepRequestObjects: boolean;
+  };
+  readonly verification: {
+    /** Accepted clock difference for exp, nbf and iat, against the time the AS reported its verification. */
+    readonly clockSkewSeconds: number;
+    /** Run the background verification worker in this process. */
+    readonly workerEnabled: boolean;
+    readonly pollIntervalMs: number;
+    readonly batchSize: number;
+    /** After this many failed key fetches the verdict is `unverifiable` (`jwks_unavailable`). */
+    readonly maxAttempts: number;
+    /** First retry delay; doubled on each further attempt. */
+    readonly retryBaseMs: number;
+  };
+  readonly jwks: {
+    readonly timeoutMs: number;
+    readonly maxBytes: number;
+    readonly cacheTtlSeconds: number;
+    /** At most one refetch per jwks_uri in this interval when an unknown kid asks for one. */
+    readonly refetchMinIntervalSeconds: number;
+    /** Plain http:// for loopback hosts only (tests, a local sidecar); https everywhere else. */
+    readonly allowLoopbackHttp: boolean;
+  };
+  readonly sets: {
+    /** The `aud` a Security Event Token must name: JARTRAIL_SET_AUDIENCE, else the public URL. */
+    readonly audience: string;
   };
 }
 
@@ -108,6 +146,24 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
     privacy: {
       pseudonymizeSubjects: env.PSEUDONYMIZE_SUBJECTS,
       keepRequestObjects: env.KEEP_REQUEST_OBJECTS,
+    },
+    verification: {
+      clockSkewSeconds: env.VERIFY_CLOCK_SKEW_SECONDS,
+      workerEnabled: env.VERIFY_WORKER_ENABLED,
+      pollIntervalMs: env.VERIFY_POLL_INTERVAL_MS,
+      batchSize: env.VERIFY_BATCH_SIZE,
+      maxAttempts: env.VERIFY_MAX_ATTEMPTS,
+      retryBaseMs: env.VERIFY_RETRY_BASE_MS,
+    },
+    jwks: {
+      timeoutMs: env.JWKS_TIMEOUT_MS,
+      maxBytes: env.JWKS_MAX_BYTES,
+      cacheTtlSeconds: env.JWKS_CACHE_TTL_SECONDS,
+      refetchMinIntervalSeconds: env.JWKS_REFETCH_MIN_INTERVAL_SECONDS,
+      allowLoopbackHttp: env.JWKS_ALLOW_LOOPBACK_HTTP,
+    },
+    sets: {
+      audience: env.JARTRAIL_SET_AUDIENCE ?? (env.JARTRAIL_PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
     },
   };
 }

@@ -7,6 +7,10 @@ import { DigestAliasEntity } from '../chains/digest-alias.entity';
 import { TokenRefEntity } from '../chains/token-ref.entity';
 import { EventConflictEntity } from '../ingest/event-conflict.entity';
 import { EventEntity } from '../ingest/event.entity';
+import { ClientEntity } from '../request-objects/client.entity';
+import { DecryptionKeyEntity } from '../request-objects/decryption-key.entity';
+import { IndependentVerdictEntity } from '../request-objects/independent-verdict.entity';
+import { VerificationQueueEntity } from '../request-objects/verification-queue.entity';
 import { SourceSecretEntity } from '../sources/source-secret.entity';
 import { SourceEntity } from '../sources/source.entity';
 import { ServiceSettingEntity } from './service-setting.entity';
@@ -24,4 +28,8 @@ export const ENTITIES = [
   ChainMemberEntity,
   ChainFacetEntity,
   TokenRefEntity,
+  ClientEntity,
+  DecryptionKeyEntity,
+  VerificationQueueEntity,
+  IndependentVerdictEntity,
 ];

@@ -21,6 +21,11 @@ export interface EventTypeDefinition<Data extends object = object> {
   occurredAt(data: Data, envelopeTimestamp: Date): Date;
   links(data: Data): RecordLinks;
   minimize(data: Data, policy: MinimizationPolicy): Data;
+  /**
+   * For a type jartrail verifies again itself: what the verification needs that minimisation may drop (the
+   * request object). The event is queued for independent verification in its ingest transaction.
+   */
+  independentVerification?(data: Data): { readonly requestObject: string | undefined };
 }
 
 export function defineEventType<Data extends object>(definition: EventTypeDefinition<Data>): EventTypeDefinition<Data> {

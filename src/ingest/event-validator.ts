@@ -21,6 +21,8 @@ export interface ValidatedEvent {
   /** Keyed hash of the canonical envelope as received; equal fingerprints mean the same delivery. */
   readonly fingerprint: Buffer;
   readonly links: RecordLinks;
+  /** Set for events jartrail verifies again itself: queued in the same transaction. */
+  readonly independentVerification?: { readonly requestObject: string | undefined };
 }
 
 export type EventOutcome = { readonly ok: true; readonly event: ValidatedEvent } | { readonly ok: false; readonly problem: ProblemException };
@@ -122,6 +124,7 @@ export function validateEvent(envelope: unknown, context: ValidationContext, ide
       data: definition.minimize(validated.data, context.minimization),
       fingerprint,
       links: definition.links(validated.data),
+      ...(definition.independentVerification && { independentVerification: definition.independentVerification(validated.data) }),
     },
   };
 }

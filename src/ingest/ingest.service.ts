@@ -7,7 +7,12 @@ import { Keyring } from '../common/crypto/keyring';
 import { fieldError, ProblemException, type ProblemDocument } from '../common/problem/problem';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { withTransactionRetry } from '../database/transaction-retry';
-import { SourcesService } from '../sources/sources.service';
+import { VerificationRepository } from '../request-objects/verification.repository';
+import { VerificationWorker } from '../request-objects/verification.worker';
+import { JwksFetchError, RemoteJwksCache } from '../common/jose/remote-jwks';
+import { type SenderCredentials, SourcesService } from '../sources/sources.service';
+import { EVENT_TYPE_NAMES } from './event-types';
+import { SetRejection, setEventUrnOf, verifySecurityEventToken } from './security-event-token';
 import type { MinimizationPolicy } from './event-type-definition';
 import { type EventOutcome, validateEvent, type ValidatedEvent, type ValidationContext } from './event-validator';
 import { EvidenceRepository } from './evidence.repository';
@@ -74,6 +79,9 @@ export class IngestService {
     private readonly sources: SourcesService,
     private readonly evidence: EvidenceRepository,
     private readonly linker: ChainLinker,
+    private readonly verification: VerificationRepository,
+    private readonly verificationWorker: VerificationWorker,
+    private readonly remoteJwks: RemoteJwksCache,
     private readonly keyring: Keyring,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
@@ -168,7 +176,53 @@ export class IngestService {
         throw new ProblemException('invalid-signature', { detail: 'no v1 signature matches a valid secret of this source', errors: [fieldError(['headers', 'webhook-signature'], 'no_match', 'does not verify')] });
     }
     if (!credentials.enabled) throw new ProblemException('forbidden', { detail: 'the source is disabled' });
+    return this.contextOf(credentials);
+  }
+
+  private contextOf(credentials: SenderCredentials): ValidationContext & { sourceId: string } {
     return { sourceId: credentials.source.id, sourceKind: credentials.source.kind, minimization: this.minimization, keyring: this.keyring };
+  }
+
+  /**
+   * POST /v1/sets: one Security Event Token (RFC 8417) pushed per RFC 8935. The SET's signature under the source's
+   * registered key authenticates it; then it is the same event as on the webhook path (`jti` the event id, `iat` the
+   * timestamp, the one event's URN its type), validated and recorded by the same code, with the same idempotency.
+   * Every refusal is a SetRejection with an RFC 8935 error code, and writes nothing (a conflict is kept as evidence).
+   */
+  async ingestSecurityEventToken(delivery: Pick<Delivery, 'contentType' | 'body'>): Promise<RecordedStatus> {
+    if (mediaTypeOf(delivery.contentType) !== 'application/secevent+jwt') {
+      throw new SetRejection('invalid_request', 'send the SET as application/secevent+jwt (RFC 8935 section 2)');
+    }
+    let credentials: SenderCredentials | undefined;
+    const set = await verifySecurityEventToken(delivery.body.toString('latin1').trim(), {
+      audience: this.config.sets.audience,
+      knownTypes: EVENT_TYPE_NAMES,
+      transmitter: async (iss) => {
+        credentials = UUID.test(iss) ? await this.sources.credentialsFor(iss) : undefined;
+        if (!credentials) return undefined;
+        const keys = credentials.setKeys;
+        if (!keys) return { keys: undefined };
+        return { keys: 'jwks' in keys ? () => Promise.resolve(keys.jwks) : (kid) => this.remoteJwks.get(keys.jwksUri, kid) };
+      },
+    }).catch((error: unknown) => {
+      // A key set that cannot be fetched now: the transmitter should retry, which RFC 8935 leaves to a 5xx.
+      if (error instanceof JwksFetchError) throw new ProblemException('unavailable', { detail: `the source's set_jwks_uri cannot be fetched now: ${error.message}` });
+      throw error;
+    });
+    if (!credentials!.enabled) throw new SetRejection('access_denied', 'the source is disabled');
+
+    const envelope = { type: set.type, timestamp: new Date(set.iat * 1000).toISOString(), data: set.data };
+    const outcome = validateEvent(envelope, this.contextOf(credentials!), { deliveryId: set.jti });
+    if (!outcome.ok) {
+      const { problem } = outcome;
+      const fields = (problem.options.errors ?? []).map((error) => `${error.field.replace(/^data\b/, `events.${setEventUrnOf(set.type)}`)}: ${error.code}`);
+      throw new SetRejection(problem.code === 'event-type-not-allowed' ? 'access_denied' : 'invalid_request', [problem.message, ...fields].join('; '));
+    }
+    const [status] = await this.record(credentials!.source.id, [outcome.event]);
+    if (status === 'conflict') {
+      throw new SetRejection('invalid_request', `jti ${set.jti} was received before with a different SET; the first stays the record and this one is kept as evidence of the conflict`);
+    }
+    return status!;
   }
 
   private parseBody(body: Buffer): unknown {
@@ -205,9 +259,10 @@ export class IngestService {
    * Records valid events, returning each one's status in input order. One transaction for the whole delivery:
    * the events, the conflicts and the chain links commit together or not at all, so a failure leaves no half chain.
    */
-  private record(sourceId: string, events: readonly ValidatedEvent[]): Promise<RecordedStatus[]> {
-    if (events.length === 0) return Promise.resolve([]);
-    return withTransactionRetry(() =>
+  private async record(sourceId: string, events: readonly ValidatedEvent[]): Promise<RecordedStatus[]> {
+    if (events.length === 0) return [];
+    let queued = false;
+    const statuses = await withTransactionRetry(() =>
       this.dataSource.transaction(async (manager) => {
         // Within one delivery the first occurrence of an id is the candidate record; repeats compare against it.
         const candidates = new Map<string, ValidatedEvent>();
@@ -238,9 +293,18 @@ export class IngestService {
           manager,
           inserted.map(({ seq, eventId }) => ({ seq, links: candidates.get(eventId)!.links })),
         );
+        // Verification is queued, not done here: a slow key fetch or a failing object never holds up or undoes ingest.
+        const toVerify = inserted.flatMap(({ seq, eventId }) => {
+          const work = candidates.get(eventId)!.independentVerification;
+          return work ? [{ eventSeq: seq, requestObject: work.requestObject }] : [];
+        });
+        await this.verification.enqueue(manager, toVerify);
+        queued = toVerify.length > 0;
         return statuses;
       }),
     );
+    if (queued) this.verificationWorker.wake();
+    return statuses;
   }
 }
 

@@ -106,6 +106,7 @@ export const requestObjectVerificationEvent = defineEventType<VerificationData>(
   data: verificationData,
   occurredAt: (_data, envelopeTimestamp) => envelopeTimestamp,
   links: (data) => ({ digest: data.digest, innerDigest: data.inner_digest }),
+  independentVerification: (data) => ({ requestObject: data.request_object }),
   minimize: (data, policy) => {
     if (policy.keepRequestObjects || data.request_object === undefined) return data;
     const { request_object: _dropped, ...kept } = data;

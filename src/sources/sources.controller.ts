@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
 import { Access } from '../access/access.decorator';
@@ -7,6 +7,9 @@ import {
   type CreateSourceRequest,
   DEFAULT_GRACE_PERIOD_SECONDS,
   rotateSecretRequest,
+  setKeysRequest,
+  type SetKeysRequest,
+  type PublicKeySet,
   sourceIdParam,
   sourceListResponse,
   sourceResponse,
@@ -14,6 +17,11 @@ import {
   toSourceResponse,
 } from './dto/source.dto';
 import { SourcesService } from './sources.service';
+
+const setKeysOf = (body: { set_jwks?: unknown; set_jwks_uri?: string }) => ({
+  ...(body.set_jwks !== undefined && { jwks: body.set_jwks as PublicKeySet }),
+  ...(body.set_jwks_uri !== undefined && { jwksUri: body.set_jwks_uri }),
+});
 
 const ADMIN = { kind: 'auditor', scope: 'audit:admin' } as const;
 
@@ -28,7 +36,7 @@ export class SourcesController {
   @ApiOperation({ summary: 'Register a webhook source; its signing secret is shown in this answer only' })
   @ApiResponse({ status: 201, standardSchema: sourceWithSecretResponse })
   async create(@Body({ schema: createSourceRequest }) body: CreateSourceRequest) {
-    const created = await this.sources.create(body.name, body.kind);
+    const created = await this.sources.create(body.name, body.kind, setKeysOf(body));
     return { ...toSourceResponse(created.source), secret: created.secret };
   }
 
@@ -46,6 +54,14 @@ export class SourcesController {
   @ApiResponse({ status: 200, standardSchema: sourceResponse })
   async get(@Param('id', { schema: sourceIdParam }) id: string) {
     return toSourceResponse(await this.sources.get(id));
+  }
+
+  @Put(':id/set-keys')
+  @Access(ADMIN)
+  @ApiOperation({ summary: 'Register the keys the source signs Security Event Tokens with (a JWKS or a jwks_uri; neither removes them)' })
+  @ApiResponse({ status: 200, standardSchema: sourceResponse })
+  async setSetKeys(@Param('id', { schema: sourceIdParam }) id: string, @Body({ schema: setKeysRequest }) body: SetKeysRequest) {
+    return toSourceResponse(await this.sources.setSetKeys(id, setKeysOf(body)));
   }
 
   @Post(':id/disable')

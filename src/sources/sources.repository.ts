@@ -14,7 +14,7 @@ export interface SourceWithSecrets {
 export class SourcesRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async create(source: Pick<SourceEntity, 'id' | 'name' | 'kind'>, secret: Pick<SourceSecretEntity, 'id' | 'sealed'>): Promise<SourceEntity> {
+  async create(source: Pick<SourceEntity, 'id' | 'name' | 'kind' | 'setJwks' | 'setJwksUri'>, secret: Pick<SourceSecretEntity, 'id' | 'sealed'>): Promise<SourceEntity> {
     // A source without its secret would be unusable and a secret without its source meaningless: both or neither.
     return this.dataSource.transaction(async (manager) => {
       await manager.insert(SourceEntity, source);
@@ -41,6 +41,11 @@ export class SourcesRepository {
     const source = await this.findById(id);
     if (!source) return null;
     return { source, secrets: await this.validSecrets(this.dataSource.manager, [id]) };
+  }
+
+  async setSetKeys(id: string, keys: Pick<SourceEntity, 'setJwks' | 'setJwksUri'>): Promise<SourceEntity | null> {
+    await this.dataSource.getRepository(SourceEntity).createQueryBuilder().update().set(keys).where('id = :id', { id }).execute();
+    return this.findById(id);
   }
 
   async setDisabled(id: string, disabled: boolean): Promise<SourceEntity | null> {

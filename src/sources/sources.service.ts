@@ -2,8 +2,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { TtlCache } from '../common/cache/ttl-cache';
 import { Keyring } from '../common/crypto/keyring';
+import type { PublicKeySet } from '../common/jose/key-set';
+import { jwksUriProblem } from '../common/jose/remote-jwks';
 import { open, seal } from '../common/crypto/secret-box';
-import { ProblemException } from '../common/problem/problem';
+import { fieldError, ProblemException } from '../common/problem/problem';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { SECRET_PREFIX, secretKeyBytes } from '../ingest/webhook-signature';
 import type { SourceKind } from './source-kind';
@@ -16,6 +18,14 @@ export interface SenderCredentials {
   readonly enabled: boolean;
   /** HMAC keys of every secret valid now. */
   readonly keys: readonly Buffer[];
+  /** Where the keys for its Security Event Tokens are; undefined when it has none. */
+  readonly setKeys?: { readonly jwks: PublicKeySet } | { readonly jwksUri: string };
+}
+
+/** The SET keys of a source as registered: a JWKS, a jwks_uri, or neither. */
+export interface SetKeys {
+  readonly jwks?: PublicKeySet;
+  readonly jwksUri?: string;
 }
 
 export interface CreatedSource {
@@ -35,17 +45,17 @@ export class SourcesService {
   constructor(
     private readonly sources: SourcesRepository,
     private readonly keyring: Keyring,
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.credentials = new TtlCache(config.ingest.sourceCacheTtlMs);
   }
 
-  async create(name: string, kind: SourceKind): Promise<CreatedSource> {
+  async create(name: string, kind: SourceKind, setKeys: SetKeys = {}): Promise<CreatedSource> {
     if (await this.sources.findByName(name)) throw new ProblemException('conflict', { detail: `a source named ${name} exists already` });
     const id = randomUUID();
     const { secret, sealed, secretId } = this.newSecret(id);
     try {
-      await this.sources.create({ id, name, kind }, { id: secretId, sealed });
+      await this.sources.create({ id, name, kind, ...this.setKeyColumns(setKeys) }, { id: secretId, sealed });
     } catch (error) {
       // Two creations racing for one name: the unique constraint decides, the loser gets a clear 409.
       if ((error as { code?: string }).code === '23505') throw new ProblemException('conflict', { detail: `a source named ${name} exists already` });
@@ -62,6 +72,22 @@ export class SourcesService {
     const found = await this.sources.findWithSecrets(id);
     if (!found) throw new ProblemException('not-found', { detail: `no source ${id}` });
     return found;
+  }
+
+  /** Registers (or replaces, or with neither removes) the keys the source signs Security Event Tokens with. */
+  async setSetKeys(id: string, setKeys: SetKeys): Promise<SourceWithSecrets> {
+    const updated = await this.sources.setSetKeys(id, this.setKeyColumns(setKeys));
+    if (!updated) throw new ProblemException('not-found', { detail: `no source ${id}` });
+    this.credentials.delete(id);
+    return this.get(id);
+  }
+
+  private setKeyColumns(setKeys: SetKeys) {
+    if (setKeys.jwksUri !== undefined) {
+      const problem = jwksUriProblem(setKeys.jwksUri, this.config.jwks.allowLoopbackHttp);
+      if (problem) throw new ProblemException('invalid-request', { detail: `set_jwks_uri ${problem}`, errors: [fieldError(['set_jwks_uri'], 'insecure_uri', problem)] });
+    }
+    return { setJwks: setKeys.jwks ? { keys: [...setKeys.jwks.keys] } : null, setJwksUri: setKeys.jwksUri ?? null };
   }
 
   async setEnabled(id: string, enabled: boolean): Promise<SourceWithSecrets> {
@@ -92,6 +118,7 @@ export class SourcesService {
           keys: found.secrets.map((secret) =>
             secretKeyBytes(open(this.keyring.sealingKey, secret.sealed, sealingContext(id, secret.id)).toString('utf8')),
           ),
+          ...(found.source.setJwks ? { setKeys: { jwks: found.source.setJwks } } : found.source.setJwksUri ? { setKeys: { jwksUri: found.source.setJwksUri } } : {}),
         }
       : null;
     this.credentials.set(id, credentials);

@@ -276,10 +276,11 @@ describe('which routes need a key', () => {
       .filter(([path]) => path.startsWith('/v1/'))
       .flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ method, path, operation })));
     const auditorRoutes = operations.filter(({ operation }) => operation.security?.some((scheme) => 'api-key' in scheme));
-    // Only the signed webhook routes authenticate otherwise; a new route has to be one or the other.
+    // Only the signed webhook routes and the SET route (the SET's signature) authenticate otherwise; a new route has to be one or the other.
     expect(operations.filter((operation) => !auditorRoutes.includes(operation)).map(({ method, path }) => `${method} ${path}`).sort()).toEqual([
       'post /v1/events',
       'post /v1/events/batch',
+      'post /v1/sets',
     ]);
     expect(auditorRoutes.map(({ method, path }) => `${method} ${path}`)).toEqual(
       expect.arrayContaining(['get /v1/chains/{digest}', 'get /v1/lookup', 'get /v1/chains', 'post /v1/api-keys', 'get /v1/sources', 'post /v1/sources/{id}/rotate-secret']),
@@ -289,9 +290,12 @@ describe('which routes need a key', () => {
       const url = path.replace('{digest}', randomDigest()).replace('{id}', randomUUID());
       const response = await context.app.http()[method as 'get' | 'post'](url).set('content-type', 'application/json').send('{}');
       const isAuditorRoute = auditorRoutes.some((route) => route.operation === operation);
-      expect({ route: `${method} ${path}`, status: response.status, challenge: response.headers['www-authenticate'] }).toEqual({
+      // RFC 8935 answers every refused SET with 400 and an error code; an unsigned body is refused all the same.
+      const refusal = path === '/v1/sets' ? { status: 400, err: 'invalid_request' } : { status: 401 };
+      const observed = { route: `${method} ${path}`, status: response.status, challenge: response.headers['www-authenticate'], ...(path === '/v1/sets' && { err: (response.body as { err?: string }).err }) };
+      expect(observed).toEqual({
         route: `${method} ${path}`,
-        status: 401,
+        ...refusal,
         challenge: isAuditorRoute ? 'Bearer realm="jartrail"' : undefined,
       });
     }

@@ -240,6 +240,25 @@ describe('the jartrail command line', () => {
     expect(unreachable.stderr).toMatch(/^jartrail: could not reach http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
   });
 
+  it('registers a client from a file, lists, shows and replaces it, and gives a source its SET keys', async () => {
+    const jwks = JSON.parse(await readFile(join(REPOSITORY_ROOT, 'examples', 'client-jwks.json'), 'utf8'));
+    const registration = await file('client.json', JSON.stringify({ client_id: 'cli-app', jwks, request_object_signing_alg_values: ['ES256'] }));
+    const created = await run(['clients', 'create', '--file', registration]);
+    expect(created).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(created.stdout)).toMatchObject({ client_id: 'cli-app', max_request_object_lifetime: 3600 });
+    expect(JSON.parse((await run(['clients', 'list'])).stdout).items).toContainEqual(expect.objectContaining({ client_id: 'cli-app' }));
+
+    const replaced = await run(['clients', 'update', 'cli-app', '--file', '-'], { input: JSON.stringify({ jwks, request_object_signing_alg_values: ['ES256'], max_request_object_lifetime: 300 }) });
+    expect(JSON.parse(replaced.stdout)).toMatchObject({ max_request_object_lifetime: 300 });
+    expect(JSON.parse((await run(['clients', 'show', 'cli-app'])).stdout)).toMatchObject({ max_request_object_lifetime: 300 });
+    expect(await run(['clients', 'create', '--file', registration])).toMatchObject({ code: 1, stderr: expect.stringContaining('urn:jartrail:problem:conflict') });
+
+    const source = await createSource('as-sets');
+    const keys = await run(['sources', 'set-keys', source.id, '--jwks', join(REPOSITORY_ROOT, 'examples', 'client-jwks.json')]);
+    expect(keys).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(keys.stdout).set_jwks).toEqual(jwks);
+  });
+
   it('writes the OpenAPI document the service serves, without any database', async () => {
     const target = join(dir, 'docs', 'openapi.json');
     const written = await jartrail(['openapi', target], { env: { JARTRAIL_DATA_DIR: join(dir, 'no-data') } });

@@ -14,6 +14,7 @@ const APPEND_ONLY: Record<string, string> = {
   chain_facets: 'value',
   token_refs: 'role',
   access_records: 'status',
+  independent_verdicts: 'verdict',
 };
 
 describe('migrations', () => {

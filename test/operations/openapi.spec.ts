@@ -25,7 +25,11 @@ describe('the OpenAPI document', () => {
     for (const [path, operations] of Object.entries(document.paths)) {
       for (const [method, operation] of Object.entries(operations)) {
         const signedWebhook = path.startsWith('/v1/events');
-        const auth = signedWebhook ? (operation.parameters ?? []).some((parameter) => parameter.name === 'webhook-signature') : path.startsWith('/health') || (operation.security ?? []).length > 0;
+        // A Security Event Token carries its own signature: the body is the credential.
+        const signedSet = path === '/v1/sets' && Object.keys((operation as { requestBody?: { content?: object } }).requestBody?.content ?? {}).includes('application/secevent+jwt');
+        const auth = signedWebhook
+          ? (operation.parameters ?? []).some((parameter) => parameter.name === 'webhook-signature')
+          : signedSet || path.startsWith('/health') || (operation.security ?? []).length > 0;
         expect({ route: `${method} ${path}`, summary: typeof operation.summary, auth }).toEqual({ route: `${method} ${path}`, summary: 'string', auth: true });
       }
     }

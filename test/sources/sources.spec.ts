@@ -41,6 +41,8 @@ describe('registering a source', () => {
       created_at: expect.any(String),
       disabled_at: null,
       secrets: [{ id: expect.any(String), created_at: expect.any(String), expires_at: null }],
+      set_jwks: null,
+      set_jwks_uri: null,
       secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),
     });
     expect(Buffer.from(response.body.secret.slice('whsec_'.length), 'base64')).toHaveLength(32);

@@ -15,13 +15,42 @@ const recordView = z
   })
   .meta({ id: 'Record' });
 
+const independentVerification = z
+  .object({
+    status: z.enum(['verified', 'rejected', 'unverifiable', 'not_verifiable', 'pending', 'not_queued']).describe(
+      'jartrail\'s own verdict; pending while the verification waits (e.g. for a key fetch to succeed); not_queued for records made before independent verification existed',
+    ),
+    as_verdict: z.enum(['accepted', 'rejected']).describe("The AS's verdict, beside it"),
+    mismatch: z.boolean().describe('The AS accepted what jartrail rejects, or rejected what jartrail verified'),
+    reasons: z
+      .array(
+        z.object({
+          code: z.string(),
+          detail: z.string(),
+          differences: z.array(z.object({ field: z.string(), reported: z.unknown(), actual: z.unknown().optional() })).optional(),
+        }),
+      )
+      .describe('Every rule the object breaks, with its code (docs/verification.md)'),
+    alg: z.string().nullable(),
+    kid: z.string().nullable(),
+    inner_digest: z.string().nullable().describe('The inner JWS digest jartrail computed after decrypting'),
+    opaque: z.boolean().describe('Encrypted, and jartrail holds no key to decrypt it: the inner digest is only the AS\'s word'),
+    verified_at: z.iso.datetime().nullable(),
+  })
+  .meta({ id: 'IndependentVerification' });
+
 export const chainDocument = z
   .object({
     digest: z.string(),
     aliases: z.array(z.string()).describe('Inner digests (of the JWS inside an encrypted request object) that find this chain too'),
     unsigned: z.boolean().describe('A plain authorization request, or a request object with alg "none"'),
     first_recorded_at: z.iso.datetime(),
-    request_object: z.object({ verifications: z.array(recordView).describe("The authorization server's verification reports") }),
+    request_object: z.object({
+      verifications: z
+        .array(recordView.extend({ independent: independentVerification }))
+        .describe("The authorization server's verification reports, each with jartrail's own verdict beside it"),
+    }),
+    verdict_mismatch: z.boolean().describe('Some verification of this chain has an AS verdict that independent verification contradicts'),
     consents: z.array(recordView),
     tokens: z.array(recordView),
     revocations: z.array(recordView),
@@ -79,6 +108,11 @@ export const searchQuery = z
     subject: z.string().min(1).max(512).optional().describe('Searched by its pseudonym when subjects are pseudonymised'),
     issuer: z.string().min(1).max(2048).optional(),
     tool: z.string().min(1).max(256).optional(),
+    independent_verdict: z
+      .enum(['verified', 'rejected', 'unverifiable', 'not_verifiable', 'pending'])
+      .optional()
+      .describe("Chains with a verification that jartrail's own verification judged so (pending: not yet judged)"),
+    verdict_mismatch: z.literal('true').optional().describe('Chains where the AS and independent verification disagree'),
     from: z.iso.datetime({ offset: true }).optional().describe('Chains first recorded at or after this time'),
     to: z.iso.datetime({ offset: true }).optional().describe('Chains first recorded before this time'),
     limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(25),

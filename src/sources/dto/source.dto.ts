@@ -1,6 +1,9 @@
 import { z } from 'zod';
+import { publicKeySetProblem, type PublicKeySet } from '../../common/jose/key-set';
 import { SOURCE_KINDS } from '../source-kind';
 import type { SourceWithSecrets } from '../sources.repository';
+
+export type { PublicKeySet };
 
 export const createSourceRequest = z
   .strictObject({
@@ -9,10 +12,32 @@ export const createSourceRequest = z
       .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1 to 64 letters, digits, dots, dashes or underscores')
       .describe('A unique name, e.g. "as-1"'),
     kind: z.enum(SOURCE_KINDS).describe('Which event types the source may send'),
+    set_jwks: z.unknown().optional().describe('Public keys the source signs Security Event Tokens with (a JWKS)'),
+    set_jwks_uri: z.string().max(2048).optional().describe('Or where to fetch them (https)'),
   })
+  .superRefine(setKeysRefinement)
   .meta({ id: 'CreateSourceRequest' });
 
 export type CreateSourceRequest = z.infer<typeof createSourceRequest>;
+
+export const setKeysRequest = z
+  .strictObject({
+    set_jwks: z.unknown().optional().describe('Public keys the source signs Security Event Tokens with (a JWKS)'),
+    set_jwks_uri: z.string().max(2048).optional().describe('Or where to fetch them (https)'),
+  })
+  .superRefine(setKeysRefinement)
+  .meta({ id: 'SetKeysRequest' });
+
+export type SetKeysRequest = z.infer<typeof setKeysRequest>;
+
+/** At most one of set_jwks and set_jwks_uri; a set_jwks holds public keys only. */
+function setKeysRefinement(value: { set_jwks?: unknown; set_jwks_uri?: string }, context: z.RefinementCtx): void {
+  if (value.set_jwks !== undefined && value.set_jwks_uri !== undefined) {
+    context.addIssue({ code: 'custom', path: ['set_jwks_uri'], message: 'give set_jwks or set_jwks_uri, not both', params: { code: 'at_most_one' } });
+  }
+  const problem = value.set_jwks === undefined ? undefined : publicKeySetProblem(value.set_jwks);
+  if (problem) context.addIssue({ code: 'custom', path: ['set_jwks'], message: problem, params: { code: 'invalid_jwks' } });
+}
 
 export const DEFAULT_GRACE_PERIOD_SECONDS = 86_400;
 
@@ -44,6 +69,8 @@ export const sourceResponse = z
     created_at: z.iso.datetime(),
     disabled_at: z.iso.datetime().nullable(),
     secrets: z.array(secretSummary).describe('The secrets valid now, never their values'),
+    set_jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).nullable().describe('Keys for Security Event Tokens'),
+    set_jwks_uri: z.string().nullable(),
   })
   .meta({ id: 'Source' });
 
@@ -68,5 +95,7 @@ export function toSourceResponse({ source, secrets }: SourceWithSecrets): Source
       created_at: secret.createdAt.toISOString(),
       expires_at: secret.expiresAt?.toISOString() ?? null,
     })),
+    set_jwks: source.setJwks ? { keys: source.setJwks.keys as Record<string, unknown>[] } : null,
+    set_jwks_uri: source.setJwksUri,
   };
 }

@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { ClientEntity } from './client.entity';
+import { DecryptionKeyEntity } from './decryption-key.entity';
+
+export type ClientFields = Omit<ClientEntity, 'createdAt' | 'updatedAt'>;
+
+/** The client registry and the decryption keys of authorization servers. */
+@Injectable()
+export class ClientsRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Inserts a new client; false when the client_id is registered already (the primary key decides). */
+  async insert(client: ClientFields): Promise<boolean> {
+    const result = await this.dataSource.createQueryBuilder().insert().into(ClientEntity).values(client).orIgnore().returning('client_id').execute();
+    return (result.raw as unknown[]).length > 0;
+  }
+
+  /** Replaces a registration; false for an unknown client_id. */
+  async update(client: ClientFields): Promise<boolean> {
+    const { clientId, ...fields } = client;
+    const result = await this.dataSource
+      .createQueryBuilder()
+      .update(ClientEntity)
+      .set({ ...fields, updatedAt: () => 'now()' })
+      .where('client_id = :clientId', { clientId })
+      .execute();
+    return (result.affected ?? 0) > 0;
+  }
+
+  find(clientId: string): Promise<ClientEntity | null> {
+    return this.dataSource.getRepository(ClientEntity).findOneBy({ clientId });
+  }
+
+  list(): Promise<ClientEntity[]> {
+    return this.dataSource.getRepository(ClientEntity).find({ order: { clientId: 'ASC' } });
+  }
+
+  async insertDecryptionKey(key: Omit<DecryptionKeyEntity, 'createdAt'>): Promise<DecryptionKeyEntity> {
+    await this.dataSource.getRepository(DecryptionKeyEntity).insert(key);
+    return this.dataSource.getRepository(DecryptionKeyEntity).findOneByOrFail({ id: key.id });
+  }
+
+  decryptionKeysOf(issuer: string): Promise<DecryptionKeyEntity[]> {
+    return this.dataSource.getRepository(DecryptionKeyEntity).find({ where: { issuer }, order: { createdAt: 'DESC', id: 'ASC' } });
+  }
+
+  listDecryptionKeys(): Promise<DecryptionKeyEntity[]> {
+    return this.dataSource.getRepository(DecryptionKeyEntity).find({ order: { issuer: 'ASC', createdAt: 'DESC', id: 'ASC' } });
+  }
+}
