@@ -30,6 +30,12 @@ const memberRows = (members: readonly ChainMember[]) =>
 /**
  * The SQL of chain linking. Every insert is `ON CONFLICT DO NOTHING ... RETURNING`, so each call reports only
  * the memberships it made, and repeating a call changes nothing. All of it runs in the ingest transaction.
+ *
+ * Each step starts from the few records of one delivery and looks up their neighbours by index. The joins that
+ * reach existing rows are written as `LATERAL (... OFFSET 0)`: the OFFSET keeps PostgreSQL from flattening them
+ * into joins it may plan as hash joins over whole tables, which it did while a table grew faster than its
+ * statistics (bench:ingest measured 2.7 ms a single event and 42 ms a batch for one such step; by index, well
+ * under a millisecond). A lookup by index is the right plan here whatever the statistics say.
  */
 @Injectable()
 export class ChainLinksRepository {
@@ -84,7 +90,8 @@ export class ChainLinksRepository {
       await manager.query(
         `INSERT INTO chain_members (chain_digest, event_seq)
          SELECT DISTINCT a.chain_digest, m.event_seq
-         FROM digest_aliases a JOIN chain_members m ON m.chain_digest = a.alias
+         FROM digest_aliases a
+         CROSS JOIN LATERAL (SELECT m.event_seq FROM chain_members m WHERE m.chain_digest = a.alias OFFSET 0) m
          WHERE a.alias = ANY($1::text[])
          ON CONFLICT DO NOTHING
          RETURNING chain_digest, event_seq`,
@@ -123,8 +130,8 @@ export class ChainLinksRepository {
         `INSERT INTO chain_members (chain_digest, event_seq)
          SELECT DISTINCT m.chain_digest, r.event_seq
          FROM token_refs r
-         JOIN token_refs i ON i.token_key = r.token_key AND i.role = 'identity'
-         JOIN chain_members m ON m.event_seq = i.event_seq
+         CROSS JOIN LATERAL (SELECT i.event_seq FROM token_refs i WHERE i.token_key = r.token_key AND i.role = 'identity' OFFSET 0) i
+         CROSS JOIN LATERAL (SELECT m.chain_digest FROM chain_members m WHERE m.event_seq = i.event_seq OFFSET 0) m
          WHERE r.event_seq = ANY($1::bigint[]) AND r.role <> 'identity'
          ON CONFLICT DO NOTHING
          RETURNING chain_digest, event_seq`,
@@ -141,8 +148,8 @@ export class ChainLinksRepository {
         `INSERT INTO chain_members (chain_digest, event_seq)
          SELECT DISTINCT f.chain_digest, r.event_seq
          FROM jsonb_to_recordset($1::jsonb) AS f(chain_digest text, event_seq bigint)
-         JOIN token_refs i ON i.event_seq = f.event_seq AND i.role = 'identity'
-         JOIN token_refs r ON r.token_key = i.token_key AND r.role <> 'identity'
+         CROSS JOIN LATERAL (SELECT i.token_key FROM token_refs i WHERE i.event_seq = f.event_seq AND i.role = 'identity' OFFSET 0) i
+         CROSS JOIN LATERAL (SELECT r.event_seq FROM token_refs r WHERE r.token_key = i.token_key AND r.role <> 'identity' OFFSET 0) r
          ON CONFLICT DO NOTHING
          RETURNING chain_digest, event_seq`,
         [memberRows(tokens)],
@@ -157,8 +164,8 @@ export class ChainLinksRepository {
       `INSERT INTO chain_facets (name, value, chain_digest, chain_created_at)
        SELECT DISTINCT f.name, f.value, m.chain_digest, c.created_at
        FROM jsonb_to_recordset($1::jsonb) AS m(chain_digest text, event_seq bigint)
-       JOIN events e ON e.seq = m.event_seq
-       JOIN chains c ON c.digest = m.chain_digest
+       CROSS JOIN LATERAL (SELECT e.type, e.data FROM events e WHERE e.seq = m.event_seq OFFSET 0) e
+       CROSS JOIN LATERAL (SELECT c.created_at FROM chains c WHERE c.digest = m.chain_digest OFFSET 0) c
        CROSS JOIN LATERAL (VALUES
          ('client_id', CASE WHEN e.type = 'request_object.verification' THEN e.data ->> 'client_id' END),
          ('issuer', CASE WHEN e.type = 'request_object.verification' THEN e.data ->> 'issuer' END),
