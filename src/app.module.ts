@@ -11,6 +11,7 @@ import { dataSourceOptions } from './database/data-source-options';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
+import { LedgerModule } from './ledger/ledger.module';
 import { LoggingModule } from './logging/logging.module';
 import { SourcesModule } from './sources/sources.module';
 
@@ -51,6 +52,7 @@ export class AppModule {
         SourcesModule,
         ChainsModule,
         IngestModule,
+        LedgerModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemFilter },

@@ -13,7 +13,8 @@ export interface StoredRecord {
   readonly emittedAt: Date;
   readonly occurredAt: Date;
   readonly recordedAt: Date;
-  readonly data: Record<string, unknown>;
+  /** null once purged by retention. */
+  readonly data: Record<string, unknown> | null;
 }
 
 export interface StoredChain {
@@ -60,7 +61,7 @@ type RecordRow = {
   emitted_at: Date;
   occurred_at: Date;
   recorded_at: Date;
-  data: Record<string, unknown>;
+  data: Record<string, unknown> | null;
 };
 
 const toRecord = (row: RecordRow): StoredRecord => ({

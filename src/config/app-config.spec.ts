@@ -18,6 +18,16 @@ const DEFAULTS: AppConfig = {
     sourceCacheTtlMs: 2000,
   },
   privacy: { pseudonymizeSubjects: true, keepRequestObjects: true },
+  ledger: {
+    enabled: true,
+    sequencerIntervalMs: 200,
+    sequencerBatch: 5000,
+    checkpointIntervalSeconds: 60,
+    checkpointRecords: 10_000,
+    signingAlg: 'EdDSA',
+    signingKeyFile: undefined,
+  },
+  retention: undefined,
 };
 
 /** The problems a configuration is refused with, or undefined when it loads. */
@@ -32,6 +42,16 @@ function problemsOf(environment: NodeJS.ProcessEnv): string[] | undefined {
 }
 
 describe('loadConfig', () => {
+  it('reads the ledger and retention settings, and refuses a policy name without a period', () => {
+    const config = loadConfig({ LEDGER_ENABLED: 'false', LEDGER_SIGNING_ALG: 'ES256', LEDGER_CHECKPOINT_RECORDS: '10', RETENTION_PAYLOAD_DAYS: '30', RETENTION_POLICY: 'gdpr-30d' });
+    expect(config.ledger).toMatchObject({ enabled: false, signingAlg: 'ES256', checkpointRecords: 10 });
+    expect(config.retention).toEqual({ policy: 'gdpr-30d', payloadDays: 30, batchSize: 1000, intervalSeconds: 3600 });
+    expect(loadConfig({ RETENTION_PAYLOAD_DAYS: '7' }).retention?.policy).toBe('payload-7d');
+    expect(problemsOf({ RETENTION_POLICY: 'x' })).toEqual([expect.stringMatching(/^RETENTION_POLICY: .*RETENTION_PAYLOAD_DAYS/)]);
+    expect(problemsOf({ LEDGER_SIGNING_ALG: 'RS256' })).toEqual([expect.stringMatching(/^LEDGER_SIGNING_ALG: /)]);
+    expect(problemsOf({ LEDGER_CHECKPOINT_INTERVAL_SECONDS: '0' })).toEqual([expect.stringMatching(/^LEDGER_CHECKPOINT_INTERVAL_SECONDS: /)]);
+  });
+
   it('uses the documented defaults when nothing is set', () => {
     expect(loadConfig({})).toEqual(DEFAULTS);
   });

@@ -7,6 +7,12 @@ import { DigestAliasEntity } from '../chains/digest-alias.entity';
 import { TokenRefEntity } from '../chains/token-ref.entity';
 import { EventConflictEntity } from '../ingest/event-conflict.entity';
 import { EventEntity } from '../ingest/event.entity';
+import { LedgerCheckpointEntity } from '../ledger/ledger-checkpoint.entity';
+import { LedgerEntryEntity } from '../ledger/ledger-entry.entity';
+import { LedgerNodeEntity } from '../ledger/ledger-node.entity';
+import { LedgerPendingEntity } from '../ledger/ledger-pending.entity';
+import { LedgerPurgeEntity } from '../ledger/ledger-purge.entity';
+import { LedgerSigningKeyEntity } from '../ledger/ledger-signing-key.entity';
 import { SourceSecretEntity } from '../sources/source-secret.entity';
 import { SourceEntity } from '../sources/source.entity';
 import { ServiceSettingEntity } from './service-setting.entity';
@@ -24,4 +30,10 @@ export const ENTITIES = [
   ChainMemberEntity,
   ChainFacetEntity,
   TokenRefEntity,
+  LedgerPendingEntity,
+  LedgerEntryEntity,
+  LedgerNodeEntity,
+  LedgerSigningKeyEntity,
+  LedgerCheckpointEntity,
+  LedgerPurgeEntity,
 ];

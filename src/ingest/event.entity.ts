@@ -14,6 +14,7 @@ export const EVENT_TYPE_CHECK = `"type" IN ('request_object.verification', 'cons
 @Index('idx_events_call_id', { synchronize: false })
 @Index('idx_events_side_effect_reference', { synchronize: false })
 @Index('idx_events_request_uri', { synchronize: false })
+@Index('idx_events_unpurged', { synchronize: false })
 export class EventEntity {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS', primaryKeyConstraintName: 'pk_events' })
   seq!: string;
@@ -47,6 +48,7 @@ export class EventEntity {
   fingerprint!: Buffer;
 
   /** The event's `data` after minimisation (pseudonymous subject, request object only when kept). */
-  @Column('jsonb')
-  data!: Record<string, unknown>;
+  /** NULL once purged by retention (jartrail_purge_payloads); the ledger still commits to its salted hash. */
+  @Column('jsonb', { nullable: true })
+  data!: Record<string, unknown> | null;
 }

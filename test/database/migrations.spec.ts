@@ -14,6 +14,11 @@ const APPEND_ONLY: Record<string, string> = {
   chain_facets: 'value',
   token_refs: 'role',
   access_records: 'status',
+  ledger_entries: 'salt',
+  ledger_nodes: 'hash',
+  ledger_signing_keys: 'alg',
+  ledger_checkpoints: 'jws',
+  ledger_purges: 'policy',
 };
 
 describe('migrations', () => {

@@ -1,0 +1,125 @@
+import { randomBytes } from 'node:crypto';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { signCheckpoint, exactNow } from './checkpoint-signer';
+import { leafHashOf, leafInputOf, payloadHashOf, SALT_BYTES } from './ledger-leaf';
+import { LedgerRepository, type NewEntry, type StoredCheckpoint } from './ledger.repository';
+import { CompactRange, completeSubtrees, type Hash, type NodeId } from './merkle/merkle-tree';
+import { SigningKeysService } from './signing-keys.service';
+
+export interface SequencerRun {
+  /** false: another process held the sequencer lock, nothing was done here. */
+  readonly ran: boolean;
+  readonly sequenced: number;
+  readonly treeSize: number;
+  /** The checkpoint made in this run, if any. */
+  readonly checkpoint: StoredCheckpoint | undefined;
+}
+
+/**
+ * Gives committed records their gapless ledger sequence numbers, appends their leaves to the node store and makes
+ * checkpoints. Ingest only queues (a trigger, in its own transaction); sequencing happens here, after commit, so
+ * ingest transactions never wait on a counter. Every replica runs this loop; a transaction-scoped advisory lock
+ * lets one of them work at a time, and everything a run does (entries, nodes, queue removal, checkpoint) commits
+ * together or not at all, so a crash leaves neither a hole nor a half-built tree.
+ */
+@Injectable()
+export class LedgerSequencer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('LedgerSequencer');
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly ledger: LedgerRepository,
+    private readonly keys: SigningKeysService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.keys.ensureKey();
+    if (this.config.ledger.enabled) this.schedule(0);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      const run = this.run({ wait: false, checkpoint: 'when_due' });
+      this.running = run;
+      run.then(
+        // A full batch means more is waiting: go on at once.
+        (result) => this.schedule(result.sequenced >= this.config.ledger.sequencerBatch ? 0 : this.config.ledger.sequencerIntervalMs),
+        (error: unknown) => {
+          this.logger.error({ err: error }, 'the ledger sequencer failed; retrying');
+          this.schedule(this.config.ledger.sequencerIntervalMs * 5);
+        },
+      );
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  /**
+   * One run: sequences up to one batch of queued records, then checkpoints when due (or now). `wait` waits for
+   * the lock instead of giving up, for on-demand checkpoints.
+   */
+  async run(options: { wait: boolean; checkpoint: 'when_due' | 'now' }): Promise<SequencerRun> {
+    return this.ledger.transaction(async (manager) => {
+      if (options.wait) await this.ledger.lockSequencer(manager);
+      else if (!(await this.ledger.tryLockSequencer(manager))) return { ran: false, sequenced: 0, treeSize: -1, checkpoint: undefined };
+
+      const range = await this.loadRange(manager);
+      const pending = await this.ledger.pendingRecords(manager, this.config.ledger.sequencerBatch);
+      const entries: NewEntry[] = [];
+      const nodes: (NodeId & { hash: Hash })[] = [];
+      for (const record of pending) {
+        const salt = randomBytes(SALT_BYTES);
+        const payloadHash = payloadHashOf(salt, record.payload);
+        const seq = range.size;
+        nodes.push(...range.append(leafHashOf(leafInputOf(seq, record.fields, payloadHash))));
+        entries.push({ seq, kind: record.fields.kind, recordSeq: record.fields.recordSeq, salt, payloadHash });
+      }
+      await this.ledger.appendEntries(manager, entries);
+      await this.ledger.appendNodes(manager, nodes);
+      await this.ledger.deletePending(manager, pending.map((record) => record.pendingId));
+
+      const checkpoint = await this.checkpointIfDue(manager, range, options.checkpoint === 'now');
+      return { ran: true, sequenced: entries.length, treeSize: range.size, checkpoint };
+    });
+  }
+
+  /** The right edge of the tree as stored: O(log n) nodes. */
+  private async loadRange(manager: EntityManager): Promise<CompactRange> {
+    const size = await this.ledger.treeSize(manager);
+    const ids = completeSubtrees({ start: 0, end: size });
+    const stored = await this.ledger.nodes(ids, manager);
+    return CompactRange.of(
+      size,
+      ids.map((id) => {
+        const hash = stored.get(`${id.level}/${id.index}`);
+        if (!hash) throw new Error(`the node store lacks node ${id.level}/${id.index} of a tree of ${size}`);
+        return hash;
+      }),
+    );
+  }
+
+  private async checkpointIfDue(manager: EntityManager, range: CompactRange, now: boolean): Promise<StoredCheckpoint | undefined> {
+    const latest = await this.ledger.latestCheckpoint(manager);
+    const grown = range.size - (latest?.treeSize ?? 0);
+    if (latest && grown === 0) return undefined;
+    const due =
+      now ||
+      grown >= this.config.ledger.checkpointRecords ||
+      (grown > 0 && (!latest || Date.now() - Date.parse(latest.issuedAt) >= this.config.ledger.checkpointIntervalSeconds * 1000));
+    if (!due) return undefined;
+    const checkpoint = await signCheckpoint(await this.keys.current(), range.size, range.root(), exactNow());
+    await this.ledger.insertCheckpoint(manager, checkpoint);
+    return checkpoint;
+  }
+}
