@@ -119,6 +119,15 @@ export class ChainsRepository {
     return { digest, createdAt: chain.created_at, aliases: chain.aliases, records: rows.map(toRecord) };
   }
 
+  /** The event seqs the chain's membership rows name, with the event id of those still present. */
+  async memberSeqs(digest: string): Promise<{ seq: string; eventId: string | null }[]> {
+    const rows: { seq: string; event_id: string | null }[] = await this.dataSource.query(
+      `SELECT m.event_seq AS seq, e.event_id FROM chain_members m LEFT JOIN events e ON e.seq = m.event_seq WHERE m.chain_digest = $1 ORDER BY m.event_seq`,
+      [digest],
+    );
+    return rows.map((row) => ({ seq: String(row.seq), eventId: row.event_id }));
+  }
+
   /** Records found by a lookup key, each with the chains it belongs to (never an alias digest). */
   async lookup(key: LookupKey): Promise<LookupHit[]> {
     const from =

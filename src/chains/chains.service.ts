@@ -51,7 +51,7 @@ export class ChainsService {
   /** The chain's records with their inclusion proofs in the latest signed tree, for `jartrail verify`. */
   async getEvidence(digest: string): Promise<EvidenceBundle> {
     const chain = await this.loadChain(digest);
-    return this.ledger.evidenceBundle(chain.digest, chain.records.map((record) => ({ seq: record.seq, eventId: record.eventId })));
+    return this.ledger.evidenceBundle(chain.digest, await this.chains.memberSeqs(chain.digest));
   }
 
   private async loadChain(digest: string) {

@@ -230,10 +230,14 @@ export class LedgerService {
     );
   }
 
-  /** A chain's records with their inclusion proofs in the latest signed tree: what `jartrail verify` checks offline. */
-  async evidenceBundle(chain: string, events: readonly { seq: string; eventId: string }[]): Promise<EvidenceBundle> {
+  /**
+   * A chain's records with their inclusion proofs in the latest signed tree: what `jartrail verify` checks offline.
+   * `members` are the chain's event seqs as its membership rows name them, so a record deleted around the service
+   * still shows, as missing.
+   */
+  async evidenceBundle(chain: string, members: readonly { seq: string; eventId: string | null }[]): Promise<EvidenceBundle> {
     const checkpoint = await this.requireLatest();
-    const entries = (await this.ledger.entriesOfEvents(events.map((event) => event.seq))).filter((entry) => entry.seq < checkpoint.treeSize && entry.fields);
+    const entries = (await this.ledger.entriesOfEvents(members.map((member) => member.seq))).filter((entry) => entry.seq < checkpoint.treeSize);
     const covered = new Set(entries.map((entry) => entry.recordSeq));
     const proofRanges = entries.map((entry) => inclusionProofRanges(entry.seq, checkpoint.treeSize));
     const nodes = await this.ledger.nodes(nodesFor(proofRanges.flat()));
@@ -245,12 +249,13 @@ export class LedgerService {
       exported_at: new Date().toISOString(),
       checkpoint: toCheckpointDocument(checkpoint),
       records: entries.map((entry, index) => ({
-        leaf: leafInputOf(entry.seq, entry.fields!, entry.payloadHash) as LeafInput,
+        ledger_seq: entry.seq,
+        leaf: entry.fields ? (leafInputOf(entry.seq, entry.fields, entry.payloadHash) as LeafInput) : null,
         payload: entry.payload,
         salt: entry.salt.toString('base64url'),
         inclusion_proof: proofRanges[index]!.map((range) => rangeHash(range, lookup).toString('base64url')),
       })),
-      pending: events.filter((event) => !covered.has(event.seq)).map((event) => event.eventId),
+      pending: members.filter((member) => !covered.has(member.seq)).map((member) => member.eventId ?? `events.seq ${member.seq}`),
       jwks: await this.keys.jwks(),
     };
   }

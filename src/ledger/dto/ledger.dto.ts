@@ -119,7 +119,8 @@ export const jwks = z
 export const rotatedKey = z.object({ kid: z.string(), alg: z.enum(['EdDSA', 'ES256']) }).meta({ id: 'RotatedSigningKey' });
 
 const bundleRecord = z.object({
-  leaf: leafInput,
+  ledger_seq: z.int(),
+  leaf: leafInput.nullable().describe('null: the ledger holds the record but the database no longer does'),
   payload: z.record(z.string(), z.unknown()).nullable().describe('The event data; null once purged by retention'),
   salt: z.string().describe('The salt of the payload hash, base64url'),
   inclusion_proof: z.array(hash),

@@ -59,7 +59,9 @@ export interface ConsistencyProofDocument {
 
 /** One record of an exported chain: its leaf input, its payload (null once purged) with the salt, its proof. */
 export interface BundleRecord {
-  readonly leaf: LeafInput;
+  readonly ledger_seq: number;
+  /** null when the record the ledger points at is no longer in the database: the verifier reports it. */
+  readonly leaf: LeafInput | null;
   readonly payload: Record<string, unknown> | null;
   readonly salt: string;
   readonly inclusion_proof: readonly string[];

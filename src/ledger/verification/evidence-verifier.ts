@@ -113,7 +113,15 @@ export async function verifyEvidenceBundle(bundle: EvidenceBundle, jwks: PublicJ
   const checks: Check[] = [checkpointCheck];
   const root = claims ? b64(claims.root_hash) : undefined;
   for (const record of bundle.records ?? []) {
-    const subject = `record ledger_seq=${record.leaf?.ledger_seq} event_id=${record.leaf?.event_id}`;
+    const subject = `record ledger_seq=${record.ledger_seq} event_id=${record.leaf?.event_id ?? '?'}`;
+    if (record.leaf === null) {
+      checks.push({ subject, ok: false, detail: 'the ledger holds this record, but the database no longer does (deleted)' });
+      continue;
+    }
+    if (record.leaf.ledger_seq !== record.ledger_seq) {
+      checks.push({ subject, ok: false, detail: `the leaf says ledger_seq ${record.leaf.ledger_seq}` });
+      continue;
+    }
     if (record.payload !== null) {
       const recomputed = payloadHashOf(b64(record.salt), record.payload).toString('base64url');
       const same = recomputed === record.leaf.payload_hash;
