@@ -113,17 +113,27 @@ export class LedgerService {
   }
 
   async inclusionProof(query: InclusionQuery): Promise<InclusionProofDocument> {
-    const current = await this.ledger.treeSize();
-    const treeSize = query.tree_size ?? (await this.requireLatest()).treeSize;
-    if (treeSize > current) throw notInLedger('tree_size', 'beyond_tree', `tree_size ${treeSize} is beyond the ledger, which holds ${current} records`);
-    if (query.seq >= current) throw notInLedger('seq', 'not_sequenced', `seq ${query.seq} is not sequenced yet: the ledger holds ${current} records`);
-    if (query.seq >= treeSize) throw notInLedger('seq', 'not_in_tree', `seq ${query.seq} is not in the tree of ${treeSize} records`);
-    const entry = await this.ledger.entry(query.seq);
+    // The common case (the latest checkpoint's tree, a record in it) costs three reads: the checkpoint, the entry
+    // with its record, and the O(log n) nodes of the path.
+    const latest = query.tree_size === undefined ? await this.requireLatest() : undefined;
+    const treeSize = query.tree_size ?? latest!.treeSize;
+    if (query.tree_size !== undefined || query.seq >= treeSize) {
+      const current = await this.ledger.treeSize();
+      if (treeSize > current) throw notInLedger('tree_size', 'beyond_tree', `tree_size ${treeSize} is beyond the ledger, which holds ${current} records`);
+      if (query.seq >= current) throw notInLedger('seq', 'not_sequenced', `seq ${query.seq} is not sequenced yet: the ledger holds ${current} records`);
+      if (query.seq >= treeSize) throw notInLedger('seq', 'not_in_tree', `seq ${query.seq} is not in the tree of ${treeSize} records`);
+    }
+    const ranges = inclusionProofRanges(query.seq, treeSize);
+    const [entry, hashes, checkpoint] = await Promise.all([
+      this.ledger.entry(query.seq),
+      // The root comes from the same read as the path, unless the checkpoint states it.
+      this.hashesOf(latest ? ranges : [...ranges, { start: 0, end: treeSize }]),
+      latest ?? this.ledger.checkpointAt(treeSize),
+    ]);
     if (!entry?.fields || !entry.leafHash) {
       throw new ProblemException('not-found', { detail: `the record of ledger seq ${query.seq} is missing from the database: run GET /v1/ledger/verify` });
     }
-    const ranges = inclusionProofRanges(query.seq, treeSize);
-    const [proof, root, checkpoint] = await Promise.all([this.hashesOf(ranges), this.rootOf(treeSize), this.ledger.checkpointAt(treeSize)]);
+    const root = latest ? latest.rootHash : hashes.at(-1)!;
     return {
       kind: 'inclusion_proof',
       ledger_seq: query.seq,
@@ -131,7 +141,7 @@ export class LedgerService {
       leaf: leafInputOf(entry.seq, entry.fields, entry.payloadHash),
       leaf_hash: entry.leafHash.toString('base64url'),
       root_hash: root.toString('base64url'),
-      proof: proof.map((hash) => hash.toString('base64url')),
+      proof: hashes.slice(0, ranges.length).map((hash) => hash.toString('base64url')),
       checkpoint: checkpoint ? toCheckpointDocument(checkpoint) : null,
     };
   }
