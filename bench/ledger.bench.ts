@@ -65,9 +65,12 @@ async function setMode(pool: Pool, mode: Mode): Promise<void> {
   else await pool.query('CREATE INDEX IF NOT EXISTS idx_events_unpurged ON events (seq) WHERE data IS NOT NULL');
 }
 
-async function waitForDrain(pool: Pool, timeoutSeconds: number): Promise<number> {
+async function waitForDrain(pool: Pool, timeoutSeconds: number, service: ServiceProcess): Promise<number> {
   const started = Date.now();
   for (;;) {
+    if (service.child.exitCode !== null || service.child.signalCode !== null) {
+      throw new Error(`the service exited (${service.child.exitCode ?? service.child.signalCode}) while sequencing:\n${service.warnings().slice(-20).join('\n')}`);
+    }
     const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM ledger_pending');
     if (Number(rows[0]!.n) === 0) return round2((Date.now() - started) / 1000);
     if (Date.now() - started > timeoutSeconds * 1000) throw new Error(`the sequencer did not drain ${rows[0]!.n} pending records in ${timeoutSeconds} s`);
@@ -92,7 +95,7 @@ async function ingestRun(database: BenchDatabase, pool: Pool, masterKey: string,
       singlesP99: singles.latency.p99,
       batchesPerSecond: rate(batches.events, batches.seconds),
       batchesP99: batches.latency.p99,
-      ...(mode === 'on' && { drainSeconds: await waitForDrain(pool, 300) }),
+      ...(mode === 'on' && { drainSeconds: await waitForDrain(pool, 300, service) }),
     };
     log(`  ${mode}: singles ${run.singlesPerSecond} events/s (p99 ${run.singlesP99} ms), batches ${run.batchesPerSecond} events/s (p99 ${run.batchesP99} ms)${run.drainSeconds !== undefined ? `, ledger drained ${run.drainSeconds} s after the last batch` : ''}`);
     return run;
@@ -148,7 +151,7 @@ async function proofRun(database: BenchDatabase, pool: Pool, masterKey: string) 
     await seedEvents(pool, sources.authorization_server.id, toSeed);
     const copySeconds = round2((Date.now() - seedStart) / 1000);
     const sequenceStart = Date.now();
-    await waitForDrain(pool, 3600);
+    await waitForDrain(pool, 3600, service);
     const sequenceSeconds = round2((Date.now() - sequenceStart) / 1000);
     const checkpoint = JSON.parse(await http.expect(200, 'POST', '/v1/ledger/checkpoints', admin)) as { tree_size: number };
     log(`  ${checkpoint.tree_size} records ledgered: COPY ${copySeconds} s, sequencing ${sequenceSeconds} s (${rate(toSeed, sequenceSeconds)} records/s)`);

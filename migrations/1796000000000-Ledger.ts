@@ -25,6 +25,7 @@ export class Ledger1796000000000 implements MigrationInterface {
         "record_seq" bigint NOT NULL,
         "salt" bytea NOT NULL,
         "payload_hash" bytea NOT NULL,
+        "leaf_hash" bytea NOT NULL,
         "sequenced_at" timestamptz NOT NULL DEFAULT now(),
         CONSTRAINT "pk_ledger_entries" PRIMARY KEY ("seq"),
         CONSTRAINT "uq_ledger_entries_record" UNIQUE ("record_kind", "record_seq"),
@@ -61,16 +62,14 @@ export class Ledger1796000000000 implements MigrationInterface {
       CREATE TABLE "ledger_purges" (
         "id" bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
         "policy" text NOT NULL,
-        "record_kind" text NOT NULL,
-        "from_seq" bigint NOT NULL,
-        "to_seq" bigint NOT NULL,
+        "from_ledger_seq" bigint NOT NULL,
+        "to_ledger_seq" bigint NOT NULL,
         "records" integer NOT NULL,
         "recorded_before" timestamptz NOT NULL,
         "purged_at" timestamptz NOT NULL DEFAULT now(),
-        CONSTRAINT "pk_ledger_purges" PRIMARY KEY ("id"),
-        CONSTRAINT "chk_ledger_purges_kind" CHECK ("record_kind" IN ('event', 'conflict'))
+        CONSTRAINT "pk_ledger_purges" PRIMARY KEY ("id")
       )`);
-    await queryRunner.query(`CREATE INDEX "idx_ledger_purges_range" ON "ledger_purges" ("record_kind", "from_seq", "to_seq")`);
+    await queryRunner.query(`CREATE INDEX "idx_ledger_purges_range" ON "ledger_purges" ("to_ledger_seq", "from_ledger_seq")`);
 
     // Every committed record enters the queue in its own transaction: a statement-level trigger, one INSERT per
     // ingest statement whatever the batch size. A rolled-back ingest leaves nothing in the queue.
@@ -121,62 +120,67 @@ export class Ledger1796000000000 implements MigrationInterface {
         `CREATE TRIGGER "trg_${table}_purge_payload_only" BEFORE UPDATE ON "${table}" FOR EACH ROW EXECUTE FUNCTION "jartrail_purge_payload_only"()`,
       );
     }
-    // The purge walks the payloads still present in seq order.
-    await queryRunner.query(`CREATE INDEX "idx_events_unpurged" ON "events" ("seq") WHERE "data" IS NOT NULL`);
 
-    // The one way to blank payloads: records already in the ledger (their salted hash is committed), recorded
-    // before the cutoff, at most p_limit of each kind per call, each call recorded in ledger_purges. SECURITY
-    // DEFINER: the application's role needs EXECUTE on this function and no UPDATE on any evidence table.
+    // The one way to blank payloads. It walks the ledger in order from where the last purge stopped (ledger order
+    // follows recording order), takes up to p_limit records, stops at the first recorded at or after the cutoff,
+    // blanks their payloads and records the ledger seq range it covered. Records not yet in the ledger are never
+    // reached (their salted hash is not committed yet). No index on the evidence tables is needed, so ingest pays
+    // nothing for retention. SECURITY DEFINER: the application's role needs EXECUTE on this function and no UPDATE
+    // on any evidence table. One purge at a time (an advisory lock), so ranges never overlap.
     await queryRunner.query(`
       CREATE FUNCTION "jartrail_purge_payloads"(p_policy text, p_recorded_before timestamptz, p_limit integer)
-      RETURNS TABLE (record_kind text, records integer, from_seq bigint, to_seq bigint)
+      RETURNS TABLE (records integer, from_ledger_seq bigint, to_ledger_seq bigint)
       LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
       #variable_conflict use_column
       DECLARE
-        v_count integer;
+        v_start bigint;
         v_from bigint;
         v_to bigint;
+        v_events integer;
+        v_conflicts integer;
+        v_event_seqs bigint[];
+        v_conflict_seqs bigint[];
       BEGIN
         IF coalesce(p_policy, '') = '' OR p_limit < 1 THEN
           RAISE EXCEPTION 'jartrail: a purge needs a policy name and a positive limit';
         END IF;
+        PERFORM pg_advisory_xact_lock(7667206911735114095);
         PERFORM set_config('jartrail.purge_policy', p_policy, true);
+        SELECT coalesce(max(p.to_ledger_seq), -1) INTO v_start FROM ledger_purges p;
 
-        WITH batch AS (
-          SELECT e.seq FROM events e
-          WHERE e.data IS NOT NULL AND e.recorded_at < p_recorded_before
-            AND EXISTS (SELECT 1 FROM ledger_entries l WHERE l.record_kind = 'event' AND l.record_seq = e.seq)
-          ORDER BY e.seq LIMIT p_limit
-          FOR NO KEY UPDATE SKIP LOCKED
-        ), purged AS (
-          UPDATE events e SET data = NULL FROM batch WHERE e.seq = batch.seq RETURNING e.seq
-        )
-        SELECT count(*), min(seq), max(seq) INTO v_count, v_from, v_to FROM purged;
-        IF v_count > 0 THEN
-          INSERT INTO ledger_purges (policy, record_kind, from_seq, to_seq, records, recorded_before)
-          VALUES (p_policy, 'event', v_from, v_to, v_count, p_recorded_before);
+        SELECT min(s.seq), max(s.seq),
+               coalesce(array_agg(s.record_seq) FILTER (WHERE s.record_kind = 'event'), '{}'),
+               coalesce(array_agg(s.record_seq) FILTER (WHERE s.record_kind = 'conflict'), '{}')
+        INTO v_from, v_to, v_event_seqs, v_conflict_seqs
+        FROM (
+          SELECT w.*, bool_or(w.too_new) OVER (ORDER BY w.seq) AS stopped
+          FROM (
+            SELECT l.seq, l.record_kind, l.record_seq,
+                   coalesce(e.recorded_at, c.recorded_at, '-infinity') >= p_recorded_before AS too_new
+            FROM ledger_entries l
+            LEFT JOIN events e ON l.record_kind = 'event' AND e.seq = l.record_seq
+            LEFT JOIN event_conflicts c ON l.record_kind = 'conflict' AND c.seq = l.record_seq
+            WHERE l.seq > v_start
+            ORDER BY l.seq LIMIT p_limit
+          ) w
+        ) s
+        WHERE NOT s.stopped;
+        IF v_from IS NULL THEN
+          PERFORM set_config('jartrail.purge_policy', '', true);
+          records := 0; from_ledger_seq := NULL; to_ledger_seq := NULL;
+          RETURN NEXT;
+          RETURN;
         END IF;
-        record_kind := 'event'; records := v_count; from_seq := v_from; to_seq := v_to;
-        RETURN NEXT;
 
-        WITH batch AS (
-          SELECT c.seq FROM event_conflicts c
-          WHERE c.data IS NOT NULL AND c.recorded_at < p_recorded_before
-            AND EXISTS (SELECT 1 FROM ledger_entries l WHERE l.record_kind = 'conflict' AND l.record_seq = c.seq)
-          ORDER BY c.seq LIMIT p_limit
-          FOR NO KEY UPDATE SKIP LOCKED
-        ), purged AS (
-          UPDATE event_conflicts c SET data = NULL FROM batch WHERE c.seq = batch.seq RETURNING c.seq
-        )
-        SELECT count(*), min(seq), max(seq) INTO v_count, v_from, v_to FROM purged;
-        IF v_count > 0 THEN
-          INSERT INTO ledger_purges (policy, record_kind, from_seq, to_seq, records, recorded_before)
-          VALUES (p_policy, 'conflict', v_from, v_to, v_count, p_recorded_before);
-        END IF;
-        record_kind := 'conflict'; records := v_count; from_seq := v_from; to_seq := v_to;
-        RETURN NEXT;
-
+        UPDATE events e SET data = NULL WHERE e.seq = ANY(v_event_seqs) AND e.data IS NOT NULL;
+        GET DIAGNOSTICS v_events = ROW_COUNT;
+        UPDATE event_conflicts c SET data = NULL WHERE c.seq = ANY(v_conflict_seqs) AND c.data IS NOT NULL;
+        GET DIAGNOSTICS v_conflicts = ROW_COUNT;
+        INSERT INTO ledger_purges (policy, from_ledger_seq, to_ledger_seq, records, recorded_before)
+        VALUES (p_policy, v_from, v_to, v_events + v_conflicts, p_recorded_before);
         PERFORM set_config('jartrail.purge_policy', '', true);
+        records := v_events + v_conflicts; from_ledger_seq := v_from; to_ledger_seq := v_to;
+        RETURN NEXT;
       END
       $$`);
     await queryRunner.query(`REVOKE ALL ON FUNCTION "jartrail_purge_payloads"(text, timestamptz, integer) FROM PUBLIC`);
@@ -190,7 +194,6 @@ export class Ledger1796000000000 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DROP FUNCTION "jartrail_purge_payloads"(text, timestamptz, integer)`);
-    await queryRunner.query(`DROP INDEX "idx_events_unpurged"`);
     for (const table of ['events', 'event_conflicts']) {
       await queryRunner.query(`DROP TRIGGER "trg_${table}_enqueue_for_ledger" ON "${table}"`);
       await queryRunner.query(`DROP TRIGGER "trg_${table}_purge_payload_only" ON "${table}"`);

@@ -14,7 +14,6 @@ export const EVENT_TYPE_CHECK = `"type" IN ('request_object.verification', 'cons
 @Index('idx_events_call_id', { synchronize: false })
 @Index('idx_events_side_effect_reference', { synchronize: false })
 @Index('idx_events_request_uri', { synchronize: false })
-@Index('idx_events_unpurged', { synchronize: false })
 export class EventEntity {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS', primaryKeyConstraintName: 'pk_events' })
   seq!: string;

@@ -2,7 +2,8 @@ import { Check, Column, Entity, PrimaryColumn, Unique } from 'typeorm';
 
 /**
  * One record in the ledger: its gapless sequence number (the leaf index, from 0), the record it commits to, the
- * salt of its payload hash and that hash. The leaf hash itself is node (0, seq) of the node store. Append-only.
+ * salt of its payload hash and that hash, and its leaf hash (level 0 of the tree: the node store holds the levels
+ * above). Append-only.
  */
 @Entity('ledger_entries')
 @Unique('uq_ledger_entries_record', ['recordKind', 'recordSeq'])
@@ -23,6 +24,9 @@ export class LedgerEntryEntity {
 
   @Column('bytea', { name: 'payload_hash' })
   payloadHash!: Buffer;
+
+  @Column('bytea', { name: 'leaf_hash' })
+  leafHash!: Buffer;
 
   @Column('timestamptz', { name: 'sequenced_at', default: () => 'now()' })
   sequencedAt!: Date;

@@ -1,8 +1,8 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 /**
- * The node store: the hash of every complete subtree, the 2^level leaves from idx * 2^level. Level 0 holds the
- * leaf hashes. Any root or proof is O(log n) of these. Append-only.
+ * The node store: the hash of every complete subtree of two leaves or more, the 2^level leaves from idx * 2^level
+ * (level ≥ 1; the leaf hashes, level 0, are in ledger_entries). Any root or proof is O(log n) of these. Append-only.
  */
 @Entity('ledger_nodes')
 export class LedgerNodeEntity {

@@ -1,9 +1,11 @@
-import { Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
-/** One batch of a retention purge: which policy blanked the payloads of which records, and when. Append-only. */
+/**
+ * One batch of a retention purge: which policy blanked the payloads of the records of a ledger seq range, and when.
+ * Ranges follow each other without overlap; the next purge starts after the last one. Append-only.
+ */
 @Entity('ledger_purges')
-@Check('chk_ledger_purges_kind', `"record_kind" IN ('event', 'conflict')`)
-@Index('idx_ledger_purges_range', ['recordKind', 'fromSeq', 'toSeq'])
+@Index('idx_ledger_purges_range', ['toLedgerSeq', 'fromLedgerSeq'])
 export class LedgerPurgeEntity {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS', primaryKeyConstraintName: 'pk_ledger_purges' })
   id!: string;
@@ -11,16 +13,14 @@ export class LedgerPurgeEntity {
   @Column('text')
   policy!: string;
 
-  @Column('text', { name: 'record_kind' })
-  recordKind!: string;
+  /** The records of [from, to] whose payload is NULL were purged by this batch. */
+  @Column('bigint', { name: 'from_ledger_seq' })
+  fromLedgerSeq!: string;
 
-  /** The purged records are those of this kind in [from_seq, to_seq] whose payload is NULL. */
-  @Column('bigint', { name: 'from_seq' })
-  fromSeq!: string;
+  @Column('bigint', { name: 'to_ledger_seq' })
+  toLedgerSeq!: string;
 
-  @Column('bigint', { name: 'to_seq' })
-  toSeq!: string;
-
+  /** Payloads blanked (records of the range already without one are not counted). */
   @Column('integer')
   records!: number;
 

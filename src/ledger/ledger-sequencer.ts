@@ -82,8 +82,9 @@ export class LedgerSequencer implements OnApplicationBootstrap, OnApplicationShu
         const salt = randomBytes(SALT_BYTES);
         const payloadHash = payloadHashOf(salt, record.payload);
         const seq = range.size;
-        nodes.push(...range.append(leafHashOf(leafInputOf(seq, record.fields, payloadHash))));
-        entries.push({ seq, kind: record.fields.kind, recordSeq: record.fields.recordSeq, salt, payloadHash });
+        const leafHash = leafHashOf(leafInputOf(seq, record.fields, payloadHash));
+        nodes.push(...range.append(leafHash).filter((node) => node.level > 0));
+        entries.push({ seq, kind: record.fields.kind, recordSeq: record.fields.recordSeq, salt, payloadHash, leafHash });
       }
       await this.ledger.appendEntries(manager, entries);
       await this.ledger.appendNodes(manager, nodes);

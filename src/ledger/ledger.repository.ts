@@ -70,6 +70,7 @@ export interface NewEntry {
   readonly recordSeq: string;
   readonly salt: Buffer;
   readonly payloadHash: Buffer;
+  readonly leafHash: Buffer;
 }
 
 /** A ledger entry with the record it commits to, as stored now (undefined fields: the record is gone). */
@@ -79,7 +80,7 @@ export interface StoredEntry {
   readonly recordSeq: string;
   readonly salt: Buffer;
   readonly payloadHash: Buffer;
-  readonly leafHash: Buffer | undefined;
+  readonly leafHash: Buffer;
   readonly fields: LedgerRecordFields | undefined;
   /** NULL once purged. */
   readonly payload: Record<string, unknown> | null;
@@ -103,10 +104,11 @@ export interface StoredSigningKey {
 }
 
 export interface PurgeResult {
-  readonly kind: RecordKind;
+  /** Payloads blanked. */
   readonly records: number;
-  readonly fromSeq: string | null;
-  readonly toSeq: string | null;
+  /** The ledger seq range walked; null when nothing was old enough. */
+  readonly fromLedgerSeq: number | null;
+  readonly toLedgerSeq: number | null;
 }
 
 type CheckpointRow = { tree_size: string; root_hash: Buffer; issued_at: string; kid: string; jws: string };
@@ -119,21 +121,20 @@ const toCheckpoint = (row: CheckpointRow): StoredCheckpoint => ({
 });
 const CHECKPOINT_COLUMNS = `tree_size, root_hash, ${exact('issued_at')} AS issued_at, kid, jws`;
 
-type EntryRow = RecordColumns & { seq: string; salt: Buffer; payload_hash: Buffer; leaf_hash: Buffer | null };
+type EntryRow = RecordColumns & { seq: string; salt: Buffer; payload_hash: Buffer; leaf_hash: Buffer };
 const toEntry = (row: EntryRow): StoredEntry => ({
   seq: Number(row.seq),
   kind: row.record_kind,
   recordSeq: String(row.record_seq),
   salt: row.salt,
   payloadHash: row.payload_hash,
-  leafHash: row.leaf_hash ?? undefined,
+  leafHash: row.leaf_hash,
   fields: fieldsOf(row),
   payload: row.data,
 });
-const ENTRY_SELECT = `SELECT l.seq, l.record_kind, l.record_seq, l.salt, l.payload_hash, n.hash AS leaf_hash,
+const ENTRY_SELECT = `SELECT l.seq, l.record_kind, l.record_seq, l.salt, l.payload_hash, l.leaf_hash,
          r.source_id, r.event_id, r.type, r.emitted_at, r.occurred_at, r.recorded_at, r.fingerprint, r.original_seq, r.data, r.present
   FROM ledger_entries l
-  LEFT JOIN ledger_nodes n ON n.level = 0 AND n.idx = l.seq
   ${RECORD_LATERAL('l')}`;
 
 /** All SQL of the ledger. Methods that take a manager run in the caller's transaction. */
@@ -179,14 +180,23 @@ export class LedgerRepository {
   async appendEntries(manager: EntityManager, entries: readonly NewEntry[]): Promise<void> {
     if (entries.length === 0) return;
     await manager.query(
-      `INSERT INTO ledger_entries (seq, record_kind, record_seq, salt, payload_hash)
-       SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bytea[], $5::bytea[])`,
-      [entries.map((entry) => entry.seq), entries.map((entry) => entry.kind), entries.map((entry) => entry.recordSeq), entries.map((entry) => entry.salt), entries.map((entry) => entry.payloadHash)],
+      `INSERT INTO ledger_entries (seq, record_kind, record_seq, salt, payload_hash, leaf_hash)
+       SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bytea[], $5::bytea[], $6::bytea[])`,
+      [
+        entries.map((entry) => entry.seq),
+        entries.map((entry) => entry.kind),
+        entries.map((entry) => entry.recordSeq),
+        entries.map((entry) => entry.salt),
+        entries.map((entry) => entry.payloadHash),
+        entries.map((entry) => entry.leafHash),
+      ],
     );
   }
 
+  /** Subtrees of two leaves or more; leaf hashes go with their entries. */
   async appendNodes(manager: EntityManager, nodes: readonly (NodeId & { hash: Hash })[]): Promise<void> {
     if (nodes.length === 0) return;
+    if (nodes.some((node) => node.level === 0)) throw new Error('leaf hashes are stored with their entries');
     await manager.query(`INSERT INTO ledger_nodes (level, idx, hash) SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])`, [
       nodes.map((node) => node.level),
       nodes.map((node) => node.index),
@@ -198,13 +208,17 @@ export class LedgerRepository {
     if (ids.length > 0) await manager.query('DELETE FROM ledger_pending WHERE id = ANY($1::bigint[])', [ids]);
   }
 
-  /** Hashes of these complete subtrees, in one read; absent ones are missing from the map. */
+  /** Hashes of these complete subtrees (leaves included), in one read; absent ones are missing from the map. */
   async nodes(ids: readonly NodeId[], db: Queryable = this.dataSource): Promise<Map<string, Hash>> {
     if (ids.length === 0) return new Map();
+    const leaves = ids.filter((id) => id.level === 0);
+    const inner = ids.filter((id) => id.level > 0);
     const rows: { level: number; idx: string; hash: Buffer }[] = await db.query(
       `SELECT n.level, n.idx, n.hash FROM unnest($1::smallint[], $2::bigint[]) AS want(level, idx)
-       JOIN ledger_nodes n ON n.level = want.level AND n.idx = want.idx`,
-      [ids.map((id) => id.level), ids.map((id) => id.index)],
+       JOIN ledger_nodes n ON n.level = want.level AND n.idx = want.idx
+       UNION ALL
+       SELECT 0, l.seq, l.leaf_hash FROM ledger_entries l WHERE l.seq = ANY($3::bigint[])`,
+      [inner.map((id) => id.level), inner.map((id) => id.index), leaves.map((id) => id.index)],
     );
     return new Map(rows.map((row) => [`${row.level}/${row.idx}`, row.hash]));
   }
@@ -296,26 +310,29 @@ export class LedgerRepository {
     return Number(row!.count);
   }
 
-  /** The policy that purged each of these events' payloads (those purged only). */
-  async purgePolicies(kind: RecordKind, recordSeqs: readonly string[]): Promise<Map<string, { policy: string; purgedAt: Date }>> {
-    if (recordSeqs.length === 0) return new Map();
-    const rows: { record_seq: string; policy: string; purged_at: Date }[] = await this.dataSource.query(
-      `SELECT s.record_seq, p.policy, p.purged_at
-       FROM unnest($2::bigint[]) AS s(record_seq)
-       JOIN LATERAL (SELECT policy, purged_at FROM ledger_purges
-                     WHERE record_kind = $1 AND from_seq <= s.record_seq AND to_seq >= s.record_seq
-                     ORDER BY purged_at LIMIT 1) p ON true`,
-      [kind, recordSeqs],
+  /** The purge that covered each of these ledger seqs (ask for those whose payload is gone). */
+  async purgesOf(ledgerSeqs: readonly number[]): Promise<Map<number, { policy: string; purgedAt: Date }>> {
+    if (ledgerSeqs.length === 0) return new Map();
+    const rows: { seq: string; policy: string; purged_at: Date }[] = await this.dataSource.query(
+      `SELECT s.seq, p.policy, p.purged_at
+       FROM unnest($1::bigint[]) AS s(seq)
+       JOIN LATERAL (SELECT policy, purged_at, from_ledger_seq FROM ledger_purges
+                     WHERE to_ledger_seq >= s.seq ORDER BY to_ledger_seq LIMIT 1) p ON p.from_ledger_seq <= s.seq`,
+      [ledgerSeqs],
     );
-    return new Map(rows.map((row) => [String(row.record_seq), { policy: row.policy, purgedAt: row.purged_at }]));
+    return new Map(rows.map((row) => [Number(row.seq), { policy: row.policy, purgedAt: row.purged_at }]));
   }
 
   /** One batch of the retention purge, through the one function allowed to blank payloads. */
-  async purgePayloads(policy: string, recordedBefore: Date, limit: number): Promise<PurgeResult[]> {
-    const rows: { record_kind: RecordKind; records: number; from_seq: string | null; to_seq: string | null }[] = await this.dataSource.query(
+  async purgePayloads(policy: string, recordedBefore: Date, limit: number): Promise<PurgeResult> {
+    const [row]: { records: number; from_ledger_seq: string | null; to_ledger_seq: string | null }[] = await this.dataSource.query(
       'SELECT * FROM jartrail_purge_payloads($1, $2, $3)',
       [policy, recordedBefore, limit],
     );
-    return rows.map((row) => ({ kind: row.record_kind, records: Number(row.records), fromSeq: row.from_seq, toSeq: row.to_seq }));
+    return {
+      records: Number(row!.records),
+      fromLedgerSeq: row!.from_ledger_seq === null ? null : Number(row!.from_ledger_seq),
+      toLedgerSeq: row!.to_ledger_seq === null ? null : Number(row!.to_ledger_seq),
+    };
   }
 }

@@ -130,7 +130,7 @@ export class LedgerService {
       this.hashesOf(latest ? ranges : [...ranges, { start: 0, end: treeSize }]),
       latest ?? this.ledger.checkpointAt(treeSize),
     ]);
-    if (!entry?.fields || !entry.leafHash) {
+    if (!entry?.fields) {
       throw new ProblemException('not-found', { detail: `the record of ledger seq ${query.seq} is missing from the database: run GET /v1/ledger/verify` });
     }
     const root = latest ? latest.rootHash : hashes.at(-1)!;
@@ -205,7 +205,7 @@ export class LedgerService {
         }
         const problem = this.recheck(entry);
         if (problem) fail({ what: 'record', ledger_seq: entry.seq, event_id: entry.fields?.eventId, record_kind: entry.kind, record_seq: entry.recordSeq, reason: problem });
-        range.append(entry.fields ? leafHashOf(leafInputOf(entry.seq, entry.fields, entry.payloadHash)) : (entry.leafHash ?? EMPTY_ROOT));
+        range.append(entry.fields ? leafHashOf(leafInputOf(entry.seq, entry.fields, entry.payloadHash)) : entry.leafHash);
         await checkCheckpoints();
       }
       if (page.length < VERIFY_PAGE) break;
@@ -218,12 +218,11 @@ export class LedgerService {
   /** The ledger side of each of these events, for the chain document. */
   async recordViews(records: readonly { seq: string; purged: boolean }[]): Promise<Map<string, RecordLedgerView>> {
     const seqs = records.map((record) => record.seq);
-    const [entries, latest, purges] = await Promise.all([
-      this.ledger.entriesOfEvents(seqs),
-      this.ledger.latestCheckpoint(),
-      this.ledger.purgePolicies('event', records.filter((record) => record.purged).map((record) => record.seq)),
-    ]);
+    const [entries, latest] = await Promise.all([this.ledger.entriesOfEvents(seqs), this.ledger.latestCheckpoint()]);
     const bySeq = new Map(entries.map((entry) => [entry.recordSeq, entry]));
+    const purgedSeqs = records.filter((record) => record.purged && bySeq.has(record.seq)).map((record) => bySeq.get(record.seq)!.seq);
+    const byLedgerSeq = await this.ledger.purgesOf(purgedSeqs);
+    const purges = new Map([...bySeq].flatMap(([recordSeq, entry]) => (byLedgerSeq.has(entry.seq) ? [[recordSeq, byLedgerSeq.get(entry.seq)!]] : [])));
     return new Map(
       seqs.map((seq) => {
         const entry = bySeq.get(seq);
@@ -275,7 +274,6 @@ export class LedgerService {
     if (!entry.fields) return `the ${entry.kind} record ${entry.recordSeq} is missing (deleted)`;
     if (entry.payload !== null && !payloadHashOf(entry.salt, entry.payload).equals(entry.payloadHash)) return 'the payload differs from the one committed';
     const leafHash = leafHashOf(leafInputOf(entry.seq, entry.fields, entry.payloadHash));
-    if (!entry.leafHash) return 'the leaf is missing from the node store';
     if (!leafHash.equals(entry.leafHash)) return 'the record fields differ from the ones committed';
     return undefined;
   }

@@ -42,10 +42,10 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
   async purge(policy: string, recordedBefore: Date, batchSize = this.config.retention?.batchSize ?? 1000): Promise<number> {
     let total = 0;
     for (;;) {
-      const results = await this.ledger.purgePayloads(policy, recordedBefore, batchSize);
-      const purged = results.reduce((sum, result) => sum + result.records, 0);
-      total += purged;
-      if (results.every((result) => result.records < batchSize)) break;
+      const batch = await this.ledger.purgePayloads(policy, recordedBefore, batchSize);
+      total += batch.records;
+      // A batch that walked fewer records than asked stopped at the cutoff (or the end of the ledger).
+      if (batch.fromLedgerSeq === null || batch.toLedgerSeq! - batch.fromLedgerSeq + 1 < batchSize) break;
     }
     if (total > 0) this.logger.log({ policy, records: total, recordedBefore: recordedBefore.toISOString() }, 'payloads purged');
     return total;

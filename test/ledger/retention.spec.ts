@@ -21,6 +21,11 @@ describe('retention', () => {
   });
   afterAll(() => app.close());
 
+  it('stops at the first record recorded after the cutoff', async () => {
+    expect(await app.app.get(RetentionService).purge('gdpr-30d', new Date(Date.now() - 3_600_000), 1)).toBe(0);
+    expect(await app.db.rows(`SELECT count(*)::int AS n FROM ledger_purges`)).toEqual([{ n: 0 }]);
+  });
+
   it('blanks ledgered payloads older than the period, in batches, and records each purge', async () => {
     await senders.as.event(aConsent({ digest }), { id: 'c-late' }).expect(202); // committed, not yet sequenced: kept
     const purged = await app.app.get(RetentionService).purge('gdpr-30d', new Date(Date.now() + 60_000), 1);
@@ -31,12 +36,18 @@ describe('retention', () => {
       { event_id: 'c-late', purged: false },
     ]);
     expect(await app.db.rows(`SELECT data IS NULL AS purged FROM event_conflicts`)).toEqual([{ purged: true }]);
-    const purges = await app.db.rows<{ policy: string; record_kind: string; records: number }>(`SELECT policy, record_kind, records FROM ledger_purges ORDER BY id`);
-    expect(purges.map((purge) => [purge.policy, purge.record_kind, purge.records])).toEqual([
-      ['gdpr-30d', 'event', 1],
-      ['gdpr-30d', 'conflict', 1],
-      ['gdpr-30d', 'event', 1],
+    // One row per batch, by ledger seq range: the walk follows the ledger and stops before the unsequenced record.
+    const purges = await app.db.rows<{ policy: string; from_ledger_seq: string; to_ledger_seq: string; records: number }>(
+      `SELECT policy, from_ledger_seq, to_ledger_seq, records FROM ledger_purges ORDER BY id`,
+    );
+    expect(purges.map((purge) => [purge.policy, Number(purge.from_ledger_seq), Number(purge.to_ledger_seq), purge.records])).toEqual([
+      ['gdpr-30d', 0, 0, 1],
+      ['gdpr-30d', 1, 1, 1],
+      ['gdpr-30d', 2, 2, 1],
     ]);
+    // Nothing is old enough any more: a second run walks nothing and records nothing.
+    expect(await app.app.get(RetentionService).purge('gdpr-30d', new Date(Date.now() + 60_000), 10)).toBe(0);
+    expect(await app.db.rows(`SELECT count(*)::int AS n FROM ledger_purges`)).toEqual([{ n: 3 }]);
   });
 
   it('leaves every proof valid: the full verification and the offline verifier pass after the purge', async () => {
