@@ -1,4 +1,7 @@
-import { createLocalJWKSet, compactVerify } from 'jose';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { calculateJwkThumbprint, compactVerify, createLocalJWKSet, exportJWK, generateKeyPair } from 'jose';
 import { type TestApp, fieldsOf, issueApiKey, problemOf, startTestApp } from '../support/app';
 import { aConsent, aToken, aVerification, registerSenders } from '../support/events';
 import { checkpointNow, verifyLedger } from '../support/ledger';
@@ -118,5 +121,37 @@ describe('the ledger over HTTP', () => {
     expect(bundle.records.map((record: { leaf: { event_id: string } }) => record.leaf.event_id).sort()).toEqual(['c-1', 't-1', 't-2', 'v-1']);
     expect(bundle.pending).toEqual([]);
     expect(await verifyDocument(bundle)).toMatchObject({ ok: true });
+  });
+});
+
+describe('the ledger signing with a key given as a file', () => {
+  let app: TestApp;
+  let dir: string;
+  let kid: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'jartrail-key-'));
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    kid = await calculateJwkThumbprint(await exportJWK(publicKey));
+    const file = join(dir, 'ledger.jwk');
+    await writeFile(file, JSON.stringify(await exportJWK(privateKey)), { mode: 0o600 });
+    app = await startTestApp({ env: { LEDGER_SIGNING_KEY_FILE: file, LEDGER_SEQUENCER_INTERVAL_MS: '60000' } });
+  });
+  afterAll(async () => {
+    await app.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('signs ES256 checkpoints with it, publishes its public part only, and refuses a rotation through the API', async () => {
+    const senders = await registerSenders(app);
+    await senders.as.event(aVerification(), { id: 'v-file-key' }).expect(202);
+    const checkpoint = await checkpointNow(app);
+    expect(checkpoint.kid).toBe(kid);
+    const jwks = (await app.http().get('/.well-known/jwks.json').expect(200)).body;
+    expect(jwks.keys).toEqual([expect.objectContaining({ kid, kty: 'EC', crv: 'P-256', alg: 'ES256' })]);
+    expect(jwks.keys[0]).not.toHaveProperty('d');
+    expect(await app.db.rows('SELECT sealed_private_jwk FROM ledger_signing_keys')).toEqual([{ sealed_private_jwk: null }]);
+    expect(await verifyDocument(checkpoint, jwks)).toMatchObject({ ok: true });
+    problemOf(await app.http().post('/v1/ledger/signing-keys').set('authorization', `Bearer ${app.adminKey}`), 409, 'conflict');
   });
 });
