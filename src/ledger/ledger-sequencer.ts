@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import type { AppConfig } from '../config/app-config';
 import { signCheckpoint, exactNow } from './checkpoint-signer';
 import { leafHashOf, leafInputOf, payloadHashOf, SALT_BYTES } from './ledger-leaf';
-import { LedgerRepository, type NewEntry, type StoredCheckpoint } from './ledger.repository';
+import type { LedgerRepository, NewEntry, StoredCheckpoint } from './ledger.repository';
 import { CompactRange, completeSubtrees, type Hash, type NodeId } from './merkle/merkle-tree';
-import { SigningKeysService } from './signing-keys.service';
+import type { SigningKeysService } from './signing-keys.service';
 
 export interface SequencerRun {
   /** false: another process held the sequencer lock, nothing was done here. */
@@ -20,50 +19,17 @@ export interface SequencerRun {
 /**
  * Gives committed records their gapless ledger sequence numbers, appends their leaves to the node store and makes
  * checkpoints. Ingest only queues (a trigger, in its own transaction); sequencing happens here, after commit, so
- * ingest transactions never wait on a counter. Every replica runs this loop; a transaction-scoped advisory lock
- * lets one of them work at a time, and everything a run does (entries, nodes, queue removal, checkpoint) commits
- * together or not at all, so a crash leaves neither a hole nor a half-built tree.
+ * ingest transactions never wait on a counter. Every replica runs it (see LedgerSequencerService); a
+ * transaction-scoped advisory lock lets one of them work at a time, and everything a run does (entries, nodes,
+ * queue removal, checkpoint) commits together or not at all, so a crash leaves neither a hole nor a half-built tree.
+ * Plain class, no Nest: the periodic loop runs it in a worker thread.
  */
-@Injectable()
-export class LedgerSequencer implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger('LedgerSequencer');
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = false;
-
+export class LedgerSequencer {
   constructor(
     private readonly ledger: LedgerRepository,
     private readonly keys: SigningKeysService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly config: AppConfig,
   ) {}
-
-  async onApplicationBootstrap(): Promise<void> {
-    await this.keys.ensureKey();
-    if (this.config.ledger.enabled) this.schedule(0);
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running?.catch(() => undefined);
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      const run = this.run({ wait: false, checkpoint: 'when_due' });
-      this.running = run;
-      run.then(
-        // A full batch means more is waiting: go on at once.
-        (result) => this.schedule(result.sequenced >= this.config.ledger.sequencerBatch ? 0 : this.config.ledger.sequencerIntervalMs),
-        (error: unknown) => {
-          this.logger.error({ err: error }, 'the ledger sequencer failed; retrying');
-          this.schedule(this.config.ledger.sequencerIntervalMs * 5);
-        },
-      );
-    }, delayMs);
-    this.timer.unref();
-  }
 
   /**
    * One run: sequences up to one batch of queued records, then checkpoints when due (or now). `wait` waits for
@@ -122,5 +88,47 @@ export class LedgerSequencer implements OnApplicationBootstrap, OnApplicationShu
     const checkpoint = await signCheckpoint(await this.keys.current(), range.size, range.root(), exactNow());
     await this.ledger.insertCheckpoint(manager, checkpoint);
     return checkpoint;
+  }
+}
+
+/**
+ * The periodic loop: a run every LEDGER_SEQUENCER_INTERVAL_MS, at once again after a full batch, a pause after a
+ * failure.
+ */
+export class SequencerLoop {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly sequencer: LedgerSequencer,
+    private readonly config: AppConfig,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  start(): void {
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      const run = this.sequencer.run({ wait: false, checkpoint: 'when_due' });
+      this.running = run;
+      run.then(
+        // A full batch means more is waiting: go on at once.
+        (result) => this.schedule(result.sequenced >= this.config.ledger.sequencerBatch ? 0 : this.config.ledger.sequencerIntervalMs),
+        (error: unknown) => {
+          this.onError(error);
+          this.schedule(this.config.ledger.sequencerIntervalMs * 5);
+        },
+      );
+    }, delayMs);
   }
 }

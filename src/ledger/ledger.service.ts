@@ -3,7 +3,7 @@ import { fieldError, ProblemException } from '../common/problem/problem';
 import { toCheckpointDocument } from './checkpoint-signer';
 import { type LeafInput, leafHashOf, leafInputOf, payloadHashOf } from './ledger-leaf';
 import { LedgerRepository, type StoredCheckpoint, type StoredEntry } from './ledger.repository';
-import { LedgerSequencer } from './ledger-sequencer';
+import { LedgerSequencerService } from './ledger-sequencer.service';
 import {
   CompactRange,
   consistencyProofRanges,
@@ -80,7 +80,7 @@ function notInLedger(field: string, code: string, detail: string): ProblemExcept
 export class LedgerService {
   constructor(
     private readonly ledger: LedgerRepository,
-    private readonly sequencer: LedgerSequencer,
+    private readonly sequencer: LedgerSequencerService,
     private readonly keys: SigningKeysService,
   ) {}
 

@@ -85,3 +85,33 @@ describe('the ledger with two service processes ingesting at once', () => {
     expect(await verifyLedger(inProcess)).toMatchObject({ ok: true, tree_size: total, checkpoints_checked: checkpoints.length, unledgered: 0 });
   });
 });
+
+describe('a replica with LEDGER_ENABLED=false beside one that sequences', () => {
+  let quiet: TestApp;
+  let sequencing: ServiceProcess;
+
+  beforeAll(async () => {
+    quiet = await startTestApp({ env: { LEDGER_ENABLED: 'false' } });
+    // The built service, as `npm start` runs it: its sequencer loop runs in a worker thread.
+    sequencing = await startServiceProcess({ DATABASE_URL: quiet.db.url, JARTRAIL_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: 'warn', LEDGER_SEQUENCER_INTERVAL_MS: '50', LEDGER_CHECKPOINT_INTERVAL_SECONDS: '1' });
+  }, 120_000);
+  afterAll(async () => {
+    await sequencing?.stop();
+    await quiet?.close();
+  });
+
+  it('queues what it records, and the other replica ledgers and checkpoints it without being asked', async () => {
+    const senders = await registerSenders(quiet);
+    const verification = aVerification();
+    await senders.as.event(verification, { id: 'queued-1' }).expect(202);
+    const digest = verification.data.digest as string;
+    const deadline = Date.now() + 20_000;
+    let ledger: { seq: number | null; checkpoint: unknown } = { seq: null, checkpoint: null };
+    while (Date.now() < deadline && (ledger.seq === null || ledger.checkpoint === null)) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      ledger = (await quiet.get(`/v1/chains/${digest}`).expect(200)).body.request_object.verifications[0].ledger;
+    }
+    expect(ledger).toMatchObject({ seq: expect.any(Number), checkpoint: expect.objectContaining({ tree_size: expect.any(Number) }) });
+    expect(sequencing.output()).not.toMatch(/"level":50/);
+  });
+});
