@@ -14,7 +14,7 @@ export class Ledger1796000000000 implements MigrationInterface {
       CREATE TABLE "ledger_pending" (
         "id" bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
         "record_kind" text NOT NULL,
-        "record_seq" bigint NOT NULL,
+        "record_seqs" bigint[] NOT NULL,
         CONSTRAINT "pk_ledger_pending" PRIMARY KEY ("id"),
         CONSTRAINT "chk_ledger_pending_kind" CHECK ("record_kind" IN ('event', 'conflict'))
       )`);
@@ -71,13 +71,14 @@ export class Ledger1796000000000 implements MigrationInterface {
       )`);
     await queryRunner.query(`CREATE INDEX "idx_ledger_purges_range" ON "ledger_purges" ("to_ledger_seq", "from_ledger_seq")`);
 
-    // Every committed record enters the queue in its own transaction: a statement-level trigger, one INSERT per
-    // ingest statement whatever the batch size. A rolled-back ingest leaves nothing in the queue.
+    // Every committed record enters the queue in its own transaction: a statement-level trigger writes one queue
+    // row per ingest statement (the statement's seqs in order), whatever the batch size. A rolled-back ingest
+    // leaves nothing in the queue.
     await queryRunner.query(`
       CREATE FUNCTION "jartrail_enqueue_for_ledger"() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        INSERT INTO ledger_pending (record_kind, record_seq)
-        SELECT TG_ARGV[0], seq FROM inserted ORDER BY seq;
+        INSERT INTO ledger_pending (record_kind, record_seqs)
+        SELECT TG_ARGV[0], array_agg(seq ORDER BY seq) FROM inserted HAVING count(*) > 0;
         RETURN NULL;
       END
       $$`);

@@ -1,8 +1,9 @@
 import { Check, Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
 /**
- * The queue of committed records waiting for the sequencer, filled by triggers in the ingest transaction (so a
- * rolled-back ingest leaves nothing) and emptied by the sequencer in the transaction that ledgers them.
+ * The queue of committed records waiting for the sequencer: one row per ingest statement, filled by triggers in the
+ * ingest transaction (so a rolled-back ingest leaves nothing) and emptied by the sequencer in the transaction that
+ * ledgers its records.
  */
 @Entity('ledger_pending')
 @Check('chk_ledger_pending_kind', `"record_kind" IN ('event', 'conflict')`)
@@ -13,6 +14,7 @@ export class LedgerPendingEntity {
   @Column('text', { name: 'record_kind' })
   recordKind!: string;
 
-  @Column('bigint', { name: 'record_seq' })
-  recordSeq!: string;
+  /** The seqs the statement inserted, in order. */
+  @Column('bigint', { name: 'record_seqs', array: true })
+  recordSeqs!: string[];
 }

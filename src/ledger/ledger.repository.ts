@@ -18,13 +18,13 @@ const exact = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-M
  * The record a ledger row points at, as one row whatever its kind; `x` is the outer row with record_kind and
  * record_seq. A record that is gone (deleted around the service) comes back as NULLs.
  */
-const RECORD_LATERAL = (x: string) => `LEFT JOIN LATERAL (
+const RECORD_LATERAL = (kind: string, seq: string) => `LEFT JOIN LATERAL (
     SELECT e.source_id, e.event_id, e.type, ${exact('e.emitted_at')} AS emitted_at, ${exact('e.occurred_at')} AS occurred_at,
            ${exact('e.recorded_at')} AS recorded_at, e.fingerprint, NULL::bigint AS original_seq, e.data, true AS present
-    FROM events e WHERE ${x}.record_kind = 'event' AND e.seq = ${x}.record_seq
+    FROM events e WHERE ${kind} = 'event' AND e.seq = ${seq}
     UNION ALL
     SELECT c.source_id, c.event_id, c.type, ${exact('c.emitted_at')}, NULL, ${exact('c.recorded_at')}, c.fingerprint, c.original_seq, c.data, true
-    FROM event_conflicts c WHERE ${x}.record_kind = 'conflict' AND c.seq = ${x}.record_seq
+    FROM event_conflicts c WHERE ${kind} = 'conflict' AND c.seq = ${seq}
   ) r ON true`;
 
 interface RecordColumns {
@@ -135,7 +135,7 @@ const toEntry = (row: EntryRow): StoredEntry => ({
 const ENTRY_SELECT = `SELECT l.seq, l.record_kind, l.record_seq, l.salt, l.payload_hash, l.leaf_hash,
          r.source_id, r.event_id, r.type, r.emitted_at, r.occurred_at, r.recorded_at, r.fingerprint, r.original_seq, r.data, r.present
   FROM ledger_entries l
-  ${RECORD_LATERAL('l')}`;
+  ${RECORD_LATERAL('l.record_kind', 'l.record_seq')}`;
 
 /** All SQL of the ledger. Methods that take a manager run in the caller's transaction. */
 @Injectable()
@@ -165,13 +165,20 @@ export class LedgerRepository {
     return Number(row!.size);
   }
 
-  /** The oldest queued records that are committed, with what their leaves need. */
+  /**
+   * The oldest queued records that are committed, with what their leaves need: whole queue rows (one per ingest
+   * statement), in queue order, until about `limit` records.
+   */
   async pendingRecords(manager: EntityManager, limit: number): Promise<PendingRecord[]> {
     const rows: (RecordColumns & { id: string })[] = await manager.query(
-      `SELECT p.id, p.record_kind, p.record_seq, r.*
-       FROM (SELECT id, record_kind, record_seq FROM ledger_pending ORDER BY id LIMIT $1) p
-       ${RECORD_LATERAL('p').replace('LEFT JOIN', 'JOIN')}
-       ORDER BY p.id`,
+      `SELECT p.id, p.record_kind, u.record_seq, r.*
+       FROM (SELECT id, record_kind, record_seqs FROM (
+               SELECT id, record_kind, record_seqs, sum(cardinality(record_seqs)) OVER (ORDER BY id) - cardinality(record_seqs) AS before
+               FROM (SELECT id, record_kind, record_seqs FROM ledger_pending ORDER BY id LIMIT $1) q
+             ) w WHERE w.before < $1) p
+       CROSS JOIN LATERAL unnest(p.record_seqs) WITH ORDINALITY AS u(record_seq, ord)
+       ${RECORD_LATERAL('p.record_kind', 'u.record_seq').replace('LEFT JOIN', 'JOIN')}
+       ORDER BY p.id, u.ord`,
       [limit],
     );
     return rows.map((row) => ({ pendingId: String(row.id), fields: fieldsOf(row)!, payload: row.data ?? {} }));
@@ -205,7 +212,7 @@ export class LedgerRepository {
   }
 
   async deletePending(manager: EntityManager, ids: readonly string[]): Promise<void> {
-    if (ids.length > 0) await manager.query('DELETE FROM ledger_pending WHERE id = ANY($1::bigint[])', [ids]);
+    if (ids.length > 0) await manager.query('DELETE FROM ledger_pending WHERE id = ANY($1::bigint[])', [[...new Set(ids)]]);
   }
 
   /** Hashes of these complete subtrees (leaves included), in one read; absent ones are missing from the map. */
@@ -224,7 +231,7 @@ export class LedgerRepository {
   }
 
   async pendingCount(): Promise<number> {
-    const [row]: { count: string }[] = await this.dataSource.query('SELECT count(*) AS count FROM ledger_pending');
+    const [row]: { count: string }[] = await this.dataSource.query('SELECT coalesce(sum(cardinality(record_seqs)), 0) AS count FROM ledger_pending');
     return Number(row!.count);
   }
 
@@ -303,9 +310,9 @@ export class LedgerRepository {
   async unledgeredCount(): Promise<number> {
     const [row]: { count: string }[] = await this.dataSource.query(
       `SELECT (SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM ledger_entries l WHERE l.record_kind = 'event' AND l.record_seq = e.seq)
-                 AND NOT EXISTS (SELECT 1 FROM ledger_pending p WHERE p.record_kind = 'event' AND p.record_seq = e.seq))
+                 AND NOT EXISTS (SELECT 1 FROM ledger_pending p WHERE p.record_kind = 'event' AND e.seq = ANY(p.record_seqs)))
             + (SELECT count(*) FROM event_conflicts c WHERE NOT EXISTS (SELECT 1 FROM ledger_entries l WHERE l.record_kind = 'conflict' AND l.record_seq = c.seq)
-                 AND NOT EXISTS (SELECT 1 FROM ledger_pending p WHERE p.record_kind = 'conflict' AND p.record_seq = c.seq)) AS count`,
+                 AND NOT EXISTS (SELECT 1 FROM ledger_pending p WHERE p.record_kind = 'conflict' AND c.seq = ANY(p.record_seqs))) AS count`,
     );
     return Number(row!.count);
   }
