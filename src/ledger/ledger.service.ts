@@ -104,11 +104,13 @@ export class LedgerService {
 
   /** Sequences everything committed so far and signs a checkpoint of it (or returns the latest, if nothing is new). */
   async checkpointNow(): Promise<CheckpointDocument> {
-    // Sequencing runs in batches; on demand means every record committed before this request.
+    // Sequencing runs in batches; on demand means every record committed before this request, under one new
+    // checkpoint signed by the last run.
     for (;;) {
-      const run = await this.sequencer.run({ wait: true, checkpoint: 'now' });
+      const run = await this.sequencer.run({ wait: true, checkpoint: 'when_due' });
       if (run.sequenced === 0 || (await this.ledger.pendingCount()) === 0) break;
     }
+    await this.sequencer.run({ wait: true, checkpoint: 'now' });
     return toCheckpointDocument(await this.requireLatest());
   }
 
