@@ -76,6 +76,17 @@ describe('loadConfig', () => {
         PSEUDONYMIZE_SUBJECTS: 'false',
         KEEP_REQUEST_OBJECTS: '0',
         MIGRATIONS_RUN: 'false',
+        LEDGER_ENABLED: 'false',
+        LEDGER_SEQUENCER_INTERVAL_MS: '50',
+        LEDGER_SEQUENCER_BATCH: '100',
+        LEDGER_CHECKPOINT_INTERVAL_SECONDS: '5',
+        LEDGER_CHECKPOINT_RECORDS: '20',
+        LEDGER_SIGNING_ALG: 'ES256',
+        LEDGER_SIGNING_KEY_FILE: '/run/secrets/ledger.jwk',
+        RETENTION_PAYLOAD_DAYS: '90',
+        RETENTION_POLICY: 'audit-90d',
+        RETENTION_BATCH_SIZE: '500',
+        RETENTION_INTERVAL_SECONDS: '600',
       }),
     ).toEqual({
       http: { port: 8080, host: '127.0.0.1' },
@@ -86,6 +97,16 @@ describe('loadConfig', () => {
       logLevel: 'debug',
       ingest: { maxEventBytes: 1024, maxBatchBytes: 2048, maxBatchEvents: 10, webhookToleranceSeconds: 60, sourceCacheTtlMs: 0 },
       privacy: { pseudonymizeSubjects: false, keepRequestObjects: false },
+      ledger: {
+        enabled: false,
+        sequencerIntervalMs: 50,
+        sequencerBatch: 100,
+        checkpointIntervalSeconds: 5,
+        checkpointRecords: 20,
+        signingAlg: 'ES256',
+        signingKeyFile: '/run/secrets/ledger.jwk',
+      },
+      retention: { policy: 'audit-90d', payloadDays: 90, batchSize: 500, intervalSeconds: 600 },
     });
   });
 

@@ -4,6 +4,9 @@ import { startTestApp, type TestApp } from '../support/app';
 import { REPOSITORY_ROOT } from '../support/process';
 
 /** The OpenAPI document is an artifact: generated (`npm run openapi`), committed, and checked for drift here. */
+/** Routes that are public on purpose: health checks, and the ledger's public keys (auditors fetch them without an account). */
+const PUBLIC_PATHS = ['/health', '/.well-known/jwks.json'];
+
 describe('the OpenAPI document', () => {
   let app: TestApp;
 
@@ -25,7 +28,7 @@ describe('the OpenAPI document', () => {
     for (const [path, operations] of Object.entries(document.paths)) {
       for (const [method, operation] of Object.entries(operations)) {
         const signedWebhook = path.startsWith('/v1/events');
-        const auth = signedWebhook ? (operation.parameters ?? []).some((parameter) => parameter.name === 'webhook-signature') : path.startsWith('/health') || (operation.security ?? []).length > 0;
+        const auth = signedWebhook ? (operation.parameters ?? []).some((parameter) => parameter.name === 'webhook-signature') : PUBLIC_PATHS.some((prefix) => path.startsWith(prefix)) || (operation.security ?? []).length > 0;
         expect({ route: `${method} ${path}`, summary: typeof operation.summary, auth }).toEqual({ route: `${method} ${path}`, summary: 'string', auth: true });
       }
     }
