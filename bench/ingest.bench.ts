@@ -1,13 +1,14 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { Client, Pool } from 'pg';
-import { EVENTS_PER_CHAIN, generateChain, type GeneratedChain, singleBody } from './support/chains';
+import { EVENTS_PER_CHAIN } from './support/chains';
 import { copyIn, copyOut } from './support/copy';
 import { type BenchDatabase, describeDatabase, startDatabase, STATEMENT_STATS_SETTINGS, StatementCounter, type StatementStats } from './support/database';
 import { HttpClient, type LoadResult, queue, rate, runLoad } from './support/load';
 import { type CpuUse, loadAverage, machineInfo, round2, waitForQuietMachine } from './support/machine';
 import { envNumber, logger, ratio, sourceRevision, table, verdict, writeResult } from './support/report';
-import { type BenchSource, registerSources, signedBatches, type SignedRequest, Signer } from './support/senders';
+import { chainsFor, sendBatches, sendSingles, signedSingles } from './support/ingest-load';
+import { registerSources, signedBatches, Signer } from './support/senders';
 import { type ServiceProcess, startService } from './support/service';
 
 /**
@@ -26,6 +27,8 @@ import { type ServiceProcess, startService } from './support/service';
  *   BENCH_BATCH_SENDERS       concurrent batch senders (default 4)
  *   BENCH_INSERT_CONNECTIONS  connections of the one-INSERT-per-transaction ceiling (default 16)
  *   BENCH_MAX_PHASE_SECONDS   a phase stops sending after this (default 240: signatures stay within tolerance)
+ *   BENCH_LEDGER_ENABLED      false: run the service with LEDGER_ENABLED=false (no sequencer; records still queue).
+ *                             `npm run bench:ledger` compares ledger off and on in one run
  *   BENCH_MAX_LOAD, BENCH_LOAD_WAIT_SECONDS  wait for a 1-minute load below this before measuring (0.7, 600)
  */
 
@@ -46,53 +49,6 @@ const settings = {
 
 /** The columns of `events` the service writes (the rest are defaults), in the order the ceilings copy them. */
 const EVENT_COLUMNS = 'source_id, event_id, type, emitted_at, occurred_at, fingerprint, data';
-
-type Sources = Record<BenchSource['kind'], BenchSource>;
-
-/** Chains of this run start two hours ago, a second apart, so their events have happened. */
-function chainsFor(tag: string, count: number): GeneratedChain[] {
-  const start = Date.now() - 2 * 3600_000 - count * 1000;
-  return Array.from({ length: count }, (_, index) => generateChain(tag, index, start + index * 1000));
-}
-
-/** Each sender owns whole chains and sends their events one at a time, in the order they happen. */
-function signedSingles(chains: readonly GeneratedChain[], senders: number, sources: Sources, signer: Signer): SignedRequest[][] {
-  const queues: SignedRequest[][] = Array.from({ length: senders }, () => []);
-  chains.forEach((chain, index) => {
-    for (const { kind, envelope } of chain.events) {
-      queues[index % senders]!.push(signer.sign(sources[kind], '/v1/events', envelope.id, singleBody(envelope), 1));
-    }
-  });
-  return queues;
-}
-
-async function sendSingles(client: HttpClient, perSender: SignedRequest[][], maxSeconds: number): Promise<LoadResult> {
-  const queues = perSender.map((requests) => queue(requests));
-  return runLoad({
-    concurrency: queues.length,
-    maxSeconds,
-    nextJob: (worker) => queues[worker]!.next(),
-    execute: async (request) => {
-      await client.expect(202, 'POST', request.path, request.headers, request.body);
-    },
-  });
-}
-
-async function sendBatches(client: HttpClient, batches: SignedRequest[], concurrency: number, maxSeconds: number): Promise<LoadResult & { events: number }> {
-  let events = 0;
-  const next = queue(batches);
-  const result = await runLoad({
-    concurrency,
-    maxSeconds,
-    nextJob: () => next.next(),
-    execute: async (request) => {
-      const answer = JSON.parse(await client.expect(200, 'POST', request.path, request.headers, request.body)) as { accepted: number };
-      if (answer.accepted !== request.events) throw new Error(`a batch of ${request.events} had ${answer.accepted} accepted: ${JSON.stringify(answer).slice(0, 400)}`);
-      events += answer.accepted;
-    },
-  });
-  return { ...result, events };
-}
 
 async function maxSeq(pool: Pool): Promise<number> {
   const { rows } = await pool.query<{ seq: string }>('SELECT coalesce(max(seq), 0) AS seq FROM events');
@@ -211,7 +167,11 @@ async function main(): Promise<void> {
     const statementStats: Record<string, StatementStats> = {};
     const databaseInfo = await describeDatabase(database.url);
     log(`PostgreSQL ${databaseInfo.version}: ${JSON.stringify(databaseInfo.settings)}`);
-    service = await startService({ databaseUrl: database.url, masterKey: randomBytes(32).toString('base64url') });
+    service = await startService({
+      databaseUrl: database.url,
+      masterKey: randomBytes(32).toString('base64url'),
+      env: process.env.BENCH_LEDGER_ENABLED ? { LEDGER_ENABLED: process.env.BENCH_LEDGER_ENABLED } : {},
+    });
     log(`service on ${service.url}`);
     direct = new Pool({ connectionString: database.url, max: 4, application_name: 'bench-admin' });
     await statements?.install();

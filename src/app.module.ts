@@ -12,6 +12,7 @@ import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
 import { JwksModule } from './common/jose/jwks.module';
+import { LedgerModule } from './ledger/ledger.module';
 import { LoggingModule } from './logging/logging.module';
 import { RequestObjectsModule } from './request-objects/request-objects.module';
 import { SourcesModule } from './sources/sources.module';
@@ -55,6 +56,7 @@ export class AppModule {
         ChainsModule,
         RequestObjectsModule,
         IngestModule,
+        LedgerModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemFilter },

@@ -26,7 +26,7 @@ export interface ServiceProcess {
  * BENCH_SERVICE_NODE_ARGS adds node options (e.g. `--cpu-prof --cpu-prof-dir=.bench/profiles`);
  * BENCH_SERVICE_POOL_SIZE sets DATABASE_POOL_SIZE (default: the service's own default).
  */
-export async function startService(options: { databaseUrl: string; masterKey: string; adminKey?: string }): Promise<ServiceProcess> {
+export async function startService(options: { databaseUrl: string; masterKey: string; adminKey?: string; env?: Readonly<Record<string, string>> }): Promise<ServiceProcess> {
   const port = await freePort();
   const adminKey = options.adminKey ?? `bench-admin-${randomBytes(24).toString('base64url')}`;
   const dataDir = await mkdtemp(join(tmpdir(), 'jartrail-bench-service-'));
@@ -41,6 +41,7 @@ export async function startService(options: { databaseUrl: string; masterKey: st
     JARTRAIL_MASTER_KEY: options.masterKey,
     JARTRAIL_DATA_DIR: dataDir,
     NODE_ENV: 'production',
+    ...options.env,
   };
   if (process.env.BENCH_SERVICE_POOL_SIZE) env.DATABASE_POOL_SIZE = process.env.BENCH_SERVICE_POOL_SIZE;
   const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);

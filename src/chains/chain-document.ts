@@ -2,6 +2,7 @@ import type { ConsentData } from '../consents/consent-event';
 import type { VerificationData } from '../request-objects/verification-event';
 import type { TokenIssuedData, TokenRevokedData } from '../tokens/token-events';
 import type { ToolCallData } from '../tool-calls/tool-call-event';
+import type { RecordLedgerView } from '../ledger/ledger.service';
 import type { StoredChain, StoredRecord } from './chains.repository';
 
 /** A record as the API shows it: where it came from, when, and its data as stored. */
@@ -12,7 +13,10 @@ export interface RecordView {
   readonly occurred_at: string;
   readonly emitted_at: string;
   readonly recorded_at: string;
-  readonly data: Record<string, unknown>;
+  /** null once retention purged the payload; `ledger.payload_purged` then says under which policy. */
+  readonly data: Record<string, unknown> | null;
+  /** Absent where the ledger is not asked (lookups). */
+  readonly ledger?: RecordLedgerView;
 }
 
 export interface TimelineEntry {
@@ -25,7 +29,8 @@ export interface TimelineEntry {
 
 export interface IndependentVerificationView {
   readonly status: 'verified' | 'rejected' | 'unverifiable' | 'not_verifiable' | 'pending' | 'not_queued';
-  readonly as_verdict: 'accepted' | 'rejected';
+  /** null only when retention purged the payload before jartrail judged it. */
+  readonly as_verdict: 'accepted' | 'rejected' | null;
   readonly mismatch: boolean;
   readonly reasons: readonly Record<string, unknown>[];
   readonly alg: string | null;
@@ -51,7 +56,7 @@ export interface ChainDocument {
   readonly timeline: readonly TimelineEntry[];
 }
 
-export function toRecordView(record: StoredRecord): RecordView {
+export function toRecordView(record: StoredRecord, ledger?: RecordLedgerView): RecordView {
   return {
     event_id: record.eventId,
     source: { id: record.sourceId, name: record.sourceName },
@@ -60,13 +65,15 @@ export function toRecordView(record: StoredRecord): RecordView {
     emitted_at: record.emittedAt.toISOString(),
     recorded_at: record.recordedAt.toISOString(),
     data: record.data,
+    ...(ledger && { ledger }),
   };
 }
 
 /** jartrail's verdict beside the AS's, for one verification record. */
 export function independentViewOf(record: StoredRecord): IndependentVerificationView {
-  const asVerdict = (record.data as VerificationData).verdict;
   const verdict = record.independent;
+  // From the record, or, once retention purged its payload, from the verdict row that copied it.
+  const asVerdict = (record.data as VerificationData | null)?.verdict ?? (typeof verdict === 'object' && verdict !== null ? verdict.asVerdict : null);
   if (verdict === undefined || verdict === null || verdict === 'pending') {
     const status = verdict === 'pending' ? 'pending' : 'not_queued';
     return { status, as_verdict: asVerdict, mismatch: false, reasons: [], alg: null, kid: null, inner_digest: null, opaque: false, verified_at: null };
@@ -87,7 +94,8 @@ export function independentViewOf(record: StoredRecord): IndependentVerification
 const tokenName = (token: { jti?: string; token_hash?: string }) => (token.jti ? `jti ${token.jti}` : `hash ${String(token.token_hash).slice(0, 12)}…`);
 
 /** One line per record, for a reviewer reading the timeline top to bottom. */
-export function summaryOf(record: StoredRecord): string {
+export function summaryOf(record: StoredRecord, ledger?: RecordLedgerView): string {
+  if (record.data === null) return `${record.type}: ${ledger?.payload_purged?.note ?? 'payload purged'}`;
   // The stored data passed the type's schema on the way in; minimisation only removed or replaced values.
   switch (record.type) {
     case 'request_object.verification': {
@@ -119,19 +127,20 @@ export function summaryOf(record: StoredRecord): string {
 }
 
 /** Assembles the whole chain as one document; the records come ordered by occurrence. */
-export function toChainDocument(chain: StoredChain): ChainDocument {
-  const of = (type: string) => chain.records.filter((record) => record.type === type).map(toRecordView);
+export function toChainDocument(chain: StoredChain, ledger: ReadonlyMap<string, RecordLedgerView> = new Map()): ChainDocument {
+  const view = (record: StoredRecord) => toRecordView(record, ledger.get(record.seq));
+  const of = (type: string) => chain.records.filter((record) => record.type === type).map(view);
   const verifications = chain.records.filter((record) => record.type === 'request_object.verification');
   return {
     digest: chain.digest,
     aliases: chain.aliases,
     // Unsigned when any report says so: a plain request, or a request object with alg "none".
     unsigned: verifications.some((record) => {
-      const data = record.data as VerificationData;
-      return data.unsigned === true || data.header?.alg === 'none';
+      const data = record.data as VerificationData | null;
+      return data?.unsigned === true || data?.header?.alg === 'none';
     }),
     first_recorded_at: chain.createdAt.toISOString(),
-    request_object: { verifications: verifications.map((record) => ({ ...toRecordView(record), independent: independentViewOf(record) })) },
+    request_object: { verifications: verifications.map((record) => ({ ...view(record), independent: independentViewOf(record) })) },
     verdict_mismatch: verifications.some((record) => typeof record.independent === 'object' && record.independent !== null && record.independent.mismatch),
     consents: of('consent.decision'),
     tokens: of('token.issued'),
@@ -142,7 +151,7 @@ export function toChainDocument(chain: StoredChain): ChainDocument {
       type: record.type,
       event_id: record.eventId,
       source: record.sourceName,
-      summary: summaryOf(record),
+      summary: summaryOf(record, ledger.get(record.seq)),
     })),
   };
 }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { LedgerModule } from '../ledger/ledger.module';
 import { ChainLinker } from './chain-linker';
 import { ChainLinksRepository } from './chain-links.repository';
 import { ChainsController } from './chains.controller';
@@ -6,6 +7,7 @@ import { ChainsRepository } from './chains.repository';
 import { ChainsService } from './chains.service';
 
 @Module({
+  imports: [LedgerModule],
   controllers: [ChainsController],
   providers: [ChainLinksRepository, ChainLinker, ChainsRepository, ChainsService],
   exports: [ChainLinker],

@@ -13,13 +13,16 @@ export interface StoredRecord {
   readonly emittedAt: Date;
   readonly occurredAt: Date;
   readonly recordedAt: Date;
-  readonly data: Record<string, unknown>;
+  /** null once purged by retention. */
+  readonly data: Record<string, unknown> | null;
   /** For a verification in a loaded chain: jartrail's own verdict, `pending` while queued, null when never queued. */
   readonly independent?: StoredIndependentVerdict | 'pending' | null;
 }
 
 export interface StoredIndependentVerdict {
   readonly verdict: string;
+  /** The AS's verdict as it stood when jartrail judged: it outlives a purged payload. */
+  readonly asVerdict: 'accepted' | 'rejected';
   readonly mismatch: boolean;
   readonly reasons: readonly Record<string, unknown>[];
   readonly alg: string | null;
@@ -75,7 +78,7 @@ type RecordRow = {
   emitted_at: Date;
   occurred_at: Date;
   recorded_at: Date;
-  data: Record<string, unknown>;
+  data: Record<string, unknown> | null;
 };
 
 const toRecord = (row: RecordRow): StoredRecord => ({
@@ -92,6 +95,7 @@ const toRecord = (row: RecordRow): StoredRecord => ({
 
 type VerdictRow = {
   verdict: string;
+  as_verdict: 'accepted' | 'rejected';
   mismatch: boolean;
   reasons: Record<string, unknown>[];
   alg: string | null;
@@ -103,6 +107,7 @@ type VerdictRow = {
 
 const toIndependent = (row: VerdictRow): StoredIndependentVerdict => ({
   verdict: row.verdict,
+  asVerdict: row.as_verdict,
   mismatch: row.mismatch,
   reasons: row.reasons,
   alg: row.alg,
@@ -160,6 +165,15 @@ export class ChainsRepository {
       return { ...record, independent: row.iv ? toIndependent(row.iv) : row.pending ? ('pending' as const) : null };
     });
     return { digest, createdAt: chain.created_at, aliases: chain.aliases, records };
+  }
+
+  /** The event seqs the chain's membership rows name, with the event id of those still present. */
+  async memberSeqs(digest: string): Promise<{ seq: string; eventId: string | null }[]> {
+    const rows: { seq: string; event_id: string | null }[] = await this.dataSource.query(
+      `SELECT m.event_seq AS seq, e.event_id FROM chain_members m LEFT JOIN events e ON e.seq = m.event_seq WHERE m.chain_digest = $1 ORDER BY m.event_seq`,
+      [digest],
+    );
+    return rows.map((row) => ({ seq: String(row.seq), eventId: row.event_id }));
   }
 
   /** Records found by a lookup key, each with the chains it belongs to (never an alias digest). */

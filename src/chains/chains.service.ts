@@ -3,6 +3,8 @@ import { Keyring } from '../common/crypto/keyring';
 import { isDigest } from '../common/crypto/digest';
 import { fieldError, ProblemException } from '../common/problem/problem';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { LedgerService } from '../ledger/ledger.service';
+import type { EvidenceBundle } from '../ledger/verification/documents';
 import { tokenKeysOf } from './record-links';
 import { toChainDocument, toRecordView, type ChainDocument } from './chain-document';
 import type { FacetName } from './chain-facet.entity';
@@ -36,10 +38,23 @@ export class ChainsService {
   constructor(
     private readonly chains: ChainsRepository,
     private readonly keyring: Keyring,
+    private readonly ledger: LedgerService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async getChain(digest: string): Promise<ChainDocument> {
+    const chain = await this.loadChain(digest);
+    const ledger = await this.ledger.recordViews(chain.records.map((record) => ({ seq: record.seq, purged: record.data === null })));
+    return toChainDocument(chain, ledger);
+  }
+
+  /** The chain's records with their inclusion proofs in the latest signed tree, for `jartrail verify`. */
+  async getEvidence(digest: string): Promise<EvidenceBundle> {
+    const chain = await this.loadChain(digest);
+    return this.ledger.evidenceBundle(chain.digest, await this.chains.memberSeqs(chain.digest));
+  }
+
+  private async loadChain(digest: string) {
     const targets = await this.chains.resolveDigest(digest);
     if (targets.length === 0) throw new ProblemException('not-found', { detail: `no chain has digest ${digest}` });
     if (targets.length > 1) {
@@ -48,7 +63,7 @@ export class ChainsService {
     }
     const chain = await this.chains.loadChain(targets[0]!);
     if (!chain) throw new ProblemException('not-found', { detail: `no chain has digest ${digest}` });
-    return toChainDocument(chain);
+    return chain;
   }
 
   async lookup(query: LookupQuery) {

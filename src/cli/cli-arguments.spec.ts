@@ -70,6 +70,16 @@ describe('the command line', () => {
     expect(parse(['sources', 'list'], { ...ADMIN_ENV, JARTRAIL_URL: 'http://env.example:8080' })).toMatchObject({ url: 'http://env.example:8080' });
   });
 
+  it('turns the ledger commands into their requests, and verify into an offline command that needs no key', () => {
+    expect(parse(['ledger', 'verify'])).toMatchObject({ command: 'call', request: { method: 'GET', path: '/v1/ledger/verify' }, failUnlessOk: true });
+    expect(parse(['ledger', 'export-chain', 'a/b'])).toMatchObject({ command: 'call', request: { method: 'GET', path: '/v1/chains/a%2Fb/evidence' } });
+    expect(parse(['verify', 'bundle.json', '--jwks', 'jwks.json'], {})).toEqual({ command: 'verify', file: 'bundle.json', jwksFile: 'jwks.json' });
+    expect(parse(['verify', '-'], {})).toEqual({ command: 'verify', file: '-', jwksFile: undefined });
+    expect(usageError(['verify'], {})).toMatch(/verify needs the FILE/);
+    expect(usageError(['verify', 'a.json', '--url', 'http://x'], {})).toMatch(/does not take --url/);
+    expect(usageError(['ledger', 'rewrite'])).toMatch(/unknown action "ledger rewrite"/);
+  });
+
   it('shows the usage for --help, help, or nothing at all', () => {
     for (const argv of [[], ['--help'], ['help'], ['sources', '-h']]) expect(parse(argv, {})).toMatchObject({ command: 'help', text: expect.stringContaining('Usage: jartrail') });
   });

@@ -22,7 +22,14 @@ export interface ApiRequest {
 
 export type CliCommand =
   | { readonly command: 'help'; readonly text: string }
-  | { readonly command: 'call'; readonly url: ServiceUrl; readonly apiKey: Secret; readonly request: ApiRequest }
+  | {
+      readonly command: 'call';
+      readonly url: ServiceUrl;
+      readonly apiKey: Secret;
+      readonly request: ApiRequest;
+      /** The answer is a report with `ok`: exit 1 when it is false. */
+      readonly failUnlessOk?: boolean;
+    }
   | {
       readonly command: 'send';
       readonly url: ServiceUrl;
@@ -33,6 +40,7 @@ export type CliCommand =
       readonly batchSize: number;
     }
   | { readonly command: 'migrate' }
+  | { readonly command: 'verify'; readonly file: string; readonly jwksFile: string | undefined }
   | { readonly command: 'openapi'; readonly file: string };
 
 /** The command line asks for something the CLI cannot do; the message says what, the usage says how. */
@@ -76,6 +84,19 @@ Sending events, as a source:
       A FILE holding a JSON object is one event (POST /v1/events); a JSON array, or NDJSON (.ndjson, .jsonl,
       or one envelope per line), is a batch (POST /v1/events/batch). - reads stdin. An envelope without "id"
       gets one derived from its content, so sending a file again records nothing twice.
+
+Ledger, with an API key holding audit:admin (verify) or audit:export (export-chain):
+  jartrail ledger verify    recompute every leaf and the tree from the stored records and check every checkpoint
+                            (GET /v1/ledger/verify); exit 1 when anything differs, naming the first record
+  jartrail ledger export-chain DIGEST
+                            the chain's records, inclusion proofs, signed checkpoint and JWKS as one JSON
+                            evidence bundle, for \`jartrail verify\`
+
+Offline verification (no service, no network):
+  jartrail verify FILE [--jwks JWKS_FILE]
+      FILE holds a checkpoint, an inclusion or consistency proof (as the API returns them) or an evidence
+      bundle; - reads stdin. Signatures are checked against --jwks, else against the JWKS inside the file
+      (fetch /.well-known/jwks.json from a source you trust). Exit 0 when everything verifies, 1 otherwise.
 
 Operations (no running service needed):
   jartrail migrate          apply the migrations to DATABASE_URL, or to the embedded PostgreSQL
@@ -164,7 +185,7 @@ class Invocation {
 
   /** `sources` and `api-keys` take an action after them; the other commands are one word. */
   private get nameLength(): number {
-    return ['sources', 'api-keys', 'clients', 'decryption-keys'].includes(this.words[0]!) ? 2 : 1;
+    return ['sources', 'api-keys', 'clients', 'decryption-keys', 'ledger'].includes(this.words[0]!) ? 2 : 1;
   }
 
   /** The command's words, e.g. `sources create`. */
@@ -207,9 +228,21 @@ class Invocation {
 
 const ADMIN_OPTIONS: readonly OptionName[] = ['url', 'api-key'];
 
-function adminCall(invocation: Invocation, request: ApiRequest, options: readonly OptionName[] = [], operands = 0): CliCommand {
+function adminCall(invocation: Invocation, request: ApiRequest, options: readonly OptionName[] = [], operands = 0, failUnlessOk = false): CliCommand {
   invocation.accept([...ADMIN_OPTIONS, ...options], operands);
-  return { command: 'call', url: baseOf(invocation.url()), apiKey: invocation.apiKey(), request };
+  return { command: 'call', url: baseOf(invocation.url()), apiKey: invocation.apiKey(), request, ...(failUnlessOk && { failUnlessOk }) };
+}
+
+function ledgerCommand(invocation: Invocation): CliCommand {
+  const [, action] = invocation.words;
+  switch (action) {
+    case 'verify':
+      return adminCall(invocation, { method: 'GET', path: '/v1/ledger/verify' }, [], 0, true);
+    case 'export-chain':
+      return adminCall(invocation, { method: 'GET', path: `/v1/chains/${identifier(invocation.operands[0], 'chain digest')}/evidence` }, [], 1);
+    default:
+      throw new UsageError(action === undefined ? 'ledger needs an action' : `unknown action "ledger ${action}"`);
+  }
 }
 
 function sourcesCommand(invocation: Invocation): CliCommand {
@@ -358,6 +391,14 @@ export function parseCommandLine(argv: readonly string[], env: Environment): Cli
       return decryptionKeysCommand(invocation);
     case 'send':
       return sendCommand(invocation, env);
+    case 'ledger':
+      return ledgerCommand(invocation);
+    case 'verify': {
+      invocation.accept(['jwks'], 1);
+      const [file] = invocation.operands;
+      if (file === undefined) throw new UsageError('verify needs the FILE to check (- for stdin)');
+      return { command: 'verify', file, jwksFile: invocation.string('jwks') };
+    }
     case 'migrate':
       invocation.accept([], 0);
       return { command: 'migrate' };

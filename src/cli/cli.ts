@@ -46,6 +46,7 @@ async function call(command: CallCommand, io: CliIo): Promise<ExitCode> {
     return EXIT.failed;
   }
   if (answer.body !== undefined) io.out(formatJson(answer.body));
+  if (command.failUnlessOk && (answer.body as { ok?: unknown } | undefined)?.ok !== true) return EXIT.failed;
   return EXIT.ok;
 }
 
@@ -60,6 +61,8 @@ async function run(command: CliCommand, io: CliIo): Promise<ExitCode> {
       return send(command, io);
     // Loaded on demand: NestJS, TypeORM and the embedded PostgreSQL take a second to load, which the HTTP
     // commands should not pay.
+    case 'verify':
+      return (await import('./verify.command.js')).verify(command, io);
     case 'migrate':
       return (await import('./migrate.command.js')).migrate(io);
     case 'openapi':

@@ -21,6 +21,16 @@ const DEFAULTS: AppConfig = {
   verification: { clockSkewSeconds: 60, workerEnabled: true, pollIntervalMs: 1000, batchSize: 50, maxAttempts: 8, retryBaseMs: 5000 },
   jwks: { timeoutMs: 3000, maxBytes: 64 * 1024, cacheTtlSeconds: 300, refetchMinIntervalSeconds: 30, allowLoopbackHttp: false },
   sets: { audience: 'http://localhost:3000' },
+  ledger: {
+    enabled: true,
+    sequencerIntervalMs: 200,
+    sequencerBatch: 5000,
+    checkpointIntervalSeconds: 60,
+    checkpointRecords: 10_000,
+    signingAlg: 'EdDSA',
+    signingKeyFile: undefined,
+  },
+  retention: undefined,
 };
 
 /** The problems a configuration is refused with, or undefined when it loads. */
@@ -35,6 +45,16 @@ function problemsOf(environment: NodeJS.ProcessEnv): string[] | undefined {
 }
 
 describe('loadConfig', () => {
+  it('reads the ledger and retention settings, and refuses a policy name without a period', () => {
+    const config = loadConfig({ LEDGER_ENABLED: 'false', LEDGER_SIGNING_ALG: 'ES256', LEDGER_CHECKPOINT_RECORDS: '10', RETENTION_PAYLOAD_DAYS: '30', RETENTION_POLICY: 'gdpr-30d' });
+    expect(config.ledger).toMatchObject({ enabled: false, signingAlg: 'ES256', checkpointRecords: 10 });
+    expect(config.retention).toEqual({ policy: 'gdpr-30d', payloadDays: 30, batchSize: 1000, intervalSeconds: 3600 });
+    expect(loadConfig({ RETENTION_PAYLOAD_DAYS: '7' }).retention?.policy).toBe('payload-7d');
+    expect(problemsOf({ RETENTION_POLICY: 'x' })).toEqual([expect.stringMatching(/^RETENTION_POLICY: .*RETENTION_PAYLOAD_DAYS/)]);
+    expect(problemsOf({ LEDGER_SIGNING_ALG: 'RS256' })).toEqual([expect.stringMatching(/^LEDGER_SIGNING_ALG: /)]);
+    expect(problemsOf({ LEDGER_CHECKPOINT_INTERVAL_SECONDS: '0' })).toEqual([expect.stringMatching(/^LEDGER_CHECKPOINT_INTERVAL_SECONDS: /)]);
+  });
+
   it('uses the documented defaults when nothing is set', () => {
     expect(loadConfig({})).toEqual(DEFAULTS);
   });
@@ -71,6 +91,17 @@ describe('loadConfig', () => {
         JWKS_CACHE_TTL_SECONDS: '60',
         JWKS_REFETCH_MIN_INTERVAL_SECONDS: '5',
         JWKS_ALLOW_LOOPBACK_HTTP: 'true',
+        LEDGER_ENABLED: 'false',
+        LEDGER_SEQUENCER_INTERVAL_MS: '50',
+        LEDGER_SEQUENCER_BATCH: '100',
+        LEDGER_CHECKPOINT_INTERVAL_SECONDS: '5',
+        LEDGER_CHECKPOINT_RECORDS: '20',
+        LEDGER_SIGNING_ALG: 'ES256',
+        LEDGER_SIGNING_KEY_FILE: '/run/secrets/ledger.jwk',
+        RETENTION_PAYLOAD_DAYS: '90',
+        RETENTION_POLICY: 'audit-90d',
+        RETENTION_BATCH_SIZE: '500',
+        RETENTION_INTERVAL_SECONDS: '600',
       }),
     ).toEqual({
       http: { port: 8080, host: '127.0.0.1' },
@@ -84,6 +115,16 @@ describe('loadConfig', () => {
       verification: { clockSkewSeconds: 30, workerEnabled: false, pollIntervalMs: 200, batchSize: 10, maxAttempts: 3, retryBaseMs: 100 },
       jwks: { timeoutMs: 500, maxBytes: 4096, cacheTtlSeconds: 60, refetchMinIntervalSeconds: 5, allowLoopbackHttp: true },
       sets: { audience: 'https://jartrail.example.com' },
+      ledger: {
+        enabled: false,
+        sequencerIntervalMs: 50,
+        sequencerBatch: 100,
+        checkpointIntervalSeconds: 5,
+        checkpointRecords: 20,
+        signingAlg: 'ES256',
+        signingKeyFile: '/run/secrets/ledger.jwk',
+      },
+      retention: { policy: 'audit-90d', payloadDays: 90, batchSize: 500, intervalSeconds: 600 },
     });
   });
 

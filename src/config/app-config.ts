@@ -54,6 +54,20 @@ const environmentSchema = z.object({
   JWKS_CACHE_TTL_SECONDS: integer(0, 86_400).default(300),
   JWKS_REFETCH_MIN_INTERVAL_SECONDS: integer(0, 3600).default(30),
   JWKS_ALLOW_LOOPBACK_HTTP: booleanFlag.default(false),
+  LEDGER_ENABLED: booleanFlag.default(true),
+  LEDGER_SEQUENCER_INTERVAL_MS: integer(10, 60_000).default(200),
+  LEDGER_SEQUENCER_BATCH: integer(1, 100_000).default(5000),
+  LEDGER_CHECKPOINT_INTERVAL_SECONDS: integer(1, 86_400).default(60),
+  LEDGER_CHECKPOINT_RECORDS: integer(1).default(10_000),
+  LEDGER_SIGNING_ALG: z.enum(['EdDSA', 'ES256']).default('EdDSA'),
+  LEDGER_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  RETENTION_PAYLOAD_DAYS: integer(1, 36_500).optional(),
+  RETENTION_POLICY: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1 to 64 letters, digits, ".", "_", ":" or "-"')
+    .optional(),
+  RETENTION_BATCH_SIZE: integer(1, 100_000).default(1000),
+  RETENTION_INTERVAL_SECONDS: integer(1, 86_400).default(3600),
 });
 
 export interface AppConfig {
@@ -107,6 +121,21 @@ export interface AppConfig {
     /** The `aud` a Security Event Token must name: JARTRAIL_SET_AUDIENCE, else the public URL. */
     readonly audience: string;
   };
+  readonly ledger: {
+    /** false stops this process's sequencer (records still queue, and are ledgered once a sequencer runs). */
+    readonly enabled: boolean;
+    readonly sequencerIntervalMs: number;
+    readonly sequencerBatch: number;
+    readonly checkpointIntervalSeconds: number;
+    readonly checkpointRecords: number;
+    readonly signingAlg: 'EdDSA' | 'ES256';
+    /** A private JWK file to sign with instead of a generated key. Secret: the file, never its content, is logged. */
+    readonly signingKeyFile: string | undefined;
+  };
+  /** Absent: payloads are kept for ever. */
+  readonly retention:
+    | { readonly policy: string; readonly payloadDays: number; readonly batchSize: number; readonly intervalSeconds: number }
+    | undefined;
 }
 
 export class ConfigurationError extends Error {
@@ -124,6 +153,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
     throw new ConfigurationError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
   }
   const env = parsed.data;
+  if (env.RETENTION_POLICY !== undefined && env.RETENTION_PAYLOAD_DAYS === undefined) {
+    throw new ConfigurationError(['RETENTION_POLICY: names a retention policy, which needs RETENTION_PAYLOAD_DAYS']);
+  }
   return {
     http: { port: env.PORT, host: env.HOST },
     database: {
@@ -165,6 +197,24 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
     sets: {
       audience: env.JARTRAIL_SET_AUDIENCE ?? (env.JARTRAIL_PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
     },
+    ledger: {
+      enabled: env.LEDGER_ENABLED,
+      sequencerIntervalMs: env.LEDGER_SEQUENCER_INTERVAL_MS,
+      sequencerBatch: env.LEDGER_SEQUENCER_BATCH,
+      checkpointIntervalSeconds: env.LEDGER_CHECKPOINT_INTERVAL_SECONDS,
+      checkpointRecords: env.LEDGER_CHECKPOINT_RECORDS,
+      signingAlg: env.LEDGER_SIGNING_ALG,
+      signingKeyFile: env.LEDGER_SIGNING_KEY_FILE,
+    },
+    retention:
+      env.RETENTION_PAYLOAD_DAYS === undefined
+        ? undefined
+        : {
+            policy: env.RETENTION_POLICY ?? `payload-${env.RETENTION_PAYLOAD_DAYS}d`,
+            payloadDays: env.RETENTION_PAYLOAD_DAYS,
+            batchSize: env.RETENTION_BATCH_SIZE,
+            intervalSeconds: env.RETENTION_INTERVAL_SECONDS,
+          },
   };
 }
 

@@ -11,6 +11,12 @@ import { ClientEntity } from '../request-objects/client.entity';
 import { DecryptionKeyEntity } from '../request-objects/decryption-key.entity';
 import { IndependentVerdictEntity } from '../request-objects/independent-verdict.entity';
 import { VerificationQueueEntity } from '../request-objects/verification-queue.entity';
+import { LedgerCheckpointEntity } from '../ledger/ledger-checkpoint.entity';
+import { LedgerEntryEntity } from '../ledger/ledger-entry.entity';
+import { LedgerNodeEntity } from '../ledger/ledger-node.entity';
+import { LedgerPendingEntity } from '../ledger/ledger-pending.entity';
+import { LedgerPurgeEntity } from '../ledger/ledger-purge.entity';
+import { LedgerSigningKeyEntity } from '../ledger/ledger-signing-key.entity';
 import { SourceSecretEntity } from '../sources/source-secret.entity';
 import { SourceEntity } from '../sources/source.entity';
 import { ServiceSettingEntity } from './service-setting.entity';
@@ -32,4 +38,10 @@ export const ENTITIES = [
   DecryptionKeyEntity,
   VerificationQueueEntity,
   IndependentVerdictEntity,
+  LedgerPendingEntity,
+  LedgerEntryEntity,
+  LedgerNodeEntity,
+  LedgerSigningKeyEntity,
+  LedgerCheckpointEntity,
+  LedgerPurgeEntity,
 ];

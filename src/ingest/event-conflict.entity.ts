@@ -39,8 +39,9 @@ export class EventConflictEntity {
   @Column('bytea')
   fingerprint!: Buffer;
 
-  @Column('jsonb')
-  data!: Record<string, unknown>;
+  /** NULL once purged by retention (jartrail_purge_payloads); the ledger still commits to its salted hash. */
+  @Column('jsonb', { nullable: true })
+  data!: Record<string, unknown> | null;
 
   @Column('timestamptz', { name: 'recorded_at', default: () => 'now()' })
   recordedAt!: Date;

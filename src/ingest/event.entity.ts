@@ -47,6 +47,7 @@ export class EventEntity {
   fingerprint!: Buffer;
 
   /** The event's `data` after minimisation (pseudonymous subject, request object only when kept). */
-  @Column('jsonb')
-  data!: Record<string, unknown>;
+  /** NULL once purged by retention (jartrail_purge_payloads); the ledger still commits to its salted hash. */
+  @Column('jsonb', { nullable: true })
+  data!: Record<string, unknown> | null;
 }

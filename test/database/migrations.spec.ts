@@ -15,6 +15,11 @@ const APPEND_ONLY: Record<string, string> = {
   token_refs: 'role',
   access_records: 'status',
   independent_verdicts: 'verdict',
+  ledger_entries: 'salt',
+  ledger_nodes: 'hash',
+  ledger_signing_keys: 'alg',
+  ledger_checkpoints: 'jws',
+  ledger_purges: 'policy',
 };
 
 describe('migrations', () => {

@@ -4,6 +4,9 @@ import { startTestApp, type TestApp } from '../support/app';
 import { REPOSITORY_ROOT } from '../support/process';
 
 /** The OpenAPI document is an artifact: generated (`npm run openapi`), committed, and checked for drift here. */
+/** Routes that are public on purpose: health checks, and the ledger's public keys (auditors fetch them without an account). */
+const PUBLIC_PATHS = ['/health', '/.well-known/jwks.json'];
+
 describe('the OpenAPI document', () => {
   let app: TestApp;
 
@@ -29,7 +32,7 @@ describe('the OpenAPI document', () => {
         const signedSet = path === '/v1/sets' && Object.keys((operation as { requestBody?: { content?: object } }).requestBody?.content ?? {}).includes('application/secevent+jwt');
         const auth = signedWebhook
           ? (operation.parameters ?? []).some((parameter) => parameter.name === 'webhook-signature')
-          : signedSet || path.startsWith('/health') || (operation.security ?? []).length > 0;
+          : signedSet || PUBLIC_PATHS.some((prefix) => path.startsWith(prefix)) || (operation.security ?? []).length > 0;
         expect({ route: `${method} ${path}`, summary: typeof operation.summary, auth }).toEqual({ route: `${method} ${path}`, summary: 'string', auth: true });
       }
     }

@@ -11,7 +11,23 @@ const recordView = z
     occurred_at: z.iso.datetime().describe('When the recorded thing happened (iat of a token, start of a tool call, ...)'),
     emitted_at: z.iso.datetime().describe("The envelope's timestamp"),
     recorded_at: z.iso.datetime().describe('When jartrail committed the event'),
-    data: z.record(z.string(), z.unknown()).describe("The event's data as stored (subjects pseudonymised unless configured otherwise)"),
+    data: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .describe("The event's data as stored (subjects pseudonymised unless configured otherwise); null once purged by retention"),
+    ledger: z
+      .object({
+        seq: z.int().nullable().describe('The ledger sequence number (leaf index); null while the record waits for the sequencer'),
+        checkpoint: z
+          .object({ tree_size: z.int(), root_hash: z.string(), issued_at: z.string() })
+          .nullable()
+          .describe('The latest signed checkpoint, once it covers the record'),
+        payload_purged: z
+          .object({ policy: z.string(), purged_at: z.iso.datetime(), note: z.string().describe('"payload purged under policy X"') })
+          .nullable(),
+      })
+      .optional()
+      .describe("The record's place in the tamper-evident ledger (in the chain document)"),
   })
   .meta({ id: 'Record' });
 
@@ -20,7 +36,7 @@ const independentVerification = z
     status: z.enum(['verified', 'rejected', 'unverifiable', 'not_verifiable', 'pending', 'not_queued']).describe(
       'jartrail\'s own verdict; pending while the verification waits (e.g. for a key fetch to succeed); not_queued for records made before independent verification existed',
     ),
-    as_verdict: z.enum(['accepted', 'rejected']).describe("The AS's verdict, beside it"),
+    as_verdict: z.enum(['accepted', 'rejected']).nullable().describe("The AS's verdict, beside it (null only when retention purged the payload before jartrail judged it)"),
     mismatch: z.boolean().describe('The AS accepted what jartrail rejects, or rejected what jartrail verified'),
     reasons: z
       .array(

@@ -15,6 +15,8 @@ export class Keyring {
   private readonly pseudonymKey: Buffer;
   /** HMAC key for event body fingerprints (keyed, so a stored fingerprint cannot be brute-forced back to a subject). */
   private readonly fingerprintKey: Buffer;
+  /** AES-256-GCM key that seals the ledger's checkpoint signing keys at rest. */
+  readonly ledgerKeySealingKey: Buffer;
   /** A value that identifies the master key without revealing it; stored in the database to catch a replica with another key. */
   readonly checkValue: string;
 
@@ -24,6 +26,7 @@ export class Keyring {
     this.sealingKey = derive('source secret sealing v1');
     this.pseudonymKey = derive('subject pseudonym v1');
     this.fingerprintKey = derive('event fingerprint v1');
+    this.ledgerKeySealingKey = derive('ledger signing key sealing v1');
     this.checkValue = derive('key check v1').toString('base64url');
   }
 

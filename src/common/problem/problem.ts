@@ -23,6 +23,8 @@ export const PROBLEM_TYPES = {
   'not-found': { status: 404, title: 'Not found' },
   'event-id-conflict': { status: 409, title: 'This event id was already received with a different body' },
   'conflict': { status: 409, title: 'The request conflicts with the current state' },
+  'no-checkpoint': { status: 409, title: 'The ledger has no checkpoint yet' },
+  'not-in-ledger': { status: 422, title: 'The ledger does not hold this position (yet)' },
   'payload-too-large': { status: 413, title: 'The body is larger than the limit' },
   'too-many-events': { status: 413, title: 'The batch holds more events than the limit' },
   'unsupported-media-type': { status: 415, title: 'The content type is not supported here' },

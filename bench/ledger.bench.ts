@@ -1,0 +1,273 @@
+import 'reflect-metadata';
+import { randomBytes, randomInt } from 'node:crypto';
+import { Pool } from 'pg';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from '../src/database/data-source-options';
+import { runMigrationsUnderLock } from '../src/database/database-bootstrap';
+import { EVENTS_PER_CHAIN } from './support/chains';
+import { copyBytea, copyIn, copyRow } from './support/copy';
+import { type BenchDatabase, describeDatabase, startDatabase } from './support/database';
+import { chainsFor, sendBatches, sendSingles, signedSingles } from './support/ingest-load';
+import { HttpClient, newHistogram, rate, summarize } from './support/load';
+import { loadAverage, machineInfo, round2, waitForQuietMachine } from './support/machine';
+import { envNumber, logger, ratio, sourceRevision, table, verdict, writeResult } from './support/report';
+import { registerSources, signedBatches, Signer } from './support/senders';
+import { type ServiceProcess, startService } from './support/service';
+
+/**
+ * `npm run bench:ledger`, two parts in one run, against one fresh PostgreSQL:
+ *
+ * 1. Ingest with the ledger off and on, alternating (off, on, on, off, ...) so that drift of a shared machine
+ *    falls on both. "Off" is ingest as it was before the ledger: the queue triggers disabled, the purge index
+ *    dropped and LEDGER_ENABLED=false. "On" is the default service: the triggers queue every record in the ingest
+ *    transaction and the sequencer ledgers and checkpoints them as they come. Target: on ≥ 0.85 × off.
+ * 2. Inclusion proofs at scale: BENCH_LEDGER_RECORDS events (default 1,000,000) COPYed in, ledgered by the
+ *    service's own sequencer, then GET /v1/ledger/proofs/inclusion for random records over HTTP, one client.
+ *    Target: p99 < 20 ms.
+ *
+ * Settings: BENCH_LEDGER_ROUNDS (2 pairs), BENCH_LEDGER_SINGLE_CHAINS (300), BENCH_LEDGER_BATCH_CHAINS (1000),
+ * BENCH_LEDGER_RECORDS (1000000), BENCH_LEDGER_PROOFS (3000), BENCH_SKIP_INGEST / BENCH_SKIP_PROOFS (1 skips),
+ * BENCH_KEEP_DATA_DIR (keep the cluster in this folder; a later run tops the ledger up to BENCH_LEDGER_RECORDS
+ * instead of seeding again), DATABASE_URL, BENCH_MAX_LOAD and BENCH_LOAD_WAIT_SECONDS as for bench:ingest.
+ */
+
+const log = logger('bench:ledger');
+
+const settings = {
+  rounds: envNumber('BENCH_LEDGER_ROUNDS', 2),
+  singleChains: envNumber('BENCH_LEDGER_SINGLE_CHAINS', 300),
+  singleSenders: envNumber('BENCH_SINGLE_SENDERS', 32),
+  batchChains: envNumber('BENCH_LEDGER_BATCH_CHAINS', 1000),
+  batchSize: envNumber('BENCH_BATCH_SIZE', 100),
+  batchSenders: envNumber('BENCH_BATCH_SENDERS', 4),
+  records: envNumber('BENCH_LEDGER_RECORDS', 1_000_000),
+  proofs: envNumber('BENCH_LEDGER_PROOFS', 3000),
+  maxLoad: envNumber('BENCH_MAX_LOAD', 0.7),
+  loadWaitSeconds: envNumber('BENCH_LOAD_WAIT_SECONDS', 600),
+};
+
+type Mode = 'off' | 'on';
+
+interface IngestRun {
+  readonly mode: Mode;
+  readonly singlesPerSecond: number;
+  readonly singlesP99: number;
+  readonly batchesPerSecond: number;
+  readonly batchesP99: number;
+  /** Seconds from the end of the batch phase until the ledger held every record (on only). */
+  readonly drainSeconds?: number;
+}
+
+async function setMode(pool: Pool, mode: Mode): Promise<void> {
+  for (const table of ['events', 'event_conflicts']) {
+    await pool.query(`ALTER TABLE ${table} ${mode === 'on' ? 'ENABLE' : 'DISABLE'} TRIGGER trg_${table}_enqueue_for_ledger`);
+  }
+  if (mode === 'off') await pool.query('DROP INDEX IF EXISTS idx_events_unpurged');
+  else await pool.query('CREATE INDEX IF NOT EXISTS idx_events_unpurged ON events (seq) WHERE data IS NOT NULL');
+}
+
+async function waitForDrain(pool: Pool, timeoutSeconds: number, service: ServiceProcess): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    if (service.child.exitCode !== null || service.child.signalCode !== null) {
+      throw new Error(`the service exited (${service.child.exitCode ?? service.child.signalCode}) while sequencing:\n${service.warnings().slice(-20).join('\n')}`);
+    }
+    const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM ledger_pending');
+    if (Number(rows[0]!.n) === 0) return round2((Date.now() - started) / 1000);
+    if (Date.now() - started > timeoutSeconds * 1000) throw new Error(`the sequencer did not drain ${rows[0]!.n} pending records in ${timeoutSeconds} s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function ingestRun(database: BenchDatabase, pool: Pool, masterKey: string, mode: Mode, tag: string): Promise<IngestRun> {
+  await setMode(pool, mode);
+  const service = await startService({ databaseUrl: database.url, masterKey, env: { LEDGER_ENABLED: mode === 'on' ? 'true' : 'false' } });
+  const http = new HttpClient(service.url, Math.max(settings.singleSenders, settings.batchSenders));
+  try {
+    const sources = await registerSources(http, service.adminKey, tag);
+    const signer = new Signer();
+    await sendSingles(http, signedSingles(chainsFor(`${tag}w`, 50), settings.singleSenders, sources, signer), 60);
+    const singles = await sendSingles(http, signedSingles(chainsFor(`${tag}s`, settings.singleChains), settings.singleSenders, sources, signer), 240);
+    const batches = await sendBatches(http, signedBatches(`${tag}b`, chainsFor(`${tag}b`, settings.batchChains), settings.batchSize, sources, signer), settings.batchSenders, 240);
+    if (singles.failed + batches.failed > 0) throw new Error(`ingest failed: ${[...singles.firstErrors, ...batches.firstErrors].join('\n')}`);
+    const run: IngestRun = {
+      mode,
+      singlesPerSecond: rate(singles.completed, singles.seconds),
+      singlesP99: singles.latency.p99,
+      batchesPerSecond: rate(batches.events, batches.seconds),
+      batchesP99: batches.latency.p99,
+      ...(mode === 'on' && { drainSeconds: await waitForDrain(pool, 300, service) }),
+    };
+    log(`  ${mode}: singles ${run.singlesPerSecond} events/s (p99 ${run.singlesP99} ms), batches ${run.batchesPerSecond} events/s (p99 ${run.batchesP99} ms)${run.drainSeconds !== undefined ? `, ledger drained ${run.drainSeconds} s after the last batch` : ''}`);
+    return run;
+  } finally {
+    await http.close();
+    await service.stop();
+  }
+}
+
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : round2((sorted[middle - 1]! + sorted[middle]!) / 2);
+};
+
+/** COPYs `count` small events of one source into `events` (the queue trigger on), in chunks. */
+async function seedEvents(pool: Pool, sourceId: string, count: number): Promise<void> {
+  const client = await pool.connect();
+  try {
+    const chunk = 100_000;
+    const base = Date.now() - 30 * 86_400_000;
+    for (let offset = 0; offset < count; offset += chunk) {
+      const rows: string[] = [];
+      for (let index = offset; index < Math.min(count, offset + chunk); index++) {
+        const at = new Date(base + index * 1000).toISOString();
+        const data = JSON.stringify({ digest: randomBytes(32).toString('base64url'), decision: 'approved', subject: `psn:${index}` });
+        rows.push(copyRow([sourceId, `seed-${index}`, 'consent.decision', at, at, copyBytea(randomBytes(32)), data]));
+      }
+      await copyIn(client, 'COPY events (source_id, event_id, type, emitted_at, occurred_at, fingerprint, data) FROM STDIN', rows);
+      log(`  seeded ${Math.min(count, offset + chunk)} events`);
+    }
+  } finally {
+    client.release();
+  }
+}
+
+async function proofRun(database: BenchDatabase, pool: Pool, masterKey: string) {
+  await setMode(pool, 'on');
+  const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM ledger_entries');
+  const existing = Number(rows[0]!.n);
+  const service: ServiceProcess = await startService({
+    databaseUrl: database.url,
+    masterKey,
+    env: { LEDGER_SEQUENCER_BATCH: '20000', LEDGER_CHECKPOINT_RECORDS: '200000' },
+  });
+  const http = new HttpClient(service.url, 1);
+  const admin = { authorization: `Bearer ${service.adminKey}` };
+  try {
+    const sources = await registerSources(http, service.adminKey, randomBytes(3).toString('hex'));
+    const toSeed = Math.max(0, settings.records - existing);
+    log(`proofs: seeding ${toSeed} events by COPY (the queue trigger on), then the service's sequencer ledgers them`);
+    const seedStart = Date.now();
+    await seedEvents(pool, sources.authorization_server.id, toSeed);
+    const copySeconds = round2((Date.now() - seedStart) / 1000);
+    const sequenceStart = Date.now();
+    await waitForDrain(pool, 3600, service);
+    const sequenceSeconds = round2((Date.now() - sequenceStart) / 1000);
+    const checkpoint = JSON.parse(await http.expect(200, 'POST', '/v1/ledger/checkpoints', admin)) as { tree_size: number };
+    log(`  ${checkpoint.tree_size} records ledgered: COPY ${copySeconds} s, sequencing ${sequenceSeconds} s (${rate(toSeed, sequenceSeconds)} records/s)`);
+
+    // Warm-up, then one client asking for random records' proofs in the latest checkpoint's tree.
+    for (let index = 0; index < 200; index++) await http.expect(200, 'GET', `/v1/ledger/proofs/inclusion?seq=${randomInt(checkpoint.tree_size)}`, admin);
+    const histogram = newHistogram();
+    const started = Date.now();
+    for (let index = 0; index < settings.proofs; index++) {
+      const seq = randomInt(checkpoint.tree_size);
+      const begin = process.hrtime.bigint();
+      await http.expect(200, 'GET', `/v1/ledger/proofs/inclusion?seq=${seq}`, admin);
+      histogram.record(Math.max(1, Number(process.hrtime.bigint() - begin)));
+    }
+    const seconds = (Date.now() - started) / 1000;
+    const latency = summarize(histogram);
+    // Reference, same client: an auditor read that costs one small query, plus the access record every auditor
+    // request writes (a durable INSERT): the floor under any proof.
+    const reference = newHistogram();
+    for (let index = 0; index < Math.min(1000, settings.proofs); index++) {
+      const begin = process.hrtime.bigint();
+      await http.expect(200, 'GET', '/v1/ledger/checkpoints/latest', admin);
+      reference.record(Math.max(1, Number(process.hrtime.bigint() - begin)));
+    }
+    const referenceLatency = summarize(reference);
+    log(`  inclusion proofs: p50 ${latency.p50} ms, p99 ${latency.p99} ms; reference GET /v1/ledger/checkpoints/latest: p50 ${referenceLatency.p50} ms, p99 ${referenceLatency.p99} ms (load ${loadAverage()[0]})`);
+    const consistencyBegin = process.hrtime.bigint();
+    await http.expect(200, 'GET', `/v1/ledger/proofs/consistency?from=${Math.floor(checkpoint.tree_size / 3)}`, admin);
+    const consistencyMs = round2(Number(process.hrtime.bigint() - consistencyBegin) / 1e6);
+    const { rows: sizes } = await pool.query<{ nodes: string; entries: string }>(
+      `SELECT pg_size_pretty(pg_total_relation_size('ledger_nodes')) AS nodes, pg_size_pretty(pg_total_relation_size('ledger_entries')) AS entries`,
+    );
+    return { treeSize: checkpoint.tree_size, copySeconds, sequenceSeconds, sequencedPerSecond: rate(toSeed, sequenceSeconds), proofs: settings.proofs, requestsPerSecond: rate(settings.proofs, seconds), latency, referenceLatency, consistencyMs, tableSizes: sizes[0] };
+  } finally {
+    await http.close();
+    await service.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const revision = sourceRevision();
+  log(`on ${revision.commit}${revision.dirty ? ' (with uncommitted changes)' : ''}; settings ${JSON.stringify(settings)}`);
+  const quiet = await waitForQuietMachine(settings.maxLoad, settings.loadWaitSeconds, log);
+  const database = await startDatabase({ log, keepDir: process.env.BENCH_KEEP_DATA_DIR || undefined });
+  const pool = new Pool({ connectionString: database.url, max: 2 });
+  const masterKey = randomBytes(32).toString('base64url');
+  try {
+    const databaseInfo = await describeDatabase(database.url);
+    // The schema first, as the service would apply it: the modes below switch parts of it.
+    const migrator = new DataSource(dataSourceOptions(database.url, 2));
+    await migrator.initialize();
+    await runMigrationsUnderLock(migrator);
+    await migrator.destroy();
+    const runs: IngestRun[] = [];
+    if (process.env.BENCH_SKIP_INGEST !== '1') {
+      for (let round = 0; round < settings.rounds; round++) {
+        const order: Mode[] = round % 2 === 0 ? ['off', 'on'] : ['on', 'off'];
+        for (const mode of order) {
+          log(`ingest round ${round + 1}, ledger ${mode}: ${settings.singleChains * EVENTS_PER_CHAIN} single events, ${settings.batchChains * EVENTS_PER_CHAIN} in batches (load ${loadAverage()[0]})`);
+          runs.push(await ingestRun(database, pool, masterKey, mode, `${mode}${round}${randomBytes(2).toString('hex')}`));
+        }
+      }
+    }
+    const of = (mode: Mode, key: 'singlesPerSecond' | 'batchesPerSecond') => median(runs.filter((run) => run.mode === mode).map((run) => run[key]));
+    const ingest =
+      runs.length === 0
+        ? undefined
+        : {
+            runs,
+            singles: { off: of('off', 'singlesPerSecond'), on: of('on', 'singlesPerSecond'), ratio: ratio(of('on', 'singlesPerSecond'), of('off', 'singlesPerSecond')) },
+            batches: { off: of('off', 'batchesPerSecond'), on: of('on', 'batchesPerSecond'), ratio: ratio(of('on', 'batchesPerSecond'), of('off', 'batchesPerSecond')) },
+          };
+    const proofs = process.env.BENCH_SKIP_PROOFS === '1' ? undefined : await proofRun(database, pool, masterKey);
+
+    const result = {
+      benchmark: 'ledger',
+      command: 'npm run bench:ledger',
+      at: new Date().toISOString(),
+      revision,
+      machine: machineInfo(),
+      load: { beforeStart: quiet, atEnd: loadAverage() },
+      database: { kind: database.kind, version: databaseInfo.version, settings: databaseInfo.settings },
+      settings,
+      ingest,
+      proofs,
+    };
+    const path = await writeResult('ledger', result);
+    const rowsOut: (string | number)[][] = [['measurement', 'ledger off', 'ledger on', 'on / off', 'needed', 'result']];
+    if (ingest) {
+      rowsOut.push([`single events, ${settings.singleSenders} senders (median events/s)`, ingest.singles.off, ingest.singles.on, ingest.singles.ratio, '>= 0.85', verdict(ingest.singles.ratio >= 0.85)]);
+      rowsOut.push([`batches of ${settings.batchSize}, ${settings.batchSenders} senders (median events/s)`, ingest.batches.off, ingest.batches.on, ingest.batches.ratio, '>= 0.85', verdict(ingest.batches.ratio >= 0.85)]);
+    }
+    process.stdout.write(
+      `\njartrail ledger benchmark (${result.at}, ${revision.commit}${revision.dirty ? '+changes' : ''})\n` +
+        `machine: ${result.machine.cpuModel}, ${result.machine.cores} cores, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}; PostgreSQL ${databaseInfo.version} (${database.kind})\n\n` +
+        (ingest ? `${table(rowsOut)}\n\n` : '') +
+        (proofs
+          ? table([
+              ['inclusion proofs over HTTP, one client', 'records', 'p50 ms', 'p99 ms', 'max ms', 'needed', 'result'],
+              [`${proofs.proofs} random records`, proofs.treeSize, proofs.latency.p50, proofs.latency.p99, proofs.latency.max, 'p99 < 20', verdict(proofs.latency.p99 < 20)],
+              ['(ref) GET /v1/ledger/checkpoints/latest', proofs.treeSize, proofs.referenceLatency.p50, proofs.referenceLatency.p99, proofs.referenceLatency.max, '', ''],
+            ]) + `\nsequencing ${proofs.sequencedPerSecond} records/s; a consistency proof from a third of the tree: ${proofs.consistencyMs} ms; node store ${proofs.tableSizes?.nodes}, entries ${proofs.tableSizes?.entries}\n`
+          : '') +
+        `result: ${path}\n`,
+    );
+  } finally {
+    await pool.end();
+    await database.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench:ledger failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);

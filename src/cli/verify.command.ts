@@ -1,0 +1,35 @@
+import { readFile } from 'node:fs/promises';
+import { verifyDocument } from '../ledger/verification/evidence-verifier';
+import type { PublicJwks } from '../ledger/verification/documents';
+import type { CliCommand } from './cli-arguments';
+import { CliFailure, type CliIo, EXIT, type ExitCode, formatJson } from './cli-io';
+
+export type VerifyCommand = Extract<CliCommand, { command: 'verify' }>;
+
+async function readJson(path: string, io: CliIo, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = path === '-' ? await io.readStdin() : await readFile(path, 'utf8');
+  } catch (error) {
+    throw new CliFailure(`cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new CliFailure(`${what} ${path} is not JSON: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * `jartrail verify FILE [--jwks JWKS]`: the offline verifier. Reads the document and the keys from files only; no
+ * network, no database. Prints the report (every check, and the first that failed) on stdout; exit 1 unless all hold.
+ */
+export async function verify(command: VerifyCommand, io: CliIo): Promise<ExitCode> {
+  const document = await readJson(command.file, io, 'the document');
+  const jwks = command.jwksFile === undefined ? undefined : ((await readJson(command.jwksFile, io, 'the JWKS')) as PublicJwks);
+  if (jwks !== undefined && !Array.isArray(jwks.keys)) throw new CliFailure(`${command.jwksFile} is not a JWKS ({"keys": [...]})`);
+  const report = await verifyDocument(document, jwks);
+  io.out(formatJson(report));
+  if (!report.ok) io.err(`jartrail: NOT VERIFIED: ${report.first_failure?.subject}: ${report.first_failure?.detail}\n`);
+  return report.ok ? EXIT.ok : EXIT.failed;
+}

@@ -1,0 +1,87 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { Keyring } from '../common/crypto/keyring';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { LedgerRepository } from './ledger.repository';
+import { LedgerSequencer, type SequencerRun, SequencerLoop } from './ledger-sequencer';
+import type { SequencerWorkerData, SequencerWorkerMessage } from './sequencer.worker';
+import { SigningKeysService } from './signing-keys.service';
+
+/** The compiled worker; absent when the service runs from TypeScript sources (the tests), which loop in-thread. */
+const WORKER_FILE = join(__dirname, 'sequencer.worker.js');
+
+/**
+ * The sequencer in the service. The periodic loop runs in a worker thread with its own two connections, so that
+ * hashing and signing never take time from the event loop that answers ingest; on-demand runs (POST
+ * /v1/ledger/checkpoints) run here, waiting for the same advisory lock.
+ */
+@Injectable()
+export class LedgerSequencerService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('LedgerSequencer');
+  private readonly sequencer: LedgerSequencer;
+  private worker: Worker | undefined;
+  private loop: SequencerLoop | undefined;
+
+  constructor(
+    ledger: LedgerRepository,
+    private readonly keys: SigningKeysService,
+    private readonly keyring: Keyring,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.sequencer = new LedgerSequencer(ledger, keys, config);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.keys.ensureKey();
+    if (!this.config.ledger.enabled) return;
+    if (existsSync(WORKER_FILE)) this.startWorker();
+    else {
+      this.loop = new SequencerLoop(this.sequencer, this.config, (error) => this.logger.error({ err: error }, 'the ledger sequencer failed; retrying'));
+      this.loop.start();
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.loop?.stop();
+    const worker = this.worker;
+    if (!worker) return;
+    this.worker = undefined;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage('stop' satisfies SequencerWorkerMessage);
+    await exited;
+  }
+
+  run(options: { wait: boolean; checkpoint: 'when_due' | 'now' }): Promise<SequencerRun> {
+    return this.sequencer.run(options);
+  }
+
+  private startWorker(): void {
+    const workerData: SequencerWorkerData = {
+      databaseUrl: (this.dataSource.options as { url?: string }).url!,
+      ledgerKeySealingKey: this.keyring.ledgerKeySealingKey.toString('base64url'),
+      config: this.config,
+    };
+    const worker = new Worker(WORKER_FILE, { workerData });
+    worker.on('message', (message: { error?: string }) => {
+      if (message.error) this.logger.error({ err: message.error }, 'the ledger sequencer failed; retrying');
+    });
+    worker.on('error', (error) => this.logger.error({ err: error }, 'the ledger sequencer worker stopped'));
+    worker.on('exit', (code) => {
+      if (this.worker === worker) {
+        // Unexpected: the worker died. Start another after a pause; the database holds all the state.
+        this.logger.error({ code }, 'the ledger sequencer worker exited; restarting it');
+        this.worker = undefined;
+        setTimeout(() => {
+          if (!this.worker) this.startWorker();
+        }, 1000).unref();
+      }
+    });
+    worker.unref();
+    this.worker = worker;
+  }
+}

@@ -1,0 +1,311 @@
+import { Injectable } from '@nestjs/common';
+import { fieldError, ProblemException } from '../common/problem/problem';
+import { toCheckpointDocument } from './checkpoint-signer';
+import { type LeafInput, leafHashOf, leafInputOf, payloadHashOf } from './ledger-leaf';
+import { LedgerRepository, type StoredCheckpoint, type StoredEntry } from './ledger.repository';
+import { LedgerSequencerService } from './ledger-sequencer.service';
+import {
+  CompactRange,
+  consistencyProofRanges,
+  EMPTY_ROOT,
+  type Hash,
+  inclusionProofRanges,
+  type LeafRange,
+  nodesFor,
+  rangeHash,
+} from './merkle/merkle-tree';
+import { SigningKeysService } from './signing-keys.service';
+import type {
+  CheckpointDocument,
+  ConsistencyProofDocument,
+  EvidenceBundle,
+  InclusionProofDocument,
+  PublicJwks,
+} from './verification/documents';
+import { verifyCheckpoint } from './verification/evidence-verifier';
+import type { CheckpointListQuery, ConsistencyQuery, InclusionQuery } from './dto/ledger.dto';
+
+/** What the chain document says about one record's place in the ledger. */
+export interface RecordLedgerView {
+  /** The ledger sequence number; null while the record waits for the sequencer. */
+  readonly seq: number | null;
+  /** The latest checkpoint, when it covers the record. */
+  readonly checkpoint: { readonly tree_size: number; readonly root_hash: string; readonly issued_at: string } | null;
+  /** Set when retention blanked the payload. */
+  readonly payload_purged: { readonly policy: string; readonly purged_at: string; readonly note: string } | null;
+}
+
+export interface VerifyFailure {
+  readonly what: 'record' | 'checkpoint';
+  readonly ledger_seq?: number;
+  readonly event_id?: string;
+  readonly record_kind?: 'event' | 'conflict';
+  readonly record_seq?: string;
+  readonly tree_size?: number;
+  readonly reason: string;
+}
+
+export interface VerifyReport {
+  readonly ok: boolean;
+  readonly tree_size: number;
+  readonly checkpoints_checked: number;
+  readonly pending: number;
+  readonly unledgered: number;
+  readonly first_failure: VerifyFailure | null;
+  readonly failures: readonly VerifyFailure[];
+}
+
+const VERIFY_PAGE = 2000;
+const MAX_FAILURES = 100;
+
+function encodeCursor(treeSize: number): string {
+  return Buffer.from(String(treeSize), 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): number {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (/^\d{1,15}$/.test(text)) return Number(text);
+  throw new ProblemException('invalid-request', {
+    detail: 'the cursor is not one this API returned',
+    errors: [fieldError(['cursor'], 'invalid_cursor', 'pass next_cursor of the previous page unchanged')],
+  });
+}
+
+function notInLedger(field: string, code: string, detail: string): ProblemException {
+  return new ProblemException('not-in-ledger', { detail, errors: [fieldError([field], code, detail)] });
+}
+
+/** Checkpoints, proofs, the full verification and the ledger side of the chain document. */
+@Injectable()
+export class LedgerService {
+  constructor(
+    private readonly ledger: LedgerRepository,
+    private readonly sequencer: LedgerSequencerService,
+    private readonly keys: SigningKeysService,
+  ) {}
+
+  jwks(): Promise<PublicJwks> {
+    return this.keys.jwks();
+  }
+
+  rotateKey() {
+    return this.keys.rotate();
+  }
+
+  async latestCheckpoint(): Promise<CheckpointDocument> {
+    return toCheckpointDocument(await this.requireLatest());
+  }
+
+  async listCheckpoints(query: CheckpointListQuery) {
+    const rows = await this.ledger.checkpointsBefore(query.cursor === undefined ? undefined : decodeCursor(query.cursor), query.limit + 1);
+    const page = rows.slice(0, query.limit);
+    return { items: page.map(toCheckpointDocument), next_cursor: rows.length > query.limit ? encodeCursor(page.at(-1)!.treeSize) : null };
+  }
+
+  /** Sequences everything committed so far and signs a checkpoint of it (or returns the latest, if nothing is new). */
+  async checkpointNow(): Promise<CheckpointDocument> {
+    // Sequencing runs in batches; on demand means every record committed before this request, under one new
+    // checkpoint signed by the last run.
+    for (;;) {
+      const run = await this.sequencer.run({ wait: true, checkpoint: 'when_due' });
+      if (run.sequenced === 0 || (await this.ledger.pendingCount()) === 0) break;
+    }
+    await this.sequencer.run({ wait: true, checkpoint: 'now' });
+    return toCheckpointDocument(await this.requireLatest());
+  }
+
+  async inclusionProof(query: InclusionQuery): Promise<InclusionProofDocument> {
+    // The common case (the latest checkpoint's tree, a record in it) costs three reads: the checkpoint, the entry
+    // with its record, and the O(log n) nodes of the path.
+    const latest = query.tree_size === undefined ? await this.requireLatest() : undefined;
+    const treeSize = query.tree_size ?? latest!.treeSize;
+    if (query.tree_size !== undefined || query.seq >= treeSize) {
+      const current = await this.ledger.treeSize();
+      if (treeSize > current) throw notInLedger('tree_size', 'beyond_tree', `tree_size ${treeSize} is beyond the ledger, which holds ${current} records`);
+      if (query.seq >= current) throw notInLedger('seq', 'not_sequenced', `seq ${query.seq} is not sequenced yet: the ledger holds ${current} records`);
+      if (query.seq >= treeSize) throw notInLedger('seq', 'not_in_tree', `seq ${query.seq} is not in the tree of ${treeSize} records`);
+    }
+    const ranges = inclusionProofRanges(query.seq, treeSize);
+    const [entry, hashes, checkpoint] = await Promise.all([
+      this.ledger.entry(query.seq),
+      // The root comes from the same read as the path, unless the checkpoint states it.
+      this.hashesOf(latest ? ranges : [...ranges, { start: 0, end: treeSize }]),
+      latest ?? this.ledger.checkpointAt(treeSize),
+    ]);
+    if (!entry?.fields) {
+      throw new ProblemException('not-found', { detail: `the record of ledger seq ${query.seq} is missing from the database: run GET /v1/ledger/verify` });
+    }
+    const root = latest ? latest.rootHash : hashes.at(-1)!;
+    return {
+      kind: 'inclusion_proof',
+      ledger_seq: query.seq,
+      tree_size: treeSize,
+      leaf: leafInputOf(entry.seq, entry.fields, entry.payloadHash),
+      leaf_hash: entry.leafHash.toString('base64url'),
+      root_hash: root.toString('base64url'),
+      proof: hashes.slice(0, ranges.length).map((hash) => hash.toString('base64url')),
+      checkpoint: checkpoint ? toCheckpointDocument(checkpoint) : null,
+    };
+  }
+
+  async consistencyProof(query: ConsistencyQuery): Promise<ConsistencyProofDocument> {
+    const current = await this.ledger.treeSize();
+    const to = query.to ?? (await this.requireLatest()).treeSize;
+    if (to > current) throw notInLedger(query.to === undefined ? 'from' : 'to', 'beyond_tree', `tree size ${to} is beyond the ledger, which holds ${current} records`);
+    if (query.from > to) throw notInLedger('from', 'from_after_to', `from ${query.from} is larger than the tree of ${to} records`);
+    const [proof, fromRoot, toRoot, fromCheckpoint, toCheckpoint] = await Promise.all([
+      this.hashesOf(consistencyProofRanges(query.from, to)),
+      this.rootOf(query.from),
+      this.rootOf(to),
+      this.ledger.checkpointAt(query.from),
+      this.ledger.checkpointAt(to),
+    ]);
+    const head = (treeSize: number, root: Hash, checkpoint: StoredCheckpoint | undefined) => ({
+      tree_size: treeSize,
+      root_hash: root.toString('base64url'),
+      checkpoint: checkpoint ? toCheckpointDocument(checkpoint) : null,
+    });
+    return { kind: 'consistency_proof', from: head(query.from, fromRoot, fromCheckpoint), to: head(to, toRoot, toCheckpoint), proof: proof.map((hash) => hash.toString('base64url')) };
+  }
+
+  /**
+   * Recomputes every leaf from the records as stored now, and the tree from the leaves, and compares them with the
+   * node store and with every signed checkpoint. Walks the ledger in keyset pages: memory stays constant.
+   */
+  async verify(): Promise<VerifyReport> {
+    const jwks = await this.keys.jwks();
+    const failures: VerifyFailure[] = [];
+    const fail = (failure: VerifyFailure) => failures.length < MAX_FAILURES && failures.push(failure);
+    const range = CompactRange.empty();
+    let checkpointsChecked = 0;
+    let checkpoints: StoredCheckpoint[] = await this.ledger.checkpointsAfter(-1, 1000);
+
+    const checkCheckpoints = async () => {
+      while (checkpoints.length > 0 && checkpoints[0]!.treeSize <= range.size) {
+        const checkpoint = checkpoints.shift()!;
+        checkpointsChecked += 1;
+        if (checkpoint.treeSize < range.size) {
+          fail({ what: 'checkpoint', tree_size: checkpoint.treeSize, reason: 'the checkpoint was not met on the way (a gap in the ledger)' });
+        } else {
+          const signature = await verifyCheckpoint(toCheckpointDocument(checkpoint), jwks);
+          if (!signature.ok) fail({ what: 'checkpoint', tree_size: checkpoint.treeSize, reason: signature.detail });
+          else if (!checkpoint.rootHash.equals(range.size === 0 ? EMPTY_ROOT : range.root())) {
+            fail({ what: 'checkpoint', tree_size: checkpoint.treeSize, reason: 'the signed root differs from the root recomputed from the records' });
+          }
+        }
+        if (checkpoints.length === 0) checkpoints = await this.ledger.checkpointsAfter(checkpoint.treeSize, 1000);
+      }
+    };
+
+    await checkCheckpoints();
+    for (let after = -1; ; ) {
+      const page = await this.ledger.entriesAfter(after, VERIFY_PAGE);
+      for (const entry of page) {
+        if (entry.seq !== range.size) {
+          fail({ what: 'record', ledger_seq: range.size, reason: `ledger seq ${range.size} is missing (the next is ${entry.seq})` });
+          return this.report(range.size, checkpointsChecked, failures);
+        }
+        const problem = this.recheck(entry);
+        if (problem) fail({ what: 'record', ledger_seq: entry.seq, event_id: entry.fields?.eventId, record_kind: entry.kind, record_seq: entry.recordSeq, reason: problem });
+        range.append(entry.fields ? leafHashOf(leafInputOf(entry.seq, entry.fields, entry.payloadHash)) : entry.leafHash);
+        await checkCheckpoints();
+      }
+      if (page.length < VERIFY_PAGE) break;
+      after = page.at(-1)!.seq;
+    }
+    for (const checkpoint of checkpoints) fail({ what: 'checkpoint', tree_size: checkpoint.treeSize, reason: `signed for ${checkpoint.treeSize} records, but the ledger holds ${range.size}` });
+    return this.report(range.size, checkpointsChecked, failures);
+  }
+
+  /** The ledger side of each of these events, for the chain document. */
+  async recordViews(records: readonly { seq: string; purged: boolean }[]): Promise<Map<string, RecordLedgerView>> {
+    const seqs = records.map((record) => record.seq);
+    const [entries, latest] = await Promise.all([this.ledger.entriesOfEvents(seqs), this.ledger.latestCheckpoint()]);
+    const bySeq = new Map(entries.map((entry) => [entry.recordSeq, entry]));
+    const purgedSeqs = records.filter((record) => record.purged && bySeq.has(record.seq)).map((record) => bySeq.get(record.seq)!.seq);
+    const byLedgerSeq = await this.ledger.purgesOf(purgedSeqs);
+    const purges = new Map([...bySeq].flatMap(([recordSeq, entry]) => (byLedgerSeq.has(entry.seq) ? [[recordSeq, byLedgerSeq.get(entry.seq)!]] : [])));
+    return new Map(
+      seqs.map((seq) => {
+        const entry = bySeq.get(seq);
+        const purge = purges.get(seq);
+        return [
+          seq,
+          {
+            seq: entry ? entry.seq : null,
+            checkpoint: entry && latest && latest.treeSize > entry.seq ? { tree_size: latest.treeSize, root_hash: latest.rootHash.toString('base64url'), issued_at: latest.issuedAt } : null,
+            payload_purged: purge ? { policy: purge.policy, purged_at: purge.purgedAt.toISOString(), note: `payload purged under policy ${purge.policy}` } : null,
+          },
+        ];
+      }),
+    );
+  }
+
+  /**
+   * A chain's records with their inclusion proofs in the latest signed tree: what `jartrail verify` checks offline.
+   * `members` are the chain's event seqs as its membership rows name them, so a record deleted around the service
+   * still shows, as missing.
+   */
+  async evidenceBundle(chain: string, members: readonly { seq: string; eventId: string | null }[]): Promise<EvidenceBundle> {
+    const checkpoint = await this.requireLatest();
+    const entries = (await this.ledger.entriesOfEvents(members.map((member) => member.seq))).filter((entry) => entry.seq < checkpoint.treeSize);
+    const covered = new Set(entries.map((entry) => entry.recordSeq));
+    const proofRanges = entries.map((entry) => inclusionProofRanges(entry.seq, checkpoint.treeSize));
+    const nodes = await this.ledger.nodes(nodesFor(proofRanges.flat()));
+    const lookup = (node: { level: number; index: number }) => nodes.get(`${node.level}/${node.index}`);
+    return {
+      kind: 'evidence_bundle',
+      format: 'jartrail-evidence-bundle/v1',
+      chain,
+      exported_at: new Date().toISOString(),
+      checkpoint: toCheckpointDocument(checkpoint),
+      records: entries.map((entry, index) => ({
+        ledger_seq: entry.seq,
+        leaf: entry.fields ? (leafInputOf(entry.seq, entry.fields, entry.payloadHash) as LeafInput) : null,
+        payload: entry.payload,
+        salt: entry.salt.toString('base64url'),
+        inclusion_proof: proofRanges[index]!.map((range) => rangeHash(range, lookup).toString('base64url')),
+      })),
+      pending: members.filter((member) => !covered.has(member.seq)).map((member) => member.eventId ?? `events.seq ${member.seq}`),
+      jwks: await this.keys.jwks(),
+    };
+  }
+
+  /** Why a stored record no longer matches its ledger entry, or undefined when it does. */
+  private recheck(entry: StoredEntry): string | undefined {
+    if (!entry.fields) return `the ${entry.kind} record ${entry.recordSeq} is missing (deleted)`;
+    if (entry.payload !== null && !payloadHashOf(entry.salt, entry.payload).equals(entry.payloadHash)) return 'the payload differs from the one committed';
+    const leafHash = leafHashOf(leafInputOf(entry.seq, entry.fields, entry.payloadHash));
+    if (!leafHash.equals(entry.leafHash)) return 'the record fields differ from the ones committed';
+    return undefined;
+  }
+
+  private async report(treeSize: number, checkpointsChecked: number, failures: VerifyFailure[]): Promise<VerifyReport> {
+    const [pending, unledgered] = await Promise.all([this.ledger.pendingCount(), this.ledger.unledgeredCount()]);
+    return {
+      ok: failures.length === 0 && unledgered === 0,
+      tree_size: treeSize,
+      checkpoints_checked: checkpointsChecked,
+      pending,
+      unledgered,
+      first_failure: failures[0] ?? null,
+      failures,
+    };
+  }
+
+  private async requireLatest(): Promise<StoredCheckpoint> {
+    const latest = await this.ledger.latestCheckpoint();
+    if (!latest) throw new ProblemException('no-checkpoint', { detail: 'no checkpoint has been signed yet: POST /v1/ledger/checkpoints makes one' });
+    return latest;
+  }
+
+  private async rootOf(treeSize: number): Promise<Hash> {
+    const [root] = await this.hashesOf([{ start: 0, end: treeSize }]);
+    return root!;
+  }
+
+  private async hashesOf(ranges: readonly LeafRange[]): Promise<Hash[]> {
+    const nodes = await this.ledger.nodes(nodesFor(ranges));
+    return ranges.map((range) => rangeHash(range, (node) => nodes.get(`${node.level}/${node.index}`)));
+  }
+}

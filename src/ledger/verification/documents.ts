@@ -1,0 +1,86 @@
+import type { LeafInput } from '../ledger-leaf';
+
+/**
+ * The documents the ledger hands out and the offline verifier checks. Hashes are base64url without padding.
+ * Each names its `kind`, so that `jartrail verify FILE` knows what it holds.
+ */
+
+/** The signed statement of a tree head: the JWS payload of a checkpoint. */
+export interface CheckpointClaims {
+  readonly log: 'jartrail';
+  readonly tree_size: number;
+  readonly root_hash: string;
+  readonly issued_at: string;
+}
+
+export const CHECKPOINT_JWS_TYPE = 'jartrail-checkpoint+json';
+
+export interface CheckpointDocument {
+  readonly kind: 'checkpoint';
+  readonly tree_size: number;
+  readonly root_hash: string;
+  readonly issued_at: string;
+  readonly kid: string;
+  /** Compact JWS over the RFC 8785 JSON of CheckpointClaims, protected header {alg, kid, typ}. */
+  readonly jws: string;
+}
+
+export interface PublicJwks {
+  readonly keys: readonly Record<string, unknown>[];
+}
+
+export interface InclusionProofDocument {
+  readonly kind: 'inclusion_proof';
+  readonly ledger_seq: number;
+  readonly tree_size: number;
+  /** The leaf's input, so that its hash can be recomputed. */
+  readonly leaf: LeafInput;
+  readonly leaf_hash: string;
+  readonly root_hash: string;
+  readonly proof: readonly string[];
+  /** The signed checkpoint of this tree size, when one was made at exactly this size. */
+  readonly checkpoint: CheckpointDocument | null;
+  readonly jwks?: PublicJwks;
+}
+
+export interface TreeHead {
+  readonly tree_size: number;
+  readonly root_hash: string;
+  readonly checkpoint: CheckpointDocument | null;
+}
+
+export interface ConsistencyProofDocument {
+  readonly kind: 'consistency_proof';
+  readonly from: TreeHead;
+  readonly to: TreeHead;
+  readonly proof: readonly string[];
+  readonly jwks?: PublicJwks;
+}
+
+/** One record of an exported chain: its leaf input, its payload (null once purged) with the salt, its proof. */
+export interface BundleRecord {
+  readonly ledger_seq: number;
+  /** null when the record the ledger points at is no longer in the database: the verifier reports it. */
+  readonly leaf: LeafInput | null;
+  readonly payload: Record<string, unknown> | null;
+  readonly salt: string;
+  readonly inclusion_proof: readonly string[];
+}
+
+/**
+ * A chain exported for an auditor: every ledgered record of the chain with its inclusion proof in the tree of
+ * the signed checkpoint, and the public keys. Records still waiting for the sequencer or for a checkpoint are
+ * listed by event id in `pending`.
+ */
+export interface EvidenceBundle {
+  readonly kind: 'evidence_bundle';
+  readonly format: 'jartrail-evidence-bundle/v1';
+  readonly chain: string;
+  readonly exported_at: string;
+  readonly checkpoint: CheckpointDocument;
+  readonly records: readonly BundleRecord[];
+  readonly pending: readonly string[];
+  readonly jwks: PublicJwks;
+}
+
+export type LedgerDocument = CheckpointDocument | InclusionProofDocument | ConsistencyProofDocument | EvidenceBundle;

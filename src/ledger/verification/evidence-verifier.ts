@@ -1,0 +1,162 @@
+import { compactVerify, createLocalJWKSet, type JSONWebKeySet } from 'jose';
+import { leafHashOf, payloadHashOf } from '../ledger-leaf';
+import { verifyConsistency, verifyInclusion } from '../merkle/merkle-tree';
+import {
+  CHECKPOINT_JWS_TYPE,
+  type CheckpointClaims,
+  type CheckpointDocument,
+  type ConsistencyProofDocument,
+  type EvidenceBundle,
+  type InclusionProofDocument,
+  type PublicJwks,
+  type TreeHead,
+} from './documents';
+
+/**
+ * The offline verifier: checks what the ledger hands out with nothing but the document and a JWKS. No database,
+ * no network, no Nest; the service's tests and `jartrail verify` use the same functions.
+ */
+
+/** One thing checked, named so that a reader can find it: a checkpoint by its size, a record by seq and event id. */
+export interface Check {
+  readonly subject: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+export interface VerificationReport {
+  readonly kind: string;
+  readonly ok: boolean;
+  readonly checks: readonly Check[];
+  /** The first check that failed, when one did. */
+  readonly first_failure?: Check;
+}
+
+export const SIGNING_ALGORITHMS = ['EdDSA', 'ES256'] as const;
+
+const b64 = (value: string) => Buffer.from(value, 'base64url');
+const BASE64URL_HASH = /^[A-Za-z0-9_-]{43}$/;
+
+function report(kind: string, checks: Check[]): VerificationReport {
+  const failure = checks.find((check) => !check.ok);
+  return { kind, ok: failure === undefined, checks, ...(failure && { first_failure: failure }) };
+}
+
+function isHashText(value: unknown): value is string {
+  return typeof value === 'string' && BASE64URL_HASH.test(value);
+}
+
+function hashes(values: readonly unknown[]): Buffer[] | undefined {
+  return values.every(isHashText) ? values.map(b64) : undefined;
+}
+
+/** Verifies a checkpoint's JWS under the JWKS and that its readable fields say what the signature covers. */
+export async function verifyCheckpoint(checkpoint: CheckpointDocument, jwks: PublicJwks): Promise<Check & { claims?: CheckpointClaims }> {
+  const subject = `checkpoint tree_size=${String(checkpoint?.tree_size)} kid=${String(checkpoint?.kid)}`;
+  if (typeof checkpoint?.jws !== 'string') return { subject, ok: false, detail: 'no JWS' };
+  let claims: CheckpointClaims;
+  try {
+    const { payload, protectedHeader } = await compactVerify(checkpoint.jws, createLocalJWKSet(jwks as JSONWebKeySet), { algorithms: [...SIGNING_ALGORITHMS] });
+    if (protectedHeader.typ !== CHECKPOINT_JWS_TYPE) return { subject, ok: false, detail: `the JWS type is ${String(protectedHeader.typ)}, not ${CHECKPOINT_JWS_TYPE}` };
+    claims = JSON.parse(Buffer.from(payload).toString('utf8')) as CheckpointClaims;
+  } catch (error) {
+    return { subject, ok: false, detail: `the signature does not verify under the JWKS: ${(error as Error).message}` };
+  }
+  if (claims.log !== 'jartrail' || !Number.isSafeInteger(claims.tree_size) || !isHashText(claims.root_hash)) {
+    return { subject, ok: false, detail: 'the signed payload is not a jartrail checkpoint' };
+  }
+  if (claims.tree_size !== checkpoint.tree_size || claims.root_hash !== checkpoint.root_hash || claims.issued_at !== checkpoint.issued_at) {
+    return { subject, ok: false, detail: 'tree_size, root_hash or issued_at differ from what the signature covers' };
+  }
+  return { subject, ok: true, detail: `signed by ${checkpoint.kid}: ${claims.tree_size} records, root ${claims.root_hash}`, claims };
+}
+
+/** A tree head is what its checkpoint (when it has one) signed. */
+async function treeHeadChecks(name: string, head: TreeHead, jwks: PublicJwks | undefined): Promise<Check[]> {
+  if (head.checkpoint === null) return [{ subject: `${name} tree_size=${head.tree_size}`, ok: true, detail: 'no checkpoint at this size: the root is as the service computed it, unsigned' }];
+  if (!jwks) return [{ subject: `${name} checkpoint`, ok: false, detail: 'no JWKS to check the signature with (give --jwks)' }];
+  const { claims: _claims, ...check } = await verifyCheckpoint(head.checkpoint, jwks);
+  const matches = head.checkpoint.tree_size === head.tree_size && head.checkpoint.root_hash === head.root_hash;
+  return [check, { subject: `${name} tree_size=${head.tree_size}`, ok: matches, detail: matches ? 'the root is the signed one' : 'the root differs from the signed checkpoint' }];
+}
+
+export async function verifyInclusionDocument(document: InclusionProofDocument, jwks: PublicJwks | undefined = document.jwks): Promise<VerificationReport> {
+  const subject = `record ledger_seq=${document.ledger_seq} event_id=${document.leaf?.event_id}`;
+  const checks = await treeHeadChecks('tree', { tree_size: document.tree_size, root_hash: document.root_hash, checkpoint: document.checkpoint }, jwks);
+  const leafHash = leafHashOf(document.leaf).toString('base64url');
+  checks.push({ subject, ok: leafHash === document.leaf_hash && document.leaf.ledger_seq === document.ledger_seq, detail: leafHash === document.leaf_hash ? 'the leaf hash is the hash of the leaf' : 'the leaf hash is not the hash of the leaf' });
+  const proof = hashes(document.proof ?? []);
+  const included = proof !== undefined && isHashText(document.root_hash) && verifyInclusion(document.ledger_seq, document.tree_size, b64(leafHash), proof, b64(document.root_hash));
+  checks.push({ subject, ok: included, detail: included ? `included in the tree of ${document.tree_size}` : `the inclusion proof does not lead to the root of the tree of ${document.tree_size}` });
+  return report('inclusion_proof', checks);
+}
+
+export async function verifyConsistencyDocument(document: ConsistencyProofDocument, jwks: PublicJwks | undefined = document.jwks): Promise<VerificationReport> {
+  const checks = [...(await treeHeadChecks('from', document.from, jwks)), ...(await treeHeadChecks('to', document.to, jwks))];
+  const proof = hashes(document.proof ?? []);
+  const consistent =
+    proof !== undefined &&
+    isHashText(document.from.root_hash) &&
+    isHashText(document.to.root_hash) &&
+    verifyConsistency(document.from.tree_size, document.to.tree_size, b64(document.from.root_hash), b64(document.to.root_hash), proof);
+  checks.push({
+    subject: `trees ${document.from.tree_size} → ${document.to.tree_size}`,
+    ok: consistent,
+    detail: consistent ? 'the larger tree extends the smaller one, nothing changed or removed' : 'the consistency proof fails: the trees are not one append-only log',
+  });
+  return report('consistency_proof', checks);
+}
+
+/** A whole exported chain: the checkpoint's signature, each record's payload hash, leaf and inclusion. */
+export async function verifyEvidenceBundle(bundle: EvidenceBundle, jwks: PublicJwks = bundle.jwks): Promise<VerificationReport> {
+  const { claims, ...checkpointCheck } = await verifyCheckpoint(bundle.checkpoint, jwks);
+  const checks: Check[] = [checkpointCheck];
+  const root = claims ? b64(claims.root_hash) : undefined;
+  for (const record of bundle.records ?? []) {
+    const subject = `record ledger_seq=${record.ledger_seq} event_id=${record.leaf?.event_id ?? '?'}`;
+    if (record.leaf === null) {
+      checks.push({ subject, ok: false, detail: 'the ledger holds this record, but the database no longer does (deleted)' });
+      continue;
+    }
+    if (record.leaf.ledger_seq !== record.ledger_seq) {
+      checks.push({ subject, ok: false, detail: `the leaf says ledger_seq ${record.leaf.ledger_seq}` });
+      continue;
+    }
+    if (record.payload !== null) {
+      const recomputed = payloadHashOf(b64(record.salt), record.payload).toString('base64url');
+      const same = recomputed === record.leaf.payload_hash;
+      checks.push({ subject, ok: same, detail: same ? 'the payload is the one committed' : 'the payload differs from the one committed (its salted hash does not match)' });
+    } else {
+      checks.push({ subject, ok: true, detail: 'payload purged by retention; the leaf still commits to its salted hash' });
+    }
+    const proof = hashes(record.inclusion_proof ?? []);
+    const included = root !== undefined && proof !== undefined && verifyInclusion(record.leaf.ledger_seq, claims!.tree_size, leafHashOf(record.leaf), proof, root);
+    checks.push({
+      subject,
+      ok: included,
+      detail: included ? `included in the signed tree of ${claims!.tree_size}` : 'not included in the signed tree: the record or its proof was changed',
+    });
+  }
+  return report('evidence_bundle', checks);
+}
+
+/** Any ledger document, by its `kind`; a JWKS given separately wins over the one inside the document. */
+export async function verifyDocument(document: unknown, jwks?: PublicJwks): Promise<VerificationReport> {
+  const kind = (document as { kind?: unknown } | null)?.kind;
+  switch (kind) {
+    case 'checkpoint': {
+      const given = jwks ?? (document as { jwks?: PublicJwks }).jwks;
+      if (!given) return report('checkpoint', [{ subject: 'checkpoint', ok: false, detail: 'no JWKS to check the signature with (give --jwks)' }]);
+      const { claims: _claims, ...check } = await verifyCheckpoint(document as CheckpointDocument, given);
+      return report('checkpoint', [check]);
+    }
+    case 'inclusion_proof':
+      return verifyInclusionDocument(document as InclusionProofDocument, jwks ?? (document as InclusionProofDocument).jwks);
+    case 'consistency_proof':
+      return verifyConsistencyDocument(document as ConsistencyProofDocument, jwks ?? (document as ConsistencyProofDocument).jwks);
+    case 'evidence_bundle':
+      return verifyEvidenceBundle(document as EvidenceBundle, jwks ?? (document as EvidenceBundle).jwks);
+    default:
+      return report(String(kind), [{ subject: 'document', ok: false, detail: 'not a jartrail ledger document: kind must be checkpoint, inclusion_proof, consistency_proof or evidence_bundle' }]);
+  }
+}

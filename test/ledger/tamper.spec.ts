@@ -1,0 +1,142 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CompactSign, generateKeyPair } from 'jose';
+import { canonicalJson } from '../../src/common/canonical-json';
+import { verifyDocument } from '../../src/ledger/verification/evidence-verifier';
+import type { EvidenceBundle, PublicJwks } from '../../src/ledger/verification/documents';
+import { startTestApp, type TestApp } from '../support/app';
+import { aConsent, aToken, aVerification, registerSenders } from '../support/events';
+import { checkpointNow, tamper, verifyLedger } from '../support/ledger';
+import { REPOSITORY_ROOT } from '../support/process';
+
+/** `jartrail verify FILE --jwks JWKS` as a user runs it: the built CLI, in its own process, with no network. */
+function cliVerify(file: string, jwksFile: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(REPOSITORY_ROOT, 'bin', 'jartrail.js'), 'verify', file, '--jwks', jwksFile], { env: { PATH: process.env.PATH ?? '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+interface Scenario {
+  readonly name: string;
+  readonly tamper: (app: TestApp) => Promise<void>;
+  /** What the service's verify must name first. */
+  readonly service: { what: string; ledger_seq?: number; event_id?: string; tree_size?: number; reason: RegExp };
+  /** The subject of the offline verifier's first failure. */
+  readonly offline: RegExp;
+}
+
+/**
+ * One chain (verification v-1, consent c-1, tokens t-1 and t-2: ledger seqs 0 to 3) under a signed checkpoint,
+ * then one change made around the service, as the superuser with triggers and foreign keys off. Each change must
+ * be caught by the service's full verification and by the offline verifier over an exported bundle, both naming
+ * the record (or the checkpoint).
+ */
+const SCENARIOS: Scenario[] = [
+  {
+    name: 'a changed payload',
+    tamper: (app) => tamper(app, `UPDATE events SET data = jsonb_set(data, '{decision}', '"denied"') WHERE event_id = 'c-1'`),
+    service: { what: 'record', ledger_seq: 1, event_id: 'c-1', reason: /payload differs/ },
+    offline: /^record ledger_seq=1 event_id=c-1$/,
+  },
+  {
+    name: 'a changed field',
+    tamper: (app) => tamper(app, `UPDATE events SET occurred_at = occurred_at - interval '1 hour' WHERE event_id = 't-1'`),
+    service: { what: 'record', ledger_seq: 2, event_id: 't-1', reason: /fields differ/ },
+    offline: /^record ledger_seq=2 event_id=t-1$/,
+  },
+  {
+    name: 'a deleted record',
+    tamper: (app) => tamper(app, `DELETE FROM events WHERE event_id = 'c-1'`),
+    service: { what: 'record', ledger_seq: 1, reason: /missing \(deleted\)/ },
+    offline: /^record ledger_seq=1 event_id=\?$/,
+  },
+  {
+    name: 'two swapped records',
+    tamper: (app) =>
+      tamper(
+        app,
+        `UPDATE events e SET data = o.data, fingerprint = o.fingerprint, occurred_at = o.occurred_at
+         FROM events o WHERE (e.event_id, o.event_id) IN (('t-1', 't-2'), ('t-2', 't-1'))`,
+      ),
+    service: { what: 'record', ledger_seq: 2, event_id: 't-1', reason: /payload differs/ },
+    offline: /^record ledger_seq=2 event_id=t-1$/,
+  },
+  {
+    name: 'a forged checkpoint signature',
+    tamper: async (app) => {
+      const [checkpoint] = await app.db.rows<{ tree_size: string; kid: string; root_hash: Buffer; issued_at: Date }>(
+        `SELECT tree_size, kid, root_hash, to_char(issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS issued_at FROM ledger_checkpoints ORDER BY tree_size DESC LIMIT 1`,
+      );
+      const { privateKey } = await generateKeyPair('EdDSA');
+      const claims = { log: 'jartrail', tree_size: Number(checkpoint!.tree_size), root_hash: checkpoint!.root_hash.toString('base64url'), issued_at: checkpoint!.issued_at };
+      const forged = await new CompactSign(Buffer.from(canonicalJson(claims))).setProtectedHeader({ alg: 'EdDSA', kid: checkpoint!.kid, typ: 'jartrail-checkpoint+json' }).sign(privateKey);
+      await tamper(app, `UPDATE ledger_checkpoints SET jws = $1 WHERE tree_size = $2`, [forged, checkpoint!.tree_size]);
+    },
+    service: { what: 'checkpoint', tree_size: 4, reason: /signature does not verify/ },
+    offline: /^checkpoint tree_size=4 /,
+  },
+];
+
+describe.each(SCENARIOS)('tampering around the service: $name', (scenario) => {
+  let app: TestApp;
+  let dir: string;
+  let digest: string;
+  let trustedJwks: PublicJwks;
+
+  beforeAll(async () => {
+    app = await startTestApp({ env: { LEDGER_SEQUENCER_INTERVAL_MS: '60000', LEDGER_CHECKPOINT_INTERVAL_SECONDS: '86400' } });
+    dir = await mkdtemp(join(tmpdir(), 'jartrail-tamper-'));
+    const senders = await registerSenders(app);
+    const verification = aVerification();
+    digest = verification.data.digest as string;
+    await senders.as.event(verification, { id: 'v-1' }).expect(202);
+    await senders.as.event(aConsent({ digest }), { id: 'c-1' }).expect(202);
+    await senders.tokens.event(aToken({ digest }), { id: 't-1' }).expect(202);
+    await senders.tokens.event(aToken({ digest }), { id: 't-2' }).expect(202);
+    const checkpoint = await checkpointNow(app);
+    if (checkpoint.tree_size !== 4) throw new Error(`the setup expected a tree of 4, not ${checkpoint.tree_size}`);
+    // The auditor keeps the public keys from before, from a channel the operator does not control.
+    trustedJwks = (await app.http().get('/.well-known/jwks.json').expect(200)).body;
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+    await app.close();
+  });
+
+  it('verifies before the change, in the service and offline', async () => {
+    expect(await verifyLedger(app)).toMatchObject({ ok: true, tree_size: 4, checkpoints_checked: 1, first_failure: null });
+    const bundle = (await app.get(`/v1/chains/${digest}/evidence`).expect(200)).body as EvidenceBundle;
+    expect(await verifyDocument(bundle, trustedJwks)).toMatchObject({ ok: true });
+  });
+
+  it('is detected by the service verification, naming the first record that differs', async () => {
+    await scenario.tamper(app);
+    const report = await verifyLedger(app);
+    expect(report.ok).toBe(false);
+    expect(report.first_failure).toMatchObject({ ...scenario.service, reason: expect.stringMatching(scenario.service.reason) });
+  });
+
+  it('is detected offline by `jartrail verify` over an exported bundle, naming the record', async () => {
+    const bundle = (await app.get(`/v1/chains/${digest}/evidence`).expect(200)).body as EvidenceBundle;
+    const report = await verifyDocument(bundle, trustedJwks);
+    expect(report.ok).toBe(false);
+    expect(report.first_failure?.subject).toMatch(scenario.offline);
+
+    const bundleFile = join(dir, 'bundle.json');
+    const jwksFile = join(dir, 'jwks.json');
+    await writeFile(bundleFile, JSON.stringify(bundle));
+    await writeFile(jwksFile, JSON.stringify(trustedJwks));
+    const cli = await cliVerify(bundleFile, jwksFile);
+    expect(cli.code).toBe(1);
+    expect(JSON.parse(cli.stdout).first_failure.subject).toMatch(scenario.offline);
+    expect(cli.stderr).toMatch(/NOT VERIFIED/);
+  });
+});
