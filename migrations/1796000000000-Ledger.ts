@@ -87,6 +87,14 @@ export class Ledger1796000000000 implements MigrationInterface {
         `CREATE TRIGGER "trg_${table}_enqueue_for_ledger" AFTER INSERT ON "${table}" REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION "jartrail_enqueue_for_ledger"('${kind}')`,
       );
     }
+    // Records accepted before the ledger existed are ledgered too, first, in the order they were recorded: queued
+    // here in rows of 1,000 (the sequencer takes whole rows), events before the conflicts that name them.
+    for (const [table, kind] of [['events', 'event'], ['event_conflicts', 'conflict']]) {
+      await queryRunner.query(
+        `INSERT INTO ledger_pending (record_kind, record_seqs)
+         SELECT '${kind}', array_agg(seq ORDER BY seq) FROM "${table}" GROUP BY seq / 1000 ORDER BY seq / 1000`,
+      );
+    }
 
     // Payloads: nullable, and blanked only by jartrail_purge_payloads (below). The evidence tables' append-only
     // trigger is replaced by one that lets an UPDATE through only inside that function, and a row trigger that

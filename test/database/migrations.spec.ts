@@ -75,3 +75,44 @@ describe('migrations', () => {
     }
   });
 });
+
+describe('the ledger migration on a database that holds records already', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrated: false });
+  });
+  afterAll(() => db.drop());
+
+  it('queues every earlier event and conflict for the ledger, in the order they were recorded', async () => {
+    const migrate = async (migrations: typeof MIGRATIONS) => {
+      const source = new DataSource({ ...dataSourceOptions(db.url, 2), migrations });
+      await source.initialize();
+      try {
+        await runMigrationsUnderLock(source);
+      } finally {
+        await source.destroy();
+      }
+    };
+    const ledgerAt = MIGRATIONS.findIndex((migration) => new migration().name.startsWith('Ledger'));
+    await migrate(MIGRATIONS.slice(0, ledgerAt));
+    await db.pool.query(`INSERT INTO sources (id, name, kind) VALUES ('7d3f1c9e-2a4b-4c5d-8e6f-0a1b2c3d4e5f', 'as-before', 'authorization_server')`);
+    const { rows } = await db.pool.query<{ seq: string }>(
+      `INSERT INTO events (source_id, event_id, type, emitted_at, occurred_at, fingerprint, data)
+       SELECT '7d3f1c9e-2a4b-4c5d-8e6f-0a1b2c3d4e5f', 'before-' || n, 'consent.decision', now(), now(), '\\x00', '{}'::jsonb
+       FROM generate_series(1, 1500) AS n RETURNING seq`,
+    );
+    await db.pool.query(
+      `INSERT INTO event_conflicts (source_id, event_id, original_seq, type, emitted_at, fingerprint, data)
+       VALUES ('7d3f1c9e-2a4b-4c5d-8e6f-0a1b2c3d4e5f', 'before-1', $1, 'consent.decision', now(), '\\x01', '{}'::jsonb)`,
+      [rows[0]!.seq],
+    );
+
+    await migrate(MIGRATIONS);
+
+    const queued = await db.rows<{ record_kind: string; seq: string }>(
+      `SELECT p.record_kind, u.seq FROM ledger_pending p CROSS JOIN LATERAL unnest(p.record_seqs) WITH ORDINALITY AS u(seq, ord) ORDER BY p.id, u.ord`,
+    );
+    expect(queued.filter((row) => row.record_kind === 'event').map((row) => String(row.seq))).toEqual(rows.map((row) => String(row.seq)));
+    expect(queued.map((row) => row.record_kind)).toEqual([...rows.map(() => 'event'), 'conflict']);
+  });
+});
