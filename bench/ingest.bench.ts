@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { Client, Pool } from 'pg';
+import { Client, type Pool } from 'pg';
 import { EVENTS_PER_CHAIN } from './support/chains';
 import { copyIn, copyOut } from './support/copy';
-import { type BenchDatabase, describeDatabase, startDatabase, STATEMENT_STATS_SETTINGS, StatementCounter, type StatementStats } from './support/database';
+import { type BenchDatabase, benchPool, describeDatabase, startDatabase, STATEMENT_STATS_SETTINGS, StatementCounter, type StatementStats } from './support/database';
 import { HttpClient, type LoadResult, queue, rate, runLoad } from './support/load';
 import { type CpuUse, loadAverage, machineInfo, round2, waitForQuietMachine } from './support/machine';
 import { envNumber, logger, ratio, sourceRevision, table, verdict, writeResult } from './support/report';
@@ -110,7 +110,7 @@ async function copyCeiling(url: string, table: string, lines: readonly string[],
 
 /** One INSERT per row, each its own transaction (autocommit), over `connections` connections. */
 async function insertCeiling(url: string, table: string, rows: readonly unknown[][], connections: number): Promise<CeilingResult> {
-  const pool = new Pool({ connectionString: url, max: connections, application_name: 'bench-insert' });
+  const pool = benchPool({ connectionString: url, max: connections, application_name: 'bench-insert' });
   try {
     const next = queue(rows);
     const sql = `INSERT INTO ${table} (${EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`;
@@ -173,7 +173,7 @@ async function main(): Promise<void> {
       env: process.env.BENCH_LEDGER_ENABLED ? { LEDGER_ENABLED: process.env.BENCH_LEDGER_ENABLED } : {},
     });
     log(`service on ${service.url}`);
-    direct = new Pool({ connectionString: database.url, max: 4, application_name: 'bench-admin' });
+    direct = benchPool({ connectionString: database.url, max: 4, application_name: 'bench-admin' });
     await statements?.install();
 
     const http = new HttpClient(service.url, Math.max(settings.singleSenders, settings.batchSenders));

@@ -1,12 +1,12 @@
 import 'reflect-metadata';
 import { randomBytes, randomInt } from 'node:crypto';
-import { Pool } from 'pg';
+import { type Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../src/database/data-source-options';
 import { runMigrationsUnderLock } from '../src/database/database-bootstrap';
 import { EVENTS_PER_CHAIN } from './support/chains';
 import { copyBytea, copyIn, copyRow } from './support/copy';
-import { type BenchDatabase, describeDatabase, startDatabase } from './support/database';
+import { type BenchDatabase, benchPool, describeDatabase, startDatabase } from './support/database';
 import { chainsFor, sendBatches, sendSingles, signedSingles } from './support/ingest-load';
 import { HttpClient, newHistogram, rate, summarize } from './support/load';
 import { loadAverage, machineInfo, round2, waitForQuietMachine } from './support/machine';
@@ -197,7 +197,7 @@ async function main(): Promise<void> {
   log(`on ${revision.commit}${revision.dirty ? ' (with uncommitted changes)' : ''}; settings ${JSON.stringify(settings)}`);
   const quiet = await waitForQuietMachine(settings.maxLoad, settings.loadWaitSeconds, log);
   const database = await startDatabase({ log, keepDir: process.env.BENCH_KEEP_DATA_DIR || undefined });
-  const pool = new Pool({ connectionString: database.url, max: 2 });
+  const pool = benchPool({ connectionString: database.url, max: 2 });
   const masterKey = randomBytes(32).toString('base64url');
   try {
     const databaseInfo = await describeDatabase(database.url);

@@ -1,11 +1,11 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { Pool } from 'pg';
+import { type Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import { ChainsRepository } from '../src/chains/chains.repository';
 import { Keyring } from '../src/common/crypto/keyring';
 import { EVENTS_PER_CHAIN, type SenderKind } from './support/chains';
-import { type BenchDatabase, describeDatabase, startDatabase, STATEMENT_STATS_SETTINGS, StatementCounter, type StatementStats } from './support/database';
+import { type BenchDatabase, benchPool, describeDatabase, startDatabase, STATEMENT_STATS_SETTINGS, StatementCounter, type StatementStats } from './support/database';
 import { HttpClient, type LatencySummary, type LoadResult, newHistogram, rate, runLoad, summarize } from './support/load';
 import { type CpuUse, loadAverage, machineInfo, measureCpu, waitForQuietMachine } from './support/machine';
 import { envNumber, logger, ratio, sourceRevision, table, verdict, writeResult } from './support/report';
@@ -221,7 +221,7 @@ async function main(): Promise<void> {
       if (statements) statementStats[name] = { ...(await statements.collect()), requests: result.completed };
       return result;
     };
-    pool = new Pool({ connectionString: database.url, max: 2, application_name: 'bench-admin' });
+    pool = benchPool({ connectionString: database.url, max: 2, application_name: 'bench-admin' });
     // The service runs the migrations; the seed marker needs its own table only.
     const existing = await readSeed(pool);
     if (existing && existing.plan.chains !== chainsWanted) {
@@ -295,7 +295,7 @@ async function main(): Promise<void> {
     });
     log(`  ${rate(liveness.completed, liveness.seconds)} requests/s, p50 ${liveness.latency.p50} ms`);
 
-    rawPool = new Pool({ connectionString: database.url, max: settings.clients, application_name: 'bench-raw' });
+    rawPool = benchPool({ connectionString: database.url, max: settings.clients, application_name: 'bench-raw' });
     // ChainsRepository over plain pg: exactly the SQL the service runs for GET /v1/chains/{digest}.
     const rawSource = { query: async (sql: string, params?: unknown[]) => (await rawPool!.query(sql, params)).rows } as unknown as DataSource;
     const repository = new ChainsRepository(rawSource);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
+import { Client, Pool, type PoolConfig } from 'pg';
 import { EmbeddedDatabase } from '../../src/database/embedded-postgres';
 import { freePort } from './ports';
 
@@ -147,4 +147,14 @@ export class StatementCounter {
       };
     });
   }
+}
+
+/**
+ * A pg pool for the benchmark's own reads and ceilings. Stopping the embedded PostgreSQL ends the sessions of its
+ * idle clients (57P01); that is the end of the run, not a failure of it.
+ */
+export function benchPool(config: PoolConfig): Pool {
+  const pool = new Pool(config);
+  pool.on('error', () => undefined);
+  return pool;
 }
