@@ -164,7 +164,7 @@ async function checkThroughApi(http: HttpClient, auth: Record<string, string>, i
       unsigned: false,
       counts: [1, 1, 3, 1, 4],
       timeline: chain.events.map((event) => `${event.envelope.type}:${event.envelope.id.replace(`${plan.tag}-${index}-`, '')}`),
-      recordKeys: ['data', 'emitted_at', 'event_id', 'occurred_at', 'recorded_at', 'source', 'type'],
+      recordKeys: ['data', 'emitted_at', 'event_id', 'ledger', 'occurred_at', 'recorded_at', 'source', 'type'],
     });
   };
   for (const index of [...ingested, ...bulk]) {
