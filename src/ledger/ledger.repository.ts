@@ -300,6 +300,16 @@ export class LedgerRepository {
     return rows.map(toEntry);
   }
 
+  /** Where events stand in the ledger, and nothing else: what a chain document shows for each record. */
+  async ledgerSeqsOfEvents(eventSeqs: readonly string[]): Promise<{ seq: number; recordSeq: string }[]> {
+    if (eventSeqs.length === 0) return [];
+    const rows: { seq: string; record_seq: string }[] = await this.dataSource.query(
+      `SELECT seq, record_seq FROM ledger_entries WHERE record_kind = 'event' AND record_seq = ANY($1::bigint[])`,
+      [eventSeqs],
+    );
+    return rows.map((row) => ({ seq: Number(row.seq), recordSeq: String(row.record_seq) }));
+  }
+
   /** One page of the ledger in order, with the records as stored now: the verifier's keyset walk. */
   async entriesAfter(after: number, limit: number): Promise<StoredEntry[]> {
     const rows: EntryRow[] = await this.dataSource.query(`${ENTRY_SELECT} WHERE l.seq > $1 ORDER BY l.seq LIMIT $2`, [after, limit]);

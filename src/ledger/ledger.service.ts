@@ -220,7 +220,7 @@ export class LedgerService {
   /** The ledger side of each of these events, for the chain document. */
   async recordViews(records: readonly { seq: string; purged: boolean }[]): Promise<Map<string, RecordLedgerView>> {
     const seqs = records.map((record) => record.seq);
-    const [entries, latest] = await Promise.all([this.ledger.entriesOfEvents(seqs), this.ledger.latestCheckpoint()]);
+    const [entries, latest] = await Promise.all([this.ledger.ledgerSeqsOfEvents(seqs), this.ledger.latestCheckpoint()]);
     const bySeq = new Map(entries.map((entry) => [entry.recordSeq, entry]));
     const purgedSeqs = records.filter((record) => record.purged && bySeq.has(record.seq)).map((record) => bySeq.get(record.seq)!.seq);
     const byLedgerSeq = await this.ledger.purgesOf(purgedSeqs);
