@@ -1,5 +1,6 @@
 import { compactVerify } from 'jose';
 import { importPublicKey, isHmacAlgorithm, type PublicKeySet, selectKeys, ASYMMETRIC_JWS_ALGORITHMS } from '../common/jose/key-set';
+import { decodeJsonPart } from '../common/jose/compact-parts';
 
 /** The error codes of RFC 8935 section 2.3: exactly these, nothing else, in `{"err", "description"}`. */
 export const SET_ERROR_CODES = ['invalid_request', 'invalid_key', 'invalid_issuer', 'invalid_audience', 'authentication_failed', 'access_denied'] as const;
@@ -27,15 +28,6 @@ const EVENT_ID = /^[\x21-\x2D\x2F-\x7E]{1,256}$/;
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 type Json = Record<string, unknown>;
-
-function decodeJsonPart(part: string): Json | undefined {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** The sender a SET names in `iss`, and how to get its keys (a jwks_uri may be fetched). */
 export interface SetTransmitter {

@@ -4,6 +4,7 @@ import { type Digest, digestOf, sha256Base64Url } from '../../common/crypto/dige
 import { importPublicKey, isHmacAlgorithm, type PublicKeySet, selectKeys, type VerificationKey } from '../../common/jose/key-set';
 import type { VerificationData } from '../verification-event';
 import { type FieldDifference, type IndependentVerdictValue, type Reason, type ReasonCode, verdictOf } from './reasons';
+import { decodeJsonPart } from '../../common/jose/compact-parts';
 
 /** What a registered client allows, and where its keys are. */
 export interface ClientPolicy {
@@ -58,15 +59,6 @@ const REGISTERED_HEADER_PARAMETERS = new Set(['alg', 'jku', 'jwk', 'kid', 'x5u',
 const CLAIM_FACTS = ['iss', 'aud', 'exp', 'iat', 'nbf', 'jti', 'response_type', 'redirect_uri', 'scope', 'resource', 'authorization_details'] as const;
 
 type Json = Record<string, unknown>;
-
-function decodeJsonPart(part: string): Json | undefined {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 const same = (a: unknown, b: unknown) => a === b || (a !== undefined && b !== undefined && canonicalJson(a) === canonicalJson(b));
 
