@@ -107,6 +107,19 @@ describe('independent verification of reported request objects', () => {
     expect(verifications.map((verification: { independent: { status: string } }) => verification.independent.status)).toEqual(['unverifiable', 'not_verifiable']);
   });
 
+  it('calls a report without its object not verifiable, with no mismatch, even for a client that requires signed objects', async () => {
+    const strict = await aClientKey('ES256');
+    const strictId = `strict-${randomUUID().slice(0, 8)}`;
+    await registerClient(app, { client_id: strictId, jwks: { keys: [strict.jwk] }, request_object_signing_alg_values: ['ES256'], require_signed_request_object: true }).expect(201);
+    const claims = requestClaims(strictId);
+    const event = verificationOf(await signRequestObject(strict, claims), claims, { alg: 'ES256', kid: strict.kid }, { request_object: undefined });
+    await as.event(event).expect(202);
+    await drainVerifications(app);
+    const document = await chain(digestOf(event));
+    expect(document.verdict_mismatch).toBe(false);
+    expect(document.request_object.verifications[0].independent).toMatchObject({ status: 'not_verifiable', as_verdict: 'accepted', mismatch: false, reasons: [{ code: 'no_request_object' }] });
+  });
+
   it('refuses an unknown verdict filter by name', async () => {
     problemOf(await app.get('/v1/chains?independent_verdict=maybe'), 400, 'invalid-request');
     problemOf(await app.get('/v1/chains?verdict_mismatch=false'), 400, 'invalid-request');

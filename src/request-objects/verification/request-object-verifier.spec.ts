@@ -219,6 +219,17 @@ describe('independent verification of a request object', () => {
       reasons: [{ code: 'signed_request_object_required' }],
     });
   });
+
+  it('calls an event without the object not verifiable even when the client requires signed objects: the object is optional', async () => {
+    const signer = signers.get('ES256')!;
+    const object = await sign(signer);
+    const report = reportFor(object, claimsOf(), { alg: 'ES256', kid: signer.jwk.kid });
+    expect(await verifyRequestObject(requestFor(undefined, report, clientWith([signer.jwk], { requireSigned: true })))).toEqual({
+      verdict: 'not_verifiable',
+      reasons: [{ code: 'no_request_object', detail: expect.any(String) }],
+      opaque: false,
+    });
+  });
 });
 
 describe('independent verification of an encrypted request object', () => {

@@ -92,10 +92,15 @@ export async function verifyRequestObject(request: VerificationRequest): Promise
   const add = (code: ReasonCode, detail: string, extra: { differences?: FieldDifference[] } = {}) => reasons.push({ code, detail, ...extra });
   const done = (extra: Partial<VerificationOutcome> = {}): VerificationOutcome => ({ verdict: verdictOf(reasons), reasons, opaque: false, ...extra });
 
-  if (reported.unsigned === true || request.requestObject === undefined) {
+  if (reported.unsigned === true) {
     if (client?.requireSigned) add('signed_request_object_required', `client ${client.clientId} requires a signed request object`);
-    else if (reported.unsigned === true) add('unsigned_request', 'a plain authorization request has no signature to verify');
-    else add('no_request_object', 'the verification event did not carry the request object');
+    else add('unsigned_request', 'a plain authorization request has no signature to verify');
+    return done();
+  }
+  // The object is optional in the report: leaving it out says nothing about whether it was signed, so a client's
+  // require_signed_request_object cannot be judged, and judging it would flag every such accepted report.
+  if (request.requestObject === undefined) {
+    add('no_request_object', 'the verification event did not carry the request object');
     return done();
   }
 
