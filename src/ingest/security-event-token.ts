@@ -1,6 +1,6 @@
 import { compactVerify } from 'jose';
 import { importPublicKey, isHmacAlgorithm, type PublicKeySet, selectKeys, ASYMMETRIC_JWS_ALGORITHMS } from '../common/jose/key-set';
-import { decodeJsonPart } from '../common/jose/compact-parts';
+import { decodeJsonPart, readCompactParts } from '../common/jose/compact-parts';
 
 /** The error codes of RFC 8935 section 2.3: exactly these, nothing else, in `{"err", "description"}`. */
 export const SET_ERROR_CODES = ['invalid_request', 'invalid_key', 'invalid_issuer', 'invalid_audience', 'authentication_failed', 'access_denied'] as const;
@@ -25,7 +25,6 @@ export const setEventUrnOf = (type: string) => `${SET_EVENT_URN_PREFIX}${type}`;
 const SET_TYPES = new Set(['secevent+jwt', 'application/secevent+jwt']);
 /** A jti is an event id: the same printable, dot-free characters as webhook-id. */
 const EVENT_ID = /^[\x21-\x2D\x2F-\x7E]{1,256}$/;
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 type Json = Record<string, unknown>;
 
@@ -55,8 +54,11 @@ export interface SetVerificationOptions {
  * and exactly one event keyed by a known URN. Each failure carries its RFC 8935 error code.
  */
 export async function verifySecurityEventToken(token: string, options: SetVerificationOptions): Promise<VerifiedSet> {
-  if (!COMPACT_JWS.test(token)) throw new SetRejection('invalid_request', 'the body is not a compact JWS (a SET is a signed JWT)');
-  const [headerPart, payloadPart] = token.split('.') as [string, string, string];
+  const compact = readCompactParts(token);
+  if (!compact.ok || compact.kind !== 'jws') {
+    throw new SetRejection('invalid_request', `the body is not a compact JWS (a SET is a signed JWT)${compact.ok ? '' : `: ${compact.problem}`}`);
+  }
+  const [headerPart, payloadPart] = compact.parts;
   const header = decodeJsonPart(headerPart);
   const claims = decodeJsonPart(payloadPart);
   if (!header || !claims) throw new SetRejection('invalid_request', 'the JWS header or payload is not a JSON object');

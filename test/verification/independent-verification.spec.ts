@@ -134,6 +134,21 @@ describe('independent verification of reported request objects', () => {
     expect((await chain(digestOf(event))).request_object.verifications[0].independent).toMatchObject({ status: 'rejected', reasons: [{ code: 'malformed' }] });
   });
 
+  it('rejects as malformed a signature spelled with non-zero unused bits, though its bytes are those of a valid one', async () => {
+    const claims = requestClaims(clientId);
+    const object = await signRequestObject(es256, claims);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const variant = `${object.slice(0, -1)}${alphabet[alphabet.indexOf(object.at(-1)!) ^ 1]}`;
+    const event = verificationOf(variant, claims, { alg: 'ES256', kid: es256.kid });
+    await as.event(event).expect(202);
+    await drainVerifications(app);
+    expect((await chain(digestOf(event))).request_object.verifications[0].independent).toMatchObject({
+      status: 'rejected',
+      mismatch: true,
+      reasons: [{ code: 'malformed', detail: expect.stringContaining('signature is not canonical base64url') }],
+    });
+  });
+
   it('keeps verdicts append-only', async () => {
     await expect(app.db.pool.query('UPDATE independent_verdicts SET verdict = verdict')).rejects.toMatchObject({ message: expect.stringMatching(/append-only/) });
   });

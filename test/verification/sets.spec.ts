@@ -132,6 +132,20 @@ describe('Security Event Tokens pushed to POST /v1/sets (RFC 8417, RFC 8935)', (
     await refused(await aSet(), 'invalid_request', 'application/json');
   });
 
+  it('accepts one spelling of a signed SET: the others with the same bytes are invalid_request, so a retransmission cannot pass as a changed SET', async () => {
+    const jti = `set-${randomUUID()}`;
+    const token = await aSet({ jti });
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    // An ES256 signature is 64 bytes: its last character has 4 unused bits.
+    const variant = `${token.slice(0, -1)}${alphabet[alphabet.indexOf(token.at(-1)!) ^ 1]}`;
+    const body = await refused(variant, 'invalid_request');
+    expect(body.description).toMatch(/signature is not canonical base64url/);
+    await refused(`${token}=`, 'invalid_request');
+    await push(token).expect(202);
+    await refused(variant, 'invalid_request');
+    expect(await app.db.rows('SELECT event_id FROM event_conflicts WHERE event_id = $1', [jti])).toEqual([]);
+  });
+
   it("refuses an event type outside the source's kind, and a source without SET keys: access_denied", async () => {
     await refused(await aSet({ events: { 'urn:jartrail:event:token.issued': aToken({ digest: randomDigest() }).data } }), 'access_denied');
     const bare = await createSource({ name: `bare-${randomUUID().slice(0, 8)}`, kind: 'authorization_server' });

@@ -175,6 +175,32 @@ describe('independent verification of a request object', () => {
     expect(REASON_VERDICTS[code]).toBe('rejected');
   });
 
+  it('verifies exactly one spelling of a signature: the 15 other last characters with the same bytes are malformed', async () => {
+    const object = await sign(signers.get('ES256')!);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    // An ES256 signature is 64 bytes, 86 characters: the last one carries 2 bits of the last byte and 4 unused bits.
+    const high = alphabet.indexOf(object.at(-1)!) & 0b110000;
+    const variants = Array.from({ length: 16 }, (_, low) => `${object.slice(0, -1)}${alphabet[high | low]}`);
+    expect(variants).toContain(object);
+    const verdicts = await Promise.all(variants.map(async (variant) => [variant === object, (await verifyObject({ object: variant })).verdict, Buffer.from(variant.split('.')[2]!, 'base64url').equals(Buffer.from(object.split('.')[2]!, 'base64url'))]));
+    // Every variant decodes to the same bytes; only the canonical one is verified.
+    expect(verdicts).toEqual(variants.map((variant) => (variant === object ? [true, 'verified', true] : [false, 'rejected', true])));
+    for (const variant of variants.filter((variant) => variant !== object)) {
+      const outcome = await verifyObject({ object: variant });
+      expect(outcome.reasons).toEqual([{ code: 'malformed', detail: expect.stringContaining('signature is not canonical base64url') }]);
+    }
+  });
+
+  it.each([
+    ['padding', (object: string) => `${object}==`],
+    ['a standard-alphabet character', (object: string) => object.replace(/[-_]/, (found) => (found === '-' ? '+' : '/'))],
+    ['a fourth part', (object: string) => `${object}.AAAA`],
+  ])('calls an object with %s malformed', async (_what, change) => {
+    let object = await sign(signers.get('ES256')!);
+    while (!/[-_]/.test(object)) object = await sign(signers.get('ES256')!);
+    expect(codesOf(await verifyObject({ object: change(object) }))).toEqual(['malformed']);
+  });
+
   it('names each claim the AS reported differently, field by field', async () => {
     const signer = signers.get('ES256')!;
     const claims = claimsOf();
@@ -270,6 +296,15 @@ describe('independent verification of an encrypted request object', () => {
     const { privateKey } = await generateKeyPair('RSA-OAEP-256');
     const outcome = await verifyRequestObject(requestFor(jwe, report, clientWith([signer.jwk]), [{ kid: 'as-enc-1', alg: 'RSA-OAEP-256', key: privateKey }]));
     expect(codesOf(outcome)).toEqual(['decryption_failed']);
+  });
+
+  it('calls a JWE with a non-canonical part malformed, before any key is used', async () => {
+    const { jwe, report, signer, key } = await encrypted('RSA-OAEP-256', {});
+    // The authentication tag is 16 bytes, 22 characters: its last character has 4 unused bits.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const variant = `${jwe.slice(0, -1)}${alphabet[alphabet.indexOf(jwe.at(-1)!) ^ 1]}`;
+    const outcome = await verifyRequestObject(requestFor(variant, { ...report, digest: digestOf(variant) }, clientWith([signer.jwk]), [key]));
+    expect(outcome.reasons).toEqual([{ code: 'malformed', detail: expect.stringContaining('authentication tag is not canonical') }]);
   });
 
   it('rejects an encryption algorithm outside the client registration', async () => {

@@ -4,7 +4,7 @@ import { type Digest, digestOf, sha256Base64Url } from '../../common/crypto/dige
 import { importPublicKey, isHmacAlgorithm, type PublicKeySet, selectKeys, type VerificationKey } from '../../common/jose/key-set';
 import type { VerificationData } from '../verification-event';
 import { type FieldDifference, type IndependentVerdictValue, type Reason, type ReasonCode, verdictOf } from './reasons';
-import { decodeJsonPart } from '../../common/jose/compact-parts';
+import { decodeJsonPart, readCompactParts } from '../../common/jose/compact-parts';
 
 /** What a registered client allows, and where its keys are. */
 export interface ClientPolicy {
@@ -113,9 +113,13 @@ export async function verifyRequestObject(request: VerificationRequest): Promise
 
   let jws = compact;
   let innerDigest: Digest | undefined;
-  const parts = compact.split('.');
-  if (parts.length === 5) {
-    const header = decodeJsonPart(parts[0]!);
+  const outer = readCompactParts(compact);
+  if (!outer.ok) {
+    add('malformed', `not a compact JWS or JWE: ${outer.problem}`);
+    return done();
+  }
+  if (outer.kind === 'jwe') {
+    const header = decodeJsonPart(outer.parts[0]);
     if (!header || typeof header.alg !== 'string' || typeof header.enc !== 'string') {
       add('malformed', 'the JWE protected header is not a JSON object with alg and enc');
       return done();
@@ -147,8 +151,9 @@ export async function verifyRequestObject(request: VerificationRequest): Promise
       add('decryption_failed', 'no decryption key of the AS decrypts the object');
       return done();
     }
-    if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(plaintext)) {
-      add('malformed', 'the decrypted content is not a compact JWS (a request object is signed, then encrypted)');
+    const inner = readCompactParts(plaintext);
+    if (!inner.ok || inner.kind !== 'jws') {
+      add('malformed', `the decrypted content is not a compact JWS (a request object is signed, then encrypted)${inner.ok ? '' : `: ${inner.problem}`}`);
       return done();
     }
     jws = plaintext;
@@ -156,11 +161,8 @@ export async function verifyRequestObject(request: VerificationRequest): Promise
     if (reported.inner_digest !== undefined && reported.inner_digest !== innerDigest) {
       add('inner_digest_mismatch', 'the digest of the decrypted JWS differs from the inner_digest the AS reported');
     }
-  } else if (parts.length === 3 && reported.encryption !== undefined) {
+  } else if (reported.encryption !== undefined) {
     add('header_mismatch', 'the AS reported an encrypted object; it is a plain JWS', { differences: [{ field: 'encryption', reported: reported.encryption }] });
-  } else if (parts.length !== 3) {
-    add('malformed', 'not a compact JWS or JWE');
-    return done();
   }
 
   const [headerPart, payloadPart] = jws.split('.');
