@@ -1,6 +1,6 @@
 import { compactVerify } from 'jose';
 import { importPublicKey, isHmacAlgorithm, type PublicKeySet, selectKeys, ASYMMETRIC_JWS_ALGORITHMS } from '../common/jose/key-set';
-import { decodeJsonPart, readCompactParts } from '../common/jose/compact-parts';
+import { decodeJsonPart, kidProblem, readCompactParts } from '../common/jose/compact-parts';
 
 /** The error codes of RFC 8935 section 2.3: exactly these, nothing else, in `{"err", "description"}`. */
 export const SET_ERROR_CODES = ['invalid_request', 'invalid_key', 'invalid_issuer', 'invalid_audience', 'authentication_failed', 'access_denied'] as const;
@@ -63,6 +63,8 @@ export async function verifySecurityEventToken(token: string, options: SetVerifi
   const claims = decodeJsonPart(payloadPart);
   if (!header || !claims) throw new SetRejection('invalid_request', 'the JWS header or payload is not a JSON object');
   if (typeof header.typ !== 'string' || !SET_TYPES.has(header.typ.toLowerCase())) throw new SetRejection('invalid_request', 'typ must be secevent+jwt (RFC 8417 section 2.3)');
+  const badKid = kidProblem(header);
+  if (badKid) throw new SetRejection('invalid_request', badKid);
   if (header.crit !== undefined) throw new SetRejection('invalid_request', 'crit names extensions jartrail does not understand (RFC 7515 section 4.1.11)');
 
   const alg = header.alg;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
 import { issueApiKey, problemOf, startTestApp, type TestApp } from '../support/app';
 import { registerSenders, type WebhookSender } from '../support/events';
 import { aClientKey, type ClientKey, drainVerifications, registerClient, requestClaims, signRequestObject, verificationOf } from '../support/request-objects';
@@ -146,6 +147,18 @@ describe('independent verification of reported request objects', () => {
       status: 'rejected',
       mismatch: true,
       reasons: [{ code: 'malformed', detail: expect.stringContaining('signature is not canonical base64url') }],
+    });
+  });
+
+  it('rejects as malformed an object whose kid is a number, though its signature verifies under a client key', async () => {
+    const claims = requestClaims(clientId);
+    const object = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 7, typ: 'oauth-authz-req+jwt' } as never).sign(es256.privateKey);
+    const event = verificationOf(object, claims, { alg: 'ES256' });
+    await as.event(event).expect(202);
+    await drainVerifications(app);
+    expect((await chain(digestOf(event))).request_object.verifications[0].independent).toMatchObject({
+      status: 'rejected',
+      reasons: [{ code: 'malformed', detail: expect.stringContaining('kid must be a string') }],
     });
   });
 

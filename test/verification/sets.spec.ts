@@ -146,6 +146,14 @@ describe('Security Event Tokens pushed to POST /v1/sets (RFC 8417, RFC 8935)', (
     expect(await app.db.rows('SELECT event_id FROM event_conflicts WHERE event_id = $1', [jti])).toEqual([]);
   });
 
+  it('refuses a kid that is not a string (a number, an object): invalid_request, not ignored', async () => {
+    for (const kid of [1, { kid: keys.ES256.kid }]) {
+      const token = await aSet({ key: { ...keys.ES256, kid: kid as never } });
+      const body = await refused(token, 'invalid_request');
+      expect(body.description).toMatch(/kid must be a string/);
+    }
+  });
+
   it("refuses an event type outside the source's kind, and a source without SET keys: access_denied", async () => {
     await refused(await aSet({ events: { 'urn:jartrail:event:token.issued': aToken({ digest: randomDigest() }).data } }), 'access_denied');
     const bare = await createSource({ name: `bare-${randomUUID().slice(0, 8)}`, kind: 'authorization_server' });

@@ -47,3 +47,8 @@ export function decodeJsonPart(part: string): JsonObject | undefined {
   }
 }
 
+
+/** Why a JOSE header's `kid` is unusable, or undefined: when present it is a string (RFC 7515 section 4.1.4). */
+export function kidProblem(header: JsonObject): string | undefined {
+  return header.kid === undefined || typeof header.kid === 'string' ? undefined : `kid must be a string, not ${header.kid === null ? 'null' : Array.isArray(header.kid) ? 'an array' : typeof header.kid}`;
+}

@@ -201,6 +201,18 @@ describe('independent verification of a request object', () => {
     expect(codesOf(await verifyObject({ object: change(object) }))).toEqual(['malformed']);
   });
 
+  it.each([
+    ['a number', 7],
+    ['an object', { id: 'key-ES256' }],
+    ['null', null],
+  ])('calls an object whose kid is %s malformed, rather than trying every key', async (_what, kid) => {
+    const signer = signers.get('ES256')!;
+    const claims = claimsOf();
+    const object = await new CompactSign(Buffer.from(JSON.stringify(claims))).setProtectedHeader({ alg: 'ES256', kid, typ: 'oauth-authz-req+jwt' } as never).sign(signer.privateKey);
+    const outcome = await verifyRequestObject(requestFor(object, reportFor(object, claims, { alg: 'ES256' }), clientWith([signer.jwk])));
+    expect(outcome.reasons).toEqual([{ code: 'malformed', detail: expect.stringContaining('kid must be a string') }]);
+  });
+
   it('names each claim the AS reported differently, field by field', async () => {
     const signer = signers.get('ES256')!;
     const claims = claimsOf();
@@ -305,6 +317,14 @@ describe('independent verification of an encrypted request object', () => {
     const variant = `${jwe.slice(0, -1)}${alphabet[alphabet.indexOf(jwe.at(-1)!) ^ 1]}`;
     const outcome = await verifyRequestObject(requestFor(variant, { ...report, digest: digestOf(variant) }, clientWith([signer.jwk]), [key]));
     expect(outcome.reasons).toEqual([{ code: 'malformed', detail: expect.stringContaining('authentication tag is not canonical') }]);
+  });
+
+  it('calls a JWE whose kid is not a string malformed', async () => {
+    const { inner, report, signer, key } = await encrypted('RSA-OAEP-256', {});
+    const { publicKey } = await generateKeyPair('RSA-OAEP-256');
+    const jwe = await new CompactEncrypt(Buffer.from(inner, 'ascii')).setProtectedHeader({ alg: 'RSA-OAEP-256', enc: 'A256GCM', kid: 1, cty: 'JWT' } as never).encrypt(publicKey);
+    const outcome = await verifyRequestObject(requestFor(jwe, { ...report, digest: digestOf(jwe) }, clientWith([signer.jwk]), [{ ...key, kid: undefined }]));
+    expect(outcome.reasons).toEqual([{ code: 'malformed', detail: expect.stringContaining('kid must be a string') }]);
   });
 
   it('rejects an encryption algorithm outside the client registration', async () => {

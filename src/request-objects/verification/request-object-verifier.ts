@@ -4,7 +4,7 @@ import { type Digest, digestOf, sha256Base64Url } from '../../common/crypto/dige
 import { importPublicKey, isHmacAlgorithm, type PublicKeySet, selectKeys, type VerificationKey } from '../../common/jose/key-set';
 import type { VerificationData } from '../verification-event';
 import { type FieldDifference, type IndependentVerdictValue, type Reason, type ReasonCode, verdictOf } from './reasons';
-import { decodeJsonPart, readCompactParts } from '../../common/jose/compact-parts';
+import { decodeJsonPart, kidProblem, readCompactParts } from '../../common/jose/compact-parts';
 
 /** What a registered client allows, and where its keys are. */
 export interface ClientPolicy {
@@ -124,6 +124,12 @@ export async function verifyRequestObject(request: VerificationRequest): Promise
       add('malformed', 'the JWE protected header is not a JSON object with alg and enc');
       return done();
     }
+    // A kid of another type is not "no kid": ignoring it would try keys the sender did not name.
+    const badKid = kidProblem(header);
+    if (badKid) {
+      add('malformed', `the JWE protected header: ${badKid}`);
+      return done();
+    }
     const actual = { alg: header.alg, enc: header.enc, kid: header.kid };
     const reportedEncryption = reported.encryption;
     const encryptionDifferences = reportedEncryption ? differences(reportedEncryption, actual, 'encryption.') : [{ field: 'encryption', reported: undefined, actual }];
@@ -170,6 +176,11 @@ export async function verifyRequestObject(request: VerificationRequest): Promise
   const claims = decodeJsonPart(payloadPart!);
   if (!header || typeof header.alg !== 'string' || !claims) {
     add('malformed', 'the JWS header or payload is not a JSON object');
+    return done({ innerDigest });
+  }
+  const badKid = kidProblem(header);
+  if (badKid) {
+    add('malformed', `the JWS header: ${badKid}`);
     return done({ innerDigest });
   }
   const alg = header.alg;
