@@ -111,6 +111,10 @@ describe('validateEvent', () => {
       expect(accepted(validate(aVerification({ delivery: 'par', request_uri: `${PAR_REQUEST_URI_PREFIX}bwc4JK-ESC0w8acc191e-Y1LTC2` }))).links).toEqual({ digest: DIGEST });
     });
 
+    it('accepts a refused PAR push without request_uri: the AS refused it, so it issued none', () => {
+      expect(accepted(validate(aVerification({ delivery: 'par', verdict: 'rejected', reason: 'signature_invalid' }))).links).toEqual({ digest: DIGEST });
+    });
+
     it('accepts a request object passed by reference with its request_uri', () => {
       expect(validate(aVerification({ delivery: 'reference', request_uri: 'https://client.example.org/request.jwt' })).ok).toBe(true);
     });
@@ -181,7 +185,7 @@ describe('validateEvent', () => {
       ['a request marked unsigned: false without header', envelope('request_object.verification', { ...plainData, unsigned: false }), 'data.header', 'missing'],
       ['an inner_digest without encryption', aVerification({ inner_digest: OUTER_DIGEST }), 'data.inner_digest', 'inner_digest_without_encryption'],
       ['delivery by reference without request_uri', aVerification({ delivery: 'reference' }), 'data.request_uri', 'missing'],
-      ['delivery by PAR without request_uri', aVerification({ delivery: 'par' }), 'data.request_uri', 'missing'],
+      ['an accepted delivery by PAR without request_uri', aVerification({ delivery: 'par' }), 'data.request_uri', 'missing'],
       ['delivery by PAR with a request_uri that is not a PAR URN', aVerification({ delivery: 'par', request_uri: 'https://client.example.org/r' }), 'data.request_uri', 'par_request_uri'],
       ['delivery by value with a request_uri', aVerification({ request_uri: `${PAR_REQUEST_URI_PREFIX}x` }), 'data.request_uri', 'request_uri_with_value'],
       ['a token with neither digest nor parent', aToken({ digest: undefined }), 'data.digest', 'digest_or_parent'],

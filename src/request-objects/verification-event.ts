@@ -87,7 +87,9 @@ const verificationData = z
     if (data.inner_digest !== undefined && data.encryption === undefined) {
       issue('inner_digest', 'inner_digest_without_encryption', 'is only meaningful for an encrypted request object');
     }
-    if (data.delivery !== 'value' && data.request_uri === undefined) {
+    // A refused PAR push was given no request_uri (RFC 9126 section 2.3): the AS reports the refusal without one.
+    const refusedPush = data.delivery === 'par' && data.verdict === 'rejected';
+    if (data.delivery !== 'value' && data.request_uri === undefined && !refusedPush) {
       context.addIssue({ code: 'invalid_type', expected: 'string', path: ['request_uri'], message: 'this field is required' });
     }
     if (data.delivery === 'par' && data.request_uri !== undefined && !data.request_uri.startsWith(PAR_REQUEST_URI_PREFIX)) {

@@ -162,6 +162,21 @@ describe('independent verification of reported request objects', () => {
     });
   });
 
+  it('records a PAR push the AS refused, which has no request_uri, and still requires one of an accepted push', async () => {
+    const claims = requestClaims(clientId);
+    const object = await signRequestObject(rs256, claims);
+    const refusedPush = verificationOf(object, claims, { alg: 'RS256', kid: rs256.kid }, { delivery: 'par', verdict: 'rejected', reason: 'alg not allowed' });
+    await as.event(refusedPush).expect(202);
+    await drainVerifications(app);
+    const [verification] = (await chain(digestOf(refusedPush))).request_object.verifications;
+    expect(verification.data).toMatchObject({ delivery: 'par', verdict: 'rejected' });
+    expect(verification.data.request_uri).toBeUndefined();
+    expect(verification.independent).toMatchObject({ status: 'rejected', as_verdict: 'rejected', mismatch: false, reasons: [{ code: 'alg_not_allowed' }] });
+    const acceptedPush = verificationOf(object, claims, { alg: 'RS256', kid: rs256.kid }, { delivery: 'par' });
+    const problem = problemOf(await as.event(acceptedPush), 422, 'invalid-event');
+    expect(problem.errors).toEqual([expect.objectContaining({ field: 'data.request_uri' })]);
+  });
+
   it('keeps verdicts append-only', async () => {
     await expect(app.db.pool.query('UPDATE independent_verdicts SET verdict = verdict')).rejects.toMatchObject({ message: expect.stringMatching(/append-only/) });
   });
