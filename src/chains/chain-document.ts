@@ -1,4 +1,5 @@
 import type { ConsentData } from '../consents/consent-event';
+import { EVENT_TYPES } from '../ingest/event-types';
 import type { VerificationData } from '../request-objects/verification-event';
 import type { TokenIssuedData, TokenRevokedData } from '../tokens/token-events';
 import type { ToolCallData } from '../tool-calls/tool-call-event';
@@ -126,11 +127,25 @@ export function summaryOf(record: StoredRecord, ledger?: RecordLedgerView): stri
   }
 }
 
+const wholeSecondOf = (record: StoredRecord) => Math.floor(record.occurredAt.getTime() / 1000);
+const causalRankOf = (record: StoredRecord) => EVENT_TYPES.get(record.type)?.causalRank ?? Number.MAX_SAFE_INTEGER;
+
+/**
+ * Records ordered by occurrence (given: by occurred_at, then seq), except that within one whole second they go in
+ * causal order (verification, consent, token, then tool calls and revocations by their own times): a token's `iat`
+ * has no fraction, so by time alone it would come before the consent of the same second that led to it. The sort
+ * is stable, so records of one rank in one second keep their exact order.
+ */
+export function inTimelineOrder(records: readonly StoredRecord[]): StoredRecord[] {
+  return [...records].sort((a, b) => wholeSecondOf(a) - wholeSecondOf(b) || causalRankOf(a) - causalRankOf(b));
+}
+
 /** Assembles the whole chain as one document; the records come ordered by occurrence. */
 export function toChainDocument(chain: StoredChain, ledger: ReadonlyMap<string, RecordLedgerView> = new Map()): ChainDocument {
   const view = (record: StoredRecord) => toRecordView(record, ledger.get(record.seq));
-  const of = (type: string) => chain.records.filter((record) => record.type === type).map(view);
-  const verifications = chain.records.filter((record) => record.type === 'request_object.verification');
+  const records = inTimelineOrder(chain.records);
+  const of = (type: string) => records.filter((record) => record.type === type).map(view);
+  const verifications = records.filter((record) => record.type === 'request_object.verification');
   return {
     digest: chain.digest,
     aliases: chain.aliases,
@@ -146,7 +161,7 @@ export function toChainDocument(chain: StoredChain, ledger: ReadonlyMap<string, 
     tokens: of('token.issued'),
     revocations: of('token.revoked'),
     tool_calls: of('tool_call.recorded'),
-    timeline: chain.records.map((record) => ({
+    timeline: records.map((record) => ({
       occurred_at: record.occurredAt.toISOString(),
       type: record.type,
       event_id: record.eventId,
