@@ -60,7 +60,7 @@ describe('the chain document', () => {
     const refresh = aToken({ token_type: 'refresh', jti: 'tok-2' });
     const revocation = aRevocation();
     const call = aToolCall();
-    const document = toChainDocument(aChain([verification, consent, access, call, refresh, revocation]));
+    const document = toChainDocument(aChain([verification, consent, access, refresh, revocation, call]));
 
     expect(document.digest).toBe(DIGEST);
     expect(document.aliases).toEqual(['inner-digest']);
@@ -70,7 +70,20 @@ describe('the chain document', () => {
     expect(document.tokens.map((view) => view.event_id)).toEqual([access.eventId, refresh.eventId]);
     expect(document.revocations.map((view) => view.event_id)).toEqual([revocation.eventId]);
     expect(document.tool_calls.map((view) => view.event_id)).toEqual([call.eventId]);
-    expect(document.timeline.map((entry) => entry.event_id)).toEqual([verification, consent, access, call, refresh, revocation].map((record) => record.eventId));
+    expect(document.timeline.map((entry) => entry.event_id)).toEqual([verification, consent, access, refresh, revocation, call].map((record) => record.eventId));
+  });
+
+  it('orders records of one whole second causally, and keeps the given order of records of one rank', () => {
+    const second = new Date('2026-11-28T10:00:22Z');
+    const at = (milliseconds: number) => ({ occurredAt: new Date(second.getTime() + milliseconds) });
+    const token = aRecord('token.issued', { digest: DIGEST, token_type: 'access', jti: 'tok-1', iat: second.getTime() / 1000, exp: 1_900_000_000 }, at(0));
+    const call = aRecord('tool_call.recorded', { call_id: 'c', agent_id: 'a', token: { jti: 'tok-1' }, tool: 't', action: 'x', started_at: '', outcome: 'succeeded' }, at(100));
+    const verification = aRecord('request_object.verification', { digest: DIGEST, verdict: 'accepted', client_id: 'c', delivery: 'value', header: { alg: 'ES256' } }, at(300));
+    const consent = aRecord('consent.decision', { digest: DIGEST, decision: 'approved', subject: 'psn:x' }, at(600));
+    const revocation = aRecord('token.revoked', { jti: 'tok-1', revoked_at: '' }, at(650));
+    const nextSecond = aRecord('consent.decision', { digest: DIGEST, decision: 'denied', subject: 'psn:x' }, at(1000));
+    const document = toChainDocument(aChain([token, call, verification, consent, revocation, nextSecond]));
+    expect(document.timeline.map((entry) => entry.event_id)).toEqual([verification, consent, token, call, revocation, nextSecond].map((record) => record.eventId));
   });
 
   it('shows each record with its source, times in ISO 8601 UTC and its stored data', () => {

@@ -1,9 +1,10 @@
 import type { ConsentData } from '../consents/consent-event';
+import { EVENT_TYPES } from '../ingest/event-types';
 import type { VerificationData } from '../request-objects/verification-event';
 import type { TokenIssuedData, TokenRevokedData } from '../tokens/token-events';
 import type { ToolCallData } from '../tool-calls/tool-call-event';
 import type { RecordLedgerView } from '../ledger/ledger.service';
-import type { StoredChain, StoredRecord } from './chains.repository';
+import type { StoredChain, StoredConflict, StoredRecord } from './chains.repository';
 
 /** A record as the API shows it: where it came from, when, and its data as stored. */
 export interface RecordView {
@@ -42,6 +43,22 @@ export interface IndependentVerificationView {
 
 export type VerificationView = RecordView & { readonly independent: IndependentVerificationView };
 
+/**
+ * A body refused with 409 under the id of one of the chain's records, kept as evidence: what it said, where it
+ * stands in the ledger, and which record (the first body under that id, which stays the record) it contradicts.
+ */
+export interface ConflictView {
+  readonly event_id: string;
+  readonly source: { readonly id: string; readonly name: string };
+  readonly type: string;
+  readonly emitted_at: string;
+  readonly recorded_at: string;
+  /** The refused body's data as stored (minimised like an event's); null once retention purged it. */
+  readonly data: Record<string, unknown> | null;
+  readonly conflicts_with: { readonly event_id: string; readonly ledger_seq: number | null };
+  readonly ledger: RecordLedgerView;
+}
+
 export interface ChainDocument {
   readonly digest: string;
   readonly aliases: readonly string[];
@@ -54,6 +71,7 @@ export interface ChainDocument {
   readonly revocations: readonly RecordView[];
   readonly tool_calls: readonly RecordView[];
   readonly timeline: readonly TimelineEntry[];
+  readonly conflicts: readonly ConflictView[];
 }
 
 export function toRecordView(record: StoredRecord, ledger?: RecordLedgerView): RecordView {
@@ -126,11 +144,47 @@ export function summaryOf(record: StoredRecord, ledger?: RecordLedgerView): stri
   }
 }
 
-/** Assembles the whole chain as one document; the records come ordered by occurrence. */
-export function toChainDocument(chain: StoredChain, ledger: ReadonlyMap<string, RecordLedgerView> = new Map()): ChainDocument {
+const wholeSecondOf = (record: StoredRecord) => Math.floor(record.occurredAt.getTime() / 1000);
+const causalRankOf = (record: StoredRecord) => EVENT_TYPES.get(record.type)?.causalRank ?? Number.MAX_SAFE_INTEGER;
+
+/**
+ * Records ordered by occurrence (given: by occurred_at, then seq), except that within one whole second they go in
+ * causal order (verification, consent, token, then tool calls and revocations by their own times): a token's `iat`
+ * has no fraction, so by time alone it would come before the consent of the same second that led to it. The sort
+ * is stable, so records of one rank in one second keep their exact order.
+ */
+export function inTimelineOrder(records: readonly StoredRecord[]): StoredRecord[] {
+  return [...records].sort((a, b) => wholeSecondOf(a) - wholeSecondOf(b) || causalRankOf(a) - causalRankOf(b));
+}
+
+const UNSEQUENCED: RecordLedgerView = { seq: null, checkpoint: null, payload_purged: null };
+
+function toConflictView(conflict: StoredConflict, ledger: ReadonlyMap<string, RecordLedgerView>, conflictLedger: ReadonlyMap<string, RecordLedgerView>): ConflictView {
+  return {
+    event_id: conflict.eventId,
+    source: { id: conflict.sourceId, name: conflict.sourceName },
+    type: conflict.type,
+    emitted_at: conflict.emittedAt.toISOString(),
+    recorded_at: conflict.recordedAt.toISOString(),
+    data: conflict.data,
+    conflicts_with: { event_id: conflict.eventId, ledger_seq: ledger.get(conflict.originalSeq)?.seq ?? null },
+    ledger: conflictLedger.get(conflict.seq) ?? UNSEQUENCED,
+  };
+}
+
+/**
+ * Assembles the whole chain as one document; the records come ordered by occurrence. `ledger` holds the records'
+ * ledger views by events.seq, `conflictLedger` the conflicts' by event_conflicts.seq.
+ */
+export function toChainDocument(
+  chain: StoredChain,
+  ledger: ReadonlyMap<string, RecordLedgerView> = new Map(),
+  conflictLedger: ReadonlyMap<string, RecordLedgerView> = new Map(),
+): ChainDocument {
   const view = (record: StoredRecord) => toRecordView(record, ledger.get(record.seq));
-  const of = (type: string) => chain.records.filter((record) => record.type === type).map(view);
-  const verifications = chain.records.filter((record) => record.type === 'request_object.verification');
+  const records = inTimelineOrder(chain.records);
+  const of = (type: string) => records.filter((record) => record.type === type).map(view);
+  const verifications = records.filter((record) => record.type === 'request_object.verification');
   return {
     digest: chain.digest,
     aliases: chain.aliases,
@@ -146,12 +200,13 @@ export function toChainDocument(chain: StoredChain, ledger: ReadonlyMap<string, 
     tokens: of('token.issued'),
     revocations: of('token.revoked'),
     tool_calls: of('tool_call.recorded'),
-    timeline: chain.records.map((record) => ({
+    timeline: records.map((record) => ({
       occurred_at: record.occurredAt.toISOString(),
       type: record.type,
       event_id: record.eventId,
       source: record.sourceName,
       summary: summaryOf(record, ledger.get(record.seq)),
     })),
+    conflicts: (chain.conflicts ?? []).map((conflict) => toConflictView(conflict, ledger, conflictLedger)),
   };
 }

@@ -32,11 +32,29 @@ export interface StoredIndependentVerdict {
   readonly verifiedAt: Date;
 }
 
+/** A body refused with 409 because its event id already named another body: kept as evidence (event_conflicts). */
+export interface StoredConflict {
+  /** event_conflicts.seq */
+  readonly seq: string;
+  readonly eventId: string;
+  readonly sourceId: string;
+  readonly sourceName: string;
+  readonly type: string;
+  readonly emittedAt: Date;
+  readonly recordedAt: Date;
+  /** null once purged by retention. */
+  readonly data: Record<string, unknown> | null;
+  /** events.seq of the record it conflicts with: the first body under that id, which stays the record. */
+  readonly originalSeq: string;
+}
+
 export interface StoredChain {
   readonly digest: string;
   readonly createdAt: Date;
   readonly aliases: readonly string[];
   readonly records: readonly StoredRecord[];
+  /** The conflicting bodies kept against the records, when read (the chain document reads them). */
+  readonly conflicts?: readonly StoredConflict[];
 }
 
 export interface LookupHit {
@@ -165,6 +183,32 @@ export class ChainsRepository {
       return { ...record, independent: row.iv ? toIndependent(row.iv) : row.pending ? ('pending' as const) : null };
     });
     return { digest, createdAt: chain.created_at, aliases: chain.aliases, records };
+  }
+
+  /**
+   * The conflicting bodies kept against the chain's records, oldest first. Read through the conflicts' index by
+   * original_seq, one probe per member of the chain.
+   */
+  async conflicts(digest: string): Promise<StoredConflict[]> {
+    const rows: { seq: string; event_id: string; source_id: string; source_name: string; type: string; emitted_at: Date; recorded_at: Date; data: Record<string, unknown> | null; original_seq: string }[] =
+      await this.dataSource.query(
+        `SELECT c.seq, c.event_id, c.source_id, s.name AS source_name, c.type, c.emitted_at, c.recorded_at, c.data, c.original_seq
+         FROM chain_members m JOIN event_conflicts c ON c.original_seq = m.event_seq JOIN sources s ON s.id = c.source_id
+         WHERE m.chain_digest = $1
+         ORDER BY c.seq`,
+        [digest],
+      );
+    return rows.map((row) => ({
+      seq: String(row.seq),
+      eventId: row.event_id,
+      sourceId: row.source_id,
+      sourceName: row.source_name,
+      type: row.type,
+      emittedAt: row.emitted_at,
+      recordedAt: row.recorded_at,
+      data: row.data,
+      originalSeq: String(row.original_seq),
+    }));
   }
 
   /** The event seqs the chain's membership rows name, with the event id of those still present. */

@@ -44,14 +44,19 @@ export class ChainsService {
 
   async getChain(digest: string): Promise<ChainDocument> {
     const chain = await this.loadChain(digest);
-    const ledger = await this.ledger.recordViews(chain.records.map((record) => ({ seq: record.seq, purged: record.data === null })));
-    return toChainDocument(chain, ledger);
+    const conflicts = await this.chains.conflicts(chain.digest);
+    const [ledger, conflictLedger] = await Promise.all([
+      this.ledger.recordViews(chain.records.map((record) => ({ seq: record.seq, purged: record.data === null }))),
+      this.ledger.recordViews(conflicts.map((conflict) => ({ seq: conflict.seq, purged: conflict.data === null })), 'conflict'),
+    ]);
+    return toChainDocument({ ...chain, conflicts }, ledger, conflictLedger);
   }
 
   /** The chain's records with their inclusion proofs in the latest signed tree, for `jartrail verify`. */
   async getEvidence(digest: string): Promise<EvidenceBundle> {
     const chain = await this.loadChain(digest);
-    return this.ledger.evidenceBundle(chain.digest, await this.chains.memberSeqs(chain.digest));
+    const [members, conflicts] = await Promise.all([this.chains.memberSeqs(chain.digest), this.chains.conflicts(chain.digest)]);
+    return this.ledger.evidenceBundle(chain.digest, members, conflicts);
   }
 
   private async loadChain(digest: string) {

@@ -24,6 +24,7 @@ export const consentDecisionEvent = defineEventType<ConsentData>({
   senderKind: 'authorization_server',
   data: consentData,
   occurredAt: (_data, envelopeTimestamp) => envelopeTimestamp,
+  causalRank: 1,
   links: (data) => ({ digest: data.digest }),
   minimize: (data, policy) => ({ ...data, subject: policy.subjectOf(data.subject) }),
 });

@@ -1,4 +1,4 @@
-import { Column, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Unique } from 'typeorm';
 import { SourceEntity } from '../sources/source.entity';
 import { EventEntity } from './event.entity';
 
@@ -8,6 +8,8 @@ import { EventEntity } from './event.entity';
  */
 @Entity('event_conflicts')
 @Unique('uq_event_conflicts_delivery', ['sourceId', 'eventId', 'fingerprint'])
+/** The chain document and the evidence bundle read a chain's conflicts by the records they contradict. */
+@Index('idx_event_conflicts_original', ['originalSeq'])
 export class EventConflictEntity {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS', primaryKeyConstraintName: 'pk_event_conflicts' })
   seq!: string;

@@ -19,6 +19,12 @@ export interface EventTypeDefinition<Data extends object = object> {
   readonly data: z.ZodType<Data>;
   /** The moment the record describes, for the chain's timeline (the envelope timestamp when nothing better exists). */
   occurredAt(data: Data, envelopeTimestamp: Date): Date;
+  /**
+   * Where records share a second of occurrence, the timeline puts them in this order (lower first): the order in
+   * which one can cause the next. Occurrence times come from different clocks and some have no fraction (a
+   * token's `iat` is whole seconds), so within one second they cannot order a consent before its token.
+   */
+  readonly causalRank: number;
   links(data: Data): RecordLinks;
   minimize(data: Data, policy: MinimizationPolicy): Data;
   /**

@@ -293,19 +293,19 @@ export class LedgerRepository {
     return rows[0] && toEntry(rows[0]);
   }
 
-  /** The entries of these events, by events.seq; events not yet sequenced are absent. */
-  async entriesOfEvents(eventSeqs: readonly string[]): Promise<StoredEntry[]> {
-    if (eventSeqs.length === 0) return [];
-    const rows: EntryRow[] = await this.dataSource.query(`${ENTRY_SELECT} WHERE l.record_kind = 'event' AND l.record_seq = ANY($1::bigint[]) ORDER BY l.seq`, [eventSeqs]);
+  /** The entries of these records (events.seq or event_conflicts.seq, by kind); records not yet sequenced are absent. */
+  async entriesOfRecords(kind: RecordKind, recordSeqs: readonly string[]): Promise<StoredEntry[]> {
+    if (recordSeqs.length === 0) return [];
+    const rows: EntryRow[] = await this.dataSource.query(`${ENTRY_SELECT} WHERE l.record_kind = $1 AND l.record_seq = ANY($2::bigint[]) ORDER BY l.seq`, [kind, recordSeqs]);
     return rows.map(toEntry);
   }
 
-  /** Where events stand in the ledger, and nothing else: what a chain document shows for each record. */
-  async ledgerSeqsOfEvents(eventSeqs: readonly string[]): Promise<{ seq: number; recordSeq: string }[]> {
-    if (eventSeqs.length === 0) return [];
+  /** Where records stand in the ledger, and nothing else: what a chain document shows for each record. */
+  async ledgerSeqsOfRecords(kind: RecordKind, recordSeqs: readonly string[]): Promise<{ seq: number; recordSeq: string }[]> {
+    if (recordSeqs.length === 0) return [];
     const rows: { seq: string; record_seq: string }[] = await this.dataSource.query(
-      `SELECT seq, record_seq FROM ledger_entries WHERE record_kind = 'event' AND record_seq = ANY($1::bigint[])`,
-      [eventSeqs],
+      `SELECT seq, record_seq FROM ledger_entries WHERE record_kind = $1 AND record_seq = ANY($2::bigint[])`,
+      [kind, recordSeqs],
     );
     return rows.map((row) => ({ seq: Number(row.seq), recordSeq: String(row.record_seq) }));
   }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { fieldError, ProblemException } from '../common/problem/problem';
 import { toCheckpointDocument } from './checkpoint-signer';
-import { type LeafInput, leafHashOf, leafInputOf, payloadHashOf } from './ledger-leaf';
+import { type LeafInput, leafHashOf, leafInputOf, payloadHashOf, type RecordKind } from './ledger-leaf';
 import { LedgerRepository, type StoredCheckpoint, type StoredEntry } from './ledger.repository';
 import { LedgerSequencerService } from './ledger-sequencer.service';
 import {
@@ -217,10 +217,10 @@ export class LedgerService {
     return this.report(range.size, checkpointsChecked, failures);
   }
 
-  /** The ledger side of each of these events, for the chain document. */
-  async recordViews(records: readonly { seq: string; purged: boolean }[]): Promise<Map<string, RecordLedgerView>> {
+  /** The ledger side of each of these records (events, or kept conflicts), by their seq, for the chain document. */
+  async recordViews(records: readonly { seq: string; purged: boolean }[], kind: RecordKind = 'event'): Promise<Map<string, RecordLedgerView>> {
     const seqs = records.map((record) => record.seq);
-    const [entries, latest] = await Promise.all([this.ledger.ledgerSeqsOfEvents(seqs), this.ledger.latestCheckpoint()]);
+    const [entries, latest] = await Promise.all([this.ledger.ledgerSeqsOfRecords(kind, seqs), this.ledger.latestCheckpoint()]);
     const bySeq = new Map(entries.map((entry) => [entry.recordSeq, entry]));
     const purgedSeqs = records.filter((record) => record.purged && bySeq.has(record.seq)).map((record) => bySeq.get(record.seq)!.seq);
     const byLedgerSeq = await this.ledger.purgesOf(purgedSeqs);
@@ -242,31 +242,45 @@ export class LedgerService {
   }
 
   /**
-   * A chain's records with their inclusion proofs in the latest signed tree: what `jartrail verify` checks offline.
-   * `members` are the chain's event seqs as its membership rows name them, so a record deleted around the service
-   * still shows, as missing.
+   * A chain's records, and the conflicting bodies kept against them, with their inclusion proofs in the latest
+   * signed tree: what `jartrail verify` checks offline. `members` are the chain's event seqs as its membership rows
+   * name them, so a record deleted around the service still shows, as missing.
    */
-  async evidenceBundle(chain: string, members: readonly { seq: string; eventId: string | null }[]): Promise<EvidenceBundle> {
+  async evidenceBundle(
+    chain: string,
+    members: readonly { seq: string; eventId: string | null }[],
+    conflicts: readonly { seq: string; eventId: string }[] = [],
+  ): Promise<EvidenceBundle> {
     const checkpoint = await this.requireLatest();
-    const entries = (await this.ledger.entriesOfEvents(members.map((member) => member.seq))).filter((entry) => entry.seq < checkpoint.treeSize);
-    const covered = new Set(entries.map((entry) => entry.recordSeq));
-    const proofRanges = entries.map((entry) => inclusionProofRanges(entry.seq, checkpoint.treeSize));
-    const nodes = await this.ledger.nodes(nodesFor(proofRanges.flat()));
+    const inTree = (entries: StoredEntry[]) => entries.filter((entry) => entry.seq < checkpoint.treeSize);
+    const [events, kept] = await Promise.all([
+      this.ledger.entriesOfRecords('event', members.map((member) => member.seq)).then(inTree),
+      this.ledger.entriesOfRecords('conflict', conflicts.map((conflict) => conflict.seq)).then(inTree),
+    ]);
+    const proofRanges = new Map([...events, ...kept].map((entry) => [entry.seq, inclusionProofRanges(entry.seq, checkpoint.treeSize)]));
+    const nodes = await this.ledger.nodes(nodesFor([...proofRanges.values()].flat()));
     const lookup = (node: { level: number; index: number }) => nodes.get(`${node.level}/${node.index}`);
+    const bundleRecord = (entry: StoredEntry) => ({
+      ledger_seq: entry.seq,
+      leaf: entry.fields ? (leafInputOf(entry.seq, entry.fields, entry.payloadHash) as LeafInput) : null,
+      payload: entry.payload,
+      salt: entry.salt.toString('base64url'),
+      inclusion_proof: proofRanges.get(entry.seq)!.map((range) => rangeHash(range, lookup).toString('base64url')),
+    });
+    const coveredEvents = new Set(events.map((entry) => entry.recordSeq));
+    const coveredConflicts = new Set(kept.map((entry) => entry.recordSeq));
     return {
       kind: 'evidence_bundle',
       format: 'jartrail-evidence-bundle/v1',
       chain,
       exported_at: new Date().toISOString(),
       checkpoint: toCheckpointDocument(checkpoint),
-      records: entries.map((entry, index) => ({
-        ledger_seq: entry.seq,
-        leaf: entry.fields ? (leafInputOf(entry.seq, entry.fields, entry.payloadHash) as LeafInput) : null,
-        payload: entry.payload,
-        salt: entry.salt.toString('base64url'),
-        inclusion_proof: proofRanges[index]!.map((range) => rangeHash(range, lookup).toString('base64url')),
-      })),
-      pending: members.filter((member) => !covered.has(member.seq)).map((member) => member.eventId ?? `events.seq ${member.seq}`),
+      records: events.map(bundleRecord),
+      conflicts: kept.map(bundleRecord),
+      pending: [
+        ...members.filter((member) => !coveredEvents.has(member.seq)).map((member) => member.eventId ?? `events.seq ${member.seq}`),
+        ...conflicts.filter((conflict) => !coveredConflicts.has(conflict.seq)).map((conflict) => `${conflict.eventId} (conflict, event_conflicts.seq ${conflict.seq})`),
+      ],
       jwks: await this.keys.jwks(),
     };
   }

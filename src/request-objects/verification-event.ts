@@ -107,6 +107,7 @@ export const requestObjectVerificationEvent = defineEventType<VerificationData>(
   senderKind: 'authorization_server',
   data: verificationData,
   occurredAt: (_data, envelopeTimestamp) => envelopeTimestamp,
+  causalRank: 0,
   links: (data) => ({ digest: data.digest, innerDigest: data.inner_digest }),
   independentVerification: (data) => ({ requestObject: data.request_object }),
   minimize: (data, policy) => {

@@ -68,6 +68,7 @@ export const tokenIssuedEvent = defineEventType<TokenIssuedData>({
   senderKind: 'token_service',
   data: tokenIssuedData,
   occurredAt: (data) => new Date(data.iat * 1000),
+  causalRank: 2,
   links: (data) => ({
     digest: data.digest,
     tokenIdentity: tokenKeysOf(data),
@@ -96,6 +97,8 @@ export const tokenRevokedEvent = defineEventType<TokenRevokedData>({
   senderKind: 'token_service',
   data: tokenRevokedData,
   occurredAt: (data) => new Date(data.revoked_at),
+  // Like a tool call it needs the token; between the two, only their own times can tell which came first.
+  causalRank: 3,
   links: (data) => ({ tokenReference: { role: 'revocation', keys: tokenKeysOf(data) } }),
   minimize: (data) => data,
 });

@@ -38,6 +38,7 @@ export const toolCallRecordedEvent = defineEventType<ToolCallData>({
   senderKind: 'agent',
   data: toolCallData,
   occurredAt: (data) => new Date(data.started_at),
+  causalRank: 3,
   links: (data) => ({ tokenReference: { role: 'usage', keys: tokenKeysOf(data.token) } }),
   minimize: (data) => data,
 });

@@ -145,6 +145,44 @@ describe('GET /v1/chains/{digest}: the whole chain as one document', () => {
   });
 });
 
+describe('the timeline within one second: causal order, not the order of clocks without fractions', () => {
+  const context = withFreshApp();
+
+  it('orders verification, consent, token, tool call and revocation of one second causally, though iat has no fraction', async () => {
+    const { as, tokens, agent } = context.senders;
+    const second = Date.parse('2026-11-28T09:30:07Z');
+    const at = (milliseconds: number) => new Date(second + milliseconds).toISOString();
+    const suffix = randomUUID().slice(0, 8);
+    const digest = randomDigest();
+    const jti = `at-${suffix}`;
+    // The token's iat (whole seconds) reads 09:30:07.000, before the verification and the consent that led to it.
+    const verification: Envelope = { id: `ver-${suffix}`, ...aVerification({ digest }), timestamp: at(400) };
+    const consent: Envelope = { id: `con-${suffix}`, ...aConsent({ digest }), timestamp: at(700) };
+    const token: Envelope = { id: `tok-${suffix}`, ...aToken({ digest, jti, iat: second / 1000, exp: second / 1000 + 600 }) };
+    const toolCall: Envelope = { id: `call-${suffix}`, ...aToolCall({ token: { jti }, started_at: at(800) }) };
+    const revocation: Envelope = { id: `rev-${suffix}`, ...aRevocation({ jti, revoked_at: at(900) }) };
+    // A call started in the same second after the revocation stays after it: between those two, time decides.
+    const lateCall: Envelope = { id: `late-${suffix}`, ...aToolCall({ token: { jti }, started_at: at(950) }) };
+    await agent.event(lateCall).expect(202);
+    await tokens.event(revocation).expect(202);
+    await agent.event(toolCall).expect(202);
+    await tokens.event(token).expect(202);
+    await as.event(consent).expect(202);
+    await as.event(verification).expect(202);
+
+    const chain = (await context.app.get(`/v1/chains/${digest}`).expect(200)).body;
+    expect(chain.timeline.map((entry: any) => [entry.event_id, entry.occurred_at])).toEqual([
+      [verification.id, at(400)],
+      [consent.id, at(700)],
+      [token.id, at(0)],
+      [toolCall.id, at(800)],
+      [revocation.id, at(900)],
+      [lateCall.id, at(950)],
+    ]);
+    expect(chain.tool_calls.map((record: any) => record.event_id)).toEqual([toolCall.id, lateCall.id]);
+  });
+});
+
 describe('encrypted request objects: the inner digest finds the chain', () => {
   const context = withFreshApp();
   const jwe = (inner: string) => aVerification({ encryption: { alg: 'RSA-OAEP-256', enc: 'A256GCM' }, inner_digest: inner });

@@ -113,6 +113,25 @@ describe('the jartrail command line', () => {
     expect(await eventIdsOf(source)).toEqual(['evt-cli-1']);
   });
 
+  it('follows the README: the example files keep their ids, so a changed example sent again is refused with 409 and kept as a conflict', async () => {
+    const as = await createSource('as-readme');
+    const example = join(REPOSITORY_ROOT, 'examples', '2-consent-decision.json');
+    const sent = await run(['send', join(REPOSITORY_ROOT, 'examples', '1-request-object-verification.json'), example], { env: asSource(as) });
+    expect(sent).toMatchObject({ code: 0, stderr: '' });
+    const [eventId] = (await eventIdsOf(as)).slice(1);
+
+    // "change an event and send it under the same id": the README's own edit of the consent example.
+    const text = await readFile(example, 'utf8');
+    expect(text).toContain('"approved"');
+    const changed = await file('2-consent-decision-changed.json', text.replace('"approved"', '"denied"'));
+    const refused = await run(['send', changed], { env: asSource(as) });
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stderr)).toMatchObject({ status: 409, type: 'urn:jartrail:problem:event-id-conflict', event_id: eventId });
+    const conflicts = await app.db.rows<{ decision: string }>(`SELECT data ->> 'decision' AS decision FROM event_conflicts WHERE source_id = $1 AND event_id = $2`, [as.id, eventId]);
+    expect(conflicts).toEqual([{ decision: 'denied' }]);
+    expect(await eventIdsOf(as)).toHaveLength(2);
+  });
+
   it('sends an NDJSON file as a batch; envelopes without an id get one from their content, so sending again records nothing twice', async () => {
     const source = await createSource('as-batch');
     const events = await file('events.ndjson', ndjson([withId(aVerification(), 'evt-b-1'), aConsent(), aConsent()]));

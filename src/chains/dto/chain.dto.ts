@@ -3,6 +3,19 @@ import { digest, tokenHash } from '../../common/schema/oauth-fields';
 
 export const digestParam = digest.describe('A chain digest, or the inner digest of an encrypted request object');
 
+const ledgerView = z
+  .object({
+    seq: z.int().nullable().describe('The ledger sequence number (leaf index); null while the record waits for the sequencer'),
+    checkpoint: z
+      .object({ tree_size: z.int(), root_hash: z.string(), issued_at: z.string() })
+      .nullable()
+      .describe('The latest signed checkpoint, once it covers the record'),
+    payload_purged: z
+      .object({ policy: z.string(), purged_at: z.iso.datetime(), note: z.string().describe('"payload purged under policy X"') })
+      .nullable(),
+  })
+  .meta({ id: 'RecordLedgerView' });
+
 const recordView = z
   .object({
     event_id: z.string(),
@@ -15,17 +28,7 @@ const recordView = z
       .record(z.string(), z.unknown())
       .nullable()
       .describe("The event's data as stored (subjects pseudonymised unless configured otherwise); null once purged by retention"),
-    ledger: z
-      .object({
-        seq: z.int().nullable().describe('The ledger sequence number (leaf index); null while the record waits for the sequencer'),
-        checkpoint: z
-          .object({ tree_size: z.int(), root_hash: z.string(), issued_at: z.string() })
-          .nullable()
-          .describe('The latest signed checkpoint, once it covers the record'),
-        payload_purged: z
-          .object({ policy: z.string(), purged_at: z.iso.datetime(), note: z.string().describe('"payload purged under policy X"') })
-          .nullable(),
-      })
+    ledger: ledgerView
       .optional()
       .describe("The record's place in the tamper-evident ledger (in the chain document)"),
   })
@@ -55,6 +58,21 @@ const independentVerification = z
   })
   .meta({ id: 'IndependentVerification' });
 
+const conflictView = z
+  .object({
+    event_id: z.string().describe('The event id both bodies were sent under'),
+    source: z.object({ id: z.uuid(), name: z.string() }),
+    type: z.string(),
+    emitted_at: z.iso.datetime().describe("The refused envelope's timestamp"),
+    recorded_at: z.iso.datetime().describe('When jartrail kept it'),
+    data: z.record(z.string(), z.unknown()).nullable().describe("The refused body's data as stored (minimised like an event's); null once purged by retention"),
+    conflicts_with: z
+      .object({ event_id: z.string(), ledger_seq: z.int().nullable().describe("The record's ledger seq; null while it waits for the sequencer") })
+      .describe('The record it contradicts: the first body under this id, which stays the record'),
+    ledger: ledgerView.describe("The kept body's own place in the ledger: GET /v1/ledger/proofs/inclusion?seq= proves it"),
+  })
+  .meta({ id: 'Conflict' });
+
 export const chainDocument = z
   .object({
     digest: z.string(),
@@ -81,7 +99,10 @@ export const chainDocument = z
           summary: z.string(),
         }),
       )
-      .describe('Every record, ordered by occurrence'),
+      .describe('Every record, ordered by occurrence; records of one whole second in causal order (verification, consent, token, then tool calls and revocations)'),
+    conflicts: z
+      .array(conflictView)
+      .describe('Bodies refused with 409 under the id of one of these records and kept as evidence, oldest first; not part of the timeline'),
   })
   .meta({ id: 'Chain' });
 

@@ -134,7 +134,11 @@ export const evidenceBundle = z
     exported_at: z.string(),
     checkpoint: checkpointView,
     records: z.array(bundleRecord).describe('Every record of the chain covered by the checkpoint, in ledger order'),
-    pending: z.array(z.string()).describe('Event ids of the chain not yet covered by a checkpoint'),
+    conflicts: z
+      .array(bundleRecord)
+      .optional()
+      .describe("Bodies refused with 409 under the id of one of the records and kept as evidence (leaf kind conflict), covered by the checkpoint, in ledger order; verified like the records"),
+    pending: z.array(z.string()).describe('Event ids of the chain (and of its kept conflicts, marked so) not yet covered by a checkpoint'),
     jwks,
   })
   .meta({ id: 'EvidenceBundle' });

@@ -69,8 +69,8 @@ export interface BundleRecord {
 
 /**
  * A chain exported for an auditor: every ledgered record of the chain with its inclusion proof in the tree of
- * the signed checkpoint, and the public keys. Records still waiting for the sequencer or for a checkpoint are
- * listed by event id in `pending`.
+ * the signed checkpoint, the conflicting bodies kept against those records (409s) likewise, and the public keys.
+ * Records still waiting for the sequencer or for a checkpoint are listed by event id in `pending`.
  */
 export interface EvidenceBundle {
   readonly kind: 'evidence_bundle';
@@ -79,6 +79,11 @@ export interface EvidenceBundle {
   readonly exported_at: string;
   readonly checkpoint: CheckpointDocument;
   readonly records: readonly BundleRecord[];
+  /**
+   * The bodies refused with 409 under the id of one of the records (leaf kind `conflict`, `original_seq` the
+   * record's events.seq). Absent in bundles made before conflicts were exported.
+   */
+  readonly conflicts?: readonly BundleRecord[];
   readonly pending: readonly string[];
   readonly jwks: PublicJwks;
 }

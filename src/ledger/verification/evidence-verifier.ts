@@ -107,16 +107,36 @@ export async function verifyConsistencyDocument(document: ConsistencyProofDocume
   return report('consistency_proof', checks);
 }
 
-/** A whole exported chain: the checkpoint's signature, each record's payload hash, leaf and inclusion. */
+/**
+ * A whole exported chain: the checkpoint's signature, then for each record and each kept conflict its kind, payload
+ * hash, leaf and inclusion. A conflict must contradict one of the bundle's records.
+ */
 export async function verifyEvidenceBundle(bundle: EvidenceBundle, jwks: PublicJwks = bundle.jwks): Promise<VerificationReport> {
   const { claims, ...checkpointCheck } = await verifyCheckpoint(bundle.checkpoint, jwks);
   const checks: Check[] = [checkpointCheck];
   const root = claims ? b64(claims.root_hash) : undefined;
-  for (const record of bundle.records ?? []) {
-    const subject = `record ledger_seq=${record.ledger_seq} event_id=${record.leaf?.event_id ?? '?'}`;
+  const recordSeqs = new Set((bundle.records ?? []).map((record) => record.leaf?.record_seq));
+  const listed = [
+    ...(bundle.records ?? []).map((record) => ({ record, kind: 'event' as const })),
+    ...(bundle.conflicts ?? []).map((record) => ({ record, kind: 'conflict' as const })),
+  ];
+  for (const { record, kind } of listed) {
+    const subject = `${kind === 'event' ? 'record' : 'conflict'} ledger_seq=${record.ledger_seq} event_id=${record.leaf?.event_id ?? '?'}`;
     if (record.leaf === null) {
-      checks.push({ subject, ok: false, detail: 'the ledger holds this record, but the database no longer does (deleted)' });
+      checks.push({ subject, ok: false, detail: `the ledger holds this ${kind === 'event' ? 'record' : 'conflict'}, but the database no longer does (deleted)` });
       continue;
+    }
+    if (record.leaf.kind !== kind) {
+      checks.push({ subject, ok: false, detail: `the leaf is of kind ${String(record.leaf.kind)}, not ${kind}` });
+      continue;
+    }
+    if (kind === 'conflict') {
+      const known = record.leaf.original_seq !== undefined && recordSeqs.has(record.leaf.original_seq);
+      checks.push({
+        subject,
+        ok: known,
+        detail: known ? `a body refused under the id of record ${record.leaf.original_seq}, kept as evidence` : `it names record ${String(record.leaf.original_seq)}, which is not in this bundle`,
+      });
     }
     if (record.leaf.ledger_seq !== record.ledger_seq) {
       checks.push({ subject, ok: false, detail: `the leaf says ledger_seq ${record.leaf.ledger_seq}` });
