@@ -7,7 +7,7 @@ import type { DataSource } from 'typeorm';
 import { Keyring } from '../common/crypto/keyring';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { LedgerRepository } from './ledger.repository';
-import { LedgerSequencer, type SequencerRun, SequencerLoop } from './ledger-sequencer';
+import { LedgerSequencer, type SequencerRun, type SequencerRunOptions, SequencerLoop } from './ledger-sequencer';
 import type { SequencerWorkerData, SequencerWorkerMessage } from './sequencer.worker';
 import { SigningKeysService } from './signing-keys.service';
 
@@ -64,7 +64,7 @@ export class LedgerSequencerService implements OnApplicationBootstrap, OnApplica
     await exited;
   }
 
-  run(options: { wait: boolean; checkpoint: 'when_due' | 'now' }): Promise<SequencerRun> {
+  run(options: SequencerRunOptions): Promise<SequencerRun> {
     return this.sequencer.run(options);
   }
 

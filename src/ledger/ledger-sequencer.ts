@@ -10,6 +10,14 @@ import type { SigningKeysService } from './signing-keys.service';
 /** The settings the sequencer reads: all the worker thread is given. */
 export type LedgerSettings = AppConfig['ledger'];
 
+export interface SequencerRunOptions {
+  /** Wait for the lock instead of giving up (on-demand checkpoints). */
+  readonly wait: boolean;
+  readonly checkpoint: 'when_due' | 'now';
+  /** Sequence no queue row after this one: an on-demand checkpoint stops at the queue as it was when asked. */
+  readonly upToPendingId?: string;
+}
+
 export interface SequencerRun {
   /** false: another process held the sequencer lock, nothing was done here. */
   readonly ran: boolean;
@@ -35,16 +43,15 @@ export class LedgerSequencer {
   ) {}
 
   /**
-   * One run: sequences up to one batch of queued records, then checkpoints when due (or now). `wait` waits for
-   * the lock instead of giving up, for on-demand checkpoints.
+   * One run: sequences up to one batch of queued records, then checkpoints when due (or now).
    */
-  async run(options: { wait: boolean; checkpoint: 'when_due' | 'now' }): Promise<SequencerRun> {
+  async run(options: SequencerRunOptions): Promise<SequencerRun> {
     return this.ledger.transaction(async (manager) => {
       if (options.wait) await this.ledger.lockSequencer(manager);
       else if (!(await this.ledger.tryLockSequencer(manager))) return { ran: false, sequenced: 0, treeSize: -1, checkpoint: undefined };
 
       const range = await this.loadRange(manager);
-      const pending = await this.ledger.pendingRecords(manager, this.settings.sequencerBatch);
+      const pending = await this.ledger.pendingRecords(manager, this.settings.sequencerBatch, options.upToPendingId);
       const entries: NewEntry[] = [];
       const nodes: (NodeId & { hash: Hash })[] = [];
       for (const record of pending) {
