@@ -7,12 +7,20 @@ import type { DataSource } from 'typeorm';
 import { Keyring } from '../common/crypto/keyring';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { LedgerRepository } from './ledger.repository';
-import { LedgerSequencer, type SequencerRun, SequencerLoop } from './ledger-sequencer';
+import { LedgerSequencer, type SequencerRun, type SequencerRunOptions, SequencerLoop } from './ledger-sequencer';
 import type { SequencerWorkerData, SequencerWorkerMessage } from './sequencer.worker';
 import { SigningKeysService } from './signing-keys.service';
 
 /** The compiled worker; absent when the service runs from TypeScript sources (the tests), which loop in-thread. */
 const WORKER_FILE = join(__dirname, 'sequencer.worker.js');
+
+/**
+ * What the worker thread gets, and all it gets: an explicit object, so that a new setting (or secret) in AppConfig
+ * never reaches the thread by accident. Not the master key, not the bootstrap admin key, no other derived key.
+ */
+export function sequencerWorkerData(config: AppConfig, keyring: Keyring, databaseUrl: string): SequencerWorkerData {
+  return { databaseUrl, ledgerKeySealingKey: keyring.ledgerKeySealingKey.toString('base64url'), ledger: config.ledger };
+}
 
 /**
  * The sequencer in the service. The periodic loop runs in a worker thread with its own two connections, so that
@@ -33,7 +41,7 @@ export class LedgerSequencerService implements OnApplicationBootstrap, OnApplica
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    this.sequencer = new LedgerSequencer(ledger, keys, config);
+    this.sequencer = new LedgerSequencer(ledger, keys, config.ledger);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -41,7 +49,7 @@ export class LedgerSequencerService implements OnApplicationBootstrap, OnApplica
     if (!this.config.ledger.enabled) return;
     if (existsSync(WORKER_FILE)) this.startWorker();
     else {
-      this.loop = new SequencerLoop(this.sequencer, this.config, (error) => this.logger.error({ err: error }, 'the ledger sequencer failed; retrying'));
+      this.loop = new SequencerLoop(this.sequencer, this.config.ledger, (error) => this.logger.error({ err: error }, 'the ledger sequencer failed; retrying'));
       this.loop.start();
     }
   }
@@ -56,16 +64,12 @@ export class LedgerSequencerService implements OnApplicationBootstrap, OnApplica
     await exited;
   }
 
-  run(options: { wait: boolean; checkpoint: 'when_due' | 'now' }): Promise<SequencerRun> {
+  run(options: SequencerRunOptions): Promise<SequencerRun> {
     return this.sequencer.run(options);
   }
 
   private startWorker(): void {
-    const workerData: SequencerWorkerData = {
-      databaseUrl: (this.dataSource.options as { url?: string }).url!,
-      ledgerKeySealingKey: this.keyring.ledgerKeySealingKey.toString('base64url'),
-      config: this.config,
-    };
+    const workerData = sequencerWorkerData(this.config, this.keyring, (this.dataSource.options as { url?: string }).url!);
     const worker = new Worker(WORKER_FILE, { workerData });
     worker.on('message', (message: { error?: string }) => {
       if (message.error) this.logger.error({ err: message.error }, 'the ledger sequencer failed; retrying');

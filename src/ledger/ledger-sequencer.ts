@@ -7,6 +7,17 @@ import type { LedgerRepository, NewEntry, StoredCheckpoint } from './ledger.repo
 import { CompactRange, completeSubtrees, type Hash, type NodeId } from './merkle/merkle-tree';
 import type { SigningKeysService } from './signing-keys.service';
 
+/** The settings the sequencer reads: all the worker thread is given. */
+export type LedgerSettings = AppConfig['ledger'];
+
+export interface SequencerRunOptions {
+  /** Wait for the lock instead of giving up (on-demand checkpoints). */
+  readonly wait: boolean;
+  readonly checkpoint: 'when_due' | 'now';
+  /** Sequence no queue row after this one: an on-demand checkpoint stops at the queue as it was when asked. */
+  readonly upToPendingId?: string;
+}
+
 export interface SequencerRun {
   /** false: another process held the sequencer lock, nothing was done here. */
   readonly ran: boolean;
@@ -28,20 +39,19 @@ export class LedgerSequencer {
   constructor(
     private readonly ledger: LedgerRepository,
     private readonly keys: SigningKeysService,
-    private readonly config: AppConfig,
+    private readonly settings: LedgerSettings,
   ) {}
 
   /**
-   * One run: sequences up to one batch of queued records, then checkpoints when due (or now). `wait` waits for
-   * the lock instead of giving up, for on-demand checkpoints.
+   * One run: sequences up to one batch of queued records, then checkpoints when due (or now).
    */
-  async run(options: { wait: boolean; checkpoint: 'when_due' | 'now' }): Promise<SequencerRun> {
+  async run(options: SequencerRunOptions): Promise<SequencerRun> {
     return this.ledger.transaction(async (manager) => {
       if (options.wait) await this.ledger.lockSequencer(manager);
       else if (!(await this.ledger.tryLockSequencer(manager))) return { ran: false, sequenced: 0, treeSize: -1, checkpoint: undefined };
 
       const range = await this.loadRange(manager);
-      const pending = await this.ledger.pendingRecords(manager, this.config.ledger.sequencerBatch);
+      const pending = await this.ledger.pendingRecords(manager, this.settings.sequencerBatch, options.upToPendingId);
       const entries: NewEntry[] = [];
       const nodes: (NodeId & { hash: Hash })[] = [];
       for (const record of pending) {
@@ -82,8 +92,8 @@ export class LedgerSequencer {
     if (latest && grown === 0) return undefined;
     const due =
       now ||
-      grown >= this.config.ledger.checkpointRecords ||
-      (grown > 0 && (!latest || Date.now() - Date.parse(latest.issuedAt) >= this.config.ledger.checkpointIntervalSeconds * 1000));
+      grown >= this.settings.checkpointRecords ||
+      (grown > 0 && (!latest || Date.now() - Date.parse(latest.issuedAt) >= this.settings.checkpointIntervalSeconds * 1000));
     if (!due) return undefined;
     const checkpoint = await signCheckpoint(await this.keys.current(), range.size, range.root(), exactNow());
     await this.ledger.insertCheckpoint(manager, checkpoint);
@@ -102,7 +112,7 @@ export class SequencerLoop {
 
   constructor(
     private readonly sequencer: LedgerSequencer,
-    private readonly config: AppConfig,
+    private readonly settings: LedgerSettings,
     private readonly onError: (error: unknown) => void,
   ) {}
 
@@ -123,10 +133,10 @@ export class SequencerLoop {
       this.running = run;
       run.then(
         // A full batch means more is waiting: go on at once.
-        (result) => this.schedule(result.sequenced >= this.config.ledger.sequencerBatch ? 0 : this.config.ledger.sequencerIntervalMs),
+        (result) => this.schedule(result.sequenced >= this.settings.sequencerBatch ? 0 : this.settings.sequencerIntervalMs),
         (error: unknown) => {
           this.onError(error);
-          this.schedule(this.config.ledger.sequencerIntervalMs * 5);
+          this.schedule(this.settings.sequencerIntervalMs * 5);
         },
       );
     }, delayMs);

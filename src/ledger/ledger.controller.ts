@@ -46,7 +46,7 @@ export class LedgerController {
   @Post('checkpoints')
   @HttpCode(200)
   @Access(ADMIN)
-  @ApiOperation({ summary: 'Sequence every committed record now and sign a checkpoint of them (the latest one if nothing is new)' })
+  @ApiOperation({ summary: 'Sequence every record committed before this request and sign a checkpoint of them (the latest one if nothing is new)' })
   @ApiResponse({ status: 200, standardSchema: checkpointView })
   checkpointNow() {
     return this.ledger.checkpointNow();

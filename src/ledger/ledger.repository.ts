@@ -167,19 +167,19 @@ export class LedgerRepository {
 
   /**
    * The oldest queued records that are committed, with what their leaves need: whole queue rows (one per ingest
-   * statement), in queue order, until about `limit` records.
+   * statement), in queue order, until about `limit` records; none after queue row `upToPendingId` when given.
    */
-  async pendingRecords(manager: EntityManager, limit: number): Promise<PendingRecord[]> {
+  async pendingRecords(manager: EntityManager, limit: number, upToPendingId?: string): Promise<PendingRecord[]> {
     const rows: (RecordColumns & { id: string })[] = await manager.query(
       `SELECT p.id, p.record_kind, u.record_seq, r.*
        FROM (SELECT id, record_kind, record_seqs FROM (
                SELECT id, record_kind, record_seqs, sum(cardinality(record_seqs)) OVER (ORDER BY id) - cardinality(record_seqs) AS before
-               FROM (SELECT id, record_kind, record_seqs FROM ledger_pending ORDER BY id LIMIT $1) q
+               FROM (SELECT id, record_kind, record_seqs FROM ledger_pending WHERE ($2::bigint IS NULL OR id <= $2) ORDER BY id LIMIT $1) q
              ) w WHERE w.before < $1) p
        CROSS JOIN LATERAL unnest(p.record_seqs) WITH ORDINALITY AS u(record_seq, ord)
        ${RECORD_LATERAL('p.record_kind', 'u.record_seq').replace('LEFT JOIN', 'JOIN')}
        ORDER BY p.id, u.ord`,
-      [limit],
+      [limit, upToPendingId ?? null],
     );
     return rows.map((row) => ({ pendingId: String(row.id), fields: fieldsOf(row)!, payload: row.data ?? {} }));
   }
@@ -228,6 +228,12 @@ export class LedgerRepository {
       [inner.map((id) => id.level), inner.map((id) => id.index), leaves.map((id) => id.index)],
     );
     return new Map(rows.map((row) => [`${row.level}/${row.idx}`, row.hash]));
+  }
+
+  /** The queue position now: the newest queue row, committed or not yet (ids only grow). null: the queue is empty. */
+  async lastPendingId(): Promise<string | null> {
+    const [row]: { id: string | null }[] = await this.dataSource.query('SELECT max(id) AS id FROM ledger_pending');
+    return row!.id === null ? null : String(row!.id);
   }
 
   async pendingCount(): Promise<number> {

@@ -102,15 +102,20 @@ export class LedgerService {
     return { items: page.map(toCheckpointDocument), next_cursor: rows.length > query.limit ? encodeCursor(page.at(-1)!.treeSize) : null };
   }
 
-  /** Sequences everything committed so far and signs a checkpoint of it (or returns the latest, if nothing is new). */
+  /**
+   * Sequences every record committed before this request and signs a checkpoint of the tree (or returns the latest,
+   * if nothing is new). Bounded under sustained ingest: it stops at the queue position it found on arrival, so
+   * records committed meanwhile wait for the next checkpoint instead of keeping the request open.
+   */
   async checkpointNow(): Promise<CheckpointDocument> {
-    // Sequencing runs in batches; on demand means every record committed before this request, under one new
-    // checkpoint signed by the last run.
+    // Queue rows of transactions still open at this point may carry smaller ids and commit later: those are
+    // "not committed before the request", and the periodic sequencer takes them.
+    const upToPendingId = (await this.ledger.lastPendingId()) ?? '0';
     for (;;) {
-      const run = await this.sequencer.run({ wait: true, checkpoint: 'when_due' });
-      if (run.sequenced === 0 || (await this.ledger.pendingCount()) === 0) break;
+      const run = await this.sequencer.run({ wait: true, checkpoint: 'when_due', upToPendingId });
+      if (run.sequenced === 0) break;
     }
-    await this.sequencer.run({ wait: true, checkpoint: 'now' });
+    await this.sequencer.run({ wait: true, checkpoint: 'now', upToPendingId });
     return toCheckpointDocument(await this.requireLatest());
   }
 

@@ -3,18 +3,17 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Keyring } from '../common/crypto/keyring';
-import type { AppConfig } from '../config/app-config';
 import { dataSourceOptions } from '../database/data-source-options';
 import { LedgerRepository } from './ledger.repository';
-import { LedgerSequencer, SequencerLoop } from './ledger-sequencer';
+import { LedgerSequencer, type LedgerSettings, SequencerLoop } from './ledger-sequencer';
 import { SigningKeysService } from './signing-keys.service';
 
-/** What the service hands the worker: where the database is, the one key it needs, the settings. */
+/** What the service hands the worker (see sequencerWorkerData): where the database is, the one key it needs, the ledger settings. */
 export interface SequencerWorkerData {
   readonly databaseUrl: string;
   /** base64url; only the key that opens the ledger signing keys, not the master key. */
   readonly ledgerKeySealingKey: string;
-  readonly config: AppConfig;
+  readonly ledger: LedgerSettings;
 }
 
 export type SequencerWorkerMessage = 'stop';
@@ -30,9 +29,9 @@ async function main(): Promise<void> {
   await dataSource.initialize();
   const ledger = new LedgerRepository(dataSource);
   const keyring = { ledgerKeySealingKey: Buffer.from(data.ledgerKeySealingKey, 'base64url') } as Keyring;
-  const keys = new SigningKeysService(ledger, keyring, data.config);
+  const keys = new SigningKeysService(ledger, keyring, { ledger: data.ledger });
   await keys.ensureKey();
-  const loop = new SequencerLoop(new LedgerSequencer(ledger, keys, data.config), data.config, (error) =>
+  const loop = new SequencerLoop(new LedgerSequencer(ledger, keys, data.ledger), data.ledger, (error) =>
     parentPort!.postMessage({ error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }),
   );
   parentPort!.on('message', (message: SequencerWorkerMessage) => {

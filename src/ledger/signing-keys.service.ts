@@ -46,7 +46,8 @@ export class SigningKeysService {
   constructor(
     private readonly ledger: LedgerRepository,
     private readonly keyring: Keyring,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    // Only the ledger settings: the sequencer's worker thread builds this service from those alone.
+    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'ledger'>,
   ) {}
 
   /** At start: the file's key recorded, or a key generated when the database has none. */
