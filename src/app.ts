@@ -7,6 +7,8 @@ import { Logger } from 'nestjs-pino';
 import secureJson from 'secure-json-parse';
 import { AppModule, type AppRuntime } from './app.module';
 import { ProblemException } from './common/problem/problem';
+import { refuseBadRequestText } from './common/request-text';
+import { findUnstorableText } from './common/storable-text';
 import type { OpaqueBodyRouteConfig } from './ingest/opaque-body';
 
 export const SERVICE_VERSION = '0.1.0';
@@ -33,11 +35,15 @@ function registerBodyParsers(app: NestFastifyApplication): void {
   fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
     if (isOpaque(request)) return done(null, body);
     if (body.length === 0) return done(null, undefined);
+    let value: unknown;
     try {
-      done(null, secureJson.parse(body, undefined, { protoAction: 'error', constructorAction: 'error' }));
+      value = secureJson.parse(body, undefined, { protoAction: 'error', constructorAction: 'error' });
     } catch (error) {
-      done(new ProblemException('malformed-json', { detail: (error as Error).message }), undefined);
+      return done(new ProblemException('malformed-json', { detail: (error as Error).message }), undefined);
     }
+    const unstorable = findUnstorableText(value);
+    if (unstorable) return done(new ProblemException('unstorable-text', { detail: `${unstorable.field || 'the body'} ${unstorable.detail}`, errors: [unstorable] }), undefined);
+    done(null, value);
   });
   fastify.addContentTypeParser('application/secevent+jwt', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
     if (isOpaque(request)) return done(null, body);
@@ -81,6 +87,7 @@ export async function createApp(runtime: AppRuntime, options: CreateAppOptions =
     const limit = (route.config as OpaqueBodyRouteConfig | undefined)?.opaqueBody;
     if (limit) route.bodyLimit = limit === 'event' ? ingest.maxEventBytes : ingest.maxBatchBytes;
   });
+  fastify.addHook('onRequest', refuseBadRequestText);
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

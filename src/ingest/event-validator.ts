@@ -5,6 +5,7 @@ import type { Keyring } from '../common/crypto/keyring';
 import { EVENT_JSON_LIMITS, findJsonLimitViolation } from '../common/json-limits';
 import { fieldError, ProblemException } from '../common/problem/problem';
 import { fieldErrorsFromIssues } from '../common/problem/schema-issues';
+import { findUnstorableText } from '../common/storable-text';
 import { dateTime } from '../common/schema/oauth-fields';
 import type { SourceKind } from '../sources/source-kind';
 import type { EventTypeDefinition, MinimizationPolicy } from './event-type-definition';
@@ -58,6 +59,9 @@ export function validateEvent(envelope: unknown, context: ValidationContext, ide
 
   const tooComplex = findJsonLimitViolation(envelope, EVENT_JSON_LIMITS, prefix);
   if (tooComplex) return fail(new ProblemException('json-too-complex', { detail: tooComplex.detail, errors: [tooComplex] }));
+  // Anywhere in the envelope, before the schemas: PostgreSQL would refuse the whole transaction, not this event.
+  const unstorable = findUnstorableText(envelope, prefix);
+  if (unstorable) return fail(new ProblemException('unstorable-text', { detail: `${unstorable.field || 'the body'} ${unstorable.detail}`, errors: [unstorable] }));
 
   const parsed = envelopeSchema.safeParse(envelope);
   if (!parsed.success) {

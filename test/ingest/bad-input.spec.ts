@@ -1,5 +1,5 @@
 import { startTestApp, type TestApp } from '../support/app';
-import { aConsent, aToken, aVerification, registerSenders, type WebhookSender } from '../support/events';
+import { aConsent, aToken, aToolCall, aVerification, registerSenders, type WebhookSender } from '../support/events';
 
 const EVIDENCE_TABLES = ['events', 'event_conflicts', 'chains', 'chain_members', 'chain_facets', 'token_refs', 'digest_aliases'];
 
@@ -7,10 +7,11 @@ describe('bad input', () => {
   let app: TestApp;
   let as: WebhookSender;
   let tokens: WebhookSender;
+  let agent: WebhookSender;
 
   beforeAll(async () => {
     app = await startTestApp();
-    ({ as, tokens } = await registerSenders(app));
+    ({ as, tokens, agent } = await registerSenders(app));
     // Something to leave untouched.
     await as.event(aVerification()).expect(202);
   });
@@ -202,6 +203,48 @@ describe('bad input', () => {
     ]);
     expect(response.body.results[3].problem.errors).toEqual([expect.objectContaining({ field: '3.id', code: 'missing' })]);
     expect((await counts()).events).toBe(before.events + 1);
+  });
+
+  describe('text PostgreSQL cannot store (NUL, lone surrogates)', () => {
+    it('refuses a NUL in a string value with 422, naming the field', async () => {
+      const problem = await refused(() => as.event(aConsent({ subject: 'alice\u0000@example.com' })), 422, 'unstorable-text');
+      expect(problem.errors).toEqual([expect.objectContaining({ field: 'data.subject', pointer: '/data/subject', code: 'nul_character' })]);
+    });
+
+    it('refuses a lone surrogate in a side effect summary with 422, naming the field', async () => {
+      // JSON.stringify writes a lone surrogate as the escape \ud800, which JSON.parse turns back into one.
+      const problem = await refused(() => agent.event(aToolCall({ side_effect: { kind: 'email', reference: 'msg-1', summary: 'sent\ud800' } })), 422, 'unstorable-text');
+      expect(fieldsOf(problem)).toEqual(['data.side_effect.summary:lone_surrogate']);
+    });
+
+    it('refuses them deep inside authorization details, in member names too', async () => {
+      const event = aVerification();
+      const claims = { ...(event.data.claims as object), authorization_details: [{ type: 'payment', 'creditor\u0000': { name: 'x' } }] };
+      const problem = await refused(() => as.event({ ...event, data: { ...event.data, claims } }), 422, 'unstorable-text');
+      expect(problem.errors).toEqual([expect.objectContaining({ pointer: '/data/claims/authorization_details/0/creditor\u0000', code: 'nul_character' })]);
+      const kid = await refused(() => as.event(aVerification({ header: { alg: 'PS256', kid: '\udc00key' } })), 422, 'unstorable-text');
+      expect(fieldsOf(kid)).toEqual(['data.header.kid:lone_surrogate']);
+    });
+
+    it('refuses a NUL in a batch item id with 422, the rest of the batch recorded', async () => {
+      const response = await as.batch([{ id: 'nul\u0000id', ...aConsent() }, aConsent()]).expect(200);
+      expect(response.body.results.map((result: any) => [result.status, result.problem?.status, result.problem?.errors?.[0]?.field])).toEqual([
+        ['rejected', 422, '0.id'],
+        ['accepted', undefined, undefined],
+      ]);
+    });
+
+    it('rejects only the bad item of a batch and records the others', async () => {
+      const before = await counts();
+      const response = await as.batch([aConsent(), aConsent({ subject: 'bad\u0000' }), aConsent({ subject: '\ud83d' }), aConsent({ subject: 'ok \ud83d\ude00' })]).expect(200);
+      expect(response.body.results.map((result: any) => [result.status, result.problem?.type, result.problem?.errors?.[0]?.pointer])).toEqual([
+        ['accepted', undefined, undefined],
+        ['rejected', 'urn:jartrail:problem:unstorable-text', '/1/data/subject'],
+        ['rejected', 'urn:jartrail:problem:unstorable-text', '/2/data/subject'],
+        ['accepted', undefined, undefined],
+      ]);
+      expect((await counts()).events).toBe(before.events + 2);
+    });
   });
 
   it('never answers 500 to any of these', async () => {

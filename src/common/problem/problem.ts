@@ -31,6 +31,7 @@ export const PROBLEM_TYPES = {
   'invalid-event': { status: 422, title: 'The event does not match its schema' },
   'unknown-event-type': { status: 422, title: 'The event type is not known' },
   'json-too-complex': { status: 422, title: 'The JSON is nested too deeply or holds too many items' },
+  'unstorable-text': { status: 422, title: 'A string holds a NUL character or a lone surrogate' },
   'ambiguous-digest': { status: 300, title: 'The digest is an alias of several chains' },
   'internal': { status: 500, title: 'Internal error' },
   'unavailable': { status: 503, title: 'The service is not available' },
