@@ -4,6 +4,7 @@ import { createApp } from './app';
 import { Keyring, loadOrCreateMasterKey } from './common/crypto/keyring';
 import { ConfigurationError, loadConfig } from './config/app-config';
 import { EmbeddedDatabase } from './database/embedded-postgres';
+import { safeErrorSerializer } from './logging/safe-error';
 
 /**
  * `npm start`: validate the configuration, start the embedded PostgreSQL unless DATABASE_URL names one, load the
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const log = pino({ level: config.logLevel, base: { context: 'main' } });
+  const log = pino({ level: config.logLevel, base: { context: 'main' }, serializers: { err: safeErrorSerializer } });
 
   let embedded: EmbeddedDatabase | undefined;
   if (!config.database.url) {

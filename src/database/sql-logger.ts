@@ -1,5 +1,6 @@
 import { Logger as NestLogger } from '@nestjs/common';
 import type { Logger } from 'typeorm';
+import { safeDatabaseMessage } from '../logging/safe-error';
 
 /**
  * TypeORM's logging, routed to the service's logger. A failed query is logged with its SQL and SQLSTATE, never
@@ -13,7 +14,7 @@ export class SqlLogger implements Logger {
 
   logQueryError(error: string | Error, query: string): void {
     const code = typeof error === 'object' ? (error as { code?: string }).code : undefined;
-    const entry = { code, error: typeof error === 'string' ? error : error.message, query: query.replace(/\s+/g, ' ').slice(0, 500) };
+    const entry = { code, error: safeDatabaseMessage(typeof error === 'string' ? error : error.message, code), query: query.replace(/\s+/g, ' ').slice(0, 500) };
     if (code === '23505') this.logger.debug(entry, 'query refused by a unique constraint');
     else this.logger.warn(entry, 'query failed');
   }

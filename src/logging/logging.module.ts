@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { safeErrorSerializer } from './safe-error';
 
 /**
  * pino JSON logs, one line per request with its correlation id. What is logged of a request is chosen field by
  * field: no headers (they carry API keys and webhook signatures), no query values (they can carry subjects), no
- * bodies (they carry evidence).
+ * bodies (they carry evidence), no parameters or row values of a failed statement (see safe-error.ts).
  */
 export const LoggingModule = LoggerModule.forRootAsync({
   inject: [APP_CONFIG],
@@ -27,6 +28,7 @@ export const LoggingModule = LoggerModule.forRootAsync({
           };
         },
         res: (response: ServerResponse) => ({ statusCode: response.statusCode }),
+        err: safeErrorSerializer,
       },
       customLogLevel: (_request: IncomingMessage, response: ServerResponse, error?: Error) =>
         error || response.statusCode >= 500 ? 'error' : response.statusCode >= 400 ? 'warn' : 'info',
