@@ -52,6 +52,9 @@ describe('the command line', () => {
       { method: 'POST', path: '/v1/decryption-keys', body: { issuer: 'https://as.example.com', alg: 'RSA-OAEP-256' }, bodyFile: { path: 'k.json', into: 'jwk' } },
     ],
     [['decryption-keys', 'list'], { method: 'GET', path: '/v1/decryption-keys' }],
+    [['clients', 'disable', 'agent/app'], { method: 'POST', path: '/v1/clients/agent%2Fapp/disable' }],
+    [['clients', 'enable', 'agent-app'], { method: 'POST', path: '/v1/clients/agent-app/enable' }],
+    [['decryption-keys', 'disable', SOURCE], { method: 'POST', path: `/v1/decryption-keys/${SOURCE}/disable` }],
     [['sources', 'set-keys', SOURCE, '--jwks', 'keys.json'], { method: 'PUT', path: `/v1/sources/${SOURCE}/set-keys`, body: {}, bodyFile: { path: 'keys.json', into: 'set_jwks' } }],
     [['sources', 'set-keys', SOURCE, '--jwks-uri', 'https://as.example.com/jwks'], { method: 'PUT', path: `/v1/sources/${SOURCE}/set-keys`, body: { set_jwks_uri: 'https://as.example.com/jwks' } }],
   ])('maps %j to the client registry and key calls', (argv, request) => {

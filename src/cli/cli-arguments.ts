@@ -70,8 +70,11 @@ Clients (for independent verification of request objects), with an API key holdi
   jartrail clients list
   jartrail clients show CLIENT_ID
   jartrail clients update CLIENT_ID --file REGISTRATION.json   replaces the registration (without client_id)
+  jartrail clients disable CLIENT_ID     kept, but its request objects are no longer verified (client_disabled)
+  jartrail clients enable CLIENT_ID
   jartrail decryption-keys add --issuer AS --alg RSA-OAEP-256|ECDH-ES+A256KW|... --file PRIVATE_JWK.json
   jartrail decryption-keys list
+  jartrail decryption-keys disable ID    for good: kept, never used to decrypt again (decryption_key_disabled)
   jartrail sources set-keys ID (--jwks JWKS.json | --jwks-uri URL)   keys for Security Event Tokens
 
 Auditor API keys, with an API key holding audit:admin:
@@ -312,6 +315,9 @@ function clientsCommand(invocation: Invocation): CliCommand {
       return adminCall(invocation, { method: 'GET', path: `/v1/clients/${id()}` }, [], 1);
     case 'update':
       return adminCall(invocation, { method: 'PUT', path: `/v1/clients/${id()}`, bodyFile: { path: invocation.required('file') } }, ['file'], 1);
+    case 'disable':
+    case 'enable':
+      return adminCall(invocation, { method: 'POST', path: `/v1/clients/${id()}/${action}` }, [], 1);
     default:
       throw new UsageError(action === undefined ? 'clients needs an action' : `unknown action "clients ${action}"`);
   }
@@ -328,6 +334,8 @@ function decryptionKeysCommand(invocation: Invocation): CliCommand {
       );
     case 'list':
       return adminCall(invocation, { method: 'GET', path: '/v1/decryption-keys' });
+    case 'disable':
+      return adminCall(invocation, { method: 'POST', path: `/v1/decryption-keys/${identifier(invocation.operands[0], 'decryption key id')}/disable` }, [], 1);
     default:
       throw new UsageError(action === undefined ? 'decryption-keys needs an action' : `unknown action "decryption-keys ${action}"`);
   }

@@ -46,4 +46,8 @@ export class ClientEntity {
 
   @Column('timestamptz', { name: 'updated_at', default: () => 'now()' })
   updatedAt!: Date;
+
+  /** Set while the client is disabled: its request objects are then not verified (verdict client_disabled). */
+  @Column('timestamptz', { name: 'disabled_at', nullable: true })
+  disabledAt!: Date | null;
 }

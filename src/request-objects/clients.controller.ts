@@ -10,6 +10,7 @@ import {
   type CreateClientRequest,
   createDecryptionKeyRequest,
   type CreateDecryptionKeyRequest,
+  decryptionKeyIdParam,
   decryptionKeyListResponse,
   decryptionKeyResponse,
   type ClientRegistration,
@@ -27,6 +28,8 @@ const toDecryptionKeyResponse = (key: DecryptionKeyEntity) => ({
   kid: key.kid,
   public_jwk: key.publicJwk,
   created_at: key.createdAt.toISOString(),
+  status: key.disabledAt === null ? ('enabled' as const) : ('disabled' as const),
+  disabled_at: key.disabledAt?.toISOString() ?? null,
 });
 
 @ApiTags('clients')
@@ -71,6 +74,26 @@ export class ClientsController {
     return toClientResponse(await this.clients.update(clientId, body));
   }
 
+  @Post('clients/:client_id/disable')
+  @HttpCode(200)
+  @Access(ADMIN)
+  @ApiOperation({ summary: 'Disable a client: kept (verdicts refer to it), but its request objects are no longer verified (unverifiable, client_disabled)' })
+  @ApiResponse({ status: 200, standardSchema: clientResponse })
+  @ApiResponse({ status: 404, description: 'No such client' })
+  async disable(@Param('client_id', { schema: clientIdParam }) clientId: string) {
+    return toClientResponse(await this.clients.setEnabled(clientId, false));
+  }
+
+  @Post('clients/:client_id/enable')
+  @HttpCode(200)
+  @Access(ADMIN)
+  @ApiOperation({ summary: 'Enable a disabled client again' })
+  @ApiResponse({ status: 200, standardSchema: clientResponse })
+  @ApiResponse({ status: 404, description: 'No such client' })
+  async enable(@Param('client_id', { schema: clientIdParam }) clientId: string) {
+    return toClientResponse(await this.clients.setEnabled(clientId, true));
+  }
+
   @Post('decryption-keys')
   @HttpCode(201)
   @Access(ADMIN)
@@ -86,5 +109,15 @@ export class ClientsController {
   @ApiResponse({ status: 200, standardSchema: decryptionKeyListResponse })
   async listDecryptionKeys() {
     return { items: (await this.clients.listDecryptionKeys()).map(toDecryptionKeyResponse) };
+  }
+
+  @Post('decryption-keys/:id/disable')
+  @HttpCode(200)
+  @Access(ADMIN)
+  @ApiOperation({ summary: 'Disable a decryption key for good: kept, never opened or used to decrypt again (unverifiable, decryption_key_disabled)' })
+  @ApiResponse({ status: 200, standardSchema: decryptionKeyResponse })
+  @ApiResponse({ status: 404, description: 'No such decryption key' })
+  async disableDecryptionKey(@Param('id', { schema: decryptionKeyIdParam }) id: string) {
+    return toDecryptionKeyResponse(await this.clients.disableDecryptionKey(id));
   }
 }

@@ -4,7 +4,7 @@ import type { DataSource } from 'typeorm';
 import { ClientEntity } from './client.entity';
 import { DecryptionKeyEntity } from './decryption-key.entity';
 
-export type ClientFields = Omit<ClientEntity, 'createdAt' | 'updatedAt'>;
+export type ClientFields = Omit<ClientEntity, 'createdAt' | 'updatedAt' | 'disabledAt'>;
 
 /** The client registry and the decryption keys of authorization servers. */
 @Injectable()
@@ -29,6 +29,17 @@ export class ClientsRepository {
     return (result.affected ?? 0) > 0;
   }
 
+  /** Disables (keeping the first time) or enables a client; false for an unknown client_id. */
+  async setClientDisabled(clientId: string, disabled: boolean): Promise<boolean> {
+    const result = await this.dataSource
+      .createQueryBuilder()
+      .update(ClientEntity)
+      .set({ disabledAt: disabled ? () => 'COALESCE(disabled_at, now())' : null })
+      .where('client_id = :clientId', { clientId })
+      .execute();
+    return (result.affected ?? 0) > 0;
+  }
+
   find(clientId: string): Promise<ClientEntity | null> {
     return this.dataSource.getRepository(ClientEntity).findOneBy({ clientId });
   }
@@ -37,9 +48,15 @@ export class ClientsRepository {
     return this.dataSource.getRepository(ClientEntity).find({ order: { clientId: 'ASC' } });
   }
 
-  async insertDecryptionKey(key: Omit<DecryptionKeyEntity, 'createdAt'>): Promise<DecryptionKeyEntity> {
+  async insertDecryptionKey(key: Omit<DecryptionKeyEntity, 'createdAt' | 'disabledAt'>): Promise<DecryptionKeyEntity> {
     await this.dataSource.getRepository(DecryptionKeyEntity).insert(key);
     return this.dataSource.getRepository(DecryptionKeyEntity).findOneByOrFail({ id: key.id });
+  }
+
+  /** Disables a decryption key for good (keeping the first time); null for an unknown id. */
+  async disableDecryptionKey(id: string): Promise<DecryptionKeyEntity | null> {
+    await this.dataSource.createQueryBuilder().update(DecryptionKeyEntity).set({ disabledAt: () => 'COALESCE(disabled_at, now())' }).where('id = :id', { id }).execute();
+    return this.dataSource.getRepository(DecryptionKeyEntity).findOneBy({ id });
   }
 
   decryptionKeysOf(issuer: string): Promise<DecryptionKeyEntity[]> {

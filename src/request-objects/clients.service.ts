@@ -11,7 +11,7 @@ import type { ClientEntity } from './client.entity';
 import { type ClientFields, ClientsRepository } from './clients.repository';
 import type { DecryptionKeyEntity } from './decryption-key.entity';
 import type { ClientRegistration, CreateDecryptionKeyRequest } from './dto/client.dto';
-import type { ClientPolicy, DecryptionKey } from './verification/request-object-verifier';
+import type { ClientPolicy, DecryptionKey, DisabledDecryptionKey } from './verification/request-object-verifier';
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
@@ -53,6 +53,12 @@ export class ClientsService {
     return this.clients.list();
   }
 
+  /** Disabled: kept, because verdicts refer to it, but its request objects are no longer verified (client_disabled). */
+  async setEnabled(clientId: string, enabled: boolean): Promise<ClientEntity> {
+    if (!(await this.clients.setClientDisabled(clientId, !enabled))) throw new ProblemException('not-found', { detail: `no client ${clientId}` });
+    return (await this.clients.find(clientId))!;
+  }
+
   /** The policy and keys verification applies to this client; undefined when it is not registered. */
   async policyFor(clientId: string): Promise<ClientPolicy | undefined> {
     const client = await this.clients.find(clientId);
@@ -65,6 +71,7 @@ export class ClientsService {
       encryptionAlgs: client.requestObjectEncryptionAlgValues,
       encryptionEncs: client.requestObjectEncryptionEncValues,
       maxLifetimeSeconds: client.maxRequestObjectLifetime,
+      ...(client.disabledAt && { disabledAt: client.disabledAt }),
       keys: jwksUri ? (kid) => this.remoteJwks.get(jwksUri, kid) : () => Promise.resolve(jwks as PublicKeySet),
     };
   }
@@ -93,15 +100,26 @@ export class ClientsService {
     return this.clients.listDecryptionKeys();
   }
 
-  /** The AS's private keys, opened and imported, for the verifier. */
-  async decryptionKeysFor(issuer: string): Promise<DecryptionKey[]> {
+  /** For good: kept, because verdicts refer to it, but never opened again. */
+  async disableDecryptionKey(id: string): Promise<DecryptionKeyEntity> {
+    const key = await this.clients.disableDecryptionKey(id);
+    if (!key) throw new ProblemException('not-found', { detail: `no decryption key ${id}` });
+    return key;
+  }
+
+  /** The AS's private keys, opened and imported, for the verifier; the disabled ones only named, never opened. */
+  async decryptionKeysFor(issuer: string): Promise<{ usable: DecryptionKey[]; disabled: DisabledDecryptionKey[] }> {
     const stored = await this.clients.decryptionKeysOf(issuer);
-    return Promise.all(
-      stored.map(async (key) => {
-        const jwk = JSON.parse(open(this.keyring.sealingKey, key.sealed, sealingContext(key.id)).toString('utf8')) as JWK;
-        return { ...(key.kid !== null && { kid: key.kid }), alg: key.alg, key: (await importJWK(jwk, key.alg)) as VerificationKey };
-      }),
+    const disabled = stored.filter((key) => key.disabledAt !== null).map((key) => ({ id: key.id, alg: key.alg, ...(key.kid !== null && { kid: key.kid }) }));
+    const usable = await Promise.all(
+      stored
+        .filter((key) => key.disabledAt === null)
+        .map(async (key) => {
+          const jwk = JSON.parse(open(this.keyring.sealingKey, key.sealed, sealingContext(key.id)).toString('utf8')) as JWK;
+          return { ...(key.kid !== null && { kid: key.kid }), alg: key.alg, key: (await importJWK(jwk, key.alg)) as VerificationKey };
+        }),
     );
+    return { usable, disabled };
   }
 
   private fieldsOf(clientId: string, registration: ClientRegistration): ClientFields {

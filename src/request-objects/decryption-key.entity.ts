@@ -31,4 +31,8 @@ export class DecryptionKeyEntity {
 
   @Column('timestamptz', { name: 'created_at', default: () => 'now()' })
   createdAt!: Date;
+
+  /** Set once the key is disabled: kept (verdicts refer to it), never opened or used to decrypt again. */
+  @Column('timestamptz', { name: 'disabled_at', nullable: true })
+  disabledAt!: Date | null;
 }

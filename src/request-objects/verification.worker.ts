@@ -82,12 +82,14 @@ export class VerificationWorker implements OnApplicationBootstrap, BeforeApplica
   private async process(item: QueuedVerification): Promise<void> {
     const { reported } = item;
     try {
+      const decryptionKeys = reported.encryption && item.requestObject ? await this.clients.decryptionKeysFor(reported.issuer) : { usable: [], disabled: [] };
       const outcome = await verifyRequestObject({
         requestObject: item.requestObject ?? undefined,
         reported,
         reportedAt: item.reportedAt,
         client: await this.clients.policyFor(reported.client_id),
-        decryptionKeys: reported.encryption && item.requestObject ? await this.clients.decryptionKeysFor(reported.issuer) : [],
+        decryptionKeys: decryptionKeys.usable,
+        disabledDecryptionKeys: decryptionKeys.disabled,
         clockSkewSeconds: this.config.verification.clockSkewSeconds,
       });
       await this.queue.recordVerdict({

@@ -65,6 +65,8 @@ export const clientResponse = z
     max_request_object_lifetime: z.int(),
     created_at: z.iso.datetime(),
     updated_at: z.iso.datetime(),
+    status: z.enum(['enabled', 'disabled']).describe('disabled: kept, but its request objects are not verified (verdict unverifiable, client_disabled)'),
+    disabled_at: z.iso.datetime().nullable(),
   })
   .meta({ id: 'Client' });
 
@@ -86,6 +88,8 @@ export function toClientResponse(client: ClientEntity): ClientResponse {
     max_request_object_lifetime: client.maxRequestObjectLifetime,
     created_at: client.createdAt.toISOString(),
     updated_at: client.updatedAt.toISOString(),
+    status: client.disabledAt === null ? 'enabled' : 'disabled',
+    disabled_at: client.disabledAt?.toISOString() ?? null,
   };
 }
 
@@ -110,7 +114,11 @@ export const decryptionKeyResponse = z
     kid: z.string().nullable(),
     public_jwk: z.record(z.string(), z.unknown()).describe('The public part only'),
     created_at: z.iso.datetime(),
+    status: z.enum(['enabled', 'disabled']).describe('disabled: kept, never opened or used to decrypt again (verdict unverifiable, decryption_key_disabled)'),
+    disabled_at: z.iso.datetime().nullable(),
   })
   .meta({ id: 'DecryptionKey' });
+
+export const decryptionKeyIdParam = z.uuid();
 
 export const decryptionKeyListResponse = z.object({ items: z.array(decryptionKeyResponse) }).meta({ id: 'DecryptionKeyList' });

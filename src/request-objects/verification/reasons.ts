@@ -15,7 +15,9 @@ export const REASON_VERDICTS = {
   unsigned_request: 'not_verifiable',
   // unverifiable: there is an object, but jartrail lacks what it needs.
   client_unknown: 'unverifiable',
+  client_disabled: 'unverifiable',
   no_decryption_key: 'unverifiable',
+  decryption_key_disabled: 'unverifiable',
   jwks_unavailable: 'unverifiable',
   // rejected: a rule of RFC 9101 / RFC 8725 or of the client's policy is broken.
   signed_request_object_required: 'rejected',

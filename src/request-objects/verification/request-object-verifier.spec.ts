@@ -245,6 +245,14 @@ describe('independent verification of a request object', () => {
     expect(outcome).toMatchObject({ verdict: 'unverifiable', reasons: [{ code: 'client_unknown' }] });
   });
 
+  it('calls an object of a disabled client unverifiable, whatever its signature', async () => {
+    const signer = signers.get('ES256')!;
+    const object = await sign(signer);
+    const report = reportFor(object, claimsOf(), { alg: 'ES256', kid: signer.jwk.kid });
+    const outcome = await verifyRequestObject(requestFor(object, report, clientWith([signer.jwk], { disabledAt: new Date(NOW * 1000) })));
+    expect(outcome).toMatchObject({ verdict: 'unverifiable', reasons: [{ code: 'client_disabled' }] });
+  });
+
   it('calls an event without the object not verifiable, and a required signature missing a rejection', async () => {
     const signer = signers.get('ES256')!;
     const object = await sign(signer);
@@ -295,6 +303,14 @@ describe('independent verification of an encrypted request object', () => {
   it.each(ENCRYPTIONS)('keeps a %s object opaque without a decryption key', async (alg, options) => {
     const { jwe, report, signer } = await encrypted(alg, options);
     expect(await verifyRequestObject(requestFor(jwe, report, clientWith([signer.jwk])))).toMatchObject({ verdict: 'unverifiable', opaque: true, reasons: [{ code: 'no_decryption_key' }] });
+  });
+
+  it('keeps an object opaque when the only key that fits is disabled, naming that key', async () => {
+    const { jwe, report, signer } = await encrypted('RSA-OAEP-256', {});
+    const request = { ...requestFor(jwe, report, clientWith([signer.jwk])), disabledDecryptionKeys: [{ id: 'key-1', kid: 'as-enc-1', alg: 'RSA-OAEP-256' }] };
+    const outcome = await verifyRequestObject(request);
+    expect(outcome).toMatchObject({ verdict: 'unverifiable', opaque: true, reasons: [{ code: 'decryption_key_disabled' }] });
+    expect(outcome.reasons[0]!.detail).toContain('key-1');
   });
 
   it('rejects an inner digest the AS reported wrongly', async () => {

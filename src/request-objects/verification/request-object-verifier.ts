@@ -15,6 +15,8 @@ export interface ClientPolicy {
   readonly encryptionAlgs: readonly string[];
   readonly encryptionEncs: readonly string[];
   readonly maxLifetimeSeconds: number;
+  /** Set when an admin disabled the client: nothing of it is used for a new verification. */
+  readonly disabledAt?: Date;
   /**
    * The client's public keys. For a jwks_uri client, a kid the cached set lacks may fetch it again; a fetch that
    * fails throws (JwksFetchError), and the verification is tried again later.
@@ -29,6 +31,13 @@ export interface DecryptionKey {
   readonly key: VerificationKey;
 }
 
+/** A private key of the reporting AS that an admin disabled: never opened, named when it is the one that fits. */
+export interface DisabledDecryptionKey {
+  readonly id: string;
+  readonly kid?: string;
+  readonly alg: string;
+}
+
 export interface VerificationRequest {
   /** The compact serialization, as the AS received it; absent when the event did not carry it. */
   readonly requestObject: string | undefined;
@@ -38,6 +47,7 @@ export interface VerificationRequest {
   readonly reportedAt: Date;
   readonly client: ClientPolicy | undefined;
   readonly decryptionKeys: readonly DecryptionKey[];
+  readonly disabledDecryptionKeys?: readonly DisabledDecryptionKey[];
   readonly clockSkewSeconds: number;
 }
 
@@ -110,6 +120,10 @@ export async function verifyRequestObject(request: VerificationRequest): Promise
     add('client_unknown', `client ${reported.client_id} is not registered`);
     return done();
   }
+  if (client.disabledAt) {
+    add('client_disabled', `client ${client.clientId} was disabled at ${client.disabledAt.toISOString()}; its registration is not used for new verifications`);
+    return done();
+  }
 
   let jws = compact;
   let innerDigest: Digest | undefined;
@@ -138,7 +152,13 @@ export async function verifyRequestObject(request: VerificationRequest): Promise
       add('encryption_alg_not_allowed', `${header.alg}/${header.enc} is not among the client's request_object_encryption values`);
       return done();
     }
-    const candidates = request.decryptionKeys.filter((key) => key.alg === header.alg && (header.kid === undefined || key.kid === undefined || key.kid === header.kid));
+    const fits = (key: { alg: string; kid?: string }) => key.alg === header.alg && (header.kid === undefined || key.kid === undefined || key.kid === header.kid);
+    const candidates = request.decryptionKeys.filter(fits);
+    const disabled = (request.disabledDecryptionKeys ?? []).filter(fits);
+    if (candidates.length === 0 && disabled.length > 0) {
+      add('decryption_key_disabled', `the ${header.alg} decryption key${disabled.length > 1 ? 's' : ''} for ${reported.issuer} that fit${disabled.length > 1 ? '' : 's'} (${disabled.map((key) => key.id).join(', ')}) ${disabled.length > 1 ? 'are' : 'is'} disabled; the object is not decrypted and the inner digest the AS reported is kept unverified`);
+      return done({ opaque: true });
+    }
     if (candidates.length === 0) {
       add('no_decryption_key', `jartrail holds no ${header.alg} decryption key for ${reported.issuer}; the inner digest the AS reported is kept unverified`);
       return done({ opaque: true });
