@@ -1,5 +1,5 @@
-/** NUL, and a UTF-16 surrogate without its pair. */
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+/** A UTF-16 surrogate without its pair. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /**
  * Text PostgreSQL can store: it refuses NUL in `text` and `jsonb`, and a lone surrogate in `jsonb` (and UTF-8 has
@@ -7,7 +7,7 @@ const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF
  * reasons quote the object, an error message quotes jose): the record of it must not fail to be written.
  */
 export function storableText(text: string): string {
-  return text.replace(UNSTORABLE, '\uFFFD');
+  return text.replace(LONE_SURROGATE, '\uFFFD').replaceAll('\u0000', '\uFFFD');
 }
 
 /** The same value with every string in it, member names included, made storable. */
