@@ -2,6 +2,7 @@ import { EvidenceChain1795870608360 } from './1795870608360-EvidenceChain';
 import { ChainFacetsByChain1795900000001 } from './1795900000001-ChainFacetsByChain';
 import { Ledger1796000000000 } from './1796000000000-Ledger';
 import { IndependentVerification1796100000000 } from './1796100000000-IndependentVerification';
+import { VerdictOfPurgedReport1796210000000 } from './1796210000000-VerdictOfPurgedReport';
 import { ConflictsByOriginal1796240000000 } from './1796240000000-ConflictsByOriginal';
 import { DisableClientsAndDecryptionKeys1796250000000 } from './1796250000000-DisableClientsAndDecryptionKeys';
 
@@ -11,6 +12,7 @@ export const MIGRATIONS = [
   ChainFacetsByChain1795900000001,
   Ledger1796000000000,
   IndependentVerification1796100000000,
+  VerdictOfPurgedReport1796210000000,
   ConflictsByOriginal1796240000000,
   DisableClientsAndDecryptionKeys1796250000000,
 ];

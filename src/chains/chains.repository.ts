@@ -21,8 +21,8 @@ export interface StoredRecord {
 
 export interface StoredIndependentVerdict {
   readonly verdict: string;
-  /** The AS's verdict as it stood when jartrail judged: it outlives a purged payload. */
-  readonly asVerdict: 'accepted' | 'rejected';
+  /** The AS's verdict as it stood when jartrail judged: it outlives a purged payload (null: purged before). */
+  readonly asVerdict: 'accepted' | 'rejected' | null;
   readonly mismatch: boolean;
   readonly reasons: readonly Record<string, unknown>[];
   readonly alg: string | null;
@@ -113,7 +113,7 @@ const toRecord = (row: RecordRow): StoredRecord => ({
 
 type VerdictRow = {
   verdict: string;
-  as_verdict: 'accepted' | 'rejected';
+  as_verdict: 'accepted' | 'rejected' | null;
   mismatch: boolean;
   reasons: Record<string, unknown>[];
   alg: string | null;

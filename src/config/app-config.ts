@@ -103,7 +103,7 @@ export interface AppConfig {
     readonly workerEnabled: boolean;
     readonly pollIntervalMs: number;
     readonly batchSize: number;
-    /** After this many failed key fetches the verdict is `unverifiable` (`jwks_unavailable`). */
+    /** After this many failed attempts the verdict is `unverifiable` (`jwks_unavailable`, or `verification_error`). */
     readonly maxAttempts: number;
     /** First retry delay; doubled on each further attempt. */
     readonly retryBaseMs: number;

@@ -20,9 +20,12 @@ export class IndependentVerdictEntity {
   @Column('text')
   verdict!: string;
 
-  /** The AS's verdict, copied so that a mismatch is visible without reading the event. */
-  @Column('text', { name: 'as_verdict' })
-  asVerdict!: string;
+  /**
+   * The AS's verdict, copied so that a mismatch is visible without reading the event; null when retention purged the
+   * event while its verification was queued (the verdict is then `unverifiable`, `payload_purged`).
+   */
+  @Column('text', { name: 'as_verdict', nullable: true })
+  asVerdict!: string | null;
 
   /** The AS accepted what jartrail rejects, or rejected what jartrail verified. */
   @Column('boolean')

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
+import { storableJson, storableText } from '../common/storable-text';
 import type { VerificationData } from './verification-event';
 import type { IndependentVerdictValue, Reason } from './verification/reasons';
 
@@ -10,14 +11,16 @@ export interface QueuedVerification {
   readonly requestObject: string | null;
   /** Claims made so far, this one included. */
   readonly attempts: number;
-  readonly reported: VerificationData;
+  /** The AS's report; null when retention purged the event while it was queued. */
+  readonly reported: VerificationData | null;
   readonly reportedAt: Date;
 }
 
 export interface VerdictRow {
   readonly eventSeq: string;
   readonly verdict: IndependentVerdictValue;
-  readonly asVerdict: 'accepted' | 'rejected';
+  /** null only when the report was purged before it was judged. */
+  readonly asVerdict: 'accepted' | 'rejected' | null;
   readonly mismatch: boolean;
   readonly reasons: readonly Reason[];
   readonly alg?: string;
@@ -47,7 +50,7 @@ export class VerificationRepository {
    * on each other, and moving next_attempt_at forward is the lease (a worker that dies lets it expire).
    */
   async claimDue(limit: number, leaseMs: number): Promise<QueuedVerification[]> {
-    const rows: { event_seq: string; request_object: string | null; attempts: number; data: VerificationData; emitted_at: Date }[] = await this.dataSource.query(
+    const rows: { event_seq: string; request_object: string | null; attempts: number; data: VerificationData | null; emitted_at: Date }[] = await this.dataSource.query(
       // A top-level SELECT over the UPDATE, so the driver answers with rows (an UPDATE answers with a count too).
       `WITH claimed AS (
          UPDATE verification_queue q
@@ -68,17 +71,18 @@ export class VerificationRepository {
     }));
   }
 
-  /** The key fetch failed: try again after `delayMs`. */
+  /** The attempt failed: try again after `delayMs`. */
   async reschedule(eventSeq: string, delayMs: number, error: string): Promise<void> {
     await this.dataSource.query(
       `UPDATE verification_queue SET next_attempt_at = now() + make_interval(secs => $2::double precision / 1000), last_error = $3 WHERE event_seq = $1`,
-      [eventSeq, delayMs, error.slice(0, 1000)],
+      [eventSeq, delayMs, storableText(error.slice(0, 1000))],
     );
   }
 
   /**
    * Records the final verdict, makes it searchable on the event's chains, and removes the work item: together, so
-   * that a verdict never exists without its facets, nor a finished item stays queued.
+   * that a verdict never exists without its facets, nor a finished item stays queued. What the verdict quotes from
+   * the object (reasons, kid, alg) is made storable first: NUL or a lone surrogate must not make it fail.
    */
   async recordVerdict(verdict: VerdictRow): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
@@ -87,7 +91,17 @@ export class VerificationRepository {
          VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9)
          ON CONFLICT ON CONSTRAINT pk_independent_verdicts DO NOTHING
          RETURNING event_seq`,
-        [verdict.eventSeq, verdict.verdict, verdict.asVerdict, verdict.mismatch, JSON.stringify(verdict.reasons), verdict.alg ?? null, verdict.kid ?? null, verdict.innerDigest ?? null, verdict.opaque],
+        [
+          verdict.eventSeq,
+          verdict.verdict,
+          verdict.asVerdict,
+          verdict.mismatch,
+          JSON.stringify(storableJson(verdict.reasons)),
+          verdict.alg === undefined ? null : storableText(verdict.alg),
+          verdict.kid === undefined ? null : storableText(verdict.kid),
+          verdict.innerDigest ?? null,
+          verdict.opaque,
+        ],
       );
       if (inserted.length > 0) {
         const facets = [['independent_verdict', verdict.verdict], ...(verdict.mismatch ? [['verdict_mismatch', 'true']] : [])];

@@ -11,8 +11,10 @@ const LEASE_MS = 60_000;
 
 /**
  * Verifies queued request objects in the background, off the ingest path: each service process runs one, and the
- * queue's SKIP LOCKED claims share the work between replicas. A key set that cannot be fetched now is tried again
- * with exponential backoff; after VERIFY_MAX_ATTEMPTS the verdict is `unverifiable` (`jwks_unavailable`).
+ * queue's SKIP LOCKED claims share the work between replicas. A failed attempt is tried again with exponential
+ * backoff; after VERIFY_MAX_ATTEMPTS the verdict is `unverifiable` (`jwks_unavailable` when the client's key set
+ * could not be fetched, `verification_error` for any other failure). A report purged while queued is
+ * `unverifiable` (`payload_purged`) at once.
  */
 @Injectable()
 export class VerificationWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -75,12 +77,27 @@ export class VerificationWorker implements OnApplicationBootstrap, BeforeApplica
   private async runBatch(): Promise<number> {
     if (this.stopped) return 0;
     const claimed = await this.queue.claimDue(this.config.verification.batchSize, LEASE_MS);
-    for (const item of claimed) await this.process(item);
+    for (const item of claimed) {
+      try {
+        await this.process(item);
+      } catch (error) {
+        // Not even a retry or a verdict could be written (the database is failing): the lease runs out and the
+        // item is claimed again, while the rest of the batch goes on.
+        this.logger.error({ err: error, eventSeq: item.eventSeq }, 'a verification could not be rescheduled or recorded');
+      }
+    }
     return claimed.length;
   }
 
   private async process(item: QueuedVerification): Promise<void> {
     const { reported } = item;
+    if (reported === null) {
+      // Retention purged the report while it waited: nothing is left to judge the object against, and the queue
+      // must not keep the object longer than the event kept it.
+      const reasons: Reason[] = [{ code: 'payload_purged', detail: 'retention purged the verification event before jartrail judged it; the queued request object was dropped with it' }];
+      await this.queue.recordVerdict({ eventSeq: item.eventSeq, verdict: 'unverifiable', asVerdict: null, mismatch: false, reasons, opaque: false });
+      return;
+    }
     try {
       const decryptionKeys = reported.encryption && item.requestObject ? await this.clients.decryptionKeysFor(reported.issuer) : { usable: [], disabled: [] };
       const outcome = await verifyRequestObject({
@@ -104,14 +121,24 @@ export class VerificationWorker implements OnApplicationBootstrap, BeforeApplica
         opaque: outcome.opaque,
       });
     } catch (error) {
-      if (!(error instanceof JwksFetchError)) this.logger.error({ err: error, eventSeq: item.eventSeq }, 'verification failed unexpectedly; it will be tried again');
-      if (error instanceof JwksFetchError && item.attempts >= this.config.verification.maxAttempts) {
-        const reasons: Reason[] = [{ code: 'jwks_unavailable', detail: `the client's jwks_uri failed ${item.attempts} times; the last time: ${error.message}` }];
-        await this.queue.recordVerdict({ eventSeq: item.eventSeq, verdict: 'unverifiable', asVerdict: reported.verdict, mismatch: false, reasons, opaque: false });
+      // Every failure is tried again, a key set that cannot be fetched as much as anything else (a key that does
+      // not open, a verdict that cannot be written); after VERIFY_MAX_ATTEMPTS the verification ends unverifiable.
+      const message = error instanceof Error ? error.message : String(error);
+      const unreachable = error instanceof JwksFetchError;
+      const { maxAttempts } = this.config.verification;
+      if (item.attempts < maxAttempts) {
+        if (!unreachable) this.logger.error({ err: error, eventSeq: item.eventSeq, attempt: item.attempts }, 'verification failed unexpectedly; it will be tried again');
+        const delay = this.config.verification.retryBaseMs * 2 ** Math.min(item.attempts - 1, 16);
+        await this.queue.reschedule(item.eventSeq, delay, message);
         return;
       }
-      const delay = this.config.verification.retryBaseMs * 2 ** Math.min(item.attempts - 1, 16);
-      await this.queue.reschedule(item.eventSeq, delay, (error as Error).message);
+      const reasons: Reason[] = [
+        unreachable
+          ? { code: 'jwks_unavailable', detail: `the client's jwks_uri failed ${item.attempts} times; the last time: ${message}` }
+          : { code: 'verification_error', detail: `verification failed on all ${item.attempts} attempts (VERIFY_MAX_ATTEMPTS); the last error: ${message}` },
+      ];
+      this.logger.error({ err: error, eventSeq: item.eventSeq, attempts: item.attempts }, 'verification gave up: the verdict is unverifiable');
+      await this.queue.recordVerdict({ eventSeq: item.eventSeq, verdict: 'unverifiable', asVerdict: reported.verdict, mismatch: false, reasons, opaque: false });
     }
   }
 }

@@ -19,6 +19,8 @@ export const REASON_VERDICTS = {
   no_decryption_key: 'unverifiable',
   decryption_key_disabled: 'unverifiable',
   jwks_unavailable: 'unverifiable',
+  verification_error: 'unverifiable',
+  payload_purged: 'unverifiable',
   // rejected: a rule of RFC 9101 / RFC 8725 or of the client's policy is broken.
   signed_request_object_required: 'rejected',
   malformed: 'rejected',
@@ -71,6 +73,6 @@ export function verdictOf(reasons: readonly Reason[]): IndependentVerdictValue {
 }
 
 /** The AS and jartrail disagree: accepted against rejected, or rejected against verified. */
-export function isMismatch(asVerdict: 'accepted' | 'rejected', verdict: IndependentVerdictValue): boolean {
+export function isMismatch(asVerdict: 'accepted' | 'rejected' | null, verdict: IndependentVerdictValue): boolean {
   return (asVerdict === 'accepted' && verdict === 'rejected') || (asVerdict === 'rejected' && verdict === 'verified');
 }
