@@ -3,6 +3,7 @@ import { ChainFacetsByChain1795900000001 } from './1795900000001-ChainFacetsByCh
 import { Ledger1796000000000 } from './1796000000000-Ledger';
 import { IndependentVerification1796100000000 } from './1796100000000-IndependentVerification';
 import { ConflictsByOriginal1796240000000 } from './1796240000000-ConflictsByOriginal';
+import { AccessRecordsForAuditors1796240000001 } from './1796240000001-AccessRecordsForAuditors';
 
 /** Every migration, in order. Listed explicitly so that the app, the CLI and the tests load the same set. */
-export const MIGRATIONS = [EvidenceChain1795870608360, ChainFacetsByChain1795900000001, Ledger1796000000000, IndependentVerification1796100000000, ConflictsByOriginal1796240000000];
+export const MIGRATIONS = [EvidenceChain1795870608360, ChainFacetsByChain1795900000001, Ledger1796000000000, IndependentVerification1796100000000, ConflictsByOriginal1796240000000, AccessRecordsForAuditors1796240000001];
