@@ -4,6 +4,7 @@ import { Ledger1796000000000 } from './1796000000000-Ledger';
 import { IndependentVerification1796100000000 } from './1796100000000-IndependentVerification';
 import { VerdictOfPurgedReport1796210000000 } from './1796210000000-VerdictOfPurgedReport';
 import { ConflictsByOriginal1796240000000 } from './1796240000000-ConflictsByOriginal';
+import { AccessRecordsForAuditors1796240000001 } from './1796240000001-AccessRecordsForAuditors';
 import { DisableClientsAndDecryptionKeys1796250000000 } from './1796250000000-DisableClientsAndDecryptionKeys';
 
 /** Every migration, in order. Listed explicitly so that the app, the CLI and the tests load the same set. */
@@ -14,5 +15,6 @@ export const MIGRATIONS = [
   IndependentVerification1796100000000,
   VerdictOfPurgedReport1796210000000,
   ConflictsByOriginal1796240000000,
+  AccessRecordsForAuditors1796240000001,
   DisableClientsAndDecryptionKeys1796250000000,
 ];

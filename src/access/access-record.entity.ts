@@ -1,22 +1,45 @@
-import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 import { ApiKeyEntity } from './api-key.entity';
 
-/** One auditor request: who looked at what, and when (SPEC "Query API"). Append-only. */
+/** What an auditor request presented, as the access guard judged it. */
+export const PRESENTED_CREDENTIALS = ['api_key', 'revoked_key', 'unknown_key', 'no_key', 'malformed'] as const;
+export type PresentedCredential = (typeof PRESENTED_CREDENTIALS)[number];
+
+/**
+ * One auditor request, answered or refused: who looked at what, and when (SPEC "Query API"). Append-only. A refused
+ * attempt names the key when it is one of ours (revoked), else a keyed fingerprint of what was presented: never the
+ * presented value itself.
+ */
 @Entity('access_records')
-@Index('idx_access_records_api_key', ['apiKeyId', 'at'])
+@Index('idx_access_records_api_key', ['apiKeyId', 'seq'])
+@Index('idx_access_records_at', ['at'])
+@Check('chk_access_records_credential', `"credential" IN ('api_key', 'revoked_key', 'unknown_key', 'no_key', 'malformed')`)
+@Check('chk_access_records_key', `("api_key_id" IS NOT NULL) = ("credential" IN ('api_key', 'revoked_key'))`)
 export class AccessRecordEntity {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS', primaryKeyConstraintName: 'pk_access_records' })
   seq!: string;
 
-  @Column('uuid', { name: 'api_key_id' })
-  apiKeyId!: string;
+  /** The key that was presented, when it is one of ours; null for an unknown key, none, or a malformed header. */
+  @Column('uuid', { name: 'api_key_id', nullable: true })
+  apiKeyId!: string | null;
 
   @ManyToOne(() => ApiKeyEntity, { onDelete: 'RESTRICT' })
   @JoinColumn({ name: 'api_key_id', foreignKeyConstraintName: 'fk_access_records_api_key' })
   apiKey?: ApiKeyEntity;
 
   @Column('text')
+  credential!: PresentedCredential;
+
+  /** For an unknown key: a keyed fingerprint of it (`kfp:...`), so that repeated tries with one key can be told apart. */
+  @Column('text', { name: 'presented_key_fingerprint', nullable: true })
+  presentedKeyFingerprint!: string | null;
+
+  @Column('text')
   method!: string;
+
+  /** The route's pattern (`/v1/chains/:digest`); null in records made before routes were recorded. */
+  @Column('text', { nullable: true })
+  route!: string | null;
 
   /** The route's path with its parameters, and the query string, as requested. */
   @Column('text')

@@ -2,8 +2,15 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { Keyring } from '../common/crypto/keyring';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import type { PresentedCredential } from './access-record.entity';
 import { AccessRecordsRepository } from './access-records.repository';
 import type { Auditor } from './api-keys.service';
+
+/** A refused attempt as the guard saw it: what was presented, and the key when it is one of ours. */
+export type RefusedAttempt =
+  | { readonly credential: 'revoked_key'; readonly apiKeyId: string }
+  | { readonly credential: 'unknown_key'; readonly presentedKey: string }
+  | { readonly credential: 'no_key' | 'malformed' };
 
 /**
  * Writes who looked at what, and when. The record is written before the answer leaves, so an auditor never sees
@@ -18,9 +25,31 @@ export class AccessRecorder {
   ) {}
 
   async record(request: FastifyRequest, auditor: Auditor, status: number): Promise<void> {
+    await this.insert(request, { apiKeyId: auditor.apiKeyId, credential: 'api_key', presentedKeyFingerprint: null }, status);
+  }
+
+  /** A request refused before it had an auditor (401): what was presented, never the presented value itself. */
+  async recordRefusal(request: FastifyRequest, attempt: RefusedAttempt, status: number): Promise<void> {
+    await this.insert(
+      request,
+      {
+        apiKeyId: attempt.credential === 'revoked_key' ? attempt.apiKeyId : null,
+        credential: attempt.credential,
+        presentedKeyFingerprint: attempt.credential === 'unknown_key' ? this.keyring.presentedKeyFingerprintOf(attempt.presentedKey) : null,
+      },
+      status,
+    );
+  }
+
+  private async insert(
+    request: FastifyRequest,
+    who: { apiKeyId: string | null; credential: PresentedCredential; presentedKeyFingerprint: string | null },
+    status: number,
+  ): Promise<void> {
     await this.records.insert({
-      apiKeyId: auditor.apiKeyId,
+      ...who,
       method: request.method,
+      route: request.routeOptions.url ?? null,
       target: this.minimizedTarget(request.url),
       status,
       correlationId: String(request.id),

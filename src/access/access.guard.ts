@@ -30,18 +30,28 @@ export class AccessGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuditorRequest>();
     const match = BEARER.exec(request.headers.authorization ?? '');
     if (!match) {
-      throw new ProblemException('unauthenticated', {
+      const problem = new ProblemException('unauthenticated', {
         detail: 'send an API key as "Authorization: Bearer <key>"',
         headers: { 'WWW-Authenticate': 'Bearer realm="jartrail"' },
       });
+      // Refused attempts are recorded too; of a header that is no bearer key, not a byte (it may be a password).
+      await this.recorder.recordRefusal(request, { credential: request.headers.authorization === undefined ? 'no_key' : 'malformed' }, problem.status);
+      throw problem;
     }
-    const auditor = await this.apiKeys.authenticate(match[1]!);
-    if (!auditor) {
-      throw new ProblemException('unauthenticated', {
+    const check = await this.apiKeys.authenticate(match[1]!);
+    if (check.status !== 'valid') {
+      const problem = new ProblemException('unauthenticated', {
         detail: 'the API key is unknown or revoked',
         headers: { 'WWW-Authenticate': 'Bearer realm="jartrail", error="invalid_token"' },
       });
+      await this.recorder.recordRefusal(
+        request,
+        check.status === 'revoked' ? { credential: 'revoked_key', apiKeyId: check.apiKeyId } : { credential: 'unknown_key', presentedKey: match[1]! },
+        problem.status,
+      );
+      throw problem;
     }
+    const auditor = check.auditor;
     request.auditor = auditor;
     if (!auditor.scopes.includes(rule.scope)) {
       const problem = new ProblemException('forbidden', {

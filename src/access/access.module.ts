@@ -4,17 +4,20 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { AccessGuard } from './access.guard';
 import { AccessRecordInterceptor } from './access-record.interceptor';
 import { AccessRecorder } from './access-recorder';
+import { AccessRecordsController } from './access-records.controller';
 import { AccessRecordsRepository } from './access-records.repository';
+import { AccessRecordsService } from './access-records.service';
 import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysRepository } from './api-keys.repository';
 import { ApiKeysService } from './api-keys.service';
 
 @Module({
-  controllers: [ApiKeysController],
+  controllers: [ApiKeysController, AccessRecordsController],
   providers: [
     ApiKeysRepository,
     ApiKeysService,
     AccessRecordsRepository,
+    AccessRecordsService,
     AccessRecorder,
     { provide: APP_GUARD, useClass: AccessGuard },
     { provide: APP_INTERCEPTOR, useClass: AccessRecordInterceptor },

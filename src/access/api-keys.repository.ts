@@ -17,8 +17,9 @@ export class ApiKeysRepository {
     await this.keys.createQueryBuilder().insert().values(key).orIgnore().execute();
   }
 
-  findActiveByHash(keySha256: Buffer): Promise<ApiKeyEntity | null> {
-    return this.keys.createQueryBuilder('key').where('key.keySha256 = :keySha256', { keySha256 }).andWhere('key.revokedAt IS NULL').getOne();
+  /** The key with this hash, revoked or not. */
+  findByHash(keySha256: Buffer): Promise<ApiKeyEntity | null> {
+    return this.keys.findOneBy({ keySha256 });
   }
 
   list(): Promise<ApiKeyEntity[]> {

@@ -15,6 +15,12 @@ export interface Auditor {
   readonly scopes: readonly Scope[];
 }
 
+/** What a presented bearer key is: one of ours and usable, one of ours but revoked, or not one of ours. */
+export type KeyCheck =
+  | { readonly status: 'valid'; readonly auditor: Auditor }
+  | { readonly status: 'revoked'; readonly apiKeyId: string }
+  | { readonly status: 'unknown' };
+
 export interface IssuedApiKey {
   readonly apiKey: ApiKeyEntity;
   /** The key itself: returned once, never stored. */
@@ -28,7 +34,7 @@ function hashOf(key: string): Buffer {
 
 @Injectable()
 export class ApiKeysService {
-  private readonly cache: TtlCache<string, Auditor | null>;
+  private readonly cache: TtlCache<string, KeyCheck>;
 
   constructor(
     private readonly apiKeys: ApiKeysRepository,
@@ -37,16 +43,20 @@ export class ApiKeysService {
     this.cache = new TtlCache(config.ingest.sourceCacheTtlMs);
   }
 
-  /** The auditor a bearer key belongs to, or undefined for an unknown or revoked key. */
-  async authenticate(key: string): Promise<Auditor | undefined> {
+  /** Whose a bearer key is: the auditor it belongs to, or which revoked key it is, or nobody's. */
+  async authenticate(key: string): Promise<KeyCheck> {
     const hash = hashOf(key);
     const cacheKey = hash.toString('base64url');
     const cached = this.cache.get(cacheKey);
-    if (cached !== undefined) return cached ?? undefined;
-    const found = await this.apiKeys.findActiveByHash(hash);
-    const auditor = found ? { apiKeyId: found.id, name: found.name, scopes: found.scopes } : null;
-    this.cache.set(cacheKey, auditor);
-    return auditor ?? undefined;
+    if (cached !== undefined) return cached;
+    const found = await this.apiKeys.findByHash(hash);
+    const check: KeyCheck = !found
+      ? { status: 'unknown' }
+      : found.revokedAt
+        ? { status: 'revoked', apiKeyId: found.id }
+        : { status: 'valid', auditor: { apiKeyId: found.id, name: found.name, scopes: found.scopes } };
+    this.cache.set(cacheKey, check);
+    return check;
   }
 
   async issue(name: string, scopes: readonly Scope[]): Promise<IssuedApiKey> {

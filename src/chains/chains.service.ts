@@ -44,11 +44,13 @@ export class ChainsService {
 
   async getChain(digest: string): Promise<ChainDocument> {
     const chain = await this.loadChain(digest);
-    const conflicts = await this.chains.conflicts(chain.digest);
-    const [ledger, conflictLedger] = await Promise.all([
+    const [conflicts, ledger] = await Promise.all([
+      this.chains.conflicts(chain.digest),
       this.ledger.recordViews(chain.records.map((record) => ({ seq: record.seq, purged: record.data === null }))),
-      this.ledger.recordViews(conflicts.map((conflict) => ({ seq: conflict.seq, purged: conflict.data === null })), 'conflict'),
     ]);
+    // Most chains have no conflict: then the document costs no further read.
+    const conflictLedger =
+      conflicts.length === 0 ? new Map() : await this.ledger.recordViews(conflicts.map((conflict) => ({ seq: conflict.seq, purged: conflict.data === null })), 'conflict');
     return toChainDocument({ ...chain, conflicts }, ledger, conflictLedger);
   }
 

@@ -83,6 +83,18 @@ describe('the command line', () => {
     expect(usageError(['ledger', 'rewrite'])).toMatch(/unknown action "ledger rewrite"/);
   });
 
+  it('turns access-records and its filters into one GET of the access log, the filters percent-encoded', () => {
+    expect(parse(['access-records'])).toMatchObject({ command: 'call', request: { method: 'GET', path: '/v1/access-records' } });
+    const filtered = parse(['access-records', '--api-key-id', 'k-1', '--route', '/v1/chains/:digest', '--outcome', 'refused', '--from', '2026-12-01T00:00:00+01:00', '--limit', '2', '--cursor', 'abc']);
+    expect(filtered).toMatchObject({
+      command: 'call',
+      request: { method: 'GET', path: '/v1/access-records?api_key_id=k-1&route=%2Fv1%2Fchains%2F%3Adigest&outcome=refused&from=2026-12-01T00%3A00%3A00%2B01%3A00&limit=2&cursor=abc' },
+    });
+    expect(usageError(['access-records', 'extra'])).toMatch(/unexpected argument "extra"/);
+    expect(usageError(['access-records', '--name', 'x'])).toMatch(/does not take --name/);
+    expect(usageError(['sources', 'list', '--outcome', 'refused'])).toMatch(/does not take --outcome/);
+  });
+
   it('shows the usage for --help, help, or nothing at all', () => {
     for (const argv of [[], ['--help'], ['help'], ['sources', '-h']]) expect(parse(argv, {})).toMatchObject({ command: 'help', text: expect.stringContaining('Usage: jartrail') });
   });

@@ -82,6 +82,12 @@ Auditor API keys, with an API key holding audit:admin:
   jartrail api-keys list
   jartrail api-keys revoke ID
 
+The access log (who looked at what, when; refused attempts too), with an API key holding audit:admin:
+  jartrail access-records [--api-key-id ID] [--credential api_key|revoked_key|unknown_key|no_key|malformed]
+                          [--route /v1/chains/:digest] [--method GET] [--status 401] [--outcome refused|answered]
+                          [--from TIME] [--to TIME] [--limit N] [--cursor NEXT_CURSOR]
+      one page, newest first (GET /v1/access-records); pass its next_cursor as --cursor for the next
+
 Sending events, as a source:
   jartrail send --source ID --source-secret whsec_... FILE...
       A FILE holding a JSON object is one event (POST /v1/events); a JSON array, or NDJSON (.ndjson, .jsonl,
@@ -133,6 +139,16 @@ const OPTIONS = {
   'jwks-uri': { type: 'string' },
   issuer: { type: 'string' },
   alg: { type: 'string' },
+  'api-key-id': { type: 'string' },
+  credential: { type: 'string' },
+  route: { type: 'string' },
+  method: { type: 'string' },
+  status: { type: 'string' },
+  outcome: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  limit: { type: 'string' },
+  cursor: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -234,6 +250,19 @@ const ADMIN_OPTIONS: readonly OptionName[] = ['url', 'api-key'];
 function adminCall(invocation: Invocation, request: ApiRequest, options: readonly OptionName[] = [], operands = 0, failUnlessOk = false): CliCommand {
   invocation.accept([...ADMIN_OPTIONS, ...options], operands);
   return { command: 'call', url: baseOf(invocation.url()), apiKey: invocation.apiKey(), request, ...(failUnlessOk && { failUnlessOk }) };
+}
+
+/** Each filter option becomes the query parameter of its name (dashes as underscores); the service validates them. */
+const ACCESS_RECORD_FILTERS = ['api-key-id', 'credential', 'route', 'method', 'status', 'outcome', 'from', 'to', 'limit', 'cursor'] as const;
+
+function accessRecordsCommand(invocation: Invocation): CliCommand {
+  const query = new URLSearchParams();
+  for (const option of ACCESS_RECORD_FILTERS) {
+    const value = invocation.string(option);
+    if (value !== undefined) query.set(option.replaceAll('-', '_'), value);
+  }
+  const search = query.size > 0 ? `?${query.toString()}` : '';
+  return adminCall(invocation, { method: 'GET', path: `/v1/access-records${search}` }, ACCESS_RECORD_FILTERS);
 }
 
 function ledgerCommand(invocation: Invocation): CliCommand {
@@ -401,6 +430,8 @@ export function parseCommandLine(argv: readonly string[], env: Environment): Cli
       return sendCommand(invocation, env);
     case 'ledger':
       return ledgerCommand(invocation);
+    case 'access-records':
+      return accessRecordsCommand(invocation);
     case 'verify': {
       invocation.accept(['jwks'], 1);
       const [file] = invocation.operands;

@@ -248,6 +248,28 @@ describe('the jartrail command line', () => {
     expect(refused.stderr).not.toContain('not-a-key-of-this-service');
   });
 
+  it('reads the access log, refused attempts included, one page at a time, and never prints a presented key', async () => {
+    const wrongKey = `jtk_wrong-${Date.now()}`;
+    expect((await run(['sources', 'list'], { env: { JARTRAIL_API_KEY: wrongKey } })).code).toBe(1);
+
+    const refused = await run(['access-records', '--outcome', 'refused', '--route', '/v1/sources', '--limit', '1']);
+    expect(refused).toMatchObject({ code: 0, stderr: '' });
+    const page = JSON.parse(refused.stdout) as { items: Record<string, unknown>[]; next_cursor: string | null };
+    expect(page.items).toEqual([
+      expect.objectContaining({ api_key: null, credential: 'unknown_key', presented_key_fingerprint: expect.stringMatching(/^kfp:/), method: 'GET', route: '/v1/sources', status: 401 }),
+    ]);
+    expect(refused.stdout).not.toContain(wrongKey);
+
+    const first = JSON.parse((await run(['access-records', '--limit', '2'])).stdout) as { items: { seq: string }[]; next_cursor: string };
+    const second = JSON.parse((await run(['access-records', '--limit', '2', '--cursor', first.next_cursor])).stdout) as { items: { seq: string }[] };
+    expect(second.items).toHaveLength(2);
+    expect(BigInt(second.items[0]!.seq)).toBeLessThan(BigInt(first.items[1]!.seq));
+
+    const bad = await run(['access-records', '--outcome', 'maybe']);
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stderr)).toMatchObject({ status: 400, errors: [expect.objectContaining({ field: 'outcome' })] });
+  });
+
   it('exits 2 with the usage on a usage error, and 1 with one line when the service cannot be reached', async () => {
     const usage = await run(['sources', 'create', '--name', 'x', '--kind', 'printer']);
     expect(usage).toMatchObject({ code: 2, stdout: '' });

@@ -57,6 +57,7 @@ describe('retention', () => {
     expect(await verifyLedger(app)).toMatchObject({ ok: true, tree_size: 4, first_failure: null });
     const bundle = (await app.get(`/v1/chains/${digest}/evidence`).expect(200)).body;
     expect(bundle.records.filter((record: { payload: unknown }) => record.payload === null)).toHaveLength(2);
+    expect(bundle.conflicts).toEqual([expect.objectContaining({ ledger_seq: 2, payload: null, leaf: expect.objectContaining({ kind: 'conflict' }) })]);
     expect(await verifyDocument(bundle)).toMatchObject({ ok: true });
     for (let seq = 0; seq < 4; seq++) expect(await verifyDocument((await app.get(`/v1/ledger/proofs/inclusion?seq=${seq}`).expect(200)).body, bundle.jwks)).toMatchObject({ ok: true });
   });
@@ -70,6 +71,10 @@ describe('retention', () => {
     expect(verification.ledger.payload_purged).toEqual({ policy: 'gdpr-30d', purged_at: expect.any(String), note: 'payload purged under policy gdpr-30d' });
     expect(chain.timeline.find((entry: { event_id: string }) => entry.event_id === 'v-1').summary).toBe('request_object.verification: payload purged under policy gdpr-30d');
     expect(chain.consents.find((consent: { event_id: string }) => consent.event_id === 'c-late').ledger.payload_purged).toBeNull();
+    // The kept conflict is purged like the records, and still shows where it stands in the ledger.
+    expect(chain.conflicts).toEqual([
+      expect.objectContaining({ event_id: 'c-1', data: null, conflicts_with: { event_id: 'c-1', ledger_seq: 1 }, ledger: expect.objectContaining({ seq: 2, payload_purged: expect.objectContaining({ policy: 'gdpr-30d' }) }) }),
+    ]);
   });
 
   it('lets nothing but the purge function change evidence, and that function nothing but payloads', async () => {

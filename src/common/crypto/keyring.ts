@@ -15,6 +15,8 @@ export class Keyring {
   private readonly pseudonymKey: Buffer;
   /** HMAC key for event body fingerprints (keyed, so a stored fingerprint cannot be brute-forced back to a subject). */
   private readonly fingerprintKey: Buffer;
+  /** HMAC key for fingerprints of unknown API keys presented to the service (kept in the access records). */
+  private readonly presentedKeyFingerprintKey: Buffer;
   /** AES-256-GCM key that seals the ledger's checkpoint signing keys at rest. */
   readonly ledgerKeySealingKey: Buffer;
   /** A value that identifies the master key without revealing it; stored in the database to catch a replica with another key. */
@@ -27,6 +29,7 @@ export class Keyring {
     this.pseudonymKey = derive('subject pseudonym v1');
     this.fingerprintKey = derive('event fingerprint v1');
     this.ledgerKeySealingKey = derive('ledger signing key sealing v1');
+    this.presentedKeyFingerprintKey = derive('presented key fingerprint v1');
     this.checkValue = derive('key check v1').toString('base64url');
   }
 
@@ -36,6 +39,14 @@ export class Keyring {
 
   fingerprintOf(canonicalJson: string): Buffer {
     return createHmac('sha256', this.fingerprintKey).update(canonicalJson, 'utf8').digest();
+  }
+
+  /**
+   * Tells repeated tries with one unknown key apart without keeping the key: keyed (whatever was pasted, a password
+   * even, cannot be guessed back without the master key) and cut to 96 bits, enough to tell tries apart.
+   */
+  presentedKeyFingerprintOf(presented: string): string {
+    return `kfp:${createHmac('sha256', this.presentedKeyFingerprintKey).update(presented, 'utf8').digest().subarray(0, 12).toString('base64url')}`;
   }
 }
 
