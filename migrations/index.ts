@@ -2,6 +2,7 @@ import { EvidenceChain1795870608360 } from './1795870608360-EvidenceChain';
 import { ChainFacetsByChain1795900000001 } from './1795900000001-ChainFacetsByChain';
 import { Ledger1796000000000 } from './1796000000000-Ledger';
 import { IndependentVerification1796100000000 } from './1796100000000-IndependentVerification';
+import { PurgeGate1796200000000 } from './1796200000000-PurgeGate';
 import { VerdictOfPurgedReport1796210000000 } from './1796210000000-VerdictOfPurgedReport';
 import { ConflictsByOriginal1796240000000 } from './1796240000000-ConflictsByOriginal';
 import { AccessRecordsForAuditors1796240000001 } from './1796240000001-AccessRecordsForAuditors';
@@ -13,6 +14,7 @@ export const MIGRATIONS = [
   ChainFacetsByChain1795900000001,
   Ledger1796000000000,
   IndependentVerification1796100000000,
+  PurgeGate1796200000000,
   VerdictOfPurgedReport1796210000000,
   ConflictsByOriginal1796240000000,
   AccessRecordsForAuditors1796240000001,

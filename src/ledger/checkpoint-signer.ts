@@ -2,7 +2,7 @@ import { CompactSign } from 'jose';
 import { canonicalJson } from '../common/canonical-json';
 import type { StoredCheckpoint } from './ledger.repository';
 import type { Signer } from './signing-keys.service';
-import { CHECKPOINT_JWS_TYPE, type CheckpointClaims, type CheckpointDocument } from './verification/documents';
+import { CHECKPOINT_JWS_TYPE, type CheckpointClaims, type CheckpointDocument, PURGE_JWS_TYPE, type PurgeClaims } from './verification/documents';
 
 /** Now, in the exact form PostgreSQL gives back (microseconds), so the signed time and the stored one are one text. */
 export function exactNow(): string {
@@ -27,4 +27,12 @@ export function toCheckpointDocument(checkpoint: StoredCheckpoint): CheckpointDo
     kid: checkpoint.kid,
     jws: checkpoint.jws,
   };
+}
+
+/** A retention purge's signature: the JWS over the RFC 8785 JSON of its claims, with the same key as checkpoints. */
+export async function signPurge(signer: Signer, claims: PurgeClaims): Promise<{ kid: string; jws: string }> {
+  const jws = await new CompactSign(Buffer.from(canonicalJson(claims), 'utf8'))
+    .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: PURGE_JWS_TYPE })
+    .sign(signer.privateKey);
+  return { kid: signer.kid, jws };
 }

@@ -1,8 +1,10 @@
-import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { LedgerSigningKeyEntity } from './ledger-signing-key.entity';
 
 /**
  * One batch of a retention purge: which policy blanked the payloads of the records of a ledger seq range, and when.
- * Ranges follow each other without overlap; the next purge starts after the last one. Append-only.
+ * Ranges follow each other without overlap; the next purge starts after the last one. Signed with the ledger key,
+ * so that a purge row written around the service is told apart from a real one. Append-only.
  */
 @Entity('ledger_purges')
 @Index('idx_ledger_purges_range', ['toLedgerSeq', 'fromLedgerSeq'])
@@ -29,4 +31,16 @@ export class LedgerPurgeEntity {
 
   @Column('timestamptz', { name: 'purged_at', default: () => 'now()' })
   purgedAt!: Date;
+
+  /** The ledger key that signed the purge; null only for purges recorded before purges were signed. */
+  @Column('text', { nullable: true })
+  kid!: string | null;
+
+  @ManyToOne(() => LedgerSigningKeyEntity, { onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'kid', foreignKeyConstraintName: 'fk_ledger_purges_key' })
+  key?: LedgerSigningKeyEntity;
+
+  /** Compact JWS (typ jartrail-purge+json) over the RFC 8785 JSON of {log, policy, from_ledger_seq, to_ledger_seq, recorded_before}. */
+  @Column('text', { nullable: true })
+  jws!: string | null;
 }

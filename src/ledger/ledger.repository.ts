@@ -11,6 +11,8 @@ type Queryable = Pick<DataSource | EntityManager, 'query'>;
 const SEQUENCER_LOCK_ID = '7667206911735114093';
 /** Serialises the creation of the first signing key and rotations across replicas. */
 const SIGNING_KEY_LOCK_ID = '7667206911735114094';
+/** One purge at a time; jartrail_purge_payloads takes the same lock. */
+const PURGE_LOCK_ID = '7667206911735114095';
 
 const exact = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
@@ -103,13 +105,29 @@ export interface StoredSigningKey {
   readonly createdAt: Date;
 }
 
-export interface PurgeResult {
-  /** Payloads blanked. */
-  readonly records: number;
-  /** The ledger seq range walked; null when nothing was old enough. */
-  readonly fromLedgerSeq: number | null;
-  readonly toLedgerSeq: number | null;
+/** A recorded purge. recordedBefore is exact to the microsecond, as signed. */
+export interface StoredPurge {
+  readonly id: string;
+  readonly policy: string;
+  readonly fromLedgerSeq: number;
+  readonly toLedgerSeq: number;
+  readonly recordedBefore: string;
+  readonly purgedAt: string;
+  readonly kid: string | null;
+  readonly jws: string | null;
 }
+
+type PurgeRow = { id: string; policy: string; from_ledger_seq: string; to_ledger_seq: string; recorded_before: string; purged_at: string; kid: string | null; jws: string | null };
+const toPurge = (row: PurgeRow): StoredPurge => ({
+  id: String(row.id),
+  policy: row.policy,
+  fromLedgerSeq: Number(row.from_ledger_seq),
+  toLedgerSeq: Number(row.to_ledger_seq),
+  recordedBefore: row.recorded_before,
+  purgedAt: row.purged_at,
+  kid: row.kid,
+  jws: row.jws,
+});
 
 type CheckpointRow = { tree_size: string; root_hash: Buffer; issued_at: string; kid: string; jws: string };
 const toCheckpoint = (row: CheckpointRow): StoredCheckpoint => ({
@@ -119,6 +137,7 @@ const toCheckpoint = (row: CheckpointRow): StoredCheckpoint => ({
   kid: row.kid,
   jws: row.jws,
 });
+const PURGE_COLUMNS = `id, policy, from_ledger_seq, to_ledger_seq, ${exact('recorded_before')} AS recorded_before, ${exact('purged_at')} AS purged_at, kid, jws`;
 const CHECKPOINT_COLUMNS = `tree_size, root_hash, ${exact('issued_at')} AS issued_at, kid, jws`;
 
 type EntryRow = RecordColumns & { seq: string; salt: Buffer; payload_hash: Buffer; leaf_hash: Buffer };
@@ -346,16 +365,68 @@ export class LedgerRepository {
     return new Map(rows.map((row) => [Number(row.seq), { policy: row.policy, purgedAt: row.purged_at }]));
   }
 
-  /** One batch of the retention purge, through the one function allowed to blank payloads. */
-  async purgePayloads(policy: string, recordedBefore: Date, limit: number): Promise<PurgeResult> {
-    const [row]: { records: number; from_ledger_seq: string | null; to_ledger_seq: string | null }[] = await this.dataSource.query(
-      'SELECT * FROM jartrail_purge_payloads($1, $2, $3)',
-      [policy, recordedBefore, limit],
+  /** Serialises purges across replicas (the purge function takes the same lock). */
+  async lockPurges(manager: EntityManager): Promise<void> {
+    await manager.query('SELECT pg_advisory_xact_lock($1)', [PURGE_LOCK_ID]);
+  }
+
+  /**
+   * The next purge's ledger range: from where the last purge stopped (ledger order follows recording order), up to
+   * `limit` records, stopping before the first recorded at or after the cutoff. Records not yet in the ledger are
+   * never reached (their salted hash is not committed yet). Undefined when nothing is old enough.
+   */
+  async nextPurgeRange(manager: EntityManager, recordedBefore: Date, limit: number): Promise<{ from: number; to: number } | undefined> {
+    const [row]: { from_seq: string | null; to_seq: string | null }[] = await manager.query(
+      `SELECT min(s.seq) AS from_seq, max(s.seq) AS to_seq
+       FROM (
+         SELECT w.seq, bool_or(w.too_new) OVER (ORDER BY w.seq) AS stopped
+         FROM (
+           SELECT l.seq, coalesce(e.recorded_at, c.recorded_at, '-infinity') >= $1 AS too_new
+           FROM ledger_entries l
+           LEFT JOIN events e ON l.record_kind = 'event' AND e.seq = l.record_seq
+           LEFT JOIN event_conflicts c ON l.record_kind = 'conflict' AND c.seq = l.record_seq
+           WHERE l.seq > (SELECT coalesce(max(p.to_ledger_seq), -1) FROM ledger_purges p)
+           ORDER BY l.seq LIMIT $2
+         ) w
+       ) s
+       WHERE NOT s.stopped`,
+      [recordedBefore, limit],
     );
-    return {
-      records: Number(row!.records),
-      fromLedgerSeq: row!.from_ledger_seq === null ? null : Number(row!.from_ledger_seq),
-      toLedgerSeq: row!.to_ledger_seq === null ? null : Number(row!.to_ledger_seq),
-    };
+    return row!.from_seq === null ? undefined : { from: Number(row!.from_seq), to: Number(row!.to_seq) };
+  }
+
+  /**
+   * Blanks the payloads of a planned, signed range and records the purge, through the one function allowed to: it
+   * runs as the purger role, checks that the range follows the last purge and holds only records older than the
+   * cutoff, and returns how many payloads it blanked.
+   */
+  async purgePayloads(manager: EntityManager, purge: { policy: string; recordedBefore: Date; from: number; to: number; kid: string; jws: string }): Promise<number> {
+    const [row]: { records: number }[] = await manager.query('SELECT jartrail_purge_payloads($1, $2, $3, $4, $5, $6) AS records', [
+      purge.policy,
+      purge.recordedBefore,
+      purge.from,
+      purge.to,
+      purge.kid,
+      purge.jws,
+    ]);
+    return Number(row!.records);
+  }
+
+  /** Every recorded purge, by from_ledger_seq: the verifier checks each signature once. */
+  async purges(): Promise<StoredPurge[]> {
+    const rows: PurgeRow[] = await this.dataSource.query(`SELECT ${PURGE_COLUMNS} FROM ledger_purges ORDER BY from_ledger_seq, id`);
+    return rows.map(toPurge);
+  }
+
+  /** Every recorded purge whose range holds one of these ledger seqs (an evidence bundle carries them). */
+  async purgesCovering(ledgerSeqs: readonly number[]): Promise<StoredPurge[]> {
+    if (ledgerSeqs.length === 0) return [];
+    const rows: PurgeRow[] = await this.dataSource.query(
+      `SELECT ${PURGE_COLUMNS} FROM ledger_purges
+       WHERE id IN (SELECT p.id FROM unnest($1::bigint[]) AS s(seq) JOIN ledger_purges p ON p.to_ledger_seq >= s.seq AND p.from_ledger_seq <= s.seq)
+       ORDER BY from_ledger_seq, id`,
+      [ledgerSeqs],
+    );
+    return rows.map(toPurge);
   }
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { fieldError, ProblemException } from '../common/problem/problem';
 import { toCheckpointDocument } from './checkpoint-signer';
 import { type LeafInput, leafHashOf, leafInputOf, payloadHashOf, type RecordKind } from './ledger-leaf';
-import { LedgerRepository, type StoredCheckpoint, type StoredEntry } from './ledger.repository';
+import { LedgerRepository, type StoredCheckpoint, type StoredEntry, type StoredPurge } from './ledger.repository';
 import { LedgerSequencerService } from './ledger-sequencer.service';
 import {
   CompactRange,
@@ -21,8 +21,10 @@ import type {
   EvidenceBundle,
   InclusionProofDocument,
   PublicJwks,
+  PurgeClaims,
+  PurgeDocument,
 } from './verification/documents';
-import { verifyCheckpoint } from './verification/evidence-verifier';
+import { blankedPayloadProblem, checkPurges, verifyCheckpoint } from './verification/evidence-verifier';
 import type { CheckpointListQuery, ConsistencyQuery, InclusionQuery } from './dto/ledger.dto';
 
 /** What the chain document says about one record's place in the ledger. */
@@ -36,7 +38,8 @@ export interface RecordLedgerView {
 }
 
 export interface VerifyFailure {
-  readonly what: 'record' | 'checkpoint';
+  readonly what: 'record' | 'checkpoint' | 'purge';
+  readonly purge_id?: string;
   readonly ledger_seq?: number;
   readonly event_id?: string;
   readonly record_kind?: 'event' | 'conflict';
@@ -69,6 +72,19 @@ function decodeCursor(cursor: string): number {
     detail: 'the cursor is not one this API returned',
     errors: [fieldError(['cursor'], 'invalid_cursor', 'pass next_cursor of the previous page unchanged')],
   });
+}
+
+function toPurgeDocument(purge: StoredPurge): PurgeDocument {
+  return {
+    kind: 'purge',
+    policy: purge.policy,
+    from_ledger_seq: purge.fromLedgerSeq,
+    to_ledger_seq: purge.toLedgerSeq,
+    recorded_before: purge.recordedBefore,
+    purged_at: purge.purgedAt,
+    kid: purge.kid,
+    jws: purge.jws,
+  };
 }
 
 function notInLedger(field: string, code: string, detail: string): ProblemException {
@@ -175,12 +191,19 @@ export class LedgerService {
 
   /**
    * Recomputes every leaf from the records as stored now, and the tree from the leaves, and compares them with the
-   * node store and with every signed checkpoint. Walks the ledger in keyset pages: memory stays constant.
+   * node store and with every signed checkpoint, and a blanked payload with the signed purges. Walks the ledger in
+   * keyset pages; only the purges (one row per retention batch) are held in memory.
    */
   async verify(): Promise<VerifyReport> {
     const jwks = await this.keys.jwks();
     const failures: VerifyFailure[] = [];
     const fail = (failure: VerifyFailure) => failures.length < MAX_FAILURES && failures.push(failure);
+    const storedPurges = await this.ledger.purges();
+    const purges = await checkPurges(storedPurges.map(toPurgeDocument), jwks);
+    purges.checks.forEach((check, index) => {
+      const purge = storedPurges[index]!;
+      if (!check.ok) fail({ what: 'purge', purge_id: purge.id, ledger_seq: purge.fromLedgerSeq, reason: `purge of ledger seqs ${purge.fromLedgerSeq} to ${purge.toLedgerSeq}: ${check.detail}` });
+    });
     const range = CompactRange.empty();
     let checkpointsChecked = 0;
     let checkpoints: StoredCheckpoint[] = await this.ledger.checkpointsAfter(-1, 1000);
@@ -210,7 +233,7 @@ export class LedgerService {
           fail({ what: 'record', ledger_seq: range.size, reason: `ledger seq ${range.size} is missing (the next is ${entry.seq})` });
           return this.report(range.size, checkpointsChecked, failures);
         }
-        const problem = this.recheck(entry);
+        const problem = this.recheck(entry, purges.valid);
         if (problem) fail({ what: 'record', ledger_seq: entry.seq, event_id: entry.fields?.eventId, record_kind: entry.kind, record_seq: entry.recordSeq, reason: problem });
         range.append(entry.fields ? leafHashOf(leafInputOf(entry.seq, entry.fields, entry.payloadHash)) : entry.leafHash);
         await checkCheckpoints();
@@ -274,14 +297,16 @@ export class LedgerService {
     });
     const coveredEvents = new Set(events.map((entry) => entry.recordSeq));
     const coveredConflicts = new Set(kept.map((entry) => entry.recordSeq));
+    const purges = await this.ledger.purgesCovering([...events, ...kept].filter((entry) => entry.payload === null).map((entry) => entry.seq));
     return {
       kind: 'evidence_bundle',
-      format: 'jartrail-evidence-bundle/v1',
+      format: 'jartrail-evidence-bundle/v2',
       chain,
       exported_at: new Date().toISOString(),
       checkpoint: toCheckpointDocument(checkpoint),
       records: events.map(bundleRecord),
       conflicts: kept.map(bundleRecord),
+      purges: purges.map(toPurgeDocument),
       pending: [
         ...members.filter((member) => !coveredEvents.has(member.seq)).map((member) => member.eventId ?? `events.seq ${member.seq}`),
         ...conflicts.filter((conflict) => !coveredConflicts.has(conflict.seq)).map((conflict) => `${conflict.eventId} (conflict, event_conflicts.seq ${conflict.seq})`),
@@ -291,9 +316,12 @@ export class LedgerService {
   }
 
   /** Why a stored record no longer matches its ledger entry, or undefined when it does. */
-  private recheck(entry: StoredEntry): string | undefined {
+  private recheck(entry: StoredEntry, purges: readonly PurgeClaims[]): string | undefined {
     if (!entry.fields) return `the ${entry.kind} record ${entry.recordSeq} is missing (deleted)`;
-    if (entry.payload !== null && !payloadHashOf(entry.salt, entry.payload).equals(entry.payloadHash)) return 'the payload differs from the one committed';
+    if (entry.payload === null) {
+      const problem = blankedPayloadProblem(purges, entry.seq, entry.fields.recordedAt);
+      if (problem) return problem;
+    } else if (!payloadHashOf(entry.salt, entry.payload).equals(entry.payloadHash)) return 'the payload differs from the one committed';
     const leafHash = leafHashOf(leafInputOf(entry.seq, entry.fields, entry.payloadHash));
     if (!leafHash.equals(entry.leafHash)) return 'the record fields differ from the ones committed';
     return undefined;

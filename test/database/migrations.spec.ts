@@ -68,6 +68,8 @@ describe('migrations', () => {
     try {
       for (let index = 0; index < MIGRATIONS.length; index++) await source.undoLastMigration({ transaction: 'each' });
       expect(await db.rows(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'`)).toEqual([]);
+      // The purger role belongs to the cluster (other databases use it): it stays, and applying again reuses it.
+      expect(await db.rows(`SELECT rolname FROM pg_roles WHERE rolname = 'jartrail_purger'`)).toEqual([{ rolname: 'jartrail_purger' }]);
       await runMigrationsUnderLock(source);
       expect((await source.driver.createSchemaBuilder().log()).upQueries).toEqual([]);
     } finally {

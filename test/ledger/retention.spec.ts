@@ -81,14 +81,30 @@ describe('retention', () => {
     await expect(app.db.pool.query(`UPDATE events SET data = NULL`)).rejects.toMatchObject({ message: expect.stringMatching(/append-only/) });
     const client = await app.db.pool.connect();
     try {
-      await client.query('BEGIN');
-      // Even with the purge's setting forged, an UPDATE may only blank the payload.
-      await client.query(`SELECT set_config('jartrail.purge_policy', 'forged', true)`);
-      await expect(client.query(`UPDATE events SET event_id = 'other' WHERE event_id = 'c-late'`)).rejects.toMatchObject({ message: expect.stringMatching(/only set the payload to NULL/) });
-      await client.query('ROLLBACK');
+      // The old gate was a setting, and any session (here even the superuser's) can set one: no longer a way in.
+      for (const update of [`UPDATE events SET data = NULL WHERE event_id = 'c-late'`, `UPDATE events SET event_id = 'other' WHERE event_id = 'c-late'`]) {
+        await client.query('BEGIN');
+        await client.query(`SELECT set_config('jartrail.purge_policy', 'forged', true)`);
+        await expect(client.query(update)).rejects.toMatchObject({ message: expect.stringMatching(/append-only/) });
+        await client.query('ROLLBACK');
+      }
     } finally {
       client.release();
     }
+    expect(await app.db.rows(`SELECT data IS NULL AS purged FROM events WHERE event_id = 'c-late'`)).toEqual([{ purged: false }]);
     await expect(app.db.pool.query(`DELETE FROM ledger_purges`)).rejects.toMatchObject({ message: expect.stringMatching(/append-only/) });
+  });
+
+  it('runs the purge function as the purger role, which logs in never, and takes only the next range, of old records', async () => {
+    expect(await app.db.rows(`SELECT rolcanlogin, rolsuper FROM pg_roles WHERE rolname = 'jartrail_purger'`)).toEqual([{ rolcanlogin: false, rolsuper: false }]);
+    expect(await app.db.rows(`SELECT pg_get_userbyid(proowner) AS owner, prosecdef FROM pg_proc WHERE proname = 'jartrail_purge_payloads'`)).toEqual([
+      { owner: 'jartrail_purger', prosecdef: true },
+    ]);
+    const [{ kid }] = await app.db.rows<{ kid: string }>(`SELECT kid FROM ledger_signing_keys LIMIT 1`);
+    const purge = (from: number, to: number, before: string) => app.db.pool.query(`SELECT jartrail_purge_payloads('x', $1, $2, $3, $4, 'a.b.c')`, [before, from, to, kid]);
+    // The last purge ended at ledger seq 2: a range that skips or repeats is refused, and so is one with a record too new.
+    await expect(purge(2, 3, '2099-01-01')).rejects.toMatchObject({ message: expect.stringMatching(/next purge starts at ledger seq 3/) });
+    await expect(purge(4, 4, '2099-01-01')).rejects.toMatchObject({ message: expect.stringMatching(/next purge starts at ledger seq 3/) });
+    await expect(purge(3, 3, '2000-01-01')).rejects.toMatchObject({ message: expect.stringMatching(/recorded at or after the cutoff/) });
   });
 });

@@ -31,6 +31,20 @@ interface Scenario {
   readonly service: { what: string; ledger_seq?: number; event_id?: string; tree_size?: number; reason: RegExp };
   /** The subject of the offline verifier's first failure. */
   readonly offline: RegExp;
+  /** Named too, after the first failure: by the service, and offline (a subject). */
+  readonly alsoNamed?: { service: { what: string; ledger_seq?: number; event_id?: string; reason: RegExp }; offline: RegExp };
+}
+
+/** A superuser's own session, in a transaction: whatever `steps` do commits together. */
+async function asSuperuser(app: TestApp, steps: readonly string[]): Promise<void> {
+  const client = await app.db.pool.connect();
+  try {
+    await client.query('BEGIN');
+    for (const step of steps) await client.query(step);
+    await client.query('COMMIT');
+  } finally {
+    client.release();
+  }
 }
 
 /**
@@ -68,6 +82,51 @@ const SCENARIOS: Scenario[] = [
       ),
     service: { what: 'record', ledger_seq: 2, event_id: 't-1', reason: /payload differs/ },
     offline: /^record ledger_seq=2 event_id=t-1$/,
+  },
+  {
+    name: 'a payload blanked with the triggers off (session_replication_role = replica)',
+    tamper: (app) => tamper(app, `UPDATE events SET data = NULL WHERE event_id = 'c-1'`),
+    service: { what: 'record', ledger_seq: 1, event_id: 'c-1', reason: /blanked, but no signed purge covers/ },
+    offline: /^record ledger_seq=1 event_id=c-1$/,
+  },
+  {
+    name: 'a payload blanked with the append-only trigger disabled',
+    tamper: (app) =>
+      asSuperuser(app, [
+        'ALTER TABLE events DISABLE TRIGGER trg_events_append_only',
+        `UPDATE events SET data = NULL WHERE event_id = 't-2'`,
+        'ALTER TABLE events ENABLE TRIGGER trg_events_append_only',
+      ]),
+    service: { what: 'record', ledger_seq: 3, event_id: 't-2', reason: /blanked, but no signed purge covers/ },
+    offline: /^record ledger_seq=3 event_id=t-2$/,
+  },
+  {
+    name: 'payloads blanked through the purge function under a forged signature',
+    tamper: async (app) => {
+      const [{ kid }] = await app.db.rows<{ kid: string }>(`SELECT kid FROM ledger_signing_keys LIMIT 1`);
+      const { privateKey } = await generateKeyPair('EdDSA');
+      const claims = { log: 'jartrail', policy: 'forged', from_ledger_seq: 0, to_ledger_seq: 1, recorded_before: '2099-01-01T00:00:00.000000Z' };
+      const jws = await new CompactSign(Buffer.from(canonicalJson(claims))).setProtectedHeader({ alg: 'EdDSA', kid, typ: 'jartrail-purge+json' }).sign(privateKey);
+      await app.db.pool.query(`SELECT jartrail_purge_payloads('forged', '2099-01-01T00:00:00Z', 0, 1, $1, $2)`, [kid, jws]);
+    },
+    service: { what: 'purge', ledger_seq: 0, reason: /signature does not verify/ },
+    offline: /^purge from_ledger_seq=0 to_ledger_seq=1 policy=forged$/,
+    alsoNamed: { service: { what: 'record', ledger_seq: 1, event_id: 'c-1', reason: /no signed purge covers/ }, offline: /^record ledger_seq=1 event_id=c-1$/ },
+  },
+  {
+    name: 'a purge row inserted around the service, and the payload it claims to cover blanked',
+    tamper: (app) =>
+      tamper(
+        app,
+        `WITH purge AS (
+           INSERT INTO ledger_purges (policy, from_ledger_seq, to_ledger_seq, records, recorded_before, kid, jws)
+           SELECT 'forged', 2, 2, 1, now(), kid, 'eyJhbGciOiJFZERTQSJ9.e30.AAAA' FROM ledger_signing_keys LIMIT 1
+         )
+         UPDATE events SET data = NULL WHERE event_id = 't-1'`,
+      ),
+    service: { what: 'purge', ledger_seq: 2, reason: /signature does not verify/ },
+    offline: /^purge from_ledger_seq=2 to_ledger_seq=2 policy=forged$/,
+    alsoNamed: { service: { what: 'record', ledger_seq: 2, event_id: 't-1', reason: /no signed purge covers/ }, offline: /^record ledger_seq=2 event_id=t-1$/ },
   },
   {
     name: 'a forged checkpoint signature',
@@ -122,6 +181,8 @@ describe.each(SCENARIOS)('tampering around the service: $name', (scenario) => {
     const report = await verifyLedger(app);
     expect(report.ok).toBe(false);
     expect(report.first_failure).toMatchObject({ ...scenario.service, reason: expect.stringMatching(scenario.service.reason) });
+    const alsoNamed = scenario.alsoNamed ? [scenario.alsoNamed.service] : [];
+    expect(report.failures).toEqual(expect.arrayContaining(alsoNamed.map(({ reason, ...named }) => expect.objectContaining({ ...named, reason: expect.stringMatching(reason) }))));
   });
 
   it('is detected offline by `jartrail verify` over an exported bundle, naming the record', async () => {
@@ -129,6 +190,8 @@ describe.each(SCENARIOS)('tampering around the service: $name', (scenario) => {
     const report = await verifyDocument(bundle, trustedJwks);
     expect(report.ok).toBe(false);
     expect(report.first_failure?.subject).toMatch(scenario.offline);
+    const alsoNamed = scenario.alsoNamed ? [scenario.alsoNamed.offline] : [];
+    expect(report.checks.filter((check) => !check.ok).map((check) => check.subject)).toEqual(expect.arrayContaining(alsoNamed.map((subject) => expect.stringMatching(subject))));
 
     const bundleFile = join(dir, 'bundle.json');
     const jwksFile = join(dir, 'jwks.json');

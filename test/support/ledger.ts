@@ -16,6 +16,7 @@ export async function verifyLedger(app: TestApp) {
     pending: number;
     unledgered: number;
     first_failure: null | { what: string; ledger_seq?: number; event_id?: string; tree_size?: number; reason: string };
+    failures: { what: string; ledger_seq?: number; event_id?: string; tree_size?: number; purge_id?: string; reason: string }[];
   };
 }
 

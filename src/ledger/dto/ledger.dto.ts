@@ -91,7 +91,8 @@ export const consistencyProof = z
   .meta({ id: 'ConsistencyProof' });
 
 const verifyFailure = z.object({
-  what: z.enum(['record', 'checkpoint']),
+  what: z.enum(['record', 'checkpoint', 'purge']),
+  purge_id: z.string().optional().describe('The ledger_purges row, when what is purge (its signature does not verify)'),
   ledger_seq: z.int().optional(),
   event_id: z.string().optional(),
   record_kind: z.enum(['event', 'conflict']).optional(),
@@ -121,23 +122,39 @@ export const rotatedKey = z.object({ kid: z.string(), alg: z.enum(['EdDSA', 'ES2
 const bundleRecord = z.object({
   ledger_seq: z.int(),
   leaf: leafInput.nullable().describe('null: the ledger holds the record but the database no longer does'),
-  payload: z.record(z.string(), z.unknown()).nullable().describe('The event data; null once purged by retention'),
+  payload: z.record(z.string(), z.unknown()).nullable().describe('The event data; null once purged by retention (a signed purge in `purges` must cover it)'),
   salt: z.string().describe('The salt of the payload hash, base64url'),
   inclusion_proof: z.array(hash),
 });
 
+const purgeView = z
+  .object({
+    kind: z.literal('purge'),
+    policy: z.string(),
+    from_ledger_seq: z.int(),
+    to_ledger_seq: z.int(),
+    recorded_before: z.string().describe('Every record of the range was recorded before this time (UTC, to the microsecond)'),
+    purged_at: z.string(),
+    kid: z.string().nullable().describe('The ledger key that signed the purge; null for purges recorded before purges were signed'),
+    jws: z
+      .string()
+      .nullable()
+      .describe('Compact JWS over the RFC 8785 JSON of {log, policy, from_ledger_seq, to_ledger_seq, recorded_before}; typ jartrail-purge+json'),
+  })
+  .meta({ id: 'Purge' });
+
 export const evidenceBundle = z
   .object({
     kind: z.literal('evidence_bundle'),
-    format: z.literal('jartrail-evidence-bundle/v1'),
+    format: z.literal('jartrail-evidence-bundle/v2'),
     chain: z.string(),
     exported_at: z.string(),
     checkpoint: checkpointView,
     records: z.array(bundleRecord).describe('Every record of the chain covered by the checkpoint, in ledger order'),
     conflicts: z
       .array(bundleRecord)
-      .optional()
       .describe("Bodies refused with 409 under the id of one of the records and kept as evidence (leaf kind conflict), covered by the checkpoint, in ledger order; verified like the records"),
+    purges: z.array(purgeView).describe('The recorded purges that cover a record of the bundle: a blanked payload verifies only under a validly signed one'),
     pending: z.array(z.string()).describe('Event ids of the chain (and of its kept conflicts, marked so) not yet covered by a checkpoint'),
     jwks,
   })

@@ -25,6 +25,31 @@ export interface CheckpointDocument {
   readonly jws: string;
 }
 
+/** The signed statement of a retention purge: which policy blanked the payloads of which ledger range, and the cutoff. */
+export interface PurgeClaims {
+  readonly log: 'jartrail';
+  readonly policy: string;
+  readonly from_ledger_seq: number;
+  readonly to_ledger_seq: number;
+  /** Every record of the range was recorded before this time (UTC, to the microsecond). */
+  readonly recorded_before: string;
+}
+
+export const PURGE_JWS_TYPE = 'jartrail-purge+json';
+
+/** A recorded purge as the service holds it; kid and jws are null for purges recorded before purges were signed. */
+export interface PurgeDocument {
+  readonly kind: 'purge';
+  readonly policy: string;
+  readonly from_ledger_seq: number;
+  readonly to_ledger_seq: number;
+  readonly recorded_before: string;
+  readonly purged_at: string;
+  readonly kid: string | null;
+  /** Compact JWS over the RFC 8785 JSON of PurgeClaims, protected header {alg, kid, typ}. */
+  readonly jws: string | null;
+}
+
 export interface PublicJwks {
   readonly keys: readonly Record<string, unknown>[];
 }
@@ -69,21 +94,22 @@ export interface BundleRecord {
 
 /**
  * A chain exported for an auditor: every ledgered record of the chain with its inclusion proof in the tree of
- * the signed checkpoint, the conflicting bodies kept against those records (409s) likewise, and the public keys.
- * Records still waiting for the sequencer or for a checkpoint are listed by event id in `pending`.
+ * the signed checkpoint, the conflicting bodies kept against those records (409s) likewise, the signed purges that
+ * blanked any of their payloads, and the public keys. Records still waiting for the sequencer or for a checkpoint are
+ * listed by event id in `pending`. v2 added `conflicts` and `purges`: a blanked payload verifies only under a validly
+ * signed purge that covers it.
  */
 export interface EvidenceBundle {
   readonly kind: 'evidence_bundle';
-  readonly format: 'jartrail-evidence-bundle/v1';
+  readonly format: 'jartrail-evidence-bundle/v2';
   readonly chain: string;
   readonly exported_at: string;
   readonly checkpoint: CheckpointDocument;
   readonly records: readonly BundleRecord[];
-  /**
-   * The bodies refused with 409 under the id of one of the records (leaf kind `conflict`, `original_seq` the
-   * record's events.seq). Absent in bundles made before conflicts were exported.
-   */
-  readonly conflicts?: readonly BundleRecord[];
+  /** The bodies refused with 409 under the id of one of the records (leaf kind `conflict`, `original_seq` the record's events.seq). */
+  readonly conflicts: readonly BundleRecord[];
+  /** Every recorded purge whose range holds a record of `records` or `conflicts`. */
+  readonly purges: readonly PurgeDocument[];
   readonly pending: readonly string[];
   readonly jwks: PublicJwks;
 }

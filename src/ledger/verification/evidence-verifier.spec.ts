@@ -1,12 +1,12 @@
 import { exportJWK, generateKeyPair } from 'jose';
-import { signCheckpoint } from '../checkpoint-signer';
+import { signCheckpoint, signPurge } from '../checkpoint-signer';
 import { leafHashOf, leafInputOf, payloadHashOf } from '../ledger-leaf';
 import { CompactRange, inclusionProofRanges, rangeHash } from '../merkle/merkle-tree';
-import type { EvidenceBundle, PublicJwks } from './documents';
+import type { EvidenceBundle, PublicJwks, PurgeDocument } from './documents';
 import { verifyDocument } from './evidence-verifier';
 
 /** A ledger of three records in memory, signed like the service signs, exported like the service exports. */
-async function aBundle(): Promise<{ bundle: EvidenceBundle; jwks: PublicJwks }> {
+async function aBundle(): Promise<{ bundle: EvidenceBundle; jwks: PublicJwks; purge: (from: number, to: number) => Promise<PurgeDocument> }> {
   const { privateKey, publicKey } = await generateKeyPair('EdDSA', { extractable: true });
   const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'EdDSA' }] };
   const salt = Buffer.alloc(16, 1);
@@ -36,7 +36,7 @@ async function aBundle(): Promise<{ bundle: EvidenceBundle; jwks: PublicJwks }> 
   const checkpoint = await signCheckpoint({ kid: 'k1', alg: 'EdDSA', privateKey }, 3, range.root(), '2026-01-01T00:00:02.000000Z');
   const bundle: EvidenceBundle = {
     kind: 'evidence_bundle',
-    format: 'jartrail-evidence-bundle/v1',
+    format: 'jartrail-evidence-bundle/v2',
     chain: 'c',
     exported_at: '2026-01-01T00:00:03.000Z',
     checkpoint: { kind: 'checkpoint', tree_size: 3, root_hash: checkpoint.rootHash.toString('base64url'), issued_at: checkpoint.issuedAt, kid: 'k1', jws: checkpoint.jws },
@@ -47,18 +47,48 @@ async function aBundle(): Promise<{ bundle: EvidenceBundle; jwks: PublicJwks }> 
       salt: salt.toString('base64url'),
       inclusion_proof: inclusionProofRanges(seq, 3).map((r) => rangeHash(r, (node) => store.get(`${node.level}/${node.index}`)).toString('base64url')),
     })),
+    purges: [],
     pending: [],
     jwks,
   };
-  return { bundle, jwks };
+  const purge = async (from: number, to: number): Promise<PurgeDocument> => {
+    const claims = { log: 'jartrail' as const, policy: 'gdpr-30d', from_ledger_seq: from, to_ledger_seq: to, recorded_before: '2026-01-02T00:00:00.000000Z' };
+    const { kid, jws } = await signPurge({ kid: 'k1', alg: 'EdDSA', privateKey }, claims);
+    const { log: _log, ...fields } = claims;
+    return { kind: 'purge', ...fields, purged_at: '2026-01-03T00:00:00.000000Z', kid, jws };
+  };
+  return { bundle, jwks, purge };
 }
 
 describe('the offline verifier', () => {
-  it('accepts an untouched bundle and a purged payload', async () => {
-    const { bundle, jwks } = await aBundle();
+  it('accepts an untouched bundle, and a payload blanked under a signed purge that covers it', async () => {
+    const { bundle, jwks, purge } = await aBundle();
     expect(await verifyDocument(bundle, jwks)).toMatchObject({ ok: true });
-    const purged = { ...bundle, records: bundle.records.map((record, index) => (index === 1 ? { ...record, payload: null } : record)) };
+    const purged = { ...bundle, records: bundle.records.map((record, index) => (index === 1 ? { ...record, payload: null } : record)), purges: [await purge(0, 1)] };
     expect(await verifyDocument(purged, jwks)).toMatchObject({ ok: true });
+  });
+
+  it('names a blanked payload that no validly signed purge covers', async () => {
+    const { bundle, jwks, purge } = await aBundle();
+    const blanked = { ...bundle, records: bundle.records.map((record, index) => (index === 1 ? { ...record, payload: null } : record)) };
+    const record = { subject: 'record ledger_seq=1 event_id=e-1', ok: false, detail: expect.stringMatching(/no signed purge covers/) };
+    expect((await verifyDocument(blanked, jwks)).first_failure).toEqual(record);
+    // A purge of another range, or one whose fields were changed after signing, or signed by another key.
+    expect((await verifyDocument({ ...blanked, purges: [await purge(2, 2)] }, jwks)).first_failure).toEqual(record);
+    const widened = { ...(await purge(0, 0)), to_ledger_seq: 1 };
+    expect((await verifyDocument({ ...blanked, purges: [widened] }, jwks)).checks.filter((check) => !check.ok)).toEqual([
+      { subject: 'purge from_ledger_seq=0 to_ledger_seq=1 policy=gdpr-30d', ok: false, detail: expect.stringMatching(/differ from what the signature covers/) },
+      record,
+    ]);
+    const other = await aBundle();
+    expect((await verifyDocument({ ...blanked, purges: [await other.purge(0, 1)] }, jwks)).checks.filter((check) => !check.ok)).toEqual([
+      { subject: 'purge from_ledger_seq=0 to_ledger_seq=1 policy=gdpr-30d', ok: false, detail: expect.stringMatching(/signature does not verify/) },
+      record,
+    ]);
+    // A record recorded after the cutoff the purge signed was not its to blank.
+    const late = { ...blanked, records: blanked.records.map((r, index) => (index === 1 ? { ...r, leaf: { ...r.leaf!, recorded_at: '2026-01-02T00:00:00.000001Z' } } : r)) };
+    const lateCheck = (await verifyDocument({ ...late, purges: [await purge(0, 1)] }, jwks)).checks.find((check) => check.subject === record.subject && !check.ok);
+    expect(lateCheck?.detail).toMatch(/not before the cutoff/);
   });
 
   it('names the record whose payload, fields or proof changed', async () => {

@@ -9,6 +9,9 @@ import {
   type EvidenceBundle,
   type InclusionProofDocument,
   type PublicJwks,
+  PURGE_JWS_TYPE,
+  type PurgeClaims,
+  type PurgeDocument,
   type TreeHead,
 } from './documents';
 
@@ -71,6 +74,84 @@ export async function verifyCheckpoint(checkpoint: CheckpointDocument, jwks: Pub
   return { subject, ok: true, detail: `signed by ${checkpoint.kid}: ${claims.tree_size} records, root ${claims.root_hash}`, claims };
 }
 
+/** A time as jartrail writes it, to the microsecond, so that two times compare as text. */
+function exactTime(value: string): string | undefined {
+  const match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?Z$/.exec(value);
+  return match ? `${match[1]}.${(match[2] ?? '').padEnd(6, '0')}Z` : undefined;
+}
+
+/** Verifies a purge's JWS under the JWKS and that its readable fields say what the signature covers. */
+export async function verifyPurge(purge: PurgeDocument, jwks: PublicJwks): Promise<Check & { claims?: PurgeClaims }> {
+  const subject = `purge from_ledger_seq=${String(purge?.from_ledger_seq)} to_ledger_seq=${String(purge?.to_ledger_seq)} policy=${String(purge?.policy)}`;
+  if (typeof purge?.jws !== 'string') return { subject, ok: false, detail: 'the purge is not signed: it cannot be told from one written around the service' };
+  let claims: PurgeClaims;
+  try {
+    const { payload, protectedHeader } = await compactVerify(purge.jws, createLocalJWKSet(jwks as JSONWebKeySet), { algorithms: [...SIGNING_ALGORITHMS] });
+    if (protectedHeader.typ !== PURGE_JWS_TYPE) return { subject, ok: false, detail: `the JWS type is ${String(protectedHeader.typ)}, not ${PURGE_JWS_TYPE}` };
+    claims = JSON.parse(Buffer.from(payload).toString('utf8')) as PurgeClaims;
+  } catch (error) {
+    return { subject, ok: false, detail: `the signature does not verify under the JWKS: ${(error as Error).message}` };
+  }
+  if (
+    claims.log !== 'jartrail' ||
+    typeof claims.policy !== 'string' ||
+    !Number.isSafeInteger(claims.from_ledger_seq) ||
+    !Number.isSafeInteger(claims.to_ledger_seq) ||
+    typeof claims.recorded_before !== 'string' ||
+    exactTime(claims.recorded_before) === undefined
+  ) {
+    return { subject, ok: false, detail: 'the signed payload is not a jartrail purge' };
+  }
+  if (
+    claims.policy !== purge.policy ||
+    claims.from_ledger_seq !== purge.from_ledger_seq ||
+    claims.to_ledger_seq !== purge.to_ledger_seq ||
+    claims.recorded_before !== purge.recorded_before
+  ) {
+    return { subject, ok: false, detail: 'policy, from_ledger_seq, to_ledger_seq or recorded_before differ from what the signature covers' };
+  }
+  return { subject, ok: true, detail: `signed by ${String(purge.kid)}: ledger seqs ${claims.from_ledger_seq} to ${claims.to_ledger_seq} under policy ${claims.policy}`, claims };
+}
+
+/**
+ * Why a blanked payload is not a purge's doing, or undefined when a validly signed purge covers its ledger seq and
+ * the record was recorded before that purge's cutoff. `purges`: the valid ones, by from_ledger_seq.
+ */
+export function blankedPayloadProblem(purges: readonly PurgeClaims[], ledgerSeq: number, recordedAt: string): string | undefined {
+  let low = 0;
+  let high = purges.length - 1;
+  let covering: PurgeClaims | undefined;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    const purge = purges[middle]!;
+    if (purge.from_ledger_seq > ledgerSeq) high = middle - 1;
+    else if (purge.to_ledger_seq < ledgerSeq) low = middle + 1;
+    else {
+      covering = purge;
+      break;
+    }
+  }
+  if (!covering) return 'the payload is blanked, but no signed purge covers this record: it was removed around the service';
+  const recorded = exactTime(recordedAt);
+  if (recorded === undefined || recorded >= exactTime(covering.recorded_before)!) {
+    return `the payload is blanked, but the record was recorded at ${recordedAt}, not before the cutoff ${covering.recorded_before} of the purge that covers it`;
+  }
+  return undefined;
+}
+
+/** The valid purges' claims, by from_ledger_seq, and a check for each purge. */
+export async function checkPurges(purges: readonly PurgeDocument[], jwks: PublicJwks): Promise<{ valid: PurgeClaims[]; checks: Check[] }> {
+  const valid: PurgeClaims[] = [];
+  const checks: Check[] = [];
+  for (const purge of purges) {
+    const { claims, ...check } = await verifyPurge(purge, jwks);
+    checks.push(check);
+    if (claims) valid.push(claims);
+  }
+  valid.sort((a, b) => a.from_ledger_seq - b.from_ledger_seq);
+  return { valid, checks };
+}
+
 /** A tree head is what its checkpoint (when it has one) signed. */
 async function treeHeadChecks(name: string, head: TreeHead, jwks: PublicJwks | undefined): Promise<Check[]> {
   if (head.checkpoint === null) return [{ subject: `${name} tree_size=${head.tree_size}`, ok: true, detail: 'no checkpoint at this size: the root is as the service computed it, unsigned' }];
@@ -113,7 +194,8 @@ export async function verifyConsistencyDocument(document: ConsistencyProofDocume
  */
 export async function verifyEvidenceBundle(bundle: EvidenceBundle, jwks: PublicJwks = bundle.jwks): Promise<VerificationReport> {
   const { claims, ...checkpointCheck } = await verifyCheckpoint(bundle.checkpoint, jwks);
-  const checks: Check[] = [checkpointCheck];
+  const purges = await checkPurges(Array.isArray(bundle.purges) ? bundle.purges : [], jwks);
+  const checks: Check[] = [checkpointCheck, ...purges.checks];
   const root = claims ? b64(claims.root_hash) : undefined;
   const recordSeqs = new Set((bundle.records ?? []).map((record) => record.leaf?.record_seq));
   const listed = [
@@ -147,7 +229,8 @@ export async function verifyEvidenceBundle(bundle: EvidenceBundle, jwks: PublicJ
       const same = recomputed === record.leaf.payload_hash;
       checks.push({ subject, ok: same, detail: same ? 'the payload is the one committed' : 'the payload differs from the one committed (its salted hash does not match)' });
     } else {
-      checks.push({ subject, ok: true, detail: 'payload purged by retention; the leaf still commits to its salted hash' });
+      const problem = blankedPayloadProblem(purges.valid, record.ledger_seq, record.leaf.recorded_at);
+      checks.push({ subject, ok: problem === undefined, detail: problem ?? 'payload purged by a signed retention purge; the leaf still commits to its salted hash' });
     }
     const proof = hashes(record.inclusion_proof ?? []);
     const included = root !== undefined && proof !== undefined && verifyInclusion(record.leaf.ledger_seq, claims!.tree_size, leafHashOf(record.leaf), proof, root);
