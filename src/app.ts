@@ -4,10 +4,10 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import secureJson from 'secure-json-parse';
 import { AppModule, type AppRuntime } from './app.module';
 import { ProblemException } from './common/problem/problem';
 import { refuseBadRequestText } from './common/request-text';
+import { JsonInputError, parseStrictJson } from './common/strict-json';
 import { findUnstorableText } from './common/storable-text';
 import type { OpaqueBodyRouteConfig } from './ingest/opaque-body';
 
@@ -37,9 +37,10 @@ function registerBodyParsers(app: NestFastifyApplication): void {
     if (body.length === 0) return done(null, undefined);
     let value: unknown;
     try {
-      value = secureJson.parse(body, undefined, { protoAction: 'error', constructorAction: 'error' });
+      value = parseStrictJson(body);
     } catch (error) {
-      return done(new ProblemException('malformed-json', { detail: (error as Error).message }), undefined);
+      if (!(error instanceof JsonInputError)) throw error;
+      return done(new ProblemException('malformed-json', { detail: error.message, errors: error.errors }), undefined);
     }
     const unstorable = findUnstorableText(value);
     if (unstorable) return done(new ProblemException('unstorable-text', { detail: `${unstorable.field || 'the body'} ${unstorable.detail}`, errors: [unstorable] }), undefined);
