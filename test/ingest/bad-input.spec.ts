@@ -295,6 +295,18 @@ describe('bad input', () => {
     });
   });
 
+  it('holds a batch item id to the rules of webhook-id, rejecting only that item', async () => {
+    const before = await counts();
+    const ids = ['with.dot', 'with space', 'tab\there', 'é-accent', 'x'.repeat(257), '', `fine-${randomUUID()}`];
+    const response = await as.batch(ids.map((id) => ({ id, ...aConsent() }))).expect(200);
+    expect(response.body.results.map((result: any) => [result.status, result.problem?.errors?.[0]?.code])).toEqual([
+      ...ids.slice(0, -1).map(() => ['rejected', 'malformed']),
+      ['accepted', undefined],
+    ]);
+    expect(response.body.results[0].problem).toMatchObject({ status: 422, errors: [{ field: '0.id', pointer: '/0/id' }] });
+    expect((await counts()).events).toBe(before.events + 1);
+  });
+
   it('never answers 500 to any of these', async () => {
     const [{ n }] = await app.db.rows<{ n: string }>('SELECT count(*) AS n FROM events');
     expect(Number(n)).toBeGreaterThan(0);
