@@ -4,7 +4,7 @@ import type { DataSource } from 'typeorm';
 import { ChainLinker } from '../chains/chain-linker';
 import { Keyring } from '../common/crypto/keyring';
 import { fieldError, ProblemException, type ProblemDocument } from '../common/problem/problem';
-import { JsonInputError, parseStrictJson } from '../common/strict-json';
+import { duplicateMembersError, JsonInputError, parseJsonKeepingDuplicates, parseStrictJson } from '../common/strict-json';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { withTransactionRetry } from '../database/transaction-retry';
 import { VerificationRepository } from '../request-objects/verification.repository';
@@ -233,10 +233,21 @@ export class IngestService {
     }
   }
 
+  /** A member name twice in one event rejects that event only, as in NDJSON. */
   private splitJsonArray(body: Buffer): ({ value: unknown; bytes: number } | { problem: ProblemException })[] {
-    const parsed = this.parseBody(body);
-    if (!Array.isArray(parsed)) throw new ProblemException('invalid-request', { detail: 'an application/json batch is an array of envelopes' });
-    return parsed.map((value) => ({ value, bytes: Buffer.byteLength(JSON.stringify(value) ?? '') }));
+    let parsed: ReturnType<typeof parseJsonKeepingDuplicates>;
+    try {
+      parsed = parseJsonKeepingDuplicates(body);
+    } catch (error) {
+      throw malformedJson(error);
+    }
+    const { value, duplicates } = parsed;
+    if (!Array.isArray(value)) throw new ProblemException('invalid-request', { detail: 'an application/json batch is an array of envelopes' });
+    return value.map((item, index) => {
+      const own = duplicates.filter((duplicate) => duplicate[0] === index);
+      if (own.length > 0) return { problem: malformedJson(duplicateMembersError(own)) };
+      return { value: item, bytes: Buffer.byteLength(JSON.stringify(item) ?? '') };
+    });
   }
 
   /**

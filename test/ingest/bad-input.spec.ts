@@ -307,6 +307,40 @@ describe('bad input', () => {
     expect((await counts()).events).toBe(before.events + 1);
   });
 
+  describe('a member name given twice in one object', () => {
+    const twice = (envelope: object) => JSON.stringify(envelope).replace('"decision":"denied"', '"decision":"approved","decision":"denied"');
+
+    it('refuses the event with 400, naming the member, instead of keeping the last', async () => {
+      const problem = await refused(() => as.event(twice(aConsent({ decision: 'denied' }))), 400, 'malformed-json');
+      expect(problem.errors).toEqual([expect.objectContaining({ field: 'data.decision', pointer: '/data/decision', code: 'duplicate_member' })]);
+      const escaped = JSON.stringify(aConsent()).replace('"digest":', '"d\\u0069gest":"x","digest":');
+      expect(fieldsOf(await refused(() => as.event(escaped), 400, 'malformed-json'))).toEqual(['data.digest:duplicate_member']);
+    });
+
+    it('rejects only that event of a JSON or NDJSON batch', async () => {
+      const items = [aConsent(), aConsent({ decision: 'denied' }), aConsent()].map((envelope) => ({ id: randomUUID(), ...envelope }));
+      const array = `[${items.map((item, index) => (index === 1 ? twice(item) : JSON.stringify(item))).join(',')}]`;
+      const ndjson = items.map((item, index) => (index === 1 ? twice(item) : JSON.stringify(item))).join('\n');
+      // The same events twice: recorded from the array, then duplicates from NDJSON; the doubled member refused both times.
+      for (const [body, contentType, status] of [
+        [array, 'application/json', 'accepted'],
+        [ndjson, 'application/x-ndjson', 'duplicate'],
+      ] as const) {
+        const response = await as.rawBatch(body, { contentType }).expect(200);
+        expect(response.body.results.map((result: any) => [result.status, result.problem?.type, result.problem?.errors?.[0]?.pointer])).toEqual([
+          [status, undefined, undefined],
+          ['rejected', 'urn:jartrail:problem:malformed-json', '/1/data/decision'],
+          [status, undefined, undefined],
+        ]);
+      }
+    });
+
+    it('refuses an admin body with 400', async () => {
+      const response = await app.http().post('/v1/sources').set({ authorization: `Bearer ${app.adminKey}`, 'content-type': 'application/json' }).send('{"name":"a","name":"b","kind":"agent"}');
+      expect({ status: response.status, type: response.body.type }).toEqual({ status: 400, type: 'urn:jartrail:problem:malformed-json' });
+    });
+  });
+
   it('never answers 500 to any of these', async () => {
     const [{ n }] = await app.db.rows<{ n: string }>('SELECT count(*) AS n FROM events');
     expect(Number(n)).toBeGreaterThan(0);
