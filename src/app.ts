@@ -7,6 +7,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule, type AppRuntime } from './app.module';
+import { BODY_JSON_LIMITS, findJsonLimitViolation } from './common/json-limits';
 import { ProblemException } from './common/problem/problem';
 import { replyWithProblem } from './common/problem/problem.filter';
 import { refuseBadRequestText } from './common/request-text';
@@ -47,6 +48,8 @@ function registerBodyParsers(app: NestFastifyApplication): void {
       if (!(error instanceof JsonInputError)) throw error;
       return done(new ProblemException('malformed-json', { detail: error.message, errors: error.errors }), undefined);
     }
+    const tooComplex = findJsonLimitViolation(value, BODY_JSON_LIMITS);
+    if (tooComplex) return done(new ProblemException('json-too-complex', { detail: tooComplex.detail, errors: [tooComplex] }), undefined);
     const unstorable = findUnstorableText(value);
     if (unstorable) return done(new ProblemException('unstorable-text', { detail: `${unstorable.field || 'the body'} ${unstorable.detail}`, errors: [unstorable] }), undefined);
     done(null, value);

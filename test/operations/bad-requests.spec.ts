@@ -92,4 +92,16 @@ describe('bad requests on the query and admin API', () => {
       problemOf(await admin('/v1/sources').set('content-type', 'application/json').send(body), 413, 'payload-too-large');
     });
   });
+
+  describe('deeply nested admin bodies', () => {
+    it('answers a client whose jwks nests 100,000 levels deep with 422, naming where, and registers nothing', async () => {
+      const nested = '{"x":'.repeat(100_000) + '1' + '}'.repeat(100_000);
+      const body = `{"client_id":"deep","request_object_signing_alg_values":["ES256"],"jwks":{"keys":[${JSON.stringify(key.jwk).replace(/}$/, `,"ext":${nested}}`)}]}}`;
+      const problem = problemOf(await admin('/v1/clients').set('content-type', 'application/json').send(body), 422, 'json-too-complex');
+      expect(problem.errors).toEqual([expect.objectContaining({ code: 'too_deep', field: expect.stringMatching(/^jwks\.keys\.0\.ext\.x/) })]);
+      expect(await app.db.rows("SELECT 1 FROM clients WHERE client_id = 'deep'")).toEqual([]);
+      // The service still answers.
+      await app.get('/v1/clients').expect(200);
+    });
+  });
 });
