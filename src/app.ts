@@ -1,17 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import secureJson from 'secure-json-parse';
 import { AppModule, type AppRuntime } from './app.module';
+import { BODY_JSON_LIMITS, findJsonLimitViolation } from './common/json-limits';
 import { ProblemException } from './common/problem/problem';
+import { replyWithProblem } from './common/problem/problem.filter';
 import { refuseBadRequestText } from './common/request-text';
+import { JsonInputError, parseStrictJson } from './common/strict-json';
 import { findUnstorableText } from './common/storable-text';
 import type { OpaqueBodyRouteConfig } from './ingest/opaque-body';
 
 export const SERVICE_VERSION = '0.1.0';
+
+const routerLogger = new NestLogger('Router');
 
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -37,10 +43,13 @@ function registerBodyParsers(app: NestFastifyApplication): void {
     if (body.length === 0) return done(null, undefined);
     let value: unknown;
     try {
-      value = secureJson.parse(body, undefined, { protoAction: 'error', constructorAction: 'error' });
+      value = parseStrictJson(body);
     } catch (error) {
-      return done(new ProblemException('malformed-json', { detail: (error as Error).message }), undefined);
+      if (!(error instanceof JsonInputError)) throw error;
+      return done(new ProblemException('malformed-json', { detail: error.message, errors: error.errors }), undefined);
     }
+    const tooComplex = findJsonLimitViolation(value, BODY_JSON_LIMITS);
+    if (tooComplex) return done(new ProblemException('json-too-complex', { detail: tooComplex.detail, errors: [tooComplex] }), undefined);
     const unstorable = findUnstorableText(value);
     if (unstorable) return done(new ProblemException('unstorable-text', { detail: `${unstorable.field || 'the body'} ${unstorable.detail}`, errors: [unstorable] }), undefined);
     done(null, value);
@@ -81,6 +90,8 @@ export async function createApp(runtime: AppRuntime, options: CreateAppOptions =
     bodyLimit: Math.max(ingest.maxBatchBytes, 1024 * 1024),
     genReqId: correlationIdOf,
     return503OnClosing: true,
+    // The router answers a bad URL (400) or an over-long parameter (414) before Nest sees the request.
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => replyWithProblem(request, reply, error, routerLogger),
   });
   const fastify = adapter.getInstance();
   fastify.addHook('onRoute', (route) => {

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { z } from 'zod';
 import { Keyring } from '../common/crypto/keyring';
 import { isDigest } from '../common/crypto/digest';
 import { fieldError, ProblemException } from '../common/problem/problem';
@@ -11,7 +12,11 @@ import type { FacetName } from './chain-facet.entity';
 import { ChainsRepository, type LookupKey } from './chains.repository';
 import type { LookupQuery, SearchQuery, SearchResponse } from './dto/chain.dto';
 
-const EXACT_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+/**
+ * The cursor's time as the repository writes it, to the microsecond in UTC: a real calendar date (no February 30),
+ * from year 1 (PostgreSQL has no year 0).
+ */
+const EXACT_UTC = z.iso.datetime({ precision: 6 }).refine((time) => !time.startsWith('0000-'));
 
 /** Cursors are opaque to clients: the position after which the next page starts. */
 export function encodeCursor(createdAtExact: string, digest: string): string {
@@ -21,7 +26,7 @@ export function encodeCursor(createdAtExact: string, digest: string): string {
 export function decodeCursor(cursor: string): { createdAt: string; digest: string } {
   try {
     const [createdAt, digest] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (typeof createdAt === 'string' && EXACT_UTC.test(createdAt) && typeof digest === 'string' && isDigest(digest)) {
+    if (typeof createdAt === 'string' && EXACT_UTC.safeParse(createdAt).success && typeof digest === 'string' && isDigest(digest)) {
       return { createdAt, digest };
     }
   } catch {

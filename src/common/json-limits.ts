@@ -12,6 +12,13 @@ export interface JsonLimits {
 export const EVENT_JSON_LIMITS: JsonLimits = { maxDepth: 12, maxArrayItems: 256, maxObjectMembers: 256 };
 
 /**
+ * Every other JSON body (client registrations with their JWKS, sources, API keys): roomier than an event, but bounded,
+ * so that no schema check or library walking the value (Nest's pipe strips prototype keys recursively) meets a
+ * nesting deep enough to exhaust the stack.
+ */
+export const BODY_JSON_LIMITS: JsonLimits = { maxDepth: 16, maxArrayItems: 1024, maxObjectMembers: 256 };
+
+/**
  * Finds the first place where a parsed JSON value exceeds the limits, walking iteratively so that a hostile
  * nesting depth cannot exhaust the stack. Run before schema validation, which recurses.
  */

@@ -10,6 +10,7 @@ import { dateTime } from '../common/schema/oauth-fields';
 import type { SourceKind } from '../sources/source-kind';
 import type { EventTypeDefinition, MinimizationPolicy } from './event-type-definition';
 import { EVENT_TYPES } from './event-types';
+import { EVENT_ID } from './webhook-signature';
 
 /** An event that passed every check and is ready to be recorded. */
 export interface ValidatedEvent {
@@ -30,7 +31,11 @@ export type EventOutcome = { readonly ok: true; readonly event: ValidatedEvent }
 
 /** The Standard Webhooks envelope; `id` is the event id, required in a batch and optional for a single event. */
 const envelopeSchema = z.strictObject({
-  id: z.string().min(1).max(256).optional(),
+  // The same rule as webhook-id: a batch item's id is the event id all the same.
+  id: z
+    .string()
+    .refine((id) => EVENT_ID.test(id), { message: 'must be 1 to 256 printable ASCII characters without spaces or dots, as webhook-id', params: { code: 'malformed' } })
+    .optional(),
   type: z.string().min(1).max(128),
   timestamp: dateTime,
   data: z.record(z.string(), z.unknown()),

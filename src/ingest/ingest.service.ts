@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import secureJson from 'secure-json-parse';
 import type { DataSource } from 'typeorm';
 import { ChainLinker } from '../chains/chain-linker';
 import { Keyring } from '../common/crypto/keyring';
 import { fieldError, ProblemException, type ProblemDocument } from '../common/problem/problem';
+import { duplicateMembersError, JsonInputError, parseJsonKeepingDuplicates, parseStrictJson } from '../common/strict-json';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { withTransactionRetry } from '../database/transaction-retry';
 import { VerificationRepository } from '../request-objects/verification.repository';
@@ -61,9 +61,9 @@ function mediaTypeOf(contentType: string | undefined): string | undefined {
   return type;
 }
 
-function parseJson(text: Buffer | string): unknown {
-  // secure-json-parse refuses __proto__ and constructor.prototype keys instead of carrying them into the record.
-  return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+function malformedJson(error: unknown): ProblemException {
+  if (!(error instanceof JsonInputError)) throw error;
+  return new ProblemException('malformed-json', { detail: error.message, errors: error.errors });
 }
 
 /**
@@ -227,32 +227,50 @@ export class IngestService {
 
   private parseBody(body: Buffer): unknown {
     try {
-      return parseJson(body);
+      return parseStrictJson(body);
     } catch (error) {
-      throw new ProblemException('malformed-json', { detail: (error as Error).message });
+      throw malformedJson(error);
     }
   }
 
+  /** A member name twice in one event rejects that event only, as in NDJSON. */
   private splitJsonArray(body: Buffer): ({ value: unknown; bytes: number } | { problem: ProblemException })[] {
-    const parsed = this.parseBody(body);
-    if (!Array.isArray(parsed)) throw new ProblemException('invalid-request', { detail: 'an application/json batch is an array of envelopes' });
-    return parsed.map((value) => ({ value, bytes: Buffer.byteLength(JSON.stringify(value) ?? '') }));
+    let parsed: ReturnType<typeof parseJsonKeepingDuplicates>;
+    try {
+      parsed = parseJsonKeepingDuplicates(body);
+    } catch (error) {
+      throw malformedJson(error);
+    }
+    const { value, duplicates } = parsed;
+    if (!Array.isArray(value)) throw new ProblemException('invalid-request', { detail: 'an application/json batch is an array of envelopes' });
+    return value.map((item, index) => {
+      const own = duplicates.filter((duplicate) => duplicate[0] === index);
+      if (own.length > 0) return { problem: malformedJson(duplicateMembersError(own)) };
+      return { value: item, bytes: Buffer.byteLength(JSON.stringify(item) ?? '') };
+    });
   }
 
-  /** NDJSON lines are independent: one malformed line rejects that item only. */
+  /**
+   * NDJSON lines are independent: one malformed line (or one that is not UTF-8) rejects that item only. Split on
+   * the newline byte, which UTF-8 never uses inside a multi-byte character, and decode each line on its own.
+   */
   private splitNdjson(body: Buffer): ({ value: unknown; bytes: number } | { problem: ProblemException })[] {
-    return body
-      .toString('utf8')
-      .split('\n')
-      .map((line) => line.replace(/\r$/, ''))
-      .filter((line) => line.trim() !== '')
-      .map((line) => {
-        try {
-          return { value: parseJson(line), bytes: Buffer.byteLength(line) };
-        } catch (error) {
-          return { problem: new ProblemException('malformed-json', { detail: (error as Error).message }) };
-        }
-      });
+    const lines: Buffer[] = [];
+    for (let start = 0; start <= body.length; ) {
+      const newline = body.indexOf(0x0a, start);
+      const end = newline === -1 ? body.length : newline;
+      let line = body.subarray(start, end);
+      if (line.at(-1) === 0x0d) line = line.subarray(0, -1);
+      if (line.some((byte) => byte !== 0x20 && byte !== 0x09 && byte !== 0x0d)) lines.push(line);
+      start = end + 1;
+    }
+    return lines.map((line, index) => {
+      try {
+        return { value: parseStrictJson(line, [index]), bytes: line.length };
+      } catch (error) {
+        return { problem: malformedJson(error) };
+      }
+    });
   }
 
   /**

@@ -21,8 +21,11 @@ export type SignatureFailure =
   | { readonly reason: 'timestamp_out_of_tolerance'; readonly skewSeconds: number }
   | { readonly reason: 'no_matching_signature' };
 
-/** Printable ASCII without spaces or dots: the id is part of the signed content, so a dot would be ambiguous. */
-const WEBHOOK_ID = /^[\x21-\x2D\x2F-\x7E]{1,256}$/;
+/**
+ * An event id, in `webhook-id` or a batch item's `id`: printable ASCII without spaces or dots (the id is part of
+ * the signed content, so a dot would be ambiguous), 1 to 256 characters.
+ */
+export const EVENT_ID = /^[\x21-\x2D\x2F-\x7E]{1,256}$/;
 
 /** The HMAC key of a `whsec_` secret: the base64 after the prefix (a bare base64 secret is accepted too). */
 export function secretKeyBytes(secret: string): Buffer {
@@ -38,7 +41,7 @@ export function verifyWebhookSignature(
   if (!delivery.id) return { reason: 'missing_header', header: 'webhook-id' };
   if (!delivery.timestamp) return { reason: 'missing_header', header: 'webhook-timestamp' };
   if (!delivery.signature) return { reason: 'missing_header', header: 'webhook-signature' };
-  if (!WEBHOOK_ID.test(delivery.id)) return { reason: 'malformed_id' };
+  if (!EVENT_ID.test(delivery.id)) return { reason: 'malformed_id' };
   if (!/^\d{1,12}$/.test(delivery.timestamp)) return { reason: 'malformed_timestamp' };
 
   // Checked before the signature, as the specification asks, so that old captures are refused cheaply.

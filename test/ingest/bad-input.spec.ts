@@ -1,3 +1,5 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { secretKeyBytes } from '../../src/ingest/webhook-signature';
 import { startTestApp, type TestApp } from '../support/app';
 import { aConsent, aToken, aToolCall, aVerification, registerSenders, type WebhookSender } from '../support/events';
 
@@ -244,6 +246,98 @@ describe('bad input', () => {
         ['accepted', undefined, undefined],
       ]);
       expect((await counts()).events).toBe(before.events + 2);
+    });
+  });
+
+  describe('bytes that are not UTF-8', () => {
+    /** Signs and sends raw bytes, as a sender whose body is not UTF-8 would (the signature covers the bytes). */
+    function sendBytes(sender: WebhookSender, path: string, body: Buffer, contentType = 'application/json') {
+      const id = randomUUID();
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      const mac = createHmac('sha256', secretKeyBytes(sender.source.secret)).update(`${id}.${timestamp}.`).update(body).digest('base64');
+      return app
+        .http()
+        .post(`${path}?source=${sender.source.id}`)
+        .set({ 'content-type': contentType, 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': `v1,${mac}` })
+        .serialize((bytes) => bytes) // superagent would JSON-encode a Buffer sent as application/json
+        .send(body);
+    }
+    /** The JSON text of an envelope with one string's bytes replaced by a sequence that is not UTF-8. */
+    const withBadBytes = (envelope: object, marker: string) => {
+      const [before, after] = JSON.stringify(envelope).split(marker) as [string, string];
+      return Buffer.concat([Buffer.from(before), Buffer.from([0xc3, 0x28]), Buffer.from(after)]);
+    };
+
+    it('refuses an event whose body is not UTF-8 with 400, instead of storing U+FFFD', async () => {
+      const problem = await refused(() => sendBytes(as, '/v1/events', withBadBytes(aConsent({ subject: 'BAD' }), 'BAD')), 400, 'malformed-json');
+      expect(problem.errors).toEqual([expect.objectContaining({ code: 'invalid_utf8' })]);
+    });
+
+    it('refuses a JSON batch that is not UTF-8 with 400', async () => {
+      await refused(() => sendBytes(as, '/v1/events/batch', withBadBytes([{ id: randomUUID(), ...aConsent({ subject: 'BAD' }) }], 'BAD')), 400, 'malformed-json');
+    });
+
+    it('rejects only the NDJSON line that is not UTF-8', async () => {
+      const lines = [JSON.stringify({ id: randomUUID(), ...aConsent() }), withBadBytes({ id: randomUUID(), ...aConsent({ subject: 'BAD' }) }, 'BAD'), JSON.stringify({ id: randomUUID(), ...aConsent({ subject: 'zoë' }) })];
+      const body = Buffer.concat(lines.flatMap((line) => [Buffer.from(line), Buffer.from('\n')]));
+      const response = await sendBytes(as, '/v1/events/batch', body, 'application/x-ndjson').expect(200);
+      expect(response.body.results.map((result: any) => [result.status, result.problem?.type, result.problem?.errors?.[0]?.code])).toEqual([
+        ['accepted', undefined, undefined],
+        ['rejected', 'urn:jartrail:problem:malformed-json', 'invalid_utf8'],
+        ['accepted', undefined, undefined],
+      ]);
+    });
+
+    it('refuses an admin body that is not UTF-8 with 400', async () => {
+      const body = Buffer.concat([Buffer.from('{"name":"caf'), Buffer.from([0xe9]), Buffer.from('","kind":"agent"}')]);
+      const response = await app.http().post('/v1/sources').set({ authorization: `Bearer ${app.adminKey}`, 'content-type': 'application/json' }).serialize((bytes) => bytes).send(body);
+      expect({ status: response.status, type: response.body.type }).toEqual({ status: 400, type: 'urn:jartrail:problem:malformed-json' });
+    });
+  });
+
+  it('holds a batch item id to the rules of webhook-id, rejecting only that item', async () => {
+    const before = await counts();
+    const ids = ['with.dot', 'with space', 'tab\there', 'é-accent', 'x'.repeat(257), '', `fine-${randomUUID()}`];
+    const response = await as.batch(ids.map((id) => ({ id, ...aConsent() }))).expect(200);
+    expect(response.body.results.map((result: any) => [result.status, result.problem?.errors?.[0]?.code])).toEqual([
+      ...ids.slice(0, -1).map(() => ['rejected', 'malformed']),
+      ['accepted', undefined],
+    ]);
+    expect(response.body.results[0].problem).toMatchObject({ status: 422, errors: [{ field: '0.id', pointer: '/0/id' }] });
+    expect((await counts()).events).toBe(before.events + 1);
+  });
+
+  describe('a member name given twice in one object', () => {
+    const twice = (envelope: object) => JSON.stringify(envelope).replace('"decision":"denied"', '"decision":"approved","decision":"denied"');
+
+    it('refuses the event with 400, naming the member, instead of keeping the last', async () => {
+      const problem = await refused(() => as.event(twice(aConsent({ decision: 'denied' }))), 400, 'malformed-json');
+      expect(problem.errors).toEqual([expect.objectContaining({ field: 'data.decision', pointer: '/data/decision', code: 'duplicate_member' })]);
+      const escaped = JSON.stringify(aConsent()).replace('"digest":', '"d\\u0069gest":"x","digest":');
+      expect(fieldsOf(await refused(() => as.event(escaped), 400, 'malformed-json'))).toEqual(['data.digest:duplicate_member']);
+    });
+
+    it('rejects only that event of a JSON or NDJSON batch', async () => {
+      const items = [aConsent(), aConsent({ decision: 'denied' }), aConsent()].map((envelope) => ({ id: randomUUID(), ...envelope }));
+      const array = `[${items.map((item, index) => (index === 1 ? twice(item) : JSON.stringify(item))).join(',')}]`;
+      const ndjson = items.map((item, index) => (index === 1 ? twice(item) : JSON.stringify(item))).join('\n');
+      // The same events twice: recorded from the array, then duplicates from NDJSON; the doubled member refused both times.
+      for (const [body, contentType, status] of [
+        [array, 'application/json', 'accepted'],
+        [ndjson, 'application/x-ndjson', 'duplicate'],
+      ] as const) {
+        const response = await as.rawBatch(body, { contentType }).expect(200);
+        expect(response.body.results.map((result: any) => [result.status, result.problem?.type, result.problem?.errors?.[0]?.pointer])).toEqual([
+          [status, undefined, undefined],
+          ['rejected', 'urn:jartrail:problem:malformed-json', '/1/data/decision'],
+          [status, undefined, undefined],
+        ]);
+      }
+    });
+
+    it('refuses an admin body with 400', async () => {
+      const response = await app.http().post('/v1/sources').set({ authorization: `Bearer ${app.adminKey}`, 'content-type': 'application/json' }).send('{"name":"a","name":"b","kind":"agent"}');
+      expect({ status: response.status, type: response.body.type }).toEqual({ status: 400, type: 'urn:jartrail:problem:malformed-json' });
     });
   });
 

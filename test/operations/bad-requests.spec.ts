@@ -39,4 +39,69 @@ describe('bad requests on the query and admin API', () => {
       expect(await app.db.rows('SELECT 1 FROM clients')).toEqual([]);
     });
   });
+
+  describe('forged cursors', () => {
+    const forged = (createdAt: string) => Buffer.from(JSON.stringify([createdAt, 'A'.repeat(43)])).toString('base64url');
+
+    it.each(['2026-02-30T00:00:00.000000Z', '2026-13-01T00:00:00.000000Z', '2026-01-01T24:00:00.000000Z', '0000-01-01T00:00:00.000000Z'])(
+      'answers a cursor with the impossible time %s with 400',
+      async (createdAt) => {
+        const problem = problemOf(await app.get(`/v1/chains?cursor=${forged(createdAt)}`), 400, 'invalid-request');
+        expect(fieldsOf(problem)).toEqual([['cursor', 'invalid_cursor']]);
+      },
+    );
+
+    it('answers a search from year 0 (which PostgreSQL does not have) with 400 or an empty page, never 500', async () => {
+      const response = await app.get('/v1/chains?from=0000-01-01T00:00:00Z');
+      expect(response.status).toBeLessThan(500);
+    });
+
+    it('still takes a well-formed one', async () => {
+      await app.get(`/v1/chains?cursor=${forged('2028-02-29T23:59:59.999999Z')}`).expect(200);
+    });
+  });
+
+  describe("the router's and the body reader's own errors are problem details too", () => {
+    it('answers an unknown route with 404', async () => {
+      problemOf(await app.get('/v1/nowhere'), 404, 'not-found');
+      problemOf(await app.http().delete('/v1/chains'), 404, 'not-found');
+    });
+
+    it('answers a malformed percent-encoding in the path with 400', async () => {
+      problemOf(await app.get('/v1/clients/%E0%A4%A'), 400, 'invalid-request');
+      problemOf(await app.get('/v1/clients/%zz'), 400, 'invalid-request');
+    });
+
+    it('answers an over-long path parameter with 414', async () => {
+      const response = await app.get(`/v1/clients/${'c'.repeat(5000)}`);
+      expect({ status: response.status, type: response.body.type, contentType: response.headers['content-type'] }).toEqual({
+        status: 414,
+        type: 'urn:jartrail:problem:uri-too-long',
+        contentType: expect.stringMatching(/^application\/problem\+json/),
+      });
+      expect(response.body.correlation_id).toBe(response.headers['x-request-id']);
+    });
+
+    it('answers a body of another content type with 415', async () => {
+      problemOf(await admin('/v1/sources').set('content-type', 'text/plain').send('name=x'), 415, 'unsupported-media-type');
+      problemOf(await admin('/v1/sources').set('content-type', 'application/x-www-form-urlencoded').send('name=x'), 415, 'unsupported-media-type');
+    });
+
+    it('answers a body over the limit with 413', async () => {
+      const body = JSON.stringify({ name: 'x'.repeat(11 * 1024 * 1024), kind: 'agent' });
+      problemOf(await admin('/v1/sources').set('content-type', 'application/json').send(body), 413, 'payload-too-large');
+    });
+  });
+
+  describe('deeply nested admin bodies', () => {
+    it('answers a client whose jwks nests 100,000 levels deep with 422, naming where, and registers nothing', async () => {
+      const nested = '{"x":'.repeat(100_000) + '1' + '}'.repeat(100_000);
+      const body = `{"client_id":"deep","request_object_signing_alg_values":["ES256"],"jwks":{"keys":[${JSON.stringify(key.jwk).replace(/}$/, `,"ext":${nested}}`)}]}}`;
+      const problem = problemOf(await admin('/v1/clients').set('content-type', 'application/json').send(body), 422, 'json-too-complex');
+      expect(problem.errors).toEqual([expect.objectContaining({ code: 'too_deep', field: expect.stringMatching(/^jwks\.keys\.0\.ext\.x/) })]);
+      expect(await app.db.rows("SELECT 1 FROM clients WHERE client_id = 'deep'")).toEqual([]);
+      // The service still answers.
+      await app.get('/v1/clients').expect(200);
+    });
+  });
 });

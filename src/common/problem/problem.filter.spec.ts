@@ -13,6 +13,8 @@ describe('toProblem', () => {
     ['FST_ERR_CTP_INVALID_MEDIA_TYPE', 415, 'unsupported-media-type'],
     ['FST_ERR_CTP_EMPTY_JSON_BODY', 400, 'malformed-json'],
     ['FST_ERR_CTP_INVALID_CONTENT_LENGTH', 400, 'invalid-request'],
+    ['FST_ERR_BAD_URL', 400, 'invalid-request'],
+    ['FST_ERR_MAX_PARAM_LENGTH', 414, 'uri-too-long'],
   ])('maps fastify %s to %i %s', (code, status, problemCode) => {
     const problem = toProblem(Object.assign(new Error('fastify says no'), { code, statusCode: status }));
     expect({ status: problem.status, code: problem.code }).toEqual({ status, code: problemCode });

@@ -13,6 +13,14 @@ const FASTIFY_ERRORS: Readonly<Record<string, ProblemCode>> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid-request',
   FST_ERR_CTP_EMPTY_TYPE: 'unsupported-media-type',
   FST_ERR_CTP_INVALID_TYPE: 'unsupported-media-type',
+  FST_ERR_BAD_URL: 'invalid-request',
+  FST_ERR_MAX_PARAM_LENGTH: 'uri-too-long',
+};
+
+/** Fastify's router errors quote the whole path; the problem's `instance` already names it. */
+const FASTIFY_DETAILS: Readonly<Record<string, string>> = {
+  FST_ERR_BAD_URL: 'the path is not valid percent-encoded UTF-8',
+  FST_ERR_MAX_PARAM_LENGTH: 'a path parameter is longer than the router accepts',
 };
 
 /** The problem for an error that only says its HTTP status (Nest's HttpExceptions, other fastify errors). */
@@ -23,6 +31,7 @@ const STATUS_CODES: ReadonlyMap<number, ProblemCode> = new Map([
   [404, 'not-found'],
   [409, 'conflict'],
   [413, 'payload-too-large'],
+  [414, 'uri-too-long'],
   [415, 'unsupported-media-type'],
   [422, 'invalid-request'],
   [503, 'unavailable'],
@@ -45,7 +54,7 @@ export function toProblem(exception: unknown): ProblemException {
   const fastifyError = exception as { code?: unknown; statusCode?: unknown; message?: unknown };
   if (typeof fastifyError?.code === 'string' && fastifyError.code.startsWith('FST_')) {
     const code = FASTIFY_ERRORS[fastifyError.code] ?? (typeof fastifyError.statusCode === 'number' ? STATUS_CODES.get(fastifyError.statusCode) : undefined);
-    if (code && PROBLEM_TYPES[code].status < 500) return new ProblemException(code, { detail: String(fastifyError.message) });
+    if (code && PROBLEM_TYPES[code].status < 500) return new ProblemException(code, { detail: FASTIFY_DETAILS[fastifyError.code] ?? String(fastifyError.message) });
   }
   return new ProblemException('internal');
 }
@@ -60,17 +69,21 @@ export class ProblemFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const context = host.switchToHttp();
-    const request = context.getRequest<FastifyRequest>();
-    const reply = context.getResponse<FastifyReply>();
-    const problem = toProblem(exception);
-    const correlationId = request?.id === undefined ? undefined : String(request.id);
-    if (problem.status >= 500) {
-      this.logger.error({ err: exception, correlationId }, 'request failed');
-    }
-    const path = request?.url?.split('?')[0];
-    void reply
-      .status(problem.status)
-      .headers({ ...problem.options.headers, 'content-type': `${PROBLEM_CONTENT_TYPE}; charset=utf-8` })
-      .send(JSON.stringify(problem.toDocument(path, correlationId)));
+    replyWithProblem(context.getRequest<FastifyRequest>(), context.getResponse<FastifyReply>(), exception, this.logger);
   }
+}
+
+/** Writes an error as problem details; also used for the errors fastify's router answers before Nest sees them. */
+export function replyWithProblem(request: FastifyRequest | undefined, reply: FastifyReply, exception: unknown, logger: Pick<Logger, 'error'>): void {
+  const problem = toProblem(exception);
+  const correlationId = request?.id === undefined ? undefined : String(request.id);
+  if (problem.status >= 500) {
+    logger.error({ err: exception, correlationId }, 'request failed');
+  }
+  const path = request?.url?.split('?')[0];
+  void reply
+    .status(problem.status)
+    // The correlation id header is set here too: router errors do not pass the app's onSend hook.
+    .headers({ ...problem.options.headers, 'content-type': `${PROBLEM_CONTENT_TYPE}; charset=utf-8`, ...(correlationId !== undefined && { 'x-request-id': correlationId }) })
+    .send(JSON.stringify(problem.toDocument(path, correlationId)));
 }

@@ -27,6 +27,7 @@ export const PROBLEM_TYPES = {
   'not-in-ledger': { status: 422, title: 'The ledger does not hold this position (yet)' },
   'payload-too-large': { status: 413, title: 'The body is larger than the limit' },
   'too-many-events': { status: 413, title: 'The batch holds more events than the limit' },
+  'uri-too-long': { status: 414, title: 'A path segment is longer than the limit' },
   'unsupported-media-type': { status: 415, title: 'The content type is not supported here' },
   'invalid-event': { status: 422, title: 'The event does not match its schema' },
   'unknown-event-type': { status: 422, title: 'The event type is not known' },
