@@ -1,15 +1,17 @@
 import 'reflect-metadata';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import pino from 'pino';
 import { createApp } from './app';
 import { Keyring, loadOrCreateMasterKey } from './common/crypto/keyring';
 import { ConfigurationError, loadConfig } from './config/app-config';
-import { EmbeddedDatabase } from './database/embedded-postgres';
+import { EmbeddedDatabase, EmbeddedPortInUseError } from './database/embedded-postgres';
 import { safeErrorSerializer } from './logging/safe-error';
 
 /**
  * `npm start`: validate the configuration, start the embedded PostgreSQL unless DATABASE_URL names one, load the
  * master key, then serve. On SIGTERM or SIGINT: stop taking requests, finish those in flight, close the pool,
- * and only then stop the embedded database.
+ * and only then stop the embedded database. A signal during the start stops what has started so far (initdb or
+ * PostgreSQL included), so no process is left behind.
  */
 async function main(): Promise<void> {
   let config;
@@ -25,45 +27,61 @@ async function main(): Promise<void> {
   const log = pino({ level: config.logLevel, base: { context: 'main' }, serializers: { err: safeErrorSerializer } });
 
   let embedded: EmbeddedDatabase | undefined;
+  let startingEmbedded: Promise<EmbeddedDatabase> | undefined;
+  let app: NestFastifyApplication | undefined;
+  let stopping = false;
+  const stopEmbedded = async () => {
+    await embedded?.stop().catch((error: unknown) => log.error({ err: error }, 'the embedded PostgreSQL did not stop cleanly'));
+  };
+  const shutdown = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, app ? 'shutting down: finishing requests in flight' : 'stopping during the start');
+    try {
+      await app?.close();
+    } finally {
+      if (startingEmbedded && !embedded) {
+        EmbeddedDatabase.interruptStart();
+        embedded ??= await startingEmbedded.catch(() => undefined);
+      }
+      await stopEmbedded();
+      log.info('stopped');
+      process.exit(0);
+    }
+  };
+  process.on('SIGTERM', (signal) => void shutdown(signal));
+  process.on('SIGINT', (signal) => void shutdown(signal));
+
   if (!config.database.url) {
     log.info({ dataDir: config.dataDir, port: config.database.embeddedPort }, 'starting the embedded PostgreSQL');
     try {
-      embedded = await EmbeddedDatabase.start({
+      startingEmbedded = EmbeddedDatabase.start({
         dataDir: config.dataDir,
         port: config.database.embeddedPort,
         onLog: (message) => log.debug({ postgres: message.trim() }, 'embedded postgres'),
       });
+      embedded = await startingEmbedded;
     } catch (error) {
-      log.fatal({ err: error }, 'the embedded PostgreSQL could not start');
+      if (stopping) return;
+      if (error instanceof EmbeddedPortInUseError) log.fatal({ port: error.port }, error.message);
+      else log.fatal({ err: error }, 'the embedded PostgreSQL could not start');
       process.exit(1);
     }
   }
-  const stopEmbedded = async () => {
-    await embedded?.stop().catch((error: unknown) => log.error({ err: error }, 'the embedded PostgreSQL did not stop cleanly'));
-  };
 
   try {
     const keyring = new Keyring(await loadOrCreateMasterKey(config.masterKey, config.dataDir));
-    const app = await createApp({ config, keyring, databaseUrl: config.database.url ?? embedded!.url });
+    const created = await createApp({ config, keyring, databaseUrl: config.database.url ?? embedded!.url });
+    if (stopping) {
+      await created.close();
+      return;
+    }
+    app = created;
     await app.listen({ port: config.http.port, host: config.http.host });
     log.info({ url: await app.getUrl(), database: embedded ? 'embedded' : 'DATABASE_URL' }, 'jartrail is listening');
-
-    let stopping = false;
-    const shutdown = async (signal: NodeJS.Signals) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'shutting down: finishing requests in flight');
-      try {
-        await app.close();
-      } finally {
-        await stopEmbedded();
-        log.info('stopped');
-        process.exit(0);
-      }
-    };
-    process.on('SIGTERM', (signal) => void shutdown(signal));
-    process.on('SIGINT', (signal) => void shutdown(signal));
   } catch (error) {
+    // A stop signal during the start makes the start fail (its database goes away); shutdown() ends the process.
+    if (stopping) return;
     log.fatal({ err: error }, 'jartrail could not start');
     await stopEmbedded();
     process.exit(1);

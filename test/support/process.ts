@@ -16,10 +16,10 @@ export interface ServiceProcess {
 }
 
 /**
- * Runs the built service (`node dist/src/main.js`, what `npm start` runs) as a separate process, and waits until
- * it answers /health/ready. The npm `pretest` script builds dist/ before the suite.
+ * Runs the built service (`node dist/src/main.js`, what `npm start` runs) as a separate process, without waiting
+ * for it: for tests of how it starts (or refuses to). The npm `pretest` script builds dist/ before the suite.
  */
-export async function startServiceProcess(env: Readonly<Record<string, string>>, timeoutMs = 60_000): Promise<ServiceProcess> {
+export async function spawnServiceProcess(env: Readonly<Record<string, string>>): Promise<ServiceProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [join(REPOSITORY_ROOT, 'dist', 'src', 'main.js')], {
     cwd: REPOSITORY_ROOT,
@@ -30,30 +30,33 @@ export async function startServiceProcess(env: Readonly<Record<string, string>>,
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = `http://127.0.0.1:${port}`;
-
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}:\n${output}`);
-    try {
-      if ((await fetch(`${url}/health/ready`)).ok) break;
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`the service did not become ready in ${timeoutMs} ms:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
   return {
-    url,
+    url: `http://127.0.0.1:${port}`,
     child,
     output: () => output,
     stop: async (signal = 'SIGTERM') => {
-      if (child.exitCode === null) child.kill(signal);
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
     },
     exited: () => exited,
   };
+}
+
+/** Runs the built service as a separate process, and waits until it answers /health/ready. */
+export async function startServiceProcess(env: Readonly<Record<string, string>>, timeoutMs = 60_000): Promise<ServiceProcess> {
+  const service = await spawnServiceProcess(env);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (service.child.exitCode !== null) throw new Error(`the service exited with ${service.child.exitCode}:\n${service.output()}`);
+    try {
+      if ((await fetch(`${service.url}/health/ready`)).ok) return service;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) {
+      service.child.kill('SIGKILL');
+      throw new Error(`the service did not become ready in ${timeoutMs} ms:\n${service.output()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
