@@ -42,7 +42,8 @@ async function main(): Promise<void> {
   };
 
   try {
-    const keyring = new Keyring(await loadOrCreateMasterKey(config.masterKey, config.dataDir));
+    const previousKeys = config.previousMasterKeys.map((key) => Buffer.from(key, 'base64url'));
+    const keyring = new Keyring(await loadOrCreateMasterKey(config.masterKey, config.dataDir), previousKeys);
     const app = await createApp({ config, keyring, databaseUrl: config.database.url ?? embedded!.url });
     await app.listen({ port: config.http.port, host: config.http.host });
     log.info({ url: await app.getUrl(), database: embedded ? 'embedded' : 'DATABASE_URL' }, 'jartrail is listening');

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
 import { Keyring } from '../common/crypto/keyring';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { AccessRecordsRepository } from './access-records.repository';
+import type { AuditorRequest } from './access.guard';
 import type { Auditor } from './api-keys.service';
 
 /**
@@ -17,13 +17,14 @@ export class AccessRecorder {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async record(request: FastifyRequest, auditor: Auditor, status: number): Promise<void> {
+  async record(request: AuditorRequest, auditor: Auditor, status: number): Promise<void> {
     await this.records.insert({
       apiKeyId: auditor.apiKeyId,
       method: request.method,
       target: this.minimizedTarget(request.url),
       status,
       correlationId: String(request.id),
+      ...(request.accessDetail && { detail: request.accessDetail }),
     });
   }
 

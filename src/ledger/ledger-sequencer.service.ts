@@ -63,7 +63,7 @@ export class LedgerSequencerService implements OnApplicationBootstrap, OnApplica
   private startWorker(): void {
     const workerData: SequencerWorkerData = {
       databaseUrl: (this.dataSource.options as { url?: string }).url!,
-      ledgerKeySealingKey: this.keyring.ledgerKeySealingKey.toString('base64url'),
+      ledgerKeySealingKeys: this.keyring.sealing.only('ledger key'),
       config: this.config,
     };
     const worker = new Worker(WORKER_FILE, { workerData });
