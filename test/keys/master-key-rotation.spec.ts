@@ -1,5 +1,10 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { CompactEncrypt, type CryptoKey, exportJWK, generateKeyPair } from 'jose';
+import { createHash, hkdfSync, randomBytes, randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { calculateJwkThumbprint, CompactEncrypt, type CryptoKey, exportJWK, generateKeyPair } from 'jose';
+import { MIGRATIONS } from '../../migrations';
+import { seal } from '../../src/common/crypto/secret-box';
+import { dataSourceOptions } from '../../src/database/data-source-options';
+import { runMigrationsUnderLock } from '../../src/database/database-bootstrap';
 import { Keyring, masterKeyIdOf } from '../../src/common/crypto/keyring';
 import { problemOf, startTestApp, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -159,6 +164,64 @@ describe('master-key rotation', () => {
       expect(problem.errors?.map((error) => error.field)).toEqual(['batch_size']);
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('a deployment set up before master keys could rotate', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrated: false });
+  });
+  afterAll(() => db.drop());
+
+  it('upgrades in place: its sealed values are attributed to its key, open after the migration, and rotate', async () => {
+    const before = new DataSource({ ...dataSourceOptions(db.url, 2), migrations: MIGRATIONS.slice(0, MIGRATIONS.findIndex((migration) => new migration().name.startsWith('MasterKeyRotation'))) });
+    await before.initialize();
+    await runMigrationsUnderLock(before);
+    await before.destroy();
+
+    // What the previous release stored: the check value, a source secret and a ledger key sealed under derived keys.
+    const masterKey = aMasterKey();
+    const keyring = new Keyring(Buffer.from(masterKey, 'base64url'));
+    await db.rows(`INSERT INTO service_settings (name, value) VALUES ('master_key_check', $1)`, [keyring.checkValue]);
+    const source = { id: randomUUID(), secret: `whsec_${randomBytes(32).toString('base64')}`, kind: 'authorization_server' };
+    const secretId = randomUUID();
+    await db.rows(`INSERT INTO sources (id, name, kind) VALUES ($1, 'as-old', 'authorization_server')`, [source.id]);
+    await db.rows(`INSERT INTO source_secrets (id, source_id, sealed) VALUES ($1, $2, $3)`, [secretId, source.id, seal(keyring.sealingKey, Buffer.from(source.secret), `source-secret:${source.id}:${secretId}`)]);
+    const { publicKey, privateKey } = await generateKeyPair('EdDSA', { extractable: true });
+    const publicJwk = await exportJWK(publicKey);
+    const kid = await calculateJwkThumbprint(publicJwk);
+    const ledgerSealingKey = Buffer.from(hkdfSync('sha256', Buffer.from(masterKey, 'base64url'), Buffer.alloc(0), 'jartrail ledger signing key sealing v1', 32));
+    await db.rows(`INSERT INTO ledger_signing_keys (kid, alg, public_jwk, sealed_private_jwk) VALUES ($1, 'EdDSA', $2, $3)`, [
+      kid,
+      JSON.stringify({ ...publicJwk, kid, alg: 'EdDSA', use: 'sig' }),
+      seal(ledgerSealingKey, Buffer.from(JSON.stringify(await exportJWK(privateKey))), `ledger signing key ${kid}`),
+    ]);
+
+    const app = await startTestApp({ db, masterKey, env: QUIET_LEDGER });
+    try {
+      expect((await app.get('/v1/master-keys').expect(200)).body.sealed).toEqual([{ key_id: idOf(masterKey), count: 4, held: true }]);
+      await new WebhookSender(app, source).event(aVerification()).expect(202);
+      expect((await checkpointNow(app)).kid).toBe(kid);
+      expect(app.keyring.pseudonymOf('alice')).toBe(keyring.pseudonymOf('alice'));
+    } finally {
+      await app.close();
+    }
+    const next = aMasterKey();
+    const rotated = await startTestApp({ db, masterKey: next, previousMasterKeys: [masterKey], env: QUIET_LEDGER });
+    try {
+      expect((await rotated.http().post('/v1/master-keys/rotate').set('authorization', `Bearer ${rotated.adminKey}`).expect(200)).body).toMatchObject({ ok: true });
+    } finally {
+      await rotated.close();
+    }
+    const after = await startTestApp({ db, masterKey: next, env: QUIET_LEDGER });
+    try {
+      await new WebhookSender(after, source).event(aVerification()).expect(202);
+      expect((await checkpointNow(after)).kid).toBe(kid);
+      expect(after.keyring.pseudonymOf('alice')).toBe(keyring.pseudonymOf('alice'));
+    } finally {
+      await after.close();
     }
   });
 });
