@@ -7,6 +7,7 @@ import { VerdictOfPurgedReport1796210000000 } from './1796210000000-VerdictOfPur
 import { ConflictsByOriginal1796240000000 } from './1796240000000-ConflictsByOriginal';
 import { AccessRecordsForAuditors1796240000001 } from './1796240000001-AccessRecordsForAuditors';
 import { DisableClientsAndDecryptionKeys1796250000000 } from './1796250000000-DisableClientsAndDecryptionKeys';
+import { MasterKeyRotation1796250000001 } from './1796250000001-MasterKeyRotation';
 
 /** Every migration, in order. Listed explicitly so that the app, the CLI and the tests load the same set. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   ConflictsByOriginal1796240000000,
   AccessRecordsForAuditors1796240000001,
   DisableClientsAndDecryptionKeys1796250000000,
+  MasterKeyRotation1796250000001,
 ];

@@ -12,6 +12,7 @@ import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
 import { JwksModule } from './common/jose/jwks.module';
+import { KeysModule } from './keys/keys.module';
 import { LedgerModule } from './ledger/ledger.module';
 import { LoggingModule } from './logging/logging.module';
 import { RequestObjectsModule } from './request-objects/request-objects.module';
@@ -57,6 +58,7 @@ export class AppModule {
         RequestObjectsModule,
         IngestModule,
         LedgerModule,
+        KeysModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemFilter },

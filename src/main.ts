@@ -70,7 +70,8 @@ async function main(): Promise<void> {
   }
 
   try {
-    const keyring = new Keyring(await loadOrCreateMasterKey(config.masterKey, config.dataDir));
+    const previousKeys = config.previousMasterKeys.map((key) => Buffer.from(key, 'base64url'));
+    const keyring = new Keyring(await loadOrCreateMasterKey(config.masterKey, config.dataDir), previousKeys);
     const created = await createApp({ config, keyring, databaseUrl: config.database.url ?? embedded!.url });
     if (stopping) {
       await created.close();

@@ -53,4 +53,8 @@ export class AccessRecordEntity {
 
   @Column('timestamptz', { default: () => 'now()' })
   at!: Date;
+
+  /** What an admin action changed, when the route says (a master-key rotation: the key ids). */
+  @Column('jsonb', { nullable: true })
+  detail!: Record<string, unknown> | null;
 }

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
 import { Keyring } from '../common/crypto/keyring';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import type { PresentedCredential } from './access-record.entity';
 import { AccessRecordsRepository } from './access-records.repository';
+import type { AuditorRequest } from './access.guard';
 import type { Auditor } from './api-keys.service';
 
 /** A refused attempt as the guard saw it: what was presented, and the key when it is one of ours. */
@@ -24,12 +24,12 @@ export class AccessRecorder {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async record(request: FastifyRequest, auditor: Auditor, status: number): Promise<void> {
+  async record(request: AuditorRequest, auditor: Auditor, status: number): Promise<void> {
     await this.insert(request, { apiKeyId: auditor.apiKeyId, credential: 'api_key', presentedKeyFingerprint: null }, status);
   }
 
   /** A request refused before it had an auditor (401): what was presented, never the presented value itself. */
-  async recordRefusal(request: FastifyRequest, attempt: RefusedAttempt, status: number): Promise<void> {
+  async recordRefusal(request: AuditorRequest, attempt: RefusedAttempt, status: number): Promise<void> {
     await this.insert(
       request,
       {
@@ -42,7 +42,7 @@ export class AccessRecorder {
   }
 
   private async insert(
-    request: FastifyRequest,
+    request: AuditorRequest,
     who: { apiKeyId: string | null; credential: PresentedCredential; presentedKeyFingerprint: string | null },
     status: number,
   ): Promise<void> {
@@ -53,6 +53,7 @@ export class AccessRecorder {
       target: this.minimizedTarget(request.url),
       status,
       correlationId: String(request.id),
+      ...(request.accessDetail && { detail: request.accessDetail }),
     });
   }
 

@@ -6,7 +6,7 @@ import type { AccessRecordEntity, PresentedCredential } from './access-record.en
 export type NewAccessRecord = Pick<
   AccessRecordEntity,
   'apiKeyId' | 'credential' | 'presentedKeyFingerprint' | 'method' | 'route' | 'target' | 'status' | 'correlationId'
->;
+> & { readonly detail?: Record<string, unknown> };
 
 /** Status codes of a refused attempt: no usable key (401), or a key without the scope (403). */
 export const REFUSED_STATUSES = [401, 403] as const;
@@ -61,9 +61,19 @@ export class AccessRecordsRepository {
   /** One statement and nothing returned: it runs before every auditor answer, so it costs one round trip. */
   async insert(record: NewAccessRecord): Promise<void> {
     await this.dataSource.query(
-      `INSERT INTO access_records (api_key_id, credential, presented_key_fingerprint, method, route, target, status, correlation_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [record.apiKeyId, record.credential, record.presentedKeyFingerprint, record.method, record.route, record.target, record.status, record.correlationId],
+      `INSERT INTO access_records (api_key_id, credential, presented_key_fingerprint, method, route, target, status, correlation_id, detail)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
+        record.apiKeyId,
+        record.credential,
+        record.presentedKeyFingerprint,
+        record.method,
+        record.route,
+        record.target,
+        record.status,
+        record.correlationId,
+        record.detail === undefined ? null : JSON.stringify(record.detail),
+      ],
     );
   }
 

@@ -6,7 +6,8 @@ import { ACCESS_METADATA, type AccessRule } from './access.decorator';
 import { AccessRecorder } from './access-recorder';
 import { ApiKeysService, type Auditor } from './api-keys.service';
 
-export type AuditorRequest = FastifyRequest & { auditor?: Auditor };
+/** `accessDetail`: what an admin action changed, set by its handler and kept in the access record. */
+export type AuditorRequest = FastifyRequest & { auditor?: Auditor; accessDetail?: Record<string, unknown> };
 
 const BEARER = /^Bearer ([\x21-\x7E]{1,512})$/;
 

@@ -52,6 +52,9 @@ describe('the command line', () => {
       { method: 'POST', path: '/v1/decryption-keys', body: { issuer: 'https://as.example.com', alg: 'RSA-OAEP-256' }, bodyFile: { path: 'k.json', into: 'jwk' } },
     ],
     [['decryption-keys', 'list'], { method: 'GET', path: '/v1/decryption-keys' }],
+    [['keys', 'status'], { method: 'GET', path: '/v1/master-keys' }],
+    [['keys', 'rotate-master'], { method: 'POST', path: '/v1/master-keys/rotate', body: {} }],
+    [['keys', 'rotate-master', '--batch-size', '50'], { method: 'POST', path: '/v1/master-keys/rotate', body: { batch_size: 50 } }],
     [['clients', 'disable', 'agent/app'], { method: 'POST', path: '/v1/clients/agent%2Fapp/disable' }],
     [['clients', 'enable', 'agent-app'], { method: 'POST', path: '/v1/clients/agent-app/enable' }],
     [['decryption-keys', 'disable', SOURCE], { method: 'POST', path: `/v1/decryption-keys/${SOURCE}/disable` }],
@@ -71,6 +74,12 @@ describe('the command line', () => {
     const command = parse(['--url', 'https://audit.example.com/jartrail/', 'sources', 'list'], { ...ADMIN_ENV, JARTRAIL_URL: 'http://other:1' });
     expect(command).toMatchObject({ url: 'https://audit.example.com/jartrail' });
     expect(parse(['sources', 'list'], { ...ADMIN_ENV, JARTRAIL_URL: 'http://env.example:8080' })).toMatchObject({ url: 'http://env.example:8080' });
+  });
+
+  it('exits 1 from keys rotate-master unless nothing is left under another key, and refuses a bad batch size', () => {
+    expect(parse(['keys', 'rotate-master'])).toMatchObject({ command: 'call', failUnlessOk: true });
+    expect(usageError(['keys', 'rotate-master', '--batch-size', '0'])).toMatch(/--batch-size must be a whole number of at least 1/);
+    expect(usageError(['keys', 'rotate'])).toMatch(/unknown action "keys rotate"/);
   });
 
   it('turns the ledger commands into their requests, and verify into an offline command that needs no key', () => {

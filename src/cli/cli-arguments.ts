@@ -77,6 +77,14 @@ Clients (for independent verification of request objects), with an API key holdi
   jartrail decryption-keys disable ID    for good: kept, never used to decrypt again (decryption_key_disabled)
   jartrail sources set-keys ID (--jwks JWKS.json | --jwks-uri URL)   keys for Security Event Tokens
 
+Master keys, with an API key holding audit:admin:
+  jartrail keys status      the master keys the answering replica holds, and how many sealed values each key seals
+  jartrail keys rotate-master [--batch-size N]
+                            re-seal every value sealed under a previous master key under the current one, online,
+                            N values per transaction (default 100); exit 1 unless nothing is left under another key.
+                            Every replica must run with the new JARTRAIL_MASTER_KEY and the old one in
+                            JARTRAIL_PREVIOUS_MASTER_KEYS first (docs/operations.md, "Rotating the master key")
+
 Auditor API keys, with an API key holding audit:admin:
   jartrail api-keys create --name NAME --scope ${SCOPES.join('|')} [--scope ...]
   jartrail api-keys list
@@ -204,7 +212,7 @@ class Invocation {
 
   /** `sources` and `api-keys` take an action after them; the other commands are one word. */
   private get nameLength(): number {
-    return ['sources', 'api-keys', 'clients', 'decryption-keys', 'ledger'].includes(this.words[0]!) ? 2 : 1;
+    return ['sources', 'api-keys', 'clients', 'decryption-keys', 'ledger', 'keys'].includes(this.words[0]!) ? 2 : 1;
   }
 
   /** The command's words, e.g. `sources create`. */
@@ -274,6 +282,22 @@ function ledgerCommand(invocation: Invocation): CliCommand {
       return adminCall(invocation, { method: 'GET', path: `/v1/chains/${identifier(invocation.operands[0], 'chain digest')}/evidence` }, [], 1);
     default:
       throw new UsageError(action === undefined ? 'ledger needs an action' : `unknown action "ledger ${action}"`);
+  }
+}
+
+function keysCommand(invocation: Invocation): CliCommand {
+  const [, action] = invocation.words;
+  switch (action) {
+    case 'status':
+      return adminCall(invocation, { method: 'GET', path: '/v1/master-keys' });
+    case 'rotate-master': {
+      const batchSize = invocation.string('batch-size');
+      // Without --batch-size the service applies its default; sending none keeps that default in one place.
+      const body = batchSize === undefined ? {} : { batch_size: wholeNumber(batchSize, 'batch-size', 1) };
+      return adminCall(invocation, { method: 'POST', path: '/v1/master-keys/rotate', body }, ['batch-size'], 0, true);
+    }
+    default:
+      throw new UsageError(action === undefined ? 'keys needs an action' : `unknown action "keys ${action}"`);
   }
 }
 
@@ -432,6 +456,8 @@ export function parseCommandLine(argv: readonly string[], env: Environment): Cli
       return ledgerCommand(invocation);
     case 'access-records':
       return accessRecordsCommand(invocation);
+    case 'keys':
+      return keysCommand(invocation);
     case 'verify': {
       invocation.accept(['jwks'], 1);
       const [file] = invocation.operands;

@@ -31,6 +31,11 @@ const environmentSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 random bytes, base64url without padding (43 characters)')
     .optional(),
+  JARTRAIL_PREVIOUS_MASTER_KEYS: z
+    .string()
+    .regex(/^([A-Za-z0-9_-]{43}(,[A-Za-z0-9_-]{43})*)?$/, 'must be master keys (43 base64url characters each) separated by commas')
+    .default('')
+    .transform((keys) => (keys === '' ? [] : keys.split(','))),
   BOOTSTRAP_ADMIN_KEY: z.string().min(32, 'must be at least 32 characters').max(512).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   INGEST_MAX_EVENT_BYTES: integer(1).default(256 * 1024),
@@ -82,6 +87,8 @@ export interface AppConfig {
   readonly dataDir: string;
   /** Secret: never logged. Absent means "load or create the key file in dataDir". */
   readonly masterKey: string | undefined;
+  /** Secret: never logged. Keys that still open values sealed before a rotation; they seal nothing new. */
+  readonly previousMasterKeys: readonly string[];
   /** Secret: never logged. */
   readonly bootstrapAdminKey: string | undefined;
   readonly logLevel: string;
@@ -166,6 +173,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
     },
     dataDir: env.JARTRAIL_DATA_DIR,
     masterKey: env.JARTRAIL_MASTER_KEY,
+    previousMasterKeys: env.JARTRAIL_PREVIOUS_MASTER_KEYS,
     bootstrapAdminKey: env.BOOTSTRAP_ADMIN_KEY,
     logLevel: env.LOG_LEVEL,
     ingest: {

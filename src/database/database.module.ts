@@ -3,9 +3,9 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Keyring } from '../common/crypto/keyring';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { assertSharedMasterKey, runMigrationsUnderLock } from './database-bootstrap';
+import { adoptServiceKeys, runMigrationsUnderLock } from './database-bootstrap';
 
-/** Before anything else touches the database: migrations (under an advisory lock), then the master-key check. */
+/** Before anything else touches the database: migrations (under an advisory lock), then the service keys (which the master key must open). */
 @Injectable()
 export class DatabaseBootstrap implements OnModuleInit {
   private readonly logger = new Logger('Database');
@@ -21,7 +21,7 @@ export class DatabaseBootstrap implements OnModuleInit {
       const applied = await runMigrationsUnderLock(this.dataSource);
       if (applied.length > 0) this.logger.log({ applied }, 'migrations applied');
     }
-    await assertSharedMasterKey(this.dataSource, this.keyring);
+    await adoptServiceKeys(this.dataSource, this.keyring);
   }
 }
 

@@ -19,6 +19,8 @@ import { LedgerPurgeEntity } from '../ledger/ledger-purge.entity';
 import { LedgerSigningKeyEntity } from '../ledger/ledger-signing-key.entity';
 import { SourceSecretEntity } from '../sources/source-secret.entity';
 import { SourceEntity } from '../sources/source.entity';
+import { LedgerSigningKeySecretEntity } from '../ledger/ledger-signing-key-secret.entity';
+import { ServiceKeyEntity } from './service-key.entity';
 import { ServiceSettingEntity } from './service-setting.entity';
 
 export const ENTITIES = [
@@ -44,4 +46,6 @@ export const ENTITIES = [
   LedgerSigningKeyEntity,
   LedgerCheckpointEntity,
   LedgerPurgeEntity,
+  LedgerSigningKeySecretEntity,
+  ServiceKeyEntity,
 ];

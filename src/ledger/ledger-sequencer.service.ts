@@ -19,7 +19,7 @@ const WORKER_FILE = join(__dirname, 'sequencer.worker.js');
  * never reaches the thread by accident. Not the master key, not the bootstrap admin key, no other derived key.
  */
 export function sequencerWorkerData(config: AppConfig, keyring: Keyring, databaseUrl: string): SequencerWorkerData {
-  return { databaseUrl, ledgerKeySealingKey: keyring.ledgerKeySealingKey.toString('base64url'), ledger: config.ledger };
+  return { databaseUrl, ledgerKeySealingKeys: keyring.sealing.only('ledger key'), ledger: config.ledger };
 }
 
 /**

@@ -2,7 +2,8 @@ import { Check, Column, Entity, PrimaryColumn } from 'typeorm';
 
 /**
  * A checkpoint signing key. The newest key with a private part is the current one; older keys are retired but
- * stay published in the JWKS, so old checkpoints keep verifying. A key given as a file has no private part here.
+ * stay published in the JWKS, so old checkpoints keep verifying. The private part is in ledger_signing_key_secrets
+ * (a key given as a file has none).
  * Append-only: rotation adds a key.
  */
 @Entity('ledger_signing_keys')
@@ -17,10 +18,6 @@ export class LedgerSigningKeyEntity {
 
   @Column('jsonb', { name: 'public_jwk' })
   publicJwk!: Record<string, unknown>;
-
-  /** AES-256-GCM under a key derived from the master key, bound to the kid. */
-  @Column('bytea', { name: 'sealed_private_jwk', nullable: true })
-  sealedPrivateJwk!: Buffer | null;
 
   @Column('timestamptz', { name: 'created_at', default: () => 'now()' })
   createdAt!: Date;

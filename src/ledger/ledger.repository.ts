@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
+import type { MasterKeyId, SealedValue } from '../common/crypto/keyring';
 import type { LedgerRecordFields, RecordKind } from './ledger-leaf';
 import type { Hash, NodeId } from './merkle/merkle-tree';
 
@@ -101,7 +102,8 @@ export interface StoredSigningKey {
   readonly kid: string;
   readonly alg: 'EdDSA' | 'ES256';
   readonly publicJwk: Record<string, unknown>;
-  readonly sealedPrivateJwk: Buffer | null;
+  /** The private part, sealed; null for a key given as a file. */
+  readonly sealedPrivateJwk: SealedValue | null;
   readonly createdAt: Date;
 }
 
@@ -300,17 +302,30 @@ export class LedgerRepository {
 
   /** Every signing key, newest first. */
   async signingKeys(db: Queryable = this.dataSource): Promise<StoredSigningKey[]> {
-    const rows: { kid: string; alg: 'EdDSA' | 'ES256'; public_jwk: Record<string, unknown>; sealed_private_jwk: Buffer | null; created_at: Date }[] = await db.query(
-      `SELECT kid, alg, public_jwk, sealed_private_jwk, created_at FROM ledger_signing_keys ORDER BY created_at DESC, kid`,
+    const rows: { kid: string; alg: 'EdDSA' | 'ES256'; public_jwk: Record<string, unknown>; sealed: Buffer | null; sealed_by: MasterKeyId | null; created_at: Date }[] = await db.query(
+      `SELECT k.kid, k.alg, k.public_jwk, s.sealed, s.sealed_by, k.created_at
+         FROM ledger_signing_keys k LEFT JOIN ledger_signing_key_secrets s ON s.kid = k.kid
+        ORDER BY k.created_at DESC, k.kid`,
     );
-    return rows.map((row) => ({ kid: row.kid, alg: row.alg, publicJwk: row.public_jwk, sealedPrivateJwk: row.sealed_private_jwk, createdAt: row.created_at }));
+    return rows.map((row) => ({
+      kid: row.kid,
+      alg: row.alg,
+      publicJwk: row.public_jwk,
+      sealedPrivateJwk: row.sealed && row.sealed_by ? { sealed: row.sealed, sealedBy: row.sealed_by } : null,
+      createdAt: row.created_at,
+    }));
   }
 
+  /** The public part (evidence) and the sealed private part together; `db` is the caller's transaction when there is one. */
   async insertSigningKey(key: Omit<StoredSigningKey, 'createdAt'>, db: Queryable = this.dataSource): Promise<void> {
-    await db.query(
-      `INSERT INTO ledger_signing_keys (kid, alg, public_jwk, sealed_private_jwk) VALUES ($1, $2, $3, $4) ON CONFLICT (kid) DO NOTHING`,
-      [key.kid, key.alg, JSON.stringify(key.publicJwk), key.sealedPrivateJwk],
-    );
+    await db.query(`INSERT INTO ledger_signing_keys (kid, alg, public_jwk) VALUES ($1, $2, $3) ON CONFLICT (kid) DO NOTHING`, [key.kid, key.alg, JSON.stringify(key.publicJwk)]);
+    if (key.sealedPrivateJwk) {
+      await db.query(`INSERT INTO ledger_signing_key_secrets (kid, sealed, sealed_by) VALUES ($1, $2, $3) ON CONFLICT (kid) DO NOTHING`, [
+        key.kid,
+        key.sealedPrivateJwk.sealed,
+        key.sealedPrivateJwk.sealedBy,
+      ]);
+    }
   }
 
   async entry(seq: number): Promise<StoredEntry | undefined> {

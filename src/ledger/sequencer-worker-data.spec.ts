@@ -8,11 +8,11 @@ describe('the sequencer worker thread', () => {
   const config = loadConfig({ JARTRAIL_MASTER_KEY: masterKey, BOOTSTRAP_ADMIN_KEY: adminKey, DATABASE_URL: 'postgres://app:pw@db/jartrail' });
   const keyring = new Keyring(Buffer.from(masterKey, 'base64url'));
 
-  it('gets the database, the ledger key sealing key and the ledger settings, nothing else', () => {
+  it('gets the database, the ledger key sealing keys and the ledger settings, nothing else', () => {
     const data = sequencerWorkerData(config, keyring, 'postgres://app:pw@db/jartrail');
     expect(data).toEqual({
       databaseUrl: 'postgres://app:pw@db/jartrail',
-      ledgerKeySealingKey: keyring.ledgerKeySealingKey.toString('base64url'),
+      ledgerKeySealingKeys: keyring.sealing.only('ledger key'),
       ledger: config.ledger,
     });
   });

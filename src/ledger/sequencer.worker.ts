@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { Keyring } from '../common/crypto/keyring';
+import { type Keyring, SealingKeys } from '../common/crypto/keyring';
 import { dataSourceOptions } from '../database/data-source-options';
 import { LedgerRepository } from './ledger.repository';
 import { LedgerSequencer, type LedgerSettings, SequencerLoop } from './ledger-sequencer';
@@ -11,8 +11,8 @@ import { SigningKeysService } from './signing-keys.service';
 /** What the service hands the worker (see sequencerWorkerData): where the database is, the one key it needs, the ledger settings. */
 export interface SequencerWorkerData {
   readonly databaseUrl: string;
-  /** base64url; only the key that opens the ledger signing keys, not the master key. */
-  readonly ledgerKeySealingKey: string;
+  /** Only the keys that open the ledger signing keys (one per master key held), never a master key. */
+  readonly ledgerKeySealingKeys: ReturnType<SealingKeys['only']>;
   readonly ledger: LedgerSettings;
 }
 
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const dataSource = new DataSource(dataSourceOptions(data.databaseUrl, 2));
   await dataSource.initialize();
   const ledger = new LedgerRepository(dataSource);
-  const keyring = { ledgerKeySealingKey: Buffer.from(data.ledgerKeySealingKey, 'base64url') } as Keyring;
+  const keyring = { sealing: SealingKeys.fromOnly('ledger key', data.ledgerKeySealingKeys) } as Keyring;
   const keys = new SigningKeysService(ledger, keyring, { ledger: data.ledger });
   await keys.ensureKey();
   const loop = new SequencerLoop(new LedgerSequencer(ledger, keys, data.ledger), data.ledger, (error) =>

@@ -3,7 +3,6 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import type { EntityManager } from 'typeorm';
 import { Keyring } from '../common/crypto/keyring';
-import { open, seal } from '../common/crypto/secret-box';
 import { ProblemException } from '../common/problem/problem';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { LedgerRepository, type StoredSigningKey } from './ledger.repository';
@@ -18,7 +17,8 @@ export interface Signer {
   readonly privateKey: Awaited<ReturnType<typeof importJWK>>;
 }
 
-const sealingContext = (kid: string) => `ledger signing key ${kid}`;
+/** What a ledger signing key's sealed private part is bound to (a master-key rotation re-seals it under the same). */
+export const ledgerKeySealingContext = (kid: string) => `ledger signing key ${kid}`;
 
 function algOf(jwk: JWK): SigningAlg | undefined {
   if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519') return 'EdDSA';
@@ -98,7 +98,7 @@ export class SigningKeysService {
       kid,
       alg,
       publicJwk: publicPart(publicJwk, kid, alg),
-      sealedPrivateJwk: seal(this.keyring.ledgerKeySealingKey, Buffer.from(JSON.stringify(privateJwk), 'utf8'), sealingContext(kid)),
+      sealedPrivateJwk: this.keyring.sealing.seal('ledger key', Buffer.from(JSON.stringify(privateJwk), 'utf8'), ledgerKeySealingContext(kid)),
       },
       manager,
     );
@@ -107,7 +107,7 @@ export class SigningKeysService {
   }
 
   private async open(key: StoredSigningKey): Promise<Signer> {
-    const jwk = JSON.parse(open(this.keyring.ledgerKeySealingKey, key.sealedPrivateJwk!, sealingContext(key.kid)).toString('utf8')) as JWK;
+    const jwk = JSON.parse(this.keyring.sealing.open('ledger key', key.sealedPrivateJwk!, ledgerKeySealingContext(key.kid)).toString('utf8')) as JWK;
     return { kid: key.kid, alg: key.alg, privateKey: await importJWK(jwk, key.alg) };
   }
 

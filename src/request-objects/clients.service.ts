@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { importJWK, type JWK } from 'jose';
 import { Keyring } from '../common/crypto/keyring';
-import { open, seal } from '../common/crypto/secret-box';
 import type { PublicKeySet, VerificationKey } from '../common/jose/key-set';
 import { jwksUriProblem, RemoteJwksCache } from '../common/jose/remote-jwks';
 import { fieldError, ProblemException } from '../common/problem/problem';
@@ -15,7 +14,8 @@ import type { ClientPolicy, DecryptionKey, DisabledDecryptionKey } from './verif
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
-function sealingContext(id: string): string {
+/** What a decryption key's sealed JWK is bound to (a master-key rotation re-seals it under the same). */
+export function decryptionKeySealingContext(id: string): string {
   return `decryption-key:${id}`;
 }
 
@@ -92,7 +92,7 @@ export class ClientsService {
       kid: typeof jwk.kid === 'string' ? jwk.kid : null,
       alg: request.alg,
       publicJwk,
-      sealed: seal(this.keyring.sealingKey, Buffer.from(JSON.stringify(jwk), 'utf8'), sealingContext(id)),
+      ...this.keyring.sealing.seal('secret', Buffer.from(JSON.stringify(jwk), 'utf8'), decryptionKeySealingContext(id)),
     });
   }
 
@@ -115,7 +115,7 @@ export class ClientsService {
       stored
         .filter((key) => key.disabledAt === null)
         .map(async (key) => {
-          const jwk = JSON.parse(open(this.keyring.sealingKey, key.sealed, sealingContext(key.id)).toString('utf8')) as JWK;
+          const jwk = JSON.parse(this.keyring.sealing.open('secret', key, decryptionKeySealingContext(key.id)).toString('utf8')) as JWK;
           return { ...(key.kid !== null && { kid: key.kid }), alg: key.alg, key: (await importJWK(jwk, key.alg)) as VerificationKey };
         }),
     );

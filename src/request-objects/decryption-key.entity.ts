@@ -1,5 +1,6 @@
 import type { JWK } from 'jose';
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import type { MasterKeyId } from '../common/crypto/keyring';
 
 /**
  * A private key an authorization server decrypts request objects with, given to jartrail so that it can verify
@@ -28,6 +29,10 @@ export class DecryptionKeyEntity {
 
   @Column('bytea')
   sealed!: Buffer;
+
+  /** The id of the master key it is sealed under. */
+  @Column('text', { name: 'sealed_by' })
+  sealedBy!: MasterKeyId;
 
   @Column('timestamptz', { name: 'created_at', default: () => 'now()' })
   createdAt!: Date;

@@ -1,4 +1,5 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import type { MasterKeyId } from '../common/crypto/keyring';
 import { SourceEntity } from './source.entity';
 
 /**
@@ -20,6 +21,10 @@ export class SourceSecretEntity {
 
   @Column('bytea')
   sealed!: Buffer;
+
+  /** The id of the master key it is sealed under. */
+  @Column('text', { name: 'sealed_by' })
+  sealedBy!: MasterKeyId;
 
   @Column('timestamptz', { name: 'created_at', default: () => 'now()' })
   createdAt!: Date;

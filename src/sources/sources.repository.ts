@@ -14,7 +14,7 @@ export interface SourceWithSecrets {
 export class SourcesRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async create(source: Pick<SourceEntity, 'id' | 'name' | 'kind' | 'setJwks' | 'setJwksUri'>, secret: Pick<SourceSecretEntity, 'id' | 'sealed'>): Promise<SourceEntity> {
+  async create(source: Pick<SourceEntity, 'id' | 'name' | 'kind' | 'setJwks' | 'setJwksUri'>, secret: Pick<SourceSecretEntity, 'id' | 'sealed' | 'sealedBy'>): Promise<SourceEntity> {
     // A source without its secret would be unusable and a secret without its source meaningless: both or neither.
     return this.dataSource.transaction(async (manager) => {
       await manager.insert(SourceEntity, source);
@@ -63,7 +63,7 @@ export class SourcesRepository {
    * Adds a new current secret; the previous current one stays valid until `graceUntil`. The source row is locked
    * so that two rotations at once cannot both leave a secret without an expiry.
    */
-  async rotate(id: string, secret: Pick<SourceSecretEntity, 'id' | 'sealed'>, graceUntil: Date): Promise<SourceWithSecrets | null> {
+  async rotate(id: string, secret: Pick<SourceSecretEntity, 'id' | 'sealed' | 'sealedBy'>, graceUntil: Date): Promise<SourceWithSecrets | null> {
     return this.dataSource.transaction(async (manager) => {
       const source = await manager.getRepository(SourceEntity).createQueryBuilder('source').setLock('pessimistic_write').where('source.id = :id', { id }).getOne();
       if (!source) return null;

@@ -1,10 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { TtlCache } from '../common/cache/ttl-cache';
-import { Keyring } from '../common/crypto/keyring';
+import type { SourceSecretEntity } from './source-secret.entity';
+import { Keyring, UnknownMasterKeyError } from '../common/crypto/keyring';
 import type { PublicKeySet } from '../common/jose/key-set';
 import { jwksUriProblem } from '../common/jose/remote-jwks';
-import { open, seal } from '../common/crypto/secret-box';
 import { fieldError, ProblemException } from '../common/problem/problem';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { SECRET_PREFIX, secretKeyBytes } from '../ingest/webhook-signature';
@@ -34,7 +34,8 @@ export interface CreatedSource {
   readonly secret: string;
 }
 
-function sealingContext(sourceId: string, secretId: string): string {
+/** What a source secret is bound to (a master-key rotation re-seals it under the same). */
+export function sourceSecretSealingContext(sourceId: string, secretId: string): string {
   return `source-secret:${sourceId}:${secretId}`;
 }
 
@@ -53,9 +54,9 @@ export class SourcesService {
   async create(name: string, kind: SourceKind, setKeys: SetKeys = {}): Promise<CreatedSource> {
     if (await this.sources.findByName(name)) throw new ProblemException('conflict', { detail: `a source named ${name} exists already` });
     const id = randomUUID();
-    const { secret, sealed, secretId } = this.newSecret(id);
+    const { secret, sealed, sealedBy, secretId } = this.newSecret(id);
     try {
-      await this.sources.create({ id, name, kind, ...this.setKeyColumns(setKeys) }, { id: secretId, sealed });
+      await this.sources.create({ id, name, kind, ...this.setKeyColumns(setKeys) }, { id: secretId, sealed, sealedBy });
     } catch (error) {
       // Two creations racing for one name: the unique constraint decides, the loser gets a clear 409.
       if ((error as { code?: string }).code === '23505') throw new ProblemException('conflict', { detail: `a source named ${name} exists already` });
@@ -99,8 +100,8 @@ export class SourcesService {
 
   /** A new secret; the old ones stay valid for the grace period, so senders can switch without losing events. */
   async rotateSecret(id: string, gracePeriodSeconds: number): Promise<CreatedSource> {
-    const { secret, sealed, secretId } = this.newSecret(id);
-    const rotated = await this.sources.rotate(id, { id: secretId, sealed }, new Date(Date.now() + gracePeriodSeconds * 1000));
+    const { secret, sealed, sealedBy, secretId } = this.newSecret(id);
+    const rotated = await this.sources.rotate(id, { id: secretId, sealed, sealedBy }, new Date(Date.now() + gracePeriodSeconds * 1000));
     if (!rotated) throw new ProblemException('not-found', { detail: `no source ${id}` });
     this.credentials.delete(id);
     return { source: rotated, secret };
@@ -116,7 +117,7 @@ export class SourcesService {
           source: { id: found.source.id, name: found.source.name, kind: found.source.kind },
           enabled: found.source.disabledAt === null,
           keys: found.secrets.map((secret) =>
-            secretKeyBytes(open(this.keyring.sealingKey, secret.sealed, sealingContext(id, secret.id)).toString('utf8')),
+            secretKeyBytes(this.openSecret(id, secret)),
           ),
           ...(found.source.setJwks ? { setKeys: { jwks: found.source.setJwks } } : found.source.setJwksUri ? { setKeys: { jwksUri: found.source.setJwksUri } } : {}),
         }
@@ -125,9 +126,19 @@ export class SourcesService {
     return credentials ?? undefined;
   }
 
+  /** A secret sealed under a master key this replica lacks is a deployment fault: retryable, and named. */
+  private openSecret(sourceId: string, secret: SourceSecretEntity): string {
+    try {
+      return this.keyring.sealing.open('secret', secret, sourceSecretSealingContext(sourceId, secret.id)).toString('utf8');
+    } catch (error) {
+      if (!(error instanceof UnknownMasterKeyError)) throw error;
+      throw new ProblemException('unavailable', { detail: `the signing secret of source ${sourceId} is ${error.message}; nothing was written, send again later` });
+    }
+  }
+
   private newSecret(sourceId: string) {
     const secretId = randomUUID();
     const secret = `${SECRET_PREFIX}${randomBytes(32).toString('base64')}`;
-    return { secret, secretId, sealed: seal(this.keyring.sealingKey, Buffer.from(secret, 'utf8'), sealingContext(sourceId, secretId)) };
+    return { secret, secretId, ...this.keyring.sealing.seal('secret', Buffer.from(secret, 'utf8'), sourceSecretSealingContext(sourceId, secretId)) };
   }
 }

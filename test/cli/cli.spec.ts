@@ -225,6 +225,25 @@ describe('the jartrail command line', () => {
     expect((await run(['send', event], { env: asSource(source) })).code).toBe(0);
   });
 
+  it('shows the master keys and runs a rotation, which exits 0 when nothing is left under another key', async () => {
+    const status = await run(['keys', 'status']);
+    expect(status.code).toBe(0);
+    const { current_key_id: current } = JSON.parse(status.stdout) as { current_key_id: string };
+    const rotated = await run(['keys', 'rotate-master', '--batch-size', '10']);
+    expect(rotated).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(rotated.stdout)).toMatchObject({ ok: true, to_key_id: current, from_key_ids: [], remaining: [] });
+  });
+
+  it('disables a client and a decryption key, which stay listed as disabled', async () => {
+    const clientFile = await file('disable-client.json', JSON.stringify({ client_id: 'cli-disabled', jwks_uri: 'https://client.example.com/jwks', request_object_signing_alg_values: ['ES256'] }));
+    expect((await run(['clients', 'create', '--file', clientFile])).code).toBe(0);
+    expect(JSON.parse((await run(['clients', 'disable', 'cli-disabled'])).stdout)).toMatchObject({ client_id: 'cli-disabled', status: 'disabled' });
+    expect(JSON.parse((await run(['clients', 'enable', 'cli-disabled'])).stdout)).toMatchObject({ status: 'enabled' });
+    const missing = await run(['decryption-keys', 'disable', '00000000-0000-4000-8000-000000000000']);
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.stderr)).toMatchObject({ status: 404 });
+  });
+
   it('issues an auditor API key with the given scopes, which the API then accepts, and revokes it', async () => {
     const created = await run(['api-keys', 'create', '--name', 'incident-7', '--scope', 'audit:read']);
     expect(created.code).toBe(0);

@@ -150,7 +150,8 @@ describe('the ledger signing with a key given as a file', () => {
     const jwks = (await app.http().get('/.well-known/jwks.json').expect(200)).body;
     expect(jwks.keys).toEqual([expect.objectContaining({ kid, kty: 'EC', crv: 'P-256', alg: 'ES256' })]);
     expect(jwks.keys[0]).not.toHaveProperty('d');
-    expect(await app.db.rows('SELECT sealed_private_jwk FROM ledger_signing_keys')).toEqual([{ sealed_private_jwk: null }]);
+    expect(await app.db.rows('SELECT kid FROM ledger_signing_keys')).toEqual([{ kid }]);
+    expect(await app.db.rows('SELECT kid FROM ledger_signing_key_secrets')).toEqual([]);
     expect(await verifyDocument(checkpoint, jwks)).toMatchObject({ ok: true });
     problemOf(await app.http().post('/v1/ledger/signing-keys').set('authorization', `Bearer ${app.adminKey}`), 409, 'conflict');
   });

@@ -27,6 +27,8 @@ export interface TestAppOptions {
   /** Share a database (and its master key) with another app: two replicas. Default: a new database. */
   readonly db?: TestDatabase;
   readonly masterKey?: string;
+  /** JARTRAIL_PREVIOUS_MASTER_KEYS: keys that still open values sealed before a rotation. */
+  readonly previousMasterKeys?: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
 }
 
@@ -40,6 +42,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     DATABASE_POOL_SIZE: '10',
     BOOTSTRAP_ADMIN_KEY: adminKey,
     JARTRAIL_MASTER_KEY: masterKey,
+    JARTRAIL_PREVIOUS_MASTER_KEYS: (options.previousMasterKeys ?? []).join(','),
     JARTRAIL_DATA_DIR: tmpdir(),
     LOG_LEVEL: process.env.JARTRAIL_TEST_LOG_LEVEL ?? 'silent',
     // Tests run the verification worker when they want it (drainVerifications), so that a chain read twice does
@@ -47,7 +50,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     VERIFY_WORKER_ENABLED: 'false',
     ...options.env,
   });
-  const keyring = new Keyring(Buffer.from(masterKey, 'base64url'));
+  const keyring = new Keyring(
+    Buffer.from(masterKey, 'base64url'),
+    config.previousMasterKeys.map((key) => Buffer.from(key, 'base64url')),
+  );
   const app = await createApp({ config, keyring, databaseUrl: db.url });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Keyring, loadOrCreateMasterKey, MASTER_KEY_FILE } from './keyring';
+import { Keyring, loadOrCreateMasterKey, MASTER_KEY_FILE, masterKeyIdOf, SealingKeys, UnknownMasterKeyError } from './keyring';
 import { open, seal } from './secret-box';
 
 const FIXED_MASTER_KEY = Buffer.alloc(32, 7);
@@ -137,5 +137,52 @@ describe('loadOrCreateMasterKey', () => {
     const keys = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
     expect(keys.length).toBeGreaterThan(0);
     for (const key of keys) expect(key.equals(onDisk)).toBe(true);
+  });
+});
+
+describe('SealingKeys', () => {
+  const current = Buffer.alloc(32, 9);
+  const previous = Buffer.alloc(32, 7);
+  const rotated = new Keyring(current, [previous]);
+  const before = new Keyring(previous);
+
+  it('seals under the current key and names it; opens what any held key sealed', () => {
+    const sealed = rotated.sealing.seal('secret', Buffer.from('whsec_x'), 'source:1');
+    expect(sealed.sealedBy).toBe(masterKeyIdOf(current));
+    expect(rotated.sealing.open('secret', sealed, 'source:1').toString()).toBe('whsec_x');
+    const old = before.sealing.seal('secret', Buffer.from('whsec_y'), 'source:2');
+    expect(old.sealedBy).toBe(masterKeyIdOf(previous));
+    expect(rotated.sealing.open('secret', old, 'source:2').toString()).toBe('whsec_y');
+  });
+
+  it('names the key when a value was sealed under one it does not hold', () => {
+    const sealed = rotated.sealing.seal('secret', Buffer.from('whsec_x'), 'source:1');
+    expect(() => before.sealing.open('secret', sealed, 'source:1')).toThrow(UnknownMasterKeyError);
+    expect(() => before.sealing.open('secret', sealed, 'source:1')).toThrow(`sealed under master key ${masterKeyIdOf(current)}, which this replica does not hold`);
+  });
+
+  it('keeps the sealing key of the pinned derivation, so values sealed before rotation existed still open', () => {
+    const sealed = seal(before.sealingKey, Buffer.from('whsec_x'), 'source:1');
+    expect(rotated.sealing.open('secret', { sealed, sealedBy: masterKeyIdOf(previous) }, 'source:1').toString()).toBe('whsec_x');
+    expect(masterKeyIdOf(previous)).toBe(before.checkValue.slice(0, 16));
+  });
+
+  it('hands a worker only the keys of one purpose, which open that purpose alone', () => {
+    const forWorker = rotated.sealing.only('ledger key');
+    expect(JSON.stringify(forWorker)).not.toContain(current.toString('base64url'));
+    const worker = SealingKeys.fromOnly('ledger key', forWorker);
+    const ledgerKey = rotated.sealing.seal('ledger key', Buffer.from('{"d":"x"}'), 'kid-1');
+    expect(worker.open('ledger key', ledgerKey, 'kid-1').toString()).toBe('{"d":"x"}');
+    const secret = rotated.sealing.seal('secret', Buffer.from('whsec_x'), 'kid-1');
+    expect(() => worker.open('secret', secret, 'kid-1')).toThrow(UnknownMasterKeyError);
+  });
+
+  it('derives pseudonyms from the adopted service keys, not from the current master key', () => {
+    const keyring = new Keyring(current, [previous]);
+    expect(keyring.pseudonymOf('alice')).not.toBe(before.pseudonymOf('alice'));
+    keyring.adoptServiceKeys(keyring.serviceKeysDerivedFrom(before.checkValue)!);
+    expect(keyring.pseudonymOf('alice')).toBe(before.pseudonymOf('alice'));
+    expect(keyring.fingerprintOf('{}').equals(before.fingerprintOf('{}'))).toBe(true);
+    expect(keyring.serviceKeysDerivedFrom(new Keyring(Buffer.alloc(32, 1)).checkValue)).toBeUndefined();
   });
 });

@@ -1,36 +1,146 @@
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { open, seal } from './secret-box';
 
 export const MASTER_KEY_FILE = 'master.key';
 
+/** Names a master key without revealing it: the start of its check value. Sealed values record it. */
+export type MasterKeyId = string & { readonly __brand: 'MasterKeyId' };
+
+/** What a key derived from a master key seals: webhook secrets and decryption keys, or ledger signing keys. */
+export type SealPurpose = 'secret' | 'ledger key';
+
+/** A sealed value and the master key it was sealed under. */
+export interface SealedValue {
+  readonly sealed: Buffer;
+  readonly sealedBy: MasterKeyId;
+}
+
+/** A value was sealed under a master key this process was not given. */
+export class UnknownMasterKeyError extends Error {
+  constructor(readonly keyId: string) {
+    super(
+      `sealed under master key ${keyId}, which this replica does not hold: give it that key in JARTRAIL_PREVIOUS_MASTER_KEYS ` +
+        `until \`jartrail keys rotate-master\` has re-sealed everything under the current key`,
+    );
+    this.name = 'UnknownMasterKeyError';
+  }
+}
+
+const derive = (masterKey: Buffer, purpose: string) => Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), `jartrail ${purpose}`, 32));
+const checkValueOf = (masterKey: Buffer) => derive(masterKey, 'key check v1').toString('base64url');
+const KEY_ID_LENGTH = 16;
+
+export function masterKeyIdOf(masterKey: Buffer): MasterKeyId {
+  return checkValueOf(masterKey).slice(0, KEY_ID_LENGTH) as MasterKeyId;
+}
+
+/** The id of the master key whose check value this is (the database stores the first key's check value). */
+export function masterKeyIdOfCheckValue(checkValue: string): MasterKeyId {
+  return checkValue.slice(0, KEY_ID_LENGTH) as MasterKeyId;
+}
+
+const SEALING_DERIVATIONS: Record<SealPurpose, string> = { secret: 'source secret sealing v1', 'ledger key': 'ledger signing key sealing v1' };
+
 /**
- * Keys derived from the one master key. Each use gets its own HKDF-derived key so that a leak of, say, the
- * pseudonyms can never help forge a fingerprint or open a sealed source secret.
+ * The sealing keys derived from each master key this process holds: the current one seals, every one opens. A
+ * value records the id of the key that sealed it, so a rotation can find what is left to re-seal.
+ */
+export class SealingKeys {
+  private constructor(
+    readonly currentId: MasterKeyId,
+    private readonly keys: ReadonlyMap<MasterKeyId, Partial<Record<SealPurpose, Buffer>>>,
+  ) {}
+
+  static fromMasterKeys(current: Buffer, previous: readonly Buffer[]): SealingKeys {
+    const keys = new Map<MasterKeyId, Partial<Record<SealPurpose, Buffer>>>();
+    for (const masterKey of [current, ...previous]) {
+      keys.set(masterKeyIdOf(masterKey), { secret: derive(masterKey, SEALING_DERIVATIONS.secret), 'ledger key': derive(masterKey, SEALING_DERIVATIONS['ledger key']) });
+    }
+    return new SealingKeys(masterKeyIdOf(current), keys);
+  }
+
+  /** Only the keys of one purpose, as plain data for a worker thread (which must never see a master key). */
+  only(purpose: SealPurpose): { readonly currentId: MasterKeyId; readonly keys: Readonly<Record<string, string>> } {
+    return { currentId: this.currentId, keys: Object.fromEntries([...this.keys].map(([id, derived]) => [id, derived[purpose]!.toString('base64url')])) };
+  }
+
+  static fromOnly(purpose: SealPurpose, data: ReturnType<SealingKeys['only']>): SealingKeys {
+    return new SealingKeys(data.currentId, new Map(Object.entries(data.keys).map(([id, key]) => [id as MasterKeyId, { [purpose]: Buffer.from(key, 'base64url') }])));
+  }
+
+  /** Every key id held, the current one first. */
+  get ids(): MasterKeyId[] {
+    return [this.currentId, ...[...this.keys.keys()].filter((id) => id !== this.currentId)];
+  }
+
+  holds(id: string): boolean {
+    return this.keys.has(id as MasterKeyId);
+  }
+
+  seal(purpose: SealPurpose, plaintext: Buffer, associatedData: string): SealedValue {
+    return { sealed: seal(this.keyOf(this.currentId, purpose), plaintext, associatedData), sealedBy: this.currentId };
+  }
+
+  /** Throws UnknownMasterKeyError for a value sealed under a key this process was not given. */
+  open(purpose: SealPurpose, value: SealedValue, associatedData: string): Buffer {
+    return open(this.keyOf(value.sealedBy, purpose), value.sealed, associatedData);
+  }
+
+  private keyOf(id: MasterKeyId, purpose: SealPurpose): Buffer {
+    const key = this.keys.get(id)?.[purpose];
+    if (!key) throw new UnknownMasterKeyError(id);
+    return key;
+  }
+}
+
+/** The keys that must outlive every master key: stored pseudonyms, fingerprints and searches depend on them. */
+export interface ServiceKeys {
+  readonly pseudonym: Buffer;
+  readonly fingerprint: Buffer;
+}
+
+/**
+ * Keys derived from the master keys. Each use gets its own HKDF-derived key so that a leak of, say, the
+ * pseudonyms can never help forge a fingerprint or open a sealed source secret. The pseudonym and fingerprint
+ * keys are derived from the first master key the database was set up with and then kept in the database, sealed
+ * (DatabaseBootstrap adopts them at start), so that rotating the master key changes no pseudonym or fingerprint.
  */
 export class Keyring {
-  /** AES-256-GCM key that seals webhook secrets at rest. */
-  readonly sealingKey: Buffer;
+  /** Seals and opens webhook secrets, decryption keys and ledger signing keys at rest. */
+  readonly sealing: SealingKeys;
   /** HMAC key for subject pseudonyms (stable, so a search by subject can recompute them). */
-  private readonly pseudonymKey: Buffer;
+  private pseudonymKey: Buffer;
   /** HMAC key for event body fingerprints (keyed, so a stored fingerprint cannot be brute-forced back to a subject). */
-  private readonly fingerprintKey: Buffer;
-  /** HMAC key for fingerprints of unknown API keys presented to the service (kept in the access records). */
-  private readonly presentedKeyFingerprintKey: Buffer;
-  /** AES-256-GCM key that seals the ledger's checkpoint signing keys at rest. */
-  readonly ledgerKeySealingKey: Buffer;
-  /** A value that identifies the master key without revealing it; stored in the database to catch a replica with another key. */
+  private fingerprintKey: Buffer;
+  /** A value that identifies the current master key without revealing it. */
   readonly checkValue: string;
+  private readonly masterKeys: readonly Buffer[];
 
-  constructor(masterKey: Buffer) {
-    if (masterKey.length !== 32) throw new Error('the master key must be 32 bytes');
-    const derive = (purpose: string) => Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), `jartrail ${purpose}`, 32));
-    this.sealingKey = derive('source secret sealing v1');
-    this.pseudonymKey = derive('subject pseudonym v1');
-    this.fingerprintKey = derive('event fingerprint v1');
-    this.ledgerKeySealingKey = derive('ledger signing key sealing v1');
-    this.presentedKeyFingerprintKey = derive('presented key fingerprint v1');
-    this.checkValue = derive('key check v1').toString('base64url');
+  constructor(masterKey: Buffer, previousMasterKeys: readonly Buffer[] = []) {
+    for (const key of [masterKey, ...previousMasterKeys]) if (key.length !== 32) throw new Error('the master key must be 32 bytes');
+    this.masterKeys = [masterKey, ...previousMasterKeys];
+    this.sealing = SealingKeys.fromMasterKeys(masterKey, previousMasterKeys);
+    ({ pseudonym: this.pseudonymKey, fingerprint: this.fingerprintKey } = Keyring.serviceKeysOf(masterKey));
+    this.checkValue = checkValueOf(masterKey);
+  }
+
+  /** The current master key's sealing key for secrets (kept for the pinned-derivation test). */
+  get sealingKey(): Buffer {
+    return derive(this.masterKeys[0]!, SEALING_DERIVATIONS.secret);
+  }
+
+  /** The service keys as the master key with this check value derives them; undefined when no key held has it. */
+  serviceKeysDerivedFrom(checkValue: string): ServiceKeys | undefined {
+    const masterKey = this.masterKeys.find((key) => checkValueOf(key) === checkValue);
+    return masterKey && Keyring.serviceKeysOf(masterKey);
+  }
+
+  /** The pseudonym and fingerprint keys kept in the database replace the ones derived from the current key. */
+  adoptServiceKeys(keys: ServiceKeys): void {
+    this.pseudonymKey = keys.pseudonym;
+    this.fingerprintKey = keys.fingerprint;
   }
 
   pseudonymOf(subject: string): string {
@@ -43,10 +153,16 @@ export class Keyring {
 
   /**
    * Tells repeated tries with one unknown key apart without keeping the key: keyed (whatever was pasted, a password
-   * even, cannot be guessed back without the master key) and cut to 96 bits, enough to tell tries apart.
+   * even, cannot be guessed back without the keys) and cut to 96 bits, enough to tell tries apart. Derived from the
+   * fingerprint key, which outlives master-key rotations, so one key keeps one fingerprint across them.
    */
   presentedKeyFingerprintOf(presented: string): string {
-    return `kfp:${createHmac('sha256', this.presentedKeyFingerprintKey).update(presented, 'utf8').digest().subarray(0, 12).toString('base64url')}`;
+    const key = Buffer.from(hkdfSync('sha256', this.fingerprintKey, Buffer.alloc(0), 'jartrail presented key fingerprint v1', 32));
+    return `kfp:${createHmac('sha256', key).update(presented, 'utf8').digest().subarray(0, 12).toString('base64url')}`;
+  }
+
+  private static serviceKeysOf(masterKey: Buffer): ServiceKeys {
+    return { pseudonym: derive(masterKey, 'subject pseudonym v1'), fingerprint: derive(masterKey, 'event fingerprint v1') };
   }
 }
 
