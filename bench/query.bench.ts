@@ -6,6 +6,7 @@ import { ChainsRepository } from '../src/chains/chains.repository';
 import { Keyring } from '../src/common/crypto/keyring';
 import { EVENTS_PER_CHAIN, type SenderKind } from './support/chains';
 import { type BenchDatabase, benchPool, describeDatabase, startDatabase, STATEMENT_STATS_SETTINGS, StatementCounter, type StatementStats } from './support/database';
+import { waitForBackgroundWork } from './support/ingest-load';
 import { HttpClient, type LatencySummary, type LoadResult, newHistogram, rate, runLoad, summarize } from './support/load';
 import { type CpuUse, loadAverage, machineInfo, measureCpu, waitForQuietMachine } from './support/machine';
 import { describeSettings, logger, medianOfRoundRatios, readSettings, referenceFirst, sourceRevision, table, verdict, writeResult } from './support/report';
@@ -271,6 +272,13 @@ async function main(): Promise<void> {
     const [clientIds, tools, issuers] = await Promise.all([facetValues('client_id'), facetValues('tool'), facetValues('issuer')]);
     const subjects = Array.from({ length: 500 }, () => planChain(info.plan, Math.floor(Math.random() * info.plan.chains)).subject);
 
+    // Measure an idle service: the sequencer ledgers the bulk-loaded events and the worker judges the API-sent
+    // chains in the background; both finish first.
+    const running = service;
+    const backgroundSeconds = await waitForBackgroundWork(pool, 3600, () => {
+      if (running.child.exitCode !== null || running.child.signalCode !== null) throw new Error(`the service exited:\n${running.warnings().slice(-20).join('\n')}`);
+    });
+    log(`the service's background work (ledger, verification) finished ${backgroundSeconds} s after seeding`);
     const quiet = await waitForQuietMachine(settings.maxLoad, settings.loadWaitSeconds, log);
     log(`1-minute load ${quiet.loadAfter} (waited ${quiet.waitedSeconds} s)`);
 
@@ -430,6 +438,7 @@ async function main(): Promise<void> {
     const serviceWarnings = service.warnings();
     const result = {
       load: { beforeMeasuring: quiet },
+      backgroundWorkSecondsBeforeMeasuring: backgroundSeconds,
       database: { kind: database.kind, version: databaseInfo.version, settings: databaseInfo.settings, size: sizeRows[0]!.size, counts: await tableCounts(pool) },
       service: { poolSize: process.env.BENCH_SERVICE_POOL_SIZE ?? '20 (the default)', logLevel: 'warn', warnings: serviceWarnings.length },
       seed: { seededNow, plan: info.plan, seconds: info.seconds, serviceCheck: { chains: info.check.chains, events: info.check.events, mismatches: info.check.mismatches.length }, apiCheck },

@@ -1,4 +1,8 @@
-import { median, medianOfRoundRatios, nonDefaultSettings, RATIO_METHOD, readSettings } from './report';
+import { execFileSync } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { median, medianOfRoundRatios, nonDefaultSettings, RATIO_METHOD, readSettings, writeResult } from './report';
+import { REPOSITORY_ROOT } from './service';
 
 describe('the ratio every bench reports', () => {
   it('is the median of the per-round ratios, not the ratio of the medians', () => {
@@ -44,11 +48,6 @@ describe('the settings a bench reports', () => {
 
 describe('the raw result a bench writes', () => {
   it('goes to bench/results/<bench>-<time>.json (committed, not ignored) with the machine, the ratio method and the settings', async () => {
-    const { readFile, rm } = await import('node:fs/promises');
-    const { execFileSync } = await import('node:child_process');
-    const { join } = await import('node:path');
-    const { REPOSITORY_ROOT } = await import('./service');
-    const { writeResult } = await import('./report');
     const settings = readSettings({ rounds: ['BENCH_TEST_WRITE_ROUNDS', 3] });
     const path = await writeResult('spec', settings, { results: [1] });
     try {
