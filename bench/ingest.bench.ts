@@ -1,51 +1,67 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { Client, type Pool } from 'pg';
-import { EVENTS_PER_CHAIN } from './support/chains';
 import { copyIn, copyOut } from './support/copy';
 import { type BenchDatabase, benchPool, describeDatabase, startDatabase, STATEMENT_STATS_SETTINGS, StatementCounter, type StatementStats } from './support/database';
-import { HttpClient, type LoadResult, queue, rate, runLoad } from './support/load';
+import { HttpClient, type LoadResult, newHistogram, queue, rate, runLoad, summarize } from './support/load';
 import { type CpuUse, loadAverage, machineInfo, round2, waitForQuietMachine } from './support/machine';
-import { envNumber, logger, ratio, sourceRevision, table, verdict, writeResult } from './support/report';
-import { chainsFor, sendBatches, sendSingles, signedSingles } from './support/ingest-load';
+import { describeSettings, logger, median, medianOfRoundRatios, ratio, readSettings, sourceRevision, table, verdict, writeResult } from './support/report';
+import { chainsFor, sendBatches, sendSingles, signedSingles, waitForBackgroundWork } from './support/ingest-load';
+import { VerifiableRequestObjects } from './support/request-objects';
 import { registerSources, signedBatches, Signer } from './support/senders';
 import { type ServiceProcess, startService } from './support/service';
 
 /**
  * `npm run bench:ingest`: ingest over real HTTP with real Standard Webhooks signatures, single events from 32
- * concurrent senders and batches of 100, against the raw ceilings of the same PostgreSQL measured in the same
- * run: COPY of the same rows, and one INSERT per transaction over 16 connections.
+ * concurrent senders and batches of 100, against the raw ceilings of the same PostgreSQL: COPY of the same rows
+ * (one transaction per batch), and one INSERT per transaction over 16 connections.
+ *
+ * Verification is on and does its real work: every chain's client is registered with a key of its own and its
+ * request object is signed with it (encrypted to a registered AS key for a few), so the service's verification
+ * worker verifies signatures, decrypts and checks claims while ingest runs; the run fails unless every request
+ * object ends `verified`. The ledger is on (the default).
+ *
+ * The work is split into BENCH_INGEST_ROUNDS rounds. A round measures the service's single events and the INSERT
+ * ceiling back to back, then its batches and the COPY ceilings (service first in even rounds, ceilings first in
+ * odd rounds, on the previous round's rows); every phase starts once the service's background work (ledger and
+ * verification queues) is done. Each ratio is the median of the per-round ratios (support/report.ts).
  *
  * Settings (environment):
  *   DATABASE_URL              use this PostgreSQL instead of a fresh embedded one
  *   BENCH_KEEP_DATA_DIR       keep the embedded cluster in this folder, for inspection (a later run adds to it)
- *   BENCH_PG_STAT_STATEMENTS  1: load pg_stat_statements and report statements per event (a diagnostic run)
- *   BENCH_SINGLE_CHAINS       chains sent as single events (10 events each; default 1500)
+ *   BENCH_PG_STAT_STATEMENTS  1: load pg_stat_statements and report statements per event in round 1 (a diagnostic run)
+ *   BENCH_SINGLE_CHAINS       chains sent as single events, over all rounds (10 events each; default 1500)
  *   BENCH_SINGLE_SENDERS      concurrent single-event senders (default 32)
- *   BENCH_BATCH_CHAINS        chains sent in batches (default 5000)
+ *   BENCH_BATCH_CHAINS        chains sent in batches, over all rounds (default 5000)
  *   BENCH_BATCH_SIZE          events per batch (default 100)
  *   BENCH_BATCH_SENDERS       concurrent batch senders (default 4)
  *   BENCH_INSERT_CONNECTIONS  connections of the one-INSERT-per-transaction ceiling (default 16)
+ *   BENCH_INGEST_ROUNDS       rounds (default 5)
+ *   BENCH_WARMUP_CHAINS       chains of the unmeasured warm-up, each way (default 100)
  *   BENCH_MAX_PHASE_SECONDS   a phase stops sending after this (default 240: signatures stay within tolerance)
  *   BENCH_LEDGER_ENABLED      false: run the service with LEDGER_ENABLED=false (no sequencer; records still queue).
  *                             `npm run bench:ledger` compares ledger off and on in one run
  *   BENCH_MAX_LOAD, BENCH_LOAD_WAIT_SECONDS  wait for a 1-minute load below this before measuring (0.7, 600)
+ *   BENCH_SERVICE_ENV, BENCH_SERVICE_POOL_SIZE, BENCH_SERVICE_NODE_ARGS  service settings (support/service.ts)
+ * Every setting that is not its default is printed and recorded in the result (nonDefaultSettings).
  */
 
 const log = logger('bench:ingest');
 
-const settings = {
-  singleChains: envNumber('BENCH_SINGLE_CHAINS', 1500),
-  singleSenders: envNumber('BENCH_SINGLE_SENDERS', 32),
-  batchChains: envNumber('BENCH_BATCH_CHAINS', 5000),
-  batchSize: envNumber('BENCH_BATCH_SIZE', 100),
-  batchSenders: envNumber('BENCH_BATCH_SENDERS', 4),
-  insertConnections: envNumber('BENCH_INSERT_CONNECTIONS', 16),
-  maxPhaseSeconds: envNumber('BENCH_MAX_PHASE_SECONDS', 240),
-  maxLoad: envNumber('BENCH_MAX_LOAD', 0.7),
-  loadWaitSeconds: envNumber('BENCH_LOAD_WAIT_SECONDS', 600),
-  warmupChains: envNumber('BENCH_WARMUP_CHAINS', 100),
-};
+const benchSettings = readSettings({
+  singleChains: ['BENCH_SINGLE_CHAINS', 1500],
+  singleSenders: ['BENCH_SINGLE_SENDERS', 32],
+  batchChains: ['BENCH_BATCH_CHAINS', 5000],
+  batchSize: ['BENCH_BATCH_SIZE', 100],
+  batchSenders: ['BENCH_BATCH_SENDERS', 4],
+  insertConnections: ['BENCH_INSERT_CONNECTIONS', 16],
+  rounds: ['BENCH_INGEST_ROUNDS', 5],
+  maxPhaseSeconds: ['BENCH_MAX_PHASE_SECONDS', 240],
+  maxLoad: ['BENCH_MAX_LOAD', 0.7],
+  loadWaitSeconds: ['BENCH_LOAD_WAIT_SECONDS', 600],
+  warmupChains: ['BENCH_WARMUP_CHAINS', 100],
+});
+const settings = benchSettings.values;
 
 /** The columns of `events` the service writes (the rest are defaults), in the order the ceilings copy them. */
 const EVENT_COLUMNS = 'source_id, event_id, type, emitted_at, occurred_at, fingerprint, data';
@@ -150,10 +166,45 @@ function cpuCell(cpu: CpuUse): string {
   return `${cpu.generatorCores}/${cpu.serviceCores}/${cpu.postgresCores}/${cpu.otherCores}`;
 }
 
+interface RoundResult {
+  readonly round: number;
+  readonly order: 'service first' | 'ceilings first';
+  readonly singles: LoadResult & { eventsPerSecond: number };
+  readonly batches: LoadResult & { events: number; eventsPerSecond: number };
+  readonly insertCeiling: CeilingResult;
+  readonly copyCeilings: readonly CeilingResult[];
+  /** The fastest of copyCeilings: the COPY ceiling of this round. */
+  readonly copyBest: number;
+  readonly copyOne: CeilingResult;
+  /** Seconds the service took, after each phase, to finish its background work (ledger and verification queues). */
+  readonly drainSeconds: { afterSingles: number; afterBatches: number };
+}
+
+/** The COPY ceilings of one round: COPYs of one batch each at several concurrencies, and one COPY of every row. */
+async function copyCeilings(database: BenchDatabase, direct: Pool, batchRows: readonly string[], concurrencies: readonly number[]): Promise<{ runs: CeilingResult[]; one: CeilingResult }> {
+  const runs: CeilingResult[] = [];
+  for (const connections of concurrencies) {
+    await scratchTable(direct, 'bench_ceiling_copy');
+    runs.push(await copyCeiling(database.url, 'bench_ceiling_copy', batchRows, settings.batchSize, connections));
+    await direct.query('DROP TABLE bench_ceiling_copy');
+  }
+  await scratchTable(direct, 'bench_ceiling_copy_one');
+  const one = await copyCeiling(database.url, 'bench_ceiling_copy_one', batchRows, batchRows.length, 1);
+  await direct.query('DROP TABLE bench_ceiling_copy_one');
+  return { runs, one };
+}
+
+async function insertCeilingRound(database: BenchDatabase, direct: Pool, singleRows: readonly unknown[][]): Promise<CeilingResult> {
+  await scratchTable(direct, 'bench_ceiling_insert');
+  const run = await insertCeiling(database.url, 'bench_ceiling_insert', singleRows, settings.insertConnections);
+  await direct.query('DROP TABLE bench_ceiling_insert');
+  return run;
+}
+
 async function main(): Promise<void> {
   const runTag = randomBytes(4).toString('hex');
   const revision = sourceRevision();
-  log(`run ${runTag} on ${revision.commit}${revision.dirty ? ' (with uncommitted changes)' : ''}; settings ${JSON.stringify(settings)}`);
+  log(`run ${runTag} on ${revision.commit}${revision.dirty ? ' (with uncommitted changes)' : ''}; ${describeSettings(benchSettings)}`);
   const quiet = await waitForQuietMachine(settings.maxLoad, settings.loadWaitSeconds, log);
   log(`1-minute load ${quiet.loadAfter} (waited ${quiet.waitedSeconds} s)`);
 
@@ -172,6 +223,11 @@ async function main(): Promise<void> {
       masterKey: randomBytes(32).toString('base64url'),
       env: process.env.BENCH_LEDGER_ENABLED ? { LEDGER_ENABLED: process.env.BENCH_LEDGER_ENABLED } : {},
     });
+    const running = service;
+    const ledgerOn = process.env.BENCH_LEDGER_ENABLED !== 'false';
+    const alive = () => {
+      if (running.child.exitCode !== null || running.child.signalCode !== null) throw new Error(`the service exited:\n${running.warnings().slice(-20).join('\n')}`);
+    };
     log(`service on ${service.url}`);
     direct = benchPool({ connectionString: database.url, max: 4, application_name: 'bench-admin' });
     await statements?.install();
@@ -179,36 +235,102 @@ async function main(): Promise<void> {
     const http = new HttpClient(service.url, Math.max(settings.singleSenders, settings.batchSenders));
     const sources = await registerSources(http, service.adminKey, runTag);
     const signer = new Signer();
+    // Every chain's request object is signed with a key registered for its client (some encrypted to its AS), so
+    // the verification worker verifies signatures, decrypts and checks claims while ingest runs.
+    const objects = new VerifiableRequestObjects(http, service.adminKey);
+    const rounds = Math.max(1, settings.rounds);
+    const singleChainsPerRound = Math.ceil(settings.singleChains / rounds);
+    const batchChainsPerRound = Math.ceil(settings.batchChains / rounds);
+    log(`generating ${settings.warmupChains * 2 + (singleChainsPerRound + batchChainsPerRound) * rounds} chains (registering their clients' keys)`);
+    const warmSingleChains = await chainsFor(`${runTag}w`, settings.warmupChains, objects);
+    const warmBatchChains = await chainsFor(`${runTag}x`, settings.warmupChains, objects);
+    const roundChains = [];
+    for (let round = 0; round < rounds; round++) {
+      roundChains.push({ singles: await chainsFor(`${runTag}s${round}`, singleChainsPerRound, objects), batches: await chainsFor(`${runTag}b${round}`, batchChainsPerRound, objects) });
+    }
 
-    // Warm-up: JIT, connection pools, caches; not measured.
+    // Warm-up: JIT, connection pools, caches, the ceilings' code paths; not measured.
     log(`warm-up: ${settings.warmupChains} chains as single events, ${settings.warmupChains} in batches`);
-    const warmSingles = await sendSingles(http, signedSingles(chainsFor(`${runTag}w`, settings.warmupChains), settings.singleSenders, sources, signer), 60);
-    const warmBatches = await sendBatches(http, signedBatches(`${runTag}w`, chainsFor(`${runTag}x`, settings.warmupChains), settings.batchSize, sources, signer), settings.batchSenders, 60);
+    const warmStart = await maxSeq(direct);
+    const warmSingles = await sendSingles(http, signedSingles(warmSingleChains, settings.singleSenders, sources, signer), 60);
+    const warmMiddle = await maxSeq(direct);
+    const warmBatches = await sendBatches(http, signedBatches(`${runTag}w`, warmBatchChains, settings.batchSize, sources, signer), settings.batchSenders, 60);
     if (warmSingles.failed + warmBatches.failed > 0) throw new Error(`warm-up failed: ${[...warmSingles.firstErrors, ...warmBatches.firstErrors].join('\n')}`);
+    await waitForBackgroundWork(direct, 600, alive, ledgerOn);
+    await insertCeilingRound(database, direct, await rowValues(direct, warmStart, warmMiddle));
+    await copyCeilings(database, direct, await rowsWritten(direct, warmMiddle, await maxSeq(direct)), [1]);
 
-    // Single events.
-    const singleChains = chainsFor(`${runTag}s`, settings.singleChains);
-    const singleQueues = signedSingles(singleChains, settings.singleSenders, sources, signer);
-    const beforeSingles = await maxSeq(direct);
-    log(`single events: ${settings.singleChains * EVENTS_PER_CHAIN} events from ${settings.singleSenders} concurrent senders (load ${loadAverage()[0]})`);
-    await statements?.reset();
-    const singles = await sendSingles(http, singleQueues, settings.maxPhaseSeconds);
-    if (statements) statementStats.singles = await statements.collect();
-    const afterSingles = await maxSeq(direct);
-    const singleRate = rate(singles.completed, singles.seconds);
-    log(`  ${singles.completed} events in ${round2(singles.seconds)} s: ${singleRate} events/s, p50 ${singles.latency.p50} ms, p99 ${singles.latency.p99} ms, ${singles.failed} failed`);
+    // Rounds: the service's single events and the INSERT ceiling, then its batches and the COPY ceilings, back to
+    // back; even rounds run the service first, odd rounds the ceilings first (on the previous round's rows, the
+    // same number of rows of the same shape). Every phase starts with the service idle.
+    const copyConcurrencies = [...new Set([1, settings.batchSenders, settings.insertConnections])];
+    const singleHistogram = newHistogram();
+    const batchHistogram = newHistogram();
+    const results: RoundResult[] = [];
+    let previous: { singleRows: unknown[][]; batchRows: string[] } | undefined;
+    for (let round = 0; round < rounds; round++) {
+      const serviceFirst = round % 2 === 0 || !previous;
+      const { singles: singleChains, batches: batchChains } = roundChains[round]!;
+      log(`round ${round + 1} of ${rounds} (${serviceFirst ? 'service first' : 'ceilings first'}; load ${loadAverage()[0]})`);
 
-    // Batches.
-    const batchChains = chainsFor(`${runTag}b`, settings.batchChains);
-    const batches = signedBatches(`${runTag}b`, batchChains, settings.batchSize, sources, signer);
-    const beforeBatches = await maxSeq(direct);
-    log(`batches: ${batches.length} batches of ${settings.batchSize} from ${settings.batchSenders} concurrent senders (load ${loadAverage()[0]})`);
-    await statements?.reset();
-    const batched = await sendBatches(http, batches, settings.batchSenders, settings.maxPhaseSeconds);
-    if (statements) statementStats.batches = await statements.collect();
-    const afterBatches = await maxSeq(direct);
-    const batchRate = rate(batched.events, batched.seconds);
-    log(`  ${batched.events} events in ${round2(batched.seconds)} s: ${batchRate} events/s, batch p50 ${batched.latency.p50} ms, p99 ${batched.latency.p99} ms, ${batched.failed} failed`);
+      const sendSinglePhase = async () => {
+        const queues = signedSingles(singleChains, settings.singleSenders, sources, signer);
+        const before = await maxSeq(direct!);
+        if (round === 0) await statements?.reset();
+        const result = await sendSingles(http, queues, settings.maxPhaseSeconds, singleHistogram);
+        if (round === 0 && statements) statementStats.singles = await statements.collect();
+        const after = await maxSeq(direct!);
+        const drained = await waitForBackgroundWork(direct!, 600, alive, ledgerOn);
+        return { result, rows: await rowValues(direct!, before, after), drained };
+      };
+      const sendBatchPhase = async () => {
+        const batches = signedBatches(`${runTag}b${round}`, batchChains, settings.batchSize, sources, signer);
+        const before = await maxSeq(direct!);
+        if (round === 0) await statements?.reset();
+        const result = await sendBatches(http, batches, settings.batchSenders, settings.maxPhaseSeconds, batchHistogram);
+        if (round === 0 && statements) statementStats.batches = await statements.collect();
+        const after = await maxSeq(direct!);
+        const drained = await waitForBackgroundWork(direct!, 600, alive, ledgerOn);
+        return { result, rows: await rowsWritten(direct!, before, after), drained };
+      };
+
+      let insertRun: CeilingResult;
+      let copies: { runs: CeilingResult[]; one: CeilingResult };
+      let singlePhase: Awaited<ReturnType<typeof sendSinglePhase>>;
+      let batchPhase: Awaited<ReturnType<typeof sendBatchPhase>>;
+      if (serviceFirst) {
+        singlePhase = await sendSinglePhase();
+        insertRun = await insertCeilingRound(database, direct, singlePhase.rows);
+        batchPhase = await sendBatchPhase();
+        copies = await copyCeilings(database, direct, batchPhase.rows, copyConcurrencies);
+      } else {
+        insertRun = await insertCeilingRound(database, direct, previous!.singleRows);
+        singlePhase = await sendSinglePhase();
+        copies = await copyCeilings(database, direct, previous!.batchRows, copyConcurrencies);
+        batchPhase = await sendBatchPhase();
+      }
+      previous = { singleRows: singlePhase.rows, batchRows: batchPhase.rows };
+      const singleRate = rate(singlePhase.result.completed, singlePhase.result.seconds);
+      const batchRate = rate(batchPhase.result.events, batchPhase.result.seconds);
+      const copyBest = Math.max(...copies.runs.map((run) => run.rowsPerSecond));
+      results.push({
+        round: round + 1,
+        order: serviceFirst ? 'service first' : 'ceilings first',
+        singles: { eventsPerSecond: singleRate, ...singlePhase.result },
+        batches: { eventsPerSecond: batchRate, ...batchPhase.result },
+        insertCeiling: insertRun,
+        copyCeilings: copies.runs,
+        copyBest,
+        copyOne: copies.one,
+        drainSeconds: { afterSingles: singlePhase.drained, afterBatches: batchPhase.drained },
+      });
+      log(
+        `  singles ${singleRate} events/s vs INSERT ${insertRun.rowsPerSecond} rows/s (${ratio(singleRate, insertRun.rowsPerSecond)}); ` +
+          `batches ${batchRate} events/s vs COPY ${copyBest} rows/s (${ratio(batchRate, copyBest)}); ` +
+          `background work done ${singlePhase.drained} s and ${batchPhase.drained} s after each phase; ${singlePhase.result.failed + batchPhase.result.failed} failed`,
+      );
+    }
+
     // Reference: the service's floor without the database (HTTP, routing, guards, interceptors), same senders.
     const liveness = await runLoad({
       concurrency: settings.singleSenders,
@@ -224,127 +346,101 @@ async function main(): Promise<void> {
     const { rows: counts } = await direct.query<{ events: string; members: string; chains: string }>(
       `SELECT (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM chain_members) AS members, (SELECT count(*) FROM chains) AS chains`,
     );
+    const failed = results.reduce((sum, round) => sum + round.singles.failed + round.batches.failed, 0);
     const linked = {
       events: Number(counts[0]!.events),
       chainMembers: Number(counts[0]!.members),
       chains: Number(counts[0]!.chains),
-      chainsSent: settings.warmupChains * 2 + singleChains.length + batchChains.length,
+      chainsSent: settings.warmupChains * 2 + (singleChainsPerRound + batchChainsPerRound) * rounds,
     };
-    const linkingComplete = linked.events === linked.chainMembers && linked.chains === linked.chainsSent && singles.failed + batched.failed === 0;
+    const linkingComplete = linked.events === linked.chainMembers && linked.chains === linked.chainsSent && failed === 0;
     log(`linking: ${JSON.stringify(linked)} → ${linkingComplete ? 'complete' : 'INCOMPLETE'}`);
+
+    // The verification worker's verdicts: every request object sent is verified (signature, decryption, claims).
+    const { rows: verdictRows } = await direct.query<{ verdict: string; n: string }>(
+      `SELECT coalesce(iv.verdict, 'pending') AS verdict, count(*) AS n FROM events e LEFT JOIN independent_verdicts iv ON iv.event_seq = e.seq
+        WHERE e.type = 'request_object.verification' AND e.data ? 'request_object' GROUP BY 1 ORDER BY 1`,
+    );
+    const verdicts = Object.fromEntries(verdictRows.map((row) => [row.verdict, Number(row.n)]));
+    const requestObjects = Object.values(verdicts).reduce((sum, n) => sum + n, 0);
+    const verificationComplete = requestObjects > 0 && verdicts.verified === requestObjects;
+    log(`verification: ${requestObjects} request objects sent, verdicts ${JSON.stringify(verdicts)} → ${verificationComplete ? 'all verified' : 'NOT ALL VERIFIED'}`);
 
     const serviceWarnings = service.warnings();
     await service.stop();
     service = undefined;
+    const { rows: sizes } = await direct.query<{ avg_bytes: string }>(`SELECT round(avg(pg_column_size(e.*))) AS avg_bytes FROM events e WHERE seq > $1`, [warmStart]);
 
-    // Ceilings: the same rows, straight into a scratch copy of the events table of the same PostgreSQL.
-    const batchRows = await rowsWritten(direct, beforeBatches, afterBatches);
-    const singleRows = await rowValues(direct, beforeSingles, afterSingles);
-    await scratchTable(direct, 'bench_ceiling_warmup');
-    await copyCeiling(database.url, 'bench_ceiling_warmup', batchRows.slice(0, 2000), settings.batchSize, settings.batchSenders);
-    await direct.query('DROP TABLE bench_ceiling_warmup');
-
-    // COPY in transactions of one batch each (one durable commit per batch, as the service commits once per batch), at
-    // one connection, at the batch senders' concurrency, and at 16: concurrent COPYs into one table contend here.
-    const copyConcurrencies = [...new Set([1, settings.batchSenders, settings.insertConnections])];
-    const copyRuns: CeilingResult[] = [];
-    for (const connections of copyConcurrencies) {
-      await scratchTable(direct, 'bench_ceiling_copy');
-      log(`COPY ceiling: ${batchRows.length} rows in COPYs of ${settings.batchSize}, one transaction each, over ${connections} connection(s) (load ${loadAverage()[0]})`);
-      const run = await copyCeiling(database.url, 'bench_ceiling_copy', batchRows, settings.batchSize, connections);
-      log(`  ${run.rowsPerSecond} rows/s`);
-      copyRuns.push(run);
-      await direct.query('DROP TABLE bench_ceiling_copy');
-    }
-    const copyBest = copyRuns.reduce((best, run) => (run.rowsPerSecond > best.rowsPerSecond ? run : best));
-
-    await scratchTable(direct, 'bench_ceiling_copy_one');
-    log(`COPY ceiling: ${batchRows.length} rows in one COPY (load ${loadAverage()[0]})`);
-    const copyOne = await copyCeiling(database.url, 'bench_ceiling_copy_one', batchRows, batchRows.length, 1);
-    log(`  ${copyOne.rowsPerSecond} rows/s`);
-
-    await scratchTable(direct, 'bench_ceiling_insert');
-    log(`INSERT ceiling: ${singleRows.length} rows, one INSERT per transaction over ${settings.insertConnections} connections (load ${loadAverage()[0]})`);
-    const inserts = await insertCeiling(database.url, 'bench_ceiling_insert', singleRows, settings.insertConnections);
-    log(`  ${inserts.rowsPerSecond} rows/s, p99 ${inserts.latency?.p99} ms`);
-    for (const name of ['bench_ceiling_copy_one', 'bench_ceiling_insert']) await direct.query(`DROP TABLE ${name}`);
-    const { rows: sizes } = await direct.query<{ avg_bytes: string }>(
-      `SELECT round(avg(pg_column_size(e.*))) AS avg_bytes FROM events e WHERE seq > $1 AND seq <= $2`,
-      [beforeSingles, afterBatches],
-    );
-
-    // The COPY ceiling of the target: the same rows in COPYs of one batch each, at the fastest concurrency measured.
-    // One COPY of every row (a single commit) is reported beside it: the bulk-load rate.
-    const copyCeilingRate = copyBest.rowsPerSecond;
+    const singlesVsInsert = medianOfRoundRatios(results.map((round) => round.singles.eventsPerSecond), results.map((round) => round.insertCeiling.rowsPerSecond));
+    const batchesVsCopy = medianOfRoundRatios(results.map((round) => round.batches.eventsPerSecond), results.map((round) => round.copyBest));
+    const batchesVsOneCopy = medianOfRoundRatios(results.map((round) => round.batches.eventsPerSecond), results.map((round) => round.copyOne.rowsPerSecond));
     const targets = {
-      batchesVsCopy: { ratio: ratio(batchRate, copyCeilingRate), ceiling: copyCeilingRate, target: 0.5, pass: batchRate >= 0.5 * copyCeilingRate },
-      singlesVsInsert: { ratio: ratio(singleRate, inserts.rowsPerSecond), ceiling: inserts.rowsPerSecond, target: 0.5, pass: singleRate >= 0.5 * inserts.rowsPerSecond },
+      batchesVsCopy: { ...batchesVsCopy, target: 0.5, pass: batchesVsCopy.ratio >= 0.5 },
+      singlesVsInsert: { ...singlesVsInsert, target: 0.5, pass: singlesVsInsert.ratio >= 0.5 },
     };
-    const context = {
-      batchesVsCopyAt: Object.fromEntries(copyRuns.map((run) => [run.concurrency, ratio(batchRate, run.rowsPerSecond)])),
-      batchesVsOneCopy: ratio(batchRate, copyOne.rowsPerSecond),
+    const medianOf = (values: readonly number[]) => round2(median(values));
+    const summary = {
+      singlesPerSecond: medianOf(results.map((round) => round.singles.eventsPerSecond)),
+      batchesPerSecond: medianOf(results.map((round) => round.batches.eventsPerSecond)),
+      insertCeiling: medianOf(results.map((round) => round.insertCeiling.rowsPerSecond)),
+      copyCeiling: medianOf(results.map((round) => round.copyBest)),
+      copyOne: medianOf(results.map((round) => round.copyOne.rowsPerSecond)),
+      singleLatency: summarize(singleHistogram),
+      batchLatency: summarize(batchHistogram),
     };
     const result = {
-      benchmark: 'ingest',
-      command: 'npm run bench:ingest',
-      at: new Date().toISOString(),
-      revision,
-      machine: machineInfo(),
-      load: { beforeStart: quiet, atEnd: loadAverage() },
+      load: { beforeStart: quiet },
       database: { kind: database.kind, version: databaseInfo.version, settings: databaseInfo.settings },
-      service: { poolSize: process.env.BENCH_SERVICE_POOL_SIZE ?? '20 (the default)', logLevel: 'warn', warnings: serviceWarnings.length },
-      settings,
-      rows: { averageBytes: Number(sizes[0]!.avg_bytes), batchPhase: batchRows.length, singlePhase: singleRows.length },
-      singles: { events: singles.completed, eventsPerSecond: singleRate, ...singles },
-      batches: { eventsPerSecond: batchRate, batchSize: settings.batchSize, ...batched },
-      ceilings: { copyInBatches: copyRuns, copyOne, insertPerTransaction: inserts },
-      livenessReference: { requestsPerSecond: livenessRate, ...liveness },
+      service: { poolSize: process.env.BENCH_SERVICE_POOL_SIZE ?? '20 (the default)', warnings: serviceWarnings.length },
+      rows: { averageBytes: Number(sizes[0]!.avg_bytes) },
+      summary,
       targets,
-      ratiosForContext: context,
+      ratiosForContext: { batchesVsOneCopy },
+      rounds: results,
+      livenessReference: { requestsPerSecond: livenessRate, ...liveness },
       linking: { ...linked, complete: linkingComplete },
-      ...(statements ? { diagnostics: { pgStatStatements: statementStats } } : {}),
+      verification: { requestObjects, verdicts, allVerified: verificationComplete },
+      ...(statements ? { diagnostics: { pgStatStatementsFirstRound: statementStats } } : {}),
     };
-    const path = await writeResult('ingest', result);
+    const path = await writeResult('ingest', benchSettings, result);
+    const machine = machineInfo();
+    const middle = results[Math.floor(results.length / 2)]!;
 
     process.stdout.write(
-      `\njartrail ingest benchmark (${result.at}, ${revision.commit}${revision.dirty ? '+changes' : ''})\n` +
-        `machine: ${result.machine.cpuModel}, ${result.machine.cores} cores, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}; ` +
+      `\njartrail ingest benchmark (${new Date().toISOString()}, ${revision.commit}${revision.dirty ? '+changes' : ''})\n` +
+        `machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; ` +
         `PostgreSQL ${databaseInfo.version} (${database.kind}; fsync=${databaseInfo.settings.fsync}, synchronous_commit=${databaseInfo.settings.synchronous_commit}, shared_buffers=${databaseInfo.settings.shared_buffers})\n` +
-        `load average before: ${quiet.loadAfter}; average row ${result.rows.averageBytes} bytes\n\n` +
+        `load average before: ${quiet.loadAfter}; average row ${result.rows.averageBytes} bytes; ${rounds} rounds\n${describeSettings(benchSettings)}\n\n` +
         table([
-          ['measurement', 'rate', 'p50 ms', 'p99 ms', 'cores: gen/service/pg/other'],
-          [`single events, ${settings.singleSenders} senders`, `${singleRate} events/s`, singles.latency.p50, singles.latency.p99, cpuCell(singles.cpu)],
-          [`batches of ${settings.batchSize}, ${settings.batchSenders} senders`, `${batchRate} events/s`, batched.latency.p50, batched.latency.p99, cpuCell(batched.cpu)],
-          ...copyRuns.map((run) => [
-            `ceiling: COPY ${settings.batchSize} rows/tx, ${run.concurrency} conn${run.concurrency > 1 ? 's' : ''}`,
-            `${run.rowsPerSecond} rows/s`,
-            run.latency!.p50,
-            run.latency!.p99,
-            cpuCell(run.cpu!),
-          ]),
-          ['ceiling: one COPY of all rows', `${copyOne.rowsPerSecond} rows/s`, '', '', cpuCell(copyOne.cpu!)],
-          [`ceiling: INSERT per tx, ${settings.insertConnections} conns`, `${inserts.rowsPerSecond} rows/s`, inserts.latency!.p50, inserts.latency!.p99, cpuCell(inserts.cpu!)],
+          ['measurement (median of the rounds)', 'rate', 'p50 ms (all rounds)', 'p99 ms (all rounds)', `cores, round ${middle.round}: gen/service/pg/other`],
+          [`single events, ${settings.singleSenders} senders`, `${summary.singlesPerSecond} events/s`, summary.singleLatency.p50, summary.singleLatency.p99, cpuCell(middle.singles.cpu)],
+          [`batches of ${settings.batchSize}, ${settings.batchSenders} senders`, `${summary.batchesPerSecond} events/s`, summary.batchLatency.p50, summary.batchLatency.p99, cpuCell(middle.batches.cpu)],
+          [`ceiling: COPY ${settings.batchSize} rows/tx, fastest of ${copyConcurrencies.join('/')} conns`, `${summary.copyCeiling} rows/s`, '', '', ''],
+          ['ceiling: one COPY of all rows of a round', `${summary.copyOne} rows/s`, '', '', ''],
+          [`ceiling: INSERT per tx, ${settings.insertConnections} conns`, `${summary.insertCeiling} rows/s`, '', '', cpuCell(middle.insertCeiling.cpu!)],
           [`(ref) GET /health/live, ${settings.singleSenders} clients`, `${livenessRate} requests/s`, liveness.latency.p50, liveness.latency.p99, cpuCell(liveness.cpu)],
         ]) +
         '\n\n' +
         table([
-          ['target', 'ratio', 'needed', 'result'],
-          [`batches / COPY of ${settings.batchSize} rows per transaction (${copyCeilingRate} rows/s, ${copyBest.concurrency} conn.)`, targets.batchesVsCopy.ratio, '>= 0.5', verdict(targets.batchesVsCopy.pass)],
-          [`singles / one INSERT per transaction (${inserts.rowsPerSecond} rows/s)`, targets.singlesVsInsert.ratio, '>= 0.5', verdict(targets.singlesVsInsert.pass)],
-          [`(context) batches / one COPY of all rows (${copyOne.rowsPerSecond} rows/s)`, context.batchesVsOneCopy, '', ''],
+          ['target (median of per-round ratios)', 'ratio', 'rounds', 'needed', 'result'],
+          [`batches / COPY of ${settings.batchSize} rows per transaction`, targets.batchesVsCopy.ratio, targets.batchesVsCopy.roundRatios.join(' '), '>= 0.5', verdict(targets.batchesVsCopy.pass)],
+          ['singles / one INSERT per transaction', targets.singlesVsInsert.ratio, targets.singlesVsInsert.roundRatios.join(' '), '>= 0.5', verdict(targets.singlesVsInsert.pass)],
+          ['(context) batches / one COPY of all rows', batchesVsOneCopy.ratio, batchesVsOneCopy.roundRatios.join(' '), '', ''],
         ]) +
-        `\n\nlinking ${linkingComplete ? 'complete' : 'INCOMPLETE'}; ${serviceWarnings.length} service log lines at warn or above\nresult: ${path}\n`,
+        `\n\nlinking ${linkingComplete ? 'complete' : 'INCOMPLETE'}; verification: ${requestObjects} request objects, ${JSON.stringify(verdicts)}; ` +
+        `${serviceWarnings.length} service log lines at warn or above\nresult: ${path}\n`,
     );
     for (const [phase, stats] of Object.entries(statementStats)) {
-      const events = phase === 'singles' ? singles.completed : batched.events;
+      const events = phase === 'singles' ? results[0]!.singles.completed : results[0]!.batches.events;
       process.stdout.write(
-        `\npg_stat_statements, ${phase}: ${stats.transactions} transactions, ${stats.statements} statements (${round2(stats.statements / events)} per event), ` +
+        `\npg_stat_statements, ${phase} (round 1): ${stats.transactions} transactions, ${stats.statements} statements (${round2(stats.statements / events)} per event), ` +
           `${stats.totalMs} ms executing (${round2(stats.totalMs / events)} ms per event), ${stats.planMs} ms planning (${round2(stats.planMs / events)} ms per event)\n` +
           table([['calls', 'total ms', 'mean ms', 'plan ms', 'rows', 'query'], ...stats.top.map((row) => [row.calls, row.totalMs, row.meanMs, row.meanPlanMs, row.rows, row.query])]) +
           '\n',
       );
     }
     if (serviceWarnings.length > 0) log(`last service warnings:\n${serviceWarnings.slice(-5).join('\n')}`);
+    if (!linkingComplete || !verificationComplete) throw new Error('the run is not valid: see linking and verification above');
   } finally {
     await direct?.end();
     await service?.stop();

@@ -7,25 +7,31 @@ import { runMigrationsUnderLock } from '../src/database/database-bootstrap';
 import { EVENTS_PER_CHAIN } from './support/chains';
 import { copyBytea, copyIn, copyRow } from './support/copy';
 import { type BenchDatabase, benchPool, describeDatabase, startDatabase } from './support/database';
-import { chainsFor, sendBatches, sendSingles, signedSingles } from './support/ingest-load';
+import { chainsFor, sendBatches, sendSingles, signedSingles, waitForBackgroundWork } from './support/ingest-load';
 import { HttpClient, newHistogram, rate, summarize } from './support/load';
+import { type LedgerMode, setLedgerMode } from './support/ledger-modes';
 import { loadAverage, machineInfo, round2, waitForQuietMachine } from './support/machine';
-import { envNumber, logger, ratio, sourceRevision, table, verdict, writeResult } from './support/report';
+import { describeSettings, logger, median, medianOfRoundRatios, readSettings, referenceFirst, sourceRevision, table, verdict, writeResult } from './support/report';
+import { VerifiableRequestObjects } from './support/request-objects';
 import { registerSources, signedBatches, Signer } from './support/senders';
 import { type ServiceProcess, startService } from './support/service';
 
 /**
  * `npm run bench:ledger`, two parts in one run, against one fresh PostgreSQL:
  *
- * 1. Ingest with the ledger off and on, alternating (off, on, on, off, ...) so that drift of a shared machine
- *    falls on both. "Off" is ingest as it was before the ledger: the queue triggers disabled, the purge index
- *    dropped and LEDGER_ENABLED=false. "On" is the default service: the triggers queue every record in the ingest
- *    transaction and the sequencer ledgers and checkpoints them as they come. Target: on ≥ 0.85 × off.
- * 2. Inclusion proofs at scale: BENCH_LEDGER_RECORDS events (default 1,000,000) COPYed in, ledgered by the
- *    service's own sequencer, then GET /v1/ledger/proofs/inclusion for random records over HTTP, one client.
- *    Target: p99 < 20 ms.
+ * The schema is the service's own: its migrations, run first, and nothing added (support/ledger-modes.ts).
  *
- * Settings: BENCH_LEDGER_ROUNDS (2 pairs), BENCH_LEDGER_SINGLE_CHAINS (300), BENCH_LEDGER_BATCH_CHAINS (1000),
+ * 1. Ingest with the ledger off and on, in rounds of one "off" and one "on" run back to back, alternating which
+ *    goes first (off, on, on, off, ...) so that drift of a shared machine falls on both. "Off" is ingest as it was
+ *    before the ledger: the queue triggers disabled and LEDGER_ENABLED=false. "On" is the default service: the
+ *    triggers queue every record in the ingest transaction and the sequencer ledgers and checkpoints them as they
+ *    come. The ratio is the median of the rounds' on/off ratios (support/report.ts). Target: on ≥ 0.85 × off.
+ * 2. Inclusion proofs at scale: BENCH_LEDGER_RECORDS events (default 1,000,000) COPYed in, ledgered by the
+ *    service's own sequencer with its default settings (LEDGER_SEQUENCER_BATCH, LEDGER_CHECKPOINT_RECORDS: set them
+ *    with BENCH_SERVICE_ENV, and the report says so), then GET /v1/ledger/proofs/inclusion for random records over
+ *    HTTP, one client. Target: p99 < 20 ms.
+ *
+ * Settings: BENCH_LEDGER_ROUNDS (3 rounds of an off and an on run), BENCH_LEDGER_SINGLE_CHAINS (300), BENCH_LEDGER_BATCH_CHAINS (1000),
  * BENCH_LEDGER_RECORDS (1000000), BENCH_LEDGER_PROOFS (3000), BENCH_SKIP_INGEST / BENCH_SKIP_PROOFS (1 skips),
  * BENCH_KEEP_DATA_DIR (keep the cluster in this folder; a later run tops the ledger up to BENCH_LEDGER_RECORDS
  * instead of seeding again), DATABASE_URL, BENCH_MAX_LOAD and BENCH_LOAD_WAIT_SECONDS as for bench:ingest.
@@ -33,20 +39,22 @@ import { type ServiceProcess, startService } from './support/service';
 
 const log = logger('bench:ledger');
 
-const settings = {
-  rounds: envNumber('BENCH_LEDGER_ROUNDS', 2),
-  singleChains: envNumber('BENCH_LEDGER_SINGLE_CHAINS', 300),
-  singleSenders: envNumber('BENCH_SINGLE_SENDERS', 32),
-  batchChains: envNumber('BENCH_LEDGER_BATCH_CHAINS', 1000),
-  batchSize: envNumber('BENCH_BATCH_SIZE', 100),
-  batchSenders: envNumber('BENCH_BATCH_SENDERS', 4),
-  records: envNumber('BENCH_LEDGER_RECORDS', 1_000_000),
-  proofs: envNumber('BENCH_LEDGER_PROOFS', 3000),
-  maxLoad: envNumber('BENCH_MAX_LOAD', 0.7),
-  loadWaitSeconds: envNumber('BENCH_LOAD_WAIT_SECONDS', 600),
-};
+const benchSettings = readSettings({
+  rounds: ['BENCH_LEDGER_ROUNDS', 3],
+  singleChains: ['BENCH_LEDGER_SINGLE_CHAINS', 300],
+  singleSenders: ['BENCH_SINGLE_SENDERS', 32],
+  batchChains: ['BENCH_LEDGER_BATCH_CHAINS', 1000],
+  batchSize: ['BENCH_BATCH_SIZE', 100],
+  batchSenders: ['BENCH_BATCH_SENDERS', 4],
+  warmupChains: ['BENCH_WARMUP_CHAINS', 50],
+  records: ['BENCH_LEDGER_RECORDS', 1_000_000],
+  proofs: ['BENCH_LEDGER_PROOFS', 3000],
+  maxLoad: ['BENCH_MAX_LOAD', 0.7],
+  loadWaitSeconds: ['BENCH_LOAD_WAIT_SECONDS', 600],
+});
+const settings = benchSettings.values;
 
-type Mode = 'off' | 'on';
+type Mode = LedgerMode;
 
 interface IngestRun {
   readonly mode: Mode;
@@ -56,14 +64,6 @@ interface IngestRun {
   readonly batchesP99: number;
   /** Seconds from the end of the batch phase until the ledger held every record (on only). */
   readonly drainSeconds?: number;
-}
-
-async function setMode(pool: Pool, mode: Mode): Promise<void> {
-  for (const table of ['events', 'event_conflicts']) {
-    await pool.query(`ALTER TABLE ${table} ${mode === 'on' ? 'ENABLE' : 'DISABLE'} TRIGGER trg_${table}_enqueue_for_ledger`);
-  }
-  if (mode === 'off') await pool.query('DROP INDEX IF EXISTS idx_events_unpurged');
-  else await pool.query('CREATE INDEX IF NOT EXISTS idx_events_unpurged ON events (seq) WHERE data IS NOT NULL');
 }
 
 async function waitForDrain(pool: Pool, timeoutSeconds: number, service: ServiceProcess): Promise<number> {
@@ -79,24 +79,42 @@ async function waitForDrain(pool: Pool, timeoutSeconds: number, service: Service
   }
 }
 
-async function ingestRun(database: BenchDatabase, pool: Pool, masterKey: string, mode: Mode, tag: string): Promise<IngestRun> {
-  await setMode(pool, mode);
-  const service = await startService({ databaseUrl: database.url, masterKey, env: { LEDGER_ENABLED: mode === 'on' ? 'true' : 'false' } });
+async function ingestRun(database: BenchDatabase, pool: Pool, masterKey: string, mode: Mode, tag: string, registered: { objects?: VerifiableRequestObjects }): Promise<IngestRun> {
+  await setLedgerMode(pool, mode);
+  // "On" is the service as it comes (LEDGER_ENABLED defaults to true); "off" sets LEDGER_ENABLED=false.
+  const service = await startService({ databaseUrl: database.url, masterKey, env: mode === 'off' ? { LEDGER_ENABLED: 'false' } : {} });
   const http = new HttpClient(service.url, Math.max(settings.singleSenders, settings.batchSenders));
+  const alive = () => {
+    if (service.child.exitCode !== null || service.child.signalCode !== null) {
+      throw new Error(`the service exited (${service.child.exitCode ?? service.child.signalCode}):\n${service.warnings().slice(-20).join('\n')}`);
+    }
+  };
   try {
     const sources = await registerSources(http, service.adminKey, tag);
+    // Clients and decryption keys are registered once in the database (the first run), for every run after it.
+    if (registered.objects) registered.objects.useService(http, service.adminKey);
+    else registered.objects = new VerifiableRequestObjects(http, service.adminKey);
+    const objects = registered.objects;
     const signer = new Signer();
-    await sendSingles(http, signedSingles(chainsFor(`${tag}w`, 50), settings.singleSenders, sources, signer), 60);
-    const singles = await sendSingles(http, signedSingles(chainsFor(`${tag}s`, settings.singleChains), settings.singleSenders, sources, signer), 240);
-    const batches = await sendBatches(http, signedBatches(`${tag}b`, chainsFor(`${tag}b`, settings.batchChains), settings.batchSize, sources, signer), settings.batchSenders, 240);
+    const warmup = await chainsFor(`${tag}w`, settings.warmupChains, objects);
+    const singleChains = await chainsFor(`${tag}s`, settings.singleChains, objects);
+    const batchChains = await chainsFor(`${tag}b`, settings.batchChains, objects);
+    await sendSingles(http, signedSingles(warmup, settings.singleSenders, sources, signer), 60);
+    await waitForBackgroundWork(pool, 600, alive);
+    const singles = await sendSingles(http, signedSingles(singleChains, settings.singleSenders, sources, signer), 240);
+    await waitForBackgroundWork(pool, 600, alive);
+    const batches = await sendBatches(http, signedBatches(`${tag}b`, batchChains, settings.batchSize, sources, signer), settings.batchSenders, 240);
     if (singles.failed + batches.failed > 0) throw new Error(`ingest failed: ${[...singles.firstErrors, ...batches.firstErrors].join('\n')}`);
+    const drainSeconds = mode === 'on' ? await waitForDrain(pool, 300, service) : undefined;
+    // Every run leaves no queued work behind: the next run's service would otherwise do it during its measurement.
+    await waitForBackgroundWork(pool, 600, alive);
     const run: IngestRun = {
       mode,
       singlesPerSecond: rate(singles.completed, singles.seconds),
       singlesP99: singles.latency.p99,
       batchesPerSecond: rate(batches.events, batches.seconds),
       batchesP99: batches.latency.p99,
-      ...(mode === 'on' && { drainSeconds: await waitForDrain(pool, 300, service) }),
+      ...(drainSeconds !== undefined && { drainSeconds }),
     };
     log(`  ${mode}: singles ${run.singlesPerSecond} events/s (p99 ${run.singlesP99} ms), batches ${run.batchesPerSecond} events/s (p99 ${run.batchesP99} ms)${run.drainSeconds !== undefined ? `, ledger drained ${run.drainSeconds} s after the last batch` : ''}`);
     return run;
@@ -105,12 +123,6 @@ async function ingestRun(database: BenchDatabase, pool: Pool, masterKey: string,
     await service.stop();
   }
 }
-
-const median = (values: readonly number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : round2((sorted[middle - 1]! + sorted[middle]!) / 2);
-};
 
 /** COPYs `count` small events of one source into `events` (the queue trigger on), in chunks. */
 async function seedEvents(pool: Pool, sourceId: string, count: number): Promise<void> {
@@ -134,14 +146,11 @@ async function seedEvents(pool: Pool, sourceId: string, count: number): Promise<
 }
 
 async function proofRun(database: BenchDatabase, pool: Pool, masterKey: string) {
-  await setMode(pool, 'on');
+  await setLedgerMode(pool, 'on');
   const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM ledger_entries');
   const existing = Number(rows[0]!.n);
-  const service: ServiceProcess = await startService({
-    databaseUrl: database.url,
-    masterKey,
-    env: { LEDGER_SEQUENCER_BATCH: '20000', LEDGER_CHECKPOINT_RECORDS: '200000' },
-  });
+  // The sequencer's default batch and checkpoint interval: what a deployment runs.
+  const service: ServiceProcess = await startService({ databaseUrl: database.url, masterKey });
   const http = new HttpClient(service.url, 1);
   const admin = { authorization: `Bearer ${service.adminKey}` };
   try {
@@ -194,7 +203,7 @@ async function proofRun(database: BenchDatabase, pool: Pool, masterKey: string) 
 
 async function main(): Promise<void> {
   const revision = sourceRevision();
-  log(`on ${revision.commit}${revision.dirty ? ' (with uncommitted changes)' : ''}; settings ${JSON.stringify(settings)}`);
+  log(`on ${revision.commit}${revision.dirty ? ' (with uncommitted changes)' : ''}; ${describeSettings(benchSettings)}`);
   const quiet = await waitForQuietMachine(settings.maxLoad, settings.loadWaitSeconds, log);
   const database = await startDatabase({ log, keepDir: process.env.BENCH_KEEP_DATA_DIR || undefined });
   const pool = benchPool({ connectionString: database.url, max: 2 });
@@ -206,48 +215,46 @@ async function main(): Promise<void> {
     await migrator.initialize();
     await runMigrationsUnderLock(migrator);
     await migrator.destroy();
-    const runs: IngestRun[] = [];
+    // Rounds of an "off" and an "on" run back to back, "off" (the reference) first in even rounds.
+    const rounds: { off: IngestRun; on: IngestRun }[] = [];
+    const registered: { objects?: VerifiableRequestObjects } = {};
     if (process.env.BENCH_SKIP_INGEST !== '1') {
       for (let round = 0; round < settings.rounds; round++) {
-        const order: Mode[] = round % 2 === 0 ? ['off', 'on'] : ['on', 'off'];
+        const order: Mode[] = referenceFirst(round) ? ['off', 'on'] : ['on', 'off'];
+        const pair: Partial<Record<Mode, IngestRun>> = {};
         for (const mode of order) {
           log(`ingest round ${round + 1}, ledger ${mode}: ${settings.singleChains * EVENTS_PER_CHAIN} single events, ${settings.batchChains * EVENTS_PER_CHAIN} in batches (load ${loadAverage()[0]})`);
-          runs.push(await ingestRun(database, pool, masterKey, mode, `${mode}${round}${randomBytes(2).toString('hex')}`));
+          pair[mode] = await ingestRun(database, pool, masterKey, mode, `${mode}${round}${randomBytes(2).toString('hex')}`, registered);
         }
+        rounds.push({ off: pair.off!, on: pair.on! });
       }
     }
-    const of = (mode: Mode, key: 'singlesPerSecond' | 'batchesPerSecond') => median(runs.filter((run) => run.mode === mode).map((run) => run[key]));
-    const ingest =
-      runs.length === 0
-        ? undefined
-        : {
-            runs,
-            singles: { off: of('off', 'singlesPerSecond'), on: of('on', 'singlesPerSecond'), ratio: ratio(of('on', 'singlesPerSecond'), of('off', 'singlesPerSecond')) },
-            batches: { off: of('off', 'batchesPerSecond'), on: of('on', 'batchesPerSecond'), ratio: ratio(of('on', 'batchesPerSecond'), of('off', 'batchesPerSecond')) },
-          };
+    const side = (key: 'singlesPerSecond' | 'batchesPerSecond') => {
+      const off = rounds.map((round) => round.off[key]);
+      const on = rounds.map((round) => round.on[key]);
+      return { off: median(off), on: median(on), ...medianOfRoundRatios(on, off) };
+    };
+    const ingest = rounds.length === 0 ? undefined : { rounds, singles: side('singlesPerSecond'), batches: side('batchesPerSecond') };
     const proofs = process.env.BENCH_SKIP_PROOFS === '1' ? undefined : await proofRun(database, pool, masterKey);
 
     const result = {
-      benchmark: 'ledger',
-      command: 'npm run bench:ledger',
-      at: new Date().toISOString(),
-      revision,
-      machine: machineInfo(),
-      load: { beforeStart: quiet, atEnd: loadAverage() },
+      load: { beforeStart: quiet },
       database: { kind: database.kind, version: databaseInfo.version, settings: databaseInfo.settings },
-      settings,
       ingest,
       proofs,
     };
-    const path = await writeResult('ledger', result);
-    const rowsOut: (string | number)[][] = [['measurement', 'ledger off', 'ledger on', 'on / off', 'needed', 'result']];
+    const path = await writeResult('ledger', benchSettings, result);
+    const at = new Date().toISOString();
+    const machine = machineInfo();
+    const rowsOut: (string | number)[][] = [['measurement', 'ledger off (median)', 'ledger on (median)', 'on / off (median of rounds)', 'needed', 'result']];
     if (ingest) {
-      rowsOut.push([`single events, ${settings.singleSenders} senders (median events/s)`, ingest.singles.off, ingest.singles.on, ingest.singles.ratio, '>= 0.85', verdict(ingest.singles.ratio >= 0.85)]);
-      rowsOut.push([`batches of ${settings.batchSize}, ${settings.batchSenders} senders (median events/s)`, ingest.batches.off, ingest.batches.on, ingest.batches.ratio, '>= 0.85', verdict(ingest.batches.ratio >= 0.85)]);
+      rowsOut.push([`single events, ${settings.singleSenders} senders (events/s)`, ingest.singles.off, ingest.singles.on, ingest.singles.ratio, '>= 0.85', verdict(ingest.singles.ratio >= 0.85)]);
+      rowsOut.push([`batches of ${settings.batchSize}, ${settings.batchSenders} senders (events/s)`, ingest.batches.off, ingest.batches.on, ingest.batches.ratio, '>= 0.85', verdict(ingest.batches.ratio >= 0.85)]);
     }
     process.stdout.write(
-      `\njartrail ledger benchmark (${result.at}, ${revision.commit}${revision.dirty ? '+changes' : ''})\n` +
-        `machine: ${result.machine.cpuModel}, ${result.machine.cores} cores, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}; PostgreSQL ${databaseInfo.version} (${database.kind})\n\n` +
+      `\njartrail ledger benchmark (${at}, ${revision.commit}${revision.dirty ? '+changes' : ''})\n` +
+        `machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; PostgreSQL ${databaseInfo.version} (${database.kind})\n` +
+        `${describeSettings(benchSettings)}\n\n` +
         (ingest ? `${table(rowsOut)}\n\n` : '') +
         (proofs
           ? table([

@@ -3,8 +3,8 @@ import { type CryptoKey, exportJWK, generateKeyPair, type JWK, jwtVerify, SignJW
 import { digestOf } from '../src/common/crypto/digest';
 import type { VerificationData } from '../src/request-objects/verification-event';
 import { type ClientPolicy, verifyRequestObject } from '../src/request-objects/verification/request-object-verifier';
-import { loadAverage, machineInfo, round2 } from './support/machine';
-import { envNumber, logger, ratio, sourceRevision, table, verdict, writeResult } from './support/report';
+import { loadAverage, round2 } from './support/machine';
+import { describeSettings, logger, median, medianOfRoundRatios, readSettings, referenceFirst, table, verdict, writeResult } from './support/report';
 
 /**
  * `npm run bench:verify`: request objects verified per second, per algorithm, through jartrail's verifier (every
@@ -22,7 +22,8 @@ const log = logger('bench:verify');
 const ALGS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
 const AS = 'https://as.example.com';
 const CLIENT = 'bench-app';
-const settings = { objects: envNumber('BENCH_VERIFY_OBJECTS', 1000), rounds: envNumber('BENCH_VERIFY_ROUNDS', 9) };
+const benchSettings = readSettings({ objects: ['BENCH_VERIFY_OBJECTS', 1000], rounds: ['BENCH_VERIFY_ROUNDS', 9] });
+const settings = benchSettings.values;
 const hash = (value: string) => createHash('sha256').update(value).digest('base64url');
 
 interface Workload {
@@ -100,10 +101,8 @@ async function jartrailRound(workload: Workload, reportedAt: Date): Promise<numb
   }, workload.objects.length);
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
 async function main(): Promise<void> {
-  log(`${settings.objects} objects per algorithm, ${settings.rounds} alternating rounds; load ${loadAverage().join(' ')}`);
+  log(`${settings.objects} objects per algorithm, ${settings.rounds} alternating rounds; ${describeSettings(benchSettings)}; load ${loadAverage().join(' ')}`);
   const reportedAt = new Date();
   const results = [];
   for (const alg of ALGS) {
@@ -115,7 +114,7 @@ async function main(): Promise<void> {
     const ours: number[] = [];
     for (let round = 0; round < settings.rounds; round++) {
       // Alternating order, so that neither side always runs first in a round.
-      if (round % 2 === 0) {
+      if (referenceFirst(round)) {
         raw.push(await rawRound(workload));
         ours.push(await jartrailRound(workload, reportedAt));
       } else {
@@ -123,15 +122,14 @@ async function main(): Promise<void> {
         raw.push(await rawRound(workload));
       }
     }
-    // Each round measures both back to back, so the ratio of a round is the least disturbed by load that comes and
-    // goes on a shared machine; the median of those ratios is the result.
-    const roundRatios = ours.map((value, round) => ratio(value, raw[round]!));
+    // The shared ratio method (report.ts): the median of the per-round ratios.
+    const ratios = medianOfRoundRatios(ours, raw);
     const result = {
       alg,
       rawPerSecond: Math.round(median(raw)),
       jartrailPerSecond: Math.round(median(ours)),
-      ratio: median(roundRatios),
-      roundRatios,
+      ratio: ratios.ratio,
+      roundRatios: ratios.roundRatios,
       rawRounds: raw.map(Math.round),
       jartrailRounds: ours.map(Math.round),
     };
@@ -139,13 +137,12 @@ async function main(): Promise<void> {
     results.push(result);
   }
   const pass = results.every((result) => result.ratio >= 0.8);
-  const report = { benchmark: 'verify', at: new Date().toISOString(), revision: sourceRevision(), machine: machineInfo(), loadAverageAfter: loadAverage(), settings, results, target: 'jartrail >= 80% of raw jose per algorithm', pass };
-  const path = await writeResult('verify', report);
+  const path = await writeResult('verify', benchSettings, { results, target: 'jartrail >= 80% of raw jose per algorithm', pass });
   process.stdout.write(
     `\n${table([
       ['alg', 'raw jose/s (median)', 'jartrail/s (median)', 'ratio (median of rounds)', 'target 0.8'],
       ...results.map((result) => [result.alg, result.rawPerSecond, result.jartrailPerSecond, result.ratio, verdict(result.ratio >= 0.8)]),
-    ])}\n\nresult: ${path}\n`,
+    ])}\n\n${describeSettings(benchSettings)}\nresult: ${path}\n`,
   );
 }
 

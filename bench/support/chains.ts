@@ -67,7 +67,7 @@ export function sha256Base64Url(value: string | Buffer): string {
 }
 
 /** A small deterministic generator (xorshift32) seeded from the chain's identity. */
-class Random {
+export class Random {
   private state: number;
 
   constructor(seed: string) {
@@ -114,13 +114,42 @@ function compactJws(random: Random, claims: object): string {
   return `${header}.${payload}.${random.base64url(256)}`;
 }
 
-/**
- * Chain `index` of run `tag`, first event at `startMs` (Unix ms). Every later event follows within two hours.
- */
-export function generateChain(tag: string, index: number, startMs: number): GeneratedChain {
+/** What a chain's verification event reports about its request object, and the object itself. */
+export interface ProducedRequestObject {
+  /** The compact serialization the AS received (absent: the event does not carry it). */
+  readonly requestObject?: string;
+  /** The digest of the decrypted JWS, for an encrypted object. */
+  readonly innerDigest?: string;
+  /** The JWS header the AS reports; absent: a made-up one (synthetic objects). */
+  readonly header?: { alg: string; kid: string; typ: string };
+  readonly encryption?: { alg: string; enc: string; kid: string };
+}
+
+/** The parts of chain `index` drawn before its request object: who asks what, and the object's claims. */
+export interface ChainDraft {
+  readonly random: Random;
+  readonly tag: string;
+  readonly index: number;
+  readonly startMs: number;
+  readonly clientNumber: number;
+  readonly clientId: string;
+  readonly clientHost: string;
+  readonly issuer: string;
+  readonly subject: string;
+  readonly scope: string;
+  readonly encrypted: boolean;
+  readonly withRequestObject: boolean;
+  readonly delivery: 'value' | 'par' | 'reference';
+  readonly authorizationDetails?: readonly Record<string, unknown>[];
+  /** The claim facts the AS reports (state and nonce as hashes). */
+  readonly claims: Readonly<Record<string, unknown>>;
+  /** The claims of the request object itself (client_id, state and nonce in clear). */
+  readonly objectClaims: Readonly<Record<string, unknown>>;
+}
+
+export function draftChain(tag: string, index: number, startMs: number): ChainDraft {
   const random = new Random(`${tag}:${index}`);
   const id = (name: string) => `${tag}-${index}-${name}`;
-  const at = (seconds: number) => new Date(startMs + seconds * 1000).toISOString();
   const unix = (seconds: number) => Math.floor(startMs / 1000) + seconds;
 
   const clientNumber = random.skewed(CLIENTS);
@@ -137,7 +166,7 @@ export function generateChain(tag: string, index: number, startMs: number): Gene
     ? [{ type: 'payment_initiation', actions: ['initiate'], instructedAmount: { currency: 'EUR', amount: `${1 + random.int(500)}.00` }, creditorName: 'Merchant A' }]
     : undefined;
 
-  const claims: Record<string, unknown> = {
+  const facts: Record<string, unknown> = {
     iss: clientId,
     aud: issuer,
     exp: unix(300),
@@ -147,17 +176,46 @@ export function generateChain(tag: string, index: number, startMs: number): Gene
     response_type: 'code',
     redirect_uri: `${clientHost}/callback`,
     scope,
-    state_hash: sha256Base64Url(id('state')),
-    nonce_hash: sha256Base64Url(id('nonce')),
-    ...(authorizationDetails ? { authorization_details: authorizationDetails } : {}),
   };
-  const innerJws = withRequestObject ? compactJws(random, { ...claims, client_id: clientId }) : undefined;
-  const innerDigest = encrypted ? sha256Base64Url(innerJws ?? id('inner')) : undefined;
-  const requestObject = withRequestObject
-    ? encrypted
-      ? `${Buffer.from(JSON.stringify({ alg: 'RSA-OAEP-256', enc: 'A256GCM', kid: 'as-enc-1', cty: 'JWT' })).toString('base64url')}.${random.base64url(256)}.${random.base64url(12)}.${random.base64url(Math.ceil((innerJws!.length * 3) / 4))}.${random.base64url(16)}`
+  const details = authorizationDetails ? { authorization_details: authorizationDetails } : {};
+  const claims = { ...facts, state_hash: sha256Base64Url(id('state')), nonce_hash: sha256Base64Url(id('nonce')), ...details };
+  const objectClaims = { ...facts, ...details, client_id: clientId, state: id('state'), nonce: id('nonce') };
+  return { random, tag, index, startMs, clientNumber, clientId, clientHost, issuer, subject, scope, encrypted, withRequestObject, delivery, authorizationDetails, claims, objectClaims };
+}
+
+/**
+ * A made-up request object of about the right size (random bytes for the signature and the encryption): no
+ * registered key verifies it. Used where nothing verifies the objects (bench:query's seed); the draws it makes are
+ * part of the chain's reproducible sequence.
+ */
+export function syntheticRequestObject(draft: ChainDraft): ProducedRequestObject {
+  const { random } = draft;
+  const innerJws = draft.withRequestObject ? compactJws(random, { ...draft.claims, client_id: draft.clientId }) : undefined;
+  const innerDigest = draft.encrypted ? sha256Base64Url(innerJws ?? `${draft.tag}-${draft.index}-inner`) : undefined;
+  const requestObject = innerJws
+    ? draft.encrypted
+      ? `${Buffer.from(JSON.stringify({ alg: 'RSA-OAEP-256', enc: 'A256GCM', kid: 'as-enc-1', cty: 'JWT' })).toString('base64url')}.${random.base64url(256)}.${random.base64url(12)}.${random.base64url(Math.ceil((innerJws.length * 3) / 4))}.${random.base64url(16)}`
       : innerJws
     : undefined;
+  return { requestObject, innerDigest, ...(draft.encrypted ? { encryption: { alg: 'RSA-OAEP-256', enc: 'A256GCM', kid: 'as-enc-1' } } : {}) };
+}
+
+/**
+ * Chain `index` of run `tag`, first event at `startMs` (Unix ms), with a made-up request object
+ * (syntheticRequestObject). Every later event follows within two hours.
+ */
+export function generateChain(tag: string, index: number, startMs: number): GeneratedChain {
+  const draft = draftChain(tag, index, startMs);
+  return completeChain(draft, syntheticRequestObject(draft));
+}
+
+/** The chain of a draft, around the request object produced for it. */
+export function completeChain(draft: ChainDraft, produced: ProducedRequestObject): GeneratedChain {
+  const { random, tag, index, startMs, clientId, clientHost, issuer, subject, scope, delivery, authorizationDetails, claims } = draft;
+  const id = (name: string) => `${tag}-${index}-${name}`;
+  const at = (seconds: number) => new Date(startMs + seconds * 1000).toISOString();
+  const unix = (seconds: number) => Math.floor(startMs / 1000) + seconds;
+  const { requestObject, innerDigest } = produced;
   const digest = sha256Base64Url(requestObject ?? id('request'));
 
   const verification: Record<string, unknown> = {
@@ -168,8 +226,8 @@ export function generateChain(tag: string, index: number, startMs: number): Gene
     delivery,
     ...(delivery === 'par' ? { request_uri: `urn:ietf:params:oauth:request_uri:${random.base64url(18)}` } : {}),
     ...(delivery === 'reference' ? { request_uri: `${clientHost}/request-objects/${id('ro')}` } : {}),
-    header: { alg: random.pick(ALGORITHMS), kid: `client-key-${1 + random.int(3)}`, typ: 'oauth-authz-req+jwt' },
-    ...(encrypted ? { encryption: { alg: 'RSA-OAEP-256', enc: 'A256GCM', kid: 'as-enc-1' }, inner_digest: innerDigest } : {}),
+    header: produced.header ?? { alg: random.pick(ALGORITHMS), kid: `client-key-${1 + random.int(3)}`, typ: 'oauth-authz-req+jwt' },
+    ...(produced.encryption ? { encryption: produced.encryption, inner_digest: innerDigest } : {}),
     claims,
     ...(requestObject ? { request_object: requestObject } : {}),
   };

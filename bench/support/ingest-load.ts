@@ -1,15 +1,42 @@
-import { generateChain, type GeneratedChain, singleBody } from './chains';
+import type { RecordableHistogram } from 'node:perf_hooks';
+import type { Pool } from 'pg';
+import { type GeneratedChain, singleBody } from './chains';
 import { type HttpClient, type LoadResult, queue, runLoad } from './load';
+import { round2 } from './machine';
+import type { VerifiableRequestObjects } from './request-objects';
 import type { BenchSource, SignedRequest, Signer } from './senders';
 
 /** The ingest load shared by bench:ingest and bench:ledger: chains sent as single events and in batches. */
 
 export type Sources = Record<BenchSource['kind'], BenchSource>;
 
-/** Chains of this run start two hours ago, a second apart, so their events have happened. */
-export function chainsFor(tag: string, count: number): GeneratedChain[] {
+/**
+ * Chains of this run start two hours ago, a second apart, so their events have happened. Their request objects are
+ * signed with keys registered in the service, so the verification worker does the real work on them.
+ */
+export async function chainsFor(tag: string, count: number, objects: VerifiableRequestObjects): Promise<GeneratedChain[]> {
   const start = Date.now() - 2 * 3600_000 - count * 1000;
-  return Array.from({ length: count }, (_, index) => generateChain(tag, index, start + index * 1000));
+  return Promise.all(Array.from({ length: count }, (_, index) => objects.chain(tag, index, start + index * 1000)));
+}
+
+/**
+ * Waits until the service's background work of what was sent is done (the ledger queue, unless its sequencer is
+ * off, and the verification queue empty), so that each measured phase starts from an idle service and pays only
+ * for the work done during it.
+ */
+export async function waitForBackgroundWork(pool: Pool, timeoutSeconds: number, alive: () => void, ledgerOn = true): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    alive();
+    const { rows } = await pool.query<{ ledger: string; verification: string }>(
+      `SELECT ${ledgerOn ? '(SELECT count(*) FROM ledger_pending)' : '0'} AS ledger, (SELECT count(*) FROM verification_queue) AS verification`,
+    );
+    if (Number(rows[0]!.ledger) + Number(rows[0]!.verification) === 0) return round2((Date.now() - started) / 1000);
+    if (Date.now() - started > timeoutSeconds * 1000) {
+      throw new Error(`the service's background work did not finish in ${timeoutSeconds} s (${rows[0]!.ledger} ledger rows, ${rows[0]!.verification} verifications queued)`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** Each sender owns whole chains and sends their events one at a time, in the order they happen. */
@@ -23,11 +50,12 @@ export function signedSingles(chains: readonly GeneratedChain[], senders: number
   return queues;
 }
 
-export async function sendSingles(client: HttpClient, perSender: SignedRequest[][], maxSeconds: number): Promise<LoadResult> {
+export async function sendSingles(client: HttpClient, perSender: SignedRequest[][], maxSeconds: number, alsoRecordInto?: RecordableHistogram): Promise<LoadResult> {
   const queues = perSender.map((requests) => queue(requests));
   return runLoad({
     concurrency: queues.length,
     maxSeconds,
+    alsoRecordInto,
     nextJob: (worker) => queues[worker]!.next(),
     execute: async (request) => {
       await client.expect(202, 'POST', request.path, request.headers, request.body);
@@ -35,12 +63,19 @@ export async function sendSingles(client: HttpClient, perSender: SignedRequest[]
   });
 }
 
-export async function sendBatches(client: HttpClient, batches: SignedRequest[], concurrency: number, maxSeconds: number): Promise<LoadResult & { events: number }> {
+export async function sendBatches(
+  client: HttpClient,
+  batches: SignedRequest[],
+  concurrency: number,
+  maxSeconds: number,
+  alsoRecordInto?: RecordableHistogram,
+): Promise<LoadResult & { events: number }> {
   let events = 0;
   const next = queue(batches);
   const result = await runLoad({
     concurrency,
     maxSeconds,
+    alsoRecordInto,
     nextJob: () => next.next(),
     execute: async (request) => {
       const answer = JSON.parse(await client.expect(200, 'POST', request.path, request.headers, request.body)) as { accepted: number };

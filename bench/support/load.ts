@@ -47,6 +47,8 @@ export interface LoadOptions<Job> {
   readonly execute: (job: Job, worker: number) => Promise<void>;
   /** Stop starting new jobs after this many seconds (jobs in flight finish). */
   readonly maxSeconds?: number;
+  /** Also record every job's latency here: one summary over several runs (the rounds of a ratio). */
+  readonly alsoRecordInto?: RecordableHistogram;
 }
 
 /**
@@ -69,7 +71,9 @@ export async function runLoad<Job>(options: LoadOptions<Job>): Promise<LoadResul
       const jobStarted = process.hrtime.bigint();
       try {
         await options.execute(job, index);
-        histogram.record(process.hrtime.bigint() - jobStarted);
+        const elapsed = process.hrtime.bigint() - jobStarted;
+        histogram.record(elapsed);
+        options.alsoRecordInto?.record(elapsed);
         completed++;
       } catch (error) {
         failed++;
