@@ -106,8 +106,8 @@ Ledger, with an API key holding audit:admin (verify) or audit:export (export-cha
   jartrail ledger verify    recompute every leaf and the tree from the stored records and check every checkpoint
                             (GET /v1/ledger/verify); exit 1 when anything differs, naming the first record
   jartrail ledger export-chain DIGEST
-                            the chain's records, inclusion proofs, signed checkpoint and JWKS as one JSON
-                            evidence bundle, for \`jartrail verify\`
+                            the chain's records and the conflicting bodies kept against them, their inclusion
+                            proofs, signed checkpoint and JWKS as one JSON evidence bundle, for \`jartrail verify\`
 
 Offline verification (no service, no network):
   jartrail verify FILE [--jwks JWKS_FILE]
