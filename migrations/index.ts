@@ -3,6 +3,7 @@ import { ChainFacetsByChain1795900000001 } from './1795900000001-ChainFacetsByCh
 import { Ledger1796000000000 } from './1796000000000-Ledger';
 import { IndependentVerification1796100000000 } from './1796100000000-IndependentVerification';
 import { VerdictOfPurgedReport1796210000000 } from './1796210000000-VerdictOfPurgedReport';
+import { UnsignedChainFacet1796210000001 } from './1796210000001-UnsignedChainFacet';
 
 /** Every migration, in order. Listed explicitly so that the app, the CLI and the tests load the same set. */
-export const MIGRATIONS = [EvidenceChain1795870608360, ChainFacetsByChain1795900000001, Ledger1796000000000, IndependentVerification1796100000000, VerdictOfPurgedReport1796210000000];
+export const MIGRATIONS = [EvidenceChain1795870608360, ChainFacetsByChain1795900000001, Ledger1796000000000, IndependentVerification1796100000000, VerdictOfPurgedReport1796210000000, UnsignedChainFacet1796210000001];

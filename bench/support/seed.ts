@@ -53,7 +53,7 @@ export function validateChain(chain: GeneratedChain, keyring: Keyring): Validate
   });
 }
 
-export type FacetName = 'client_id' | 'issuer' | 'subject' | 'tool';
+export type FacetName = 'client_id' | 'issuer' | 'subject' | 'tool' | 'unsigned';
 
 /** The chain rows of one self-contained set of events, by event index (seqs are given later). */
 export interface DerivedChainRows {
@@ -73,6 +73,8 @@ function facetsOf(event: ValidatedEvent): { name: FacetName; value: string }[] {
       ? [
           { name: 'client_id', value: text(data.client_id) },
           { name: 'issuer', value: text(data.issuer) },
+          // The linker's rule (ChainLinksRepository.insertFacets): a plain request, or alg "none".
+          { name: 'unsigned', value: data.unsigned === true || (data.header as { alg?: unknown } | undefined)?.alg === 'none' ? 'true' : undefined },
         ]
       : event.type === 'consent.decision'
         ? [{ name: 'subject', value: text(data.subject) }]
