@@ -4,6 +4,7 @@ import { Ledger1796000000000 } from './1796000000000-Ledger';
 import { IndependentVerification1796100000000 } from './1796100000000-IndependentVerification';
 import { PurgeGate1796200000000 } from './1796200000000-PurgeGate';
 import { VerdictOfPurgedReport1796210000000 } from './1796210000000-VerdictOfPurgedReport';
+import { UnsignedChainFacet1796210000001 } from './1796210000001-UnsignedChainFacet';
 import { ConflictsByOriginal1796240000000 } from './1796240000000-ConflictsByOriginal';
 import { AccessRecordsForAuditors1796240000001 } from './1796240000001-AccessRecordsForAuditors';
 import { DisableClientsAndDecryptionKeys1796250000000 } from './1796250000000-DisableClientsAndDecryptionKeys';
@@ -17,6 +18,7 @@ export const MIGRATIONS = [
   IndependentVerification1796100000000,
   PurgeGate1796200000000,
   VerdictOfPurgedReport1796210000000,
+  UnsignedChainFacet1796210000001,
   ConflictsByOriginal1796240000000,
   AccessRecordsForAuditors1796240000001,
   DisableClientsAndDecryptionKeys1796250000000,

@@ -54,12 +54,12 @@ export function validateChain(chain: GeneratedChain, keyring: Keyring): Validate
 }
 
 /**
- * The facets the bulk derivation writes: the ones the linker writes from the events themselves, and the only ones
- * bench:query searches by. Facets written later by someone else (the verification worker's `independent_verdict`
- * and `verdict_mismatch`, once it has judged a chain) or by newer linker rules are neither derived nor compared:
+ * The facets the bulk derivation writes: the ones the linker writes from the events themselves (bench:query searches
+ * by the first four). Facets written later by someone else (the verification worker's `independent_verdict`
+ * and `verdict_mismatch`, once it has judged a chain) are neither derived nor compared:
  * bulk-loaded chains do not have them, and the check must not depend on how far the worker has got.
  */
-export const BULK_FACETS = ['client_id', 'issuer', 'subject', 'tool'] as const;
+export const BULK_FACETS = ['client_id', 'issuer', 'subject', 'tool', 'unsigned'] as const;
 export type FacetName = (typeof BULK_FACETS)[number];
 
 /** The chain rows of one self-contained set of events, by event index (seqs are given later). */
@@ -80,6 +80,8 @@ function facetsOf(event: ValidatedEvent): { name: FacetName; value: string }[] {
       ? [
           { name: 'client_id', value: text(data.client_id) },
           { name: 'issuer', value: text(data.issuer) },
+          // The linker's rule (ChainLinksRepository.insertFacets): a plain request, or alg "none".
+          { name: 'unsigned', value: data.unsigned === true || (data.header as { alg?: unknown } | undefined)?.alg === 'none' ? 'true' : undefined },
         ]
       : event.type === 'consent.decision'
         ? [{ name: 'subject', value: text(data.subject) }]

@@ -188,11 +188,9 @@ export function toChainDocument(
   return {
     digest: chain.digest,
     aliases: chain.aliases,
-    // Unsigned when any report says so: a plain request, or a request object with alg "none".
-    unsigned: verifications.some((record) => {
-      const data = record.data as VerificationData | null;
-      return data?.unsigned === true || data?.header?.alg === 'none';
-    }),
+    // Unsigned when any report says so (a plain request, or alg "none"): the facet the linker wrote from the reports,
+    // so that it holds after retention purged them.
+    unsigned: chain.unsigned,
     first_recorded_at: chain.createdAt.toISOString(),
     request_object: { verifications: verifications.map((record) => ({ ...view(record), independent: independentViewOf(record) })) },
     verdict_mismatch: verifications.some((record) => typeof record.independent === 'object' && record.independent !== null && record.independent.mismatch),

@@ -157,7 +157,10 @@ export class ChainLinksRepository {
     );
   }
 
-  /** The searchable values each new membership brings to its chain. */
+  /**
+   * The searchable values each new membership brings to its chain, read from the record as it is linked (before any
+   * purge): `unsigned` marks a chain with a plain authorization request or a request object with alg "none".
+   */
   async insertFacets(manager: EntityManager, members: readonly ChainMember[]): Promise<void> {
     if (members.length === 0) return;
     await manager.query(
@@ -170,7 +173,8 @@ export class ChainLinksRepository {
          ('client_id', CASE WHEN e.type = 'request_object.verification' THEN e.data ->> 'client_id' END),
          ('issuer', CASE WHEN e.type = 'request_object.verification' THEN e.data ->> 'issuer' END),
          ('subject', CASE WHEN e.type = 'consent.decision' THEN e.data ->> 'subject' END),
-         ('tool', CASE WHEN e.type = 'tool_call.recorded' THEN e.data ->> 'tool' END)
+         ('tool', CASE WHEN e.type = 'tool_call.recorded' THEN e.data ->> 'tool' END),
+         ('unsigned', CASE WHEN e.type = 'request_object.verification' AND ((e.data ->> 'unsigned') = 'true' OR (e.data -> 'header' ->> 'alg') = 'none') THEN 'true' END)
        ) AS f(name, value)
        WHERE f.value IS NOT NULL
        ON CONFLICT DO NOTHING`,

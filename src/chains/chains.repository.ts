@@ -51,6 +51,8 @@ export interface StoredConflict {
 export interface StoredChain {
   readonly digest: string;
   readonly createdAt: Date;
+  /** The chain's `unsigned` facet, written when its records were linked. */
+  readonly unsigned: boolean;
   readonly aliases: readonly string[];
   readonly records: readonly StoredRecord[];
   /** The conflicting bodies kept against the records, when read (the chain document reads them). */
@@ -162,8 +164,9 @@ export class ChainsRepository {
   }
 
   async loadChain(digest: string): Promise<StoredChain | undefined> {
-    const [chain]: { created_at: Date; aliases: string[] }[] = await this.dataSource.query(
-      `SELECT c.created_at, ARRAY(SELECT a.alias FROM digest_aliases a WHERE a.chain_digest = c.digest ORDER BY a.alias) AS aliases
+    const [chain]: { created_at: Date; aliases: string[]; unsigned: boolean }[] = await this.dataSource.query(
+      `SELECT c.created_at, ARRAY(SELECT a.alias FROM digest_aliases a WHERE a.chain_digest = c.digest ORDER BY a.alias) AS aliases,
+              EXISTS (SELECT 1 FROM chain_facets f WHERE f.chain_digest = c.digest AND f.name = 'unsigned' AND f.value = 'true') AS unsigned
        FROM chains c WHERE c.digest = $1`,
       [digest],
     );
@@ -182,7 +185,7 @@ export class ChainsRepository {
       if (record.type !== 'request_object.verification') return record;
       return { ...record, independent: row.iv ? toIndependent(row.iv) : row.pending ? ('pending' as const) : null };
     });
-    return { digest, createdAt: chain.created_at, aliases: chain.aliases, records };
+    return { digest, createdAt: chain.created_at, aliases: chain.aliases, unsigned: chain.unsigned, records };
   }
 
   /**
