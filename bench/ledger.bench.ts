@@ -34,7 +34,9 @@ import { type ServiceProcess, startService } from './support/service';
  * Settings: BENCH_LEDGER_ROUNDS (3 rounds of an off and an on run), BENCH_LEDGER_SINGLE_CHAINS (300), BENCH_LEDGER_BATCH_CHAINS (1000),
  * BENCH_LEDGER_RECORDS (1000000), BENCH_LEDGER_PROOFS (3000), BENCH_SKIP_INGEST / BENCH_SKIP_PROOFS (1 skips),
  * BENCH_KEEP_DATA_DIR (keep the cluster in this folder; a later run tops the ledger up to BENCH_LEDGER_RECORDS
- * instead of seeding again), DATABASE_URL, BENCH_MAX_LOAD and BENCH_LOAD_WAIT_SECONDS as for bench:ingest.
+ * instead of seeding again), BENCH_WARMUP_CHAINS (50 a run), DATABASE_URL, BENCH_MAX_LOAD and
+ * BENCH_LOAD_WAIT_SECONDS as for bench:ingest, BENCH_SERVICE_ENV (support/service.ts). Every setting that is not its
+ * default is printed and recorded in the result (nonDefaultSettings).
  */
 
 const log = logger('bench:ledger');

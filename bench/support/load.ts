@@ -102,12 +102,12 @@ export class HttpClient {
     this.pool = new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 120_000, keepAliveMaxTimeout: 600_000 });
   }
 
-  async request(method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string): Promise<HttpAnswer> {
+  async request(method: 'GET' | 'POST' | 'PUT', path: string, headers: Record<string, string>, body?: string): Promise<HttpAnswer> {
     const response = await this.pool.request({ method, path, headers, body });
     return { status: response.statusCode, body: await response.body.text() };
   }
 
-  async expect(status: number, method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string): Promise<string> {
+  async expect(status: number, method: 'GET' | 'POST' | 'PUT', path: string, headers: Record<string, string>, body?: string): Promise<string> {
     const answer = await this.request(method, path, headers, body);
     if (answer.status !== status) throw new Error(`${method} ${path.slice(0, 120)}: ${answer.status} (expected ${status}): ${answer.body.slice(0, 400)}`);
     return answer.body;

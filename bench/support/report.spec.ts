@@ -32,15 +32,16 @@ describe('the settings a bench reports', () => {
   });
 
   it('names every setting that is not its default, with the default', () => {
+    for (const name of Object.keys(process.env)) if (name.startsWith('BENCH_') || name === 'DATABASE_URL') delete process.env[name];
     process.env.BENCH_TEST_ROUNDS = '4';
-    delete process.env.BENCH_TEST_OBJECTS;
-    delete process.env.DATABASE_URL;
+    process.env.BENCH_KEEP_DATA_DIR = '/tmp/kept';
     const settings = readSettings({ rounds: ['BENCH_TEST_ROUNDS', 9], objects: ['BENCH_TEST_OBJECTS', 1000] });
     expect(settings.values).toEqual({ rounds: 4, objects: 1000 });
-    expect(nonDefaultSettings(settings)).toEqual({ BENCH_TEST_ROUNDS: '4 (default 9)' });
+    expect(nonDefaultSettings(settings)).toEqual({ BENCH_TEST_ROUNDS: '4 (default 9)', BENCH_KEEP_DATA_DIR: '/tmp/kept' });
   });
 
   it('says so when an external PostgreSQL is used', () => {
+    for (const name of Object.keys(process.env)) if (name.startsWith('BENCH_')) delete process.env[name];
     process.env.DATABASE_URL = 'postgres://bench@127.0.0.1/bench';
     expect(nonDefaultSettings(readSettings({}))).toEqual({ DATABASE_URL: expect.stringContaining('external') });
   });

@@ -66,14 +66,20 @@ export function readSettings<Name extends string>(spec: Readonly<Record<Name, re
 }
 
 /**
- * Every setting of the run that is not the default: the bench's own (BENCH_*), the service's environment the bench
- * set (e.g. LEDGER_ENABLED=false for a mode), and DATABASE_URL when set. Empty: the defaults throughout.
+ * Every setting of the run that is not the default: the bench's own (BENCH_*: numbers with their default, and any
+ * other BENCH_ variable that is set), the service's environment the bench set (e.g. LEDGER_ENABLED=false for a
+ * mode), and DATABASE_URL when set. Empty: the defaults throughout.
  */
 export function nonDefaultSettings(settings: BenchSettings): Record<string, string> {
   const changed: Record<string, string> = {};
   for (const [name, value] of Object.entries(settings.values)) {
     const source = settings.sources[name]!;
     if (value !== source.default) changed[source.env] = `${value} (default ${source.default})`;
+  }
+  // Switches and folders (BENCH_KEEP_DATA_DIR, BENCH_PG_STAT_STATEMENTS, BENCH_SKIP_PROOFS, ...): any other BENCH_ variable set.
+  const numeric = new Set(Object.values(settings.sources).map((source) => source.env));
+  for (const [env, value] of Object.entries(process.env)) {
+    if (env.startsWith('BENCH_') && !numeric.has(env) && value !== undefined && value !== '') changed[env] = value;
   }
   if (process.env.DATABASE_URL) changed.DATABASE_URL = 'set (an external PostgreSQL, not the embedded one)';
   const used = serviceSettingsUsed();

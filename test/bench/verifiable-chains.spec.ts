@@ -63,6 +63,17 @@ describe('the request objects the ingest benches send', () => {
     expect(await sendAndJudge(tag, chains)).toEqual({ verified: 15 });
   });
 
+  it('verify too when a later run on the same database (BENCH_KEEP_DATA_DIR) registers the same clients with new keys', async () => {
+    const tag = 'verifiable-again';
+    const indexes = indexesWithObjects(tag, 0, 4);
+    // An earlier run registered these chains' clients with keys of its own.
+    const earlier = new VerifiableRequestObjects(http, app.adminKey);
+    await Promise.all(indexes.map((index) => earlier.chain(tag, index, startMs)));
+    const later = new VerifiableRequestObjects(http, app.adminKey);
+    const chains = await Promise.all(indexes.map((index) => later.chain(tag, index, startMs)));
+    expect(await sendAndJudge(tag, chains)).toEqual({ verified: 4 });
+  });
+
   it('unlike the made-up objects bench:query seeds, which no key verifies', async () => {
     const tag = 'synthetic';
     const chains = indexesWithObjects(tag, 0, 5).map((index) => generateChain(tag, index, startMs));
