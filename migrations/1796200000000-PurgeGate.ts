@@ -29,13 +29,18 @@ export class PurgeGate1796200000000 implements MigrationInterface {
         NULL; -- created meanwhile by a migration of another database of this cluster
       END
       $$`);
-    // The migrating role must be able to give the function to the purger role (a superuser always can).
+    // The migrating role must be a member of the purger role to give it the function (a superuser always is). It
+    // makes itself one when it may (it created the role, or holds it WITH ADMIN OPTION); when the role came from
+    // elsewhere, only a superuser can, and the message says what to run.
     await queryRunner.query(`
       DO $$
       BEGIN
         IF NOT pg_has_role(current_user, '${PURGER_ROLE}', 'MEMBER') THEN
           EXECUTE format('GRANT %I TO %I', '${PURGER_ROLE}', current_user);
         END IF;
+      EXCEPTION WHEN insufficient_privilege THEN
+        RAISE EXCEPTION 'jartrail: the role ${PURGER_ROLE} exists, and the migrating role % is not a member of it and may not make itself one', current_user
+          USING ERRCODE = 'insufficient_privilege', HINT = format('As a superuser: GRANT ${PURGER_ROLE} TO %I; then migrate again.', current_user);
       END
       $$`);
 
@@ -106,7 +111,22 @@ export class PurgeGate1796200000000 implements MigrationInterface {
     await queryRunner.query(`GRANT SELECT ON "ledger_entries", "ledger_purges", "events", "event_conflicts" TO "${PURGER_ROLE}"`);
     await queryRunner.query(`GRANT UPDATE ("data") ON "events", "event_conflicts" TO "${PURGER_ROLE}"`);
     await queryRunner.query(`GRANT INSERT ON "ledger_purges" TO "${PURGER_ROLE}"`);
-    await queryRunner.query(`ALTER FUNCTION "jartrail_purge_payloads"(text, timestamptz, bigint, bigint, text, text) OWNER TO "${PURGER_ROLE}"`);
+    // A new owner needs CREATE on the function's schema (a superuser migrating skips the check); the role gets it
+    // for this statement only, so that it can create nothing.
+    await queryRunner.query(`
+      DO $$
+      DECLARE
+        v_lend boolean := NOT has_schema_privilege('${PURGER_ROLE}', current_schema(), 'CREATE');
+      BEGIN
+        IF v_lend THEN
+          EXECUTE format('GRANT CREATE ON SCHEMA %I TO %I', current_schema(), '${PURGER_ROLE}');
+        END IF;
+        ALTER FUNCTION "jartrail_purge_payloads"(text, timestamptz, bigint, bigint, text, text) OWNER TO "${PURGER_ROLE}";
+        IF v_lend THEN
+          EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM %I', current_schema(), '${PURGER_ROLE}');
+        END IF;
+      END
+      $$`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

@@ -112,8 +112,10 @@ Ledger, with an API key holding audit:admin (verify) or audit:export (export-cha
 Offline verification (no service, no network):
   jartrail verify FILE [--jwks JWKS_FILE]
       FILE holds a checkpoint, an inclusion or consistency proof (as the API returns them) or an evidence
-      bundle; - reads stdin. Signatures are checked against --jwks, else against the JWKS inside the file
-      (fetch /.well-known/jwks.json from a source you trust). Exit 0 when everything verifies, 1 otherwise.
+      bundle; - reads stdin. Signatures are checked against --jwks (fetch /.well-known/jwks.json from a source
+      you trust); without it, against the JWKS inside the file, with a WARNING, since that proves nothing
+      against whoever made the file. A proof verifies only against a signed checkpoint.
+      Exit 0 when everything verifies, 1 otherwise.
 
 Operations (no running service needed):
   jartrail migrate          apply the migrations to DATABASE_URL, or to the embedded PostgreSQL

@@ -20,9 +20,20 @@ async function readJson(path: string, io: CliIo, what: string): Promise<unknown>
   }
 }
 
+/** Printed on stderr whenever the signatures were checked with the keys the document itself carries. */
+export const TRUSTED_THE_FILE_WARNING = [
+  '',
+  '!!! WARNING: no --jwks given: the signatures were checked with the keys INSIDE THE FILE.',
+  '!!! Whoever made the file chose those keys, so this proves nothing against them: a forger signs with a key of',
+  '!!! their own and ships it in the file. Verify again with --jwks JWKS, the public keys you keep from a channel',
+  '!!! the operator does not control (the report says "keys": "document").',
+  '',
+].join('\n');
+
 /**
  * `jartrail verify FILE [--jwks JWKS]`: the offline verifier. Reads the document and the keys from files only; no
- * network, no database. Prints the report (every check, and the first that failed) on stdout; exit 1 unless all hold.
+ * network, no database. Prints the report (every check, the first that failed, and whose keys it trusted) on stdout;
+ * exit 1 unless all hold. Without --jwks it uses the keys inside the document, and says so loudly on stderr.
  */
 export async function verify(command: VerifyCommand, io: CliIo): Promise<ExitCode> {
   const document = await readJson(command.file, io, 'the document');
@@ -30,6 +41,7 @@ export async function verify(command: VerifyCommand, io: CliIo): Promise<ExitCod
   if (jwks !== undefined && !Array.isArray(jwks.keys)) throw new CliFailure(`${command.jwksFile} is not a JWKS ({"keys": [...]})`);
   const report = await verifyDocument(document, jwks);
   io.out(formatJson(report));
+  if (report.keys === 'document') io.err(TRUSTED_THE_FILE_WARNING);
   if (!report.ok) io.err(`jartrail: NOT VERIFIED: ${report.first_failure?.subject}: ${report.first_failure?.detail}\n`);
   return report.ok ? EXIT.ok : EXIT.failed;
 }

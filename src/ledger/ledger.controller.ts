@@ -54,18 +54,22 @@ export class LedgerController {
 
   @Get('proofs/inclusion')
   @Access(READ)
-  @ApiOperation({ summary: 'Inclusion proof (RFC 9162 2.1.3) of a ledger record in a tree, by default the latest checkpoint' })
+  @ApiOperation({ summary: 'Inclusion proof (RFC 9162 2.1.3) of a ledger record in a signed tree, by default the latest checkpoint' })
   @ApiResponse({ status: 200, standardSchema: inclusionProof })
-  @ApiResponse({ status: 422, description: 'seq not sequenced yet or not in the tree, or tree_size beyond the ledger (the problem names the field)' })
+  @ApiResponse({
+    status: 422,
+    description:
+      'seq not sequenced yet (not_sequenced) or not in the tree (not_in_tree), tree_size beyond the ledger (beyond_tree), or no signed checkpoint covers it (no_checkpoint: tree_size is not a signed size, or seq is newer than the latest checkpoint); the problem names the field',
+  })
   inclusion(@Query({ schema: inclusionQuery }) query: InclusionQuery) {
     return this.ledger.inclusionProof(query);
   }
 
   @Get('proofs/consistency')
   @Access(READ)
-  @ApiOperation({ summary: 'Consistency proof (RFC 9162 2.1.4) between two tree sizes; `to` defaults to the latest checkpoint' })
+  @ApiOperation({ summary: 'Consistency proof (RFC 9162 2.1.4) between two signed tree sizes (from may be 0); `to` defaults to the latest checkpoint' })
   @ApiResponse({ status: 200, standardSchema: consistencyProof })
-  @ApiResponse({ status: 422, description: 'A tree size beyond the ledger (the problem names the field)' })
+  @ApiResponse({ status: 422, description: 'A tree size beyond the ledger (beyond_tree) or one no checkpoint was signed at (no_checkpoint); the problem names the field' })
   consistency(@Query({ schema: consistencyQuery }) query: ConsistencyQuery) {
     return this.ledger.consistencyProof(query);
   }

@@ -87,6 +87,10 @@ function toPurgeDocument(purge: StoredPurge): PurgeDocument {
   };
 }
 
+function noCheckpoint(field: string, detail: string): ProblemException {
+  return notInLedger(field, 'no_checkpoint', detail);
+}
+
 function notInLedger(field: string, code: string, detail: string): ProblemException {
   return new ProblemException('not-in-ledger', { detail, errors: [fieldError([field], code, detail)] });
 }
@@ -135,58 +139,61 @@ export class LedgerService {
     return toCheckpointDocument(await this.requireLatest());
   }
 
+  /**
+   * An inclusion proof against a signed checkpoint: the latest by default, else the one signed at exactly
+   * `tree_size`. A tree no checkpoint was signed for gets a 422 (`no_checkpoint`), never an unsigned root: an
+   * unsigned root proves nothing, since any leaf has a path to a root made up for it.
+   */
   async inclusionProof(query: InclusionQuery): Promise<InclusionProofDocument> {
     // The common case (the latest checkpoint's tree, a record in it) costs three reads: the checkpoint, the entry
     // with its record, and the O(log n) nodes of the path.
-    const latest = query.tree_size === undefined ? await this.requireLatest() : undefined;
-    const treeSize = query.tree_size ?? latest!.treeSize;
-    if (query.tree_size !== undefined || query.seq >= treeSize) {
+    const checkpoint = query.tree_size === undefined ? await this.requireLatest() : await this.ledger.checkpointAt(query.tree_size);
+    if (!checkpoint || query.seq >= checkpoint.treeSize) {
       const current = await this.ledger.treeSize();
+      const treeSize = query.tree_size ?? checkpoint!.treeSize;
       if (treeSize > current) throw notInLedger('tree_size', 'beyond_tree', `tree_size ${treeSize} is beyond the ledger, which holds ${current} records`);
       if (query.seq >= current) throw notInLedger('seq', 'not_sequenced', `seq ${query.seq} is not sequenced yet: the ledger holds ${current} records`);
-      if (query.seq >= treeSize) throw notInLedger('seq', 'not_in_tree', `seq ${query.seq} is not in the tree of ${treeSize} records`);
+      if (!checkpoint) throw noCheckpoint('tree_size', `no checkpoint was signed at tree size ${treeSize}: ask for a signed one (GET /v1/ledger/checkpoints), or leave tree_size out for the latest`);
+      if (query.tree_size !== undefined) throw notInLedger('seq', 'not_in_tree', `seq ${query.seq} is not in the tree of ${treeSize} records`);
+      throw noCheckpoint('seq', `seq ${query.seq} is sequenced, but the latest signed checkpoint covers ${treeSize} records: the next checkpoint will cover it (POST /v1/ledger/checkpoints signs one now)`);
     }
-    const ranges = inclusionProofRanges(query.seq, treeSize);
-    const [entry, hashes, checkpoint] = await Promise.all([
-      this.ledger.entry(query.seq),
-      // The root comes from the same read as the path, unless the checkpoint states it.
-      this.hashesOf(latest ? ranges : [...ranges, { start: 0, end: treeSize }]),
-      latest ?? this.ledger.checkpointAt(treeSize),
-    ]);
+    const ranges = inclusionProofRanges(query.seq, checkpoint.treeSize);
+    const [entry, hashes] = await Promise.all([this.ledger.entry(query.seq), this.hashesOf(ranges)]);
     if (!entry?.fields) {
       throw new ProblemException('not-found', { detail: `the record of ledger seq ${query.seq} is missing from the database: run GET /v1/ledger/verify` });
     }
-    const root = latest ? latest.rootHash : hashes.at(-1)!;
     return {
       kind: 'inclusion_proof',
       ledger_seq: query.seq,
-      tree_size: treeSize,
+      tree_size: checkpoint.treeSize,
       leaf: leafInputOf(entry.seq, entry.fields, entry.payloadHash),
       leaf_hash: entry.leafHash.toString('base64url'),
-      root_hash: root.toString('base64url'),
-      proof: hashes.slice(0, ranges.length).map((hash) => hash.toString('base64url')),
-      checkpoint: checkpoint ? toCheckpointDocument(checkpoint) : null,
+      root_hash: checkpoint.rootHash.toString('base64url'),
+      proof: hashes.map((hash) => hash.toString('base64url')),
+      checkpoint: toCheckpointDocument(checkpoint),
     };
   }
 
+  /** A consistency proof between two signed checkpoints (`from` may be 0, the empty tree, whose root is known). */
   async consistencyProof(query: ConsistencyQuery): Promise<ConsistencyProofDocument> {
     const current = await this.ledger.treeSize();
     const to = query.to ?? (await this.requireLatest()).treeSize;
     if (to > current) throw notInLedger(query.to === undefined ? 'from' : 'to', 'beyond_tree', `tree size ${to} is beyond the ledger, which holds ${current} records`);
     if (query.from > to) throw notInLedger('from', 'from_after_to', `from ${query.from} is larger than the tree of ${to} records`);
-    const [proof, fromRoot, toRoot, fromCheckpoint, toCheckpoint] = await Promise.all([
+    const [proof, fromCheckpoint, toCheckpoint] = await Promise.all([
       this.hashesOf(consistencyProofRanges(query.from, to)),
-      this.rootOf(query.from),
-      this.rootOf(to),
-      this.ledger.checkpointAt(query.from),
+      query.from === 0 ? undefined : this.ledger.checkpointAt(query.from),
       this.ledger.checkpointAt(to),
     ]);
-    const head = (treeSize: number, root: Hash, checkpoint: StoredCheckpoint | undefined) => ({
-      tree_size: treeSize,
-      root_hash: root.toString('base64url'),
-      checkpoint: checkpoint ? toCheckpointDocument(checkpoint) : null,
-    });
-    return { kind: 'consistency_proof', from: head(query.from, fromRoot, fromCheckpoint), to: head(to, toRoot, toCheckpoint), proof: proof.map((hash) => hash.toString('base64url')) };
+    if (query.from > 0 && !fromCheckpoint) throw noCheckpoint('from', `no checkpoint was signed at tree size ${query.from}: GET /v1/ledger/checkpoints lists the signed sizes`);
+    if (!toCheckpoint) throw noCheckpoint('to', `no checkpoint was signed at tree size ${to}: GET /v1/ledger/checkpoints lists the signed sizes`);
+    const head = (checkpoint: StoredCheckpoint) => ({ tree_size: checkpoint.treeSize, root_hash: checkpoint.rootHash.toString('base64url'), checkpoint: toCheckpointDocument(checkpoint) });
+    return {
+      kind: 'consistency_proof',
+      from: fromCheckpoint ? head(fromCheckpoint) : { tree_size: 0, root_hash: EMPTY_ROOT.toString('base64url'), checkpoint: null },
+      to: head(toCheckpoint),
+      proof: proof.map((hash) => hash.toString('base64url')),
+    };
   }
 
   /**
@@ -344,11 +351,6 @@ export class LedgerService {
     const latest = await this.ledger.latestCheckpoint();
     if (!latest) throw new ProblemException('no-checkpoint', { detail: 'no checkpoint has been signed yet: POST /v1/ledger/checkpoints makes one' });
     return latest;
-  }
-
-  private async rootOf(treeSize: number): Promise<Hash> {
-    const [root] = await this.hashesOf([{ start: 0, end: treeSize }]);
-    return root!;
   }
 
   private async hashesOf(ranges: readonly LeafRange[]): Promise<Hash[]> {

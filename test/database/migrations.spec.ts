@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
+import { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../src/database/data-source-options';
 import { runMigrationsUnderLock } from '../../src/database/database-bootstrap';
 import { MIGRATIONS } from '../../migrations';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { TEST_ENV } from '../support/test-env';
 
 /** Each append-only table with one of its columns, for an UPDATE to try. */
 const APPEND_ONLY: Record<string, string> = {
@@ -116,5 +119,104 @@ describe('the ledger migration on a database that holds records already', () => 
     );
     expect(queued.filter((row) => row.record_kind === 'event').map((row) => String(row.seq))).toEqual(rows.map((row) => String(row.seq)));
     expect(queued.map((row) => row.record_kind)).toEqual([...rows.map(() => 'event'), 'conflict']);
+  });
+});
+
+/**
+ * Production as docs/operations.md describes it: migrations run by an owner role that is not a superuser (it has
+ * CREATEROLE, for the purger role), the service by a role that owns nothing. Superusers skip every privilege check,
+ * so this is the only place the purge gate's privileges are really exercised.
+ */
+describe('the purge gate under an owner role and an application role that are not superusers', () => {
+  const suffix = randomBytes(4).toString('hex');
+  const owner = `jartrail_t_owner_${suffix}`;
+  const app = `jartrail_t_app_${suffix}`;
+  let db: TestDatabase;
+  const as = (role: string) => {
+    const url = new URL(db.url);
+    url.username = role;
+    url.password = 'pw';
+    return new Pool({ connectionString: url.toString(), max: 1 });
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrated: false });
+    await db.pool.query(`CREATE ROLE ${owner} LOGIN PASSWORD 'pw' CREATEROLE`);
+    await db.pool.query(`CREATE ROLE ${app} LOGIN PASSWORD 'pw'`);
+    await db.pool.query(`ALTER DATABASE "${db.name}" OWNER TO ${owner}`);
+    await db.pool.query(`ALTER SCHEMA public OWNER TO ${owner}`);
+  });
+  afterAll(async () => {
+    await db.drop();
+    const admin = new Pool({ connectionString: process.env[TEST_ENV.adminUrl], max: 1 });
+    await admin.query(`DROP ROLE IF EXISTS ${app}`);
+    await admin.query(`DROP ROLE IF EXISTS ${owner}`);
+    await admin.end();
+  });
+
+  it('migrates as the owner, and lets the application role blank payloads only through the purge function', async () => {
+    const url = new URL(db.url);
+    url.username = owner;
+    url.password = 'pw';
+    const migrate = async () => {
+      const source = new DataSource(dataSourceOptions(url.toString(), 2));
+      await source.initialize();
+      try {
+        await runMigrationsUnderLock(source);
+      } finally {
+        await source.destroy();
+      }
+    };
+    // The purger role exists already (the template database's migration made it, as another database of a
+    // shared cluster would have). From PostgreSQL 16 on, CREATEROLE no longer lets the owner join a role it did not
+    // create: it is told what a superuser must run. Up to 15 it may, and the migration goes through at once.
+    await db.pool.query(`DO $$ BEGIN CREATE ROLE jartrail_purger NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
+    const [{ version }] = await db.rows<{ version: number }>(`SELECT current_setting('server_version_num')::int AS version`);
+    const refusal = await migrate().then(
+      () => undefined,
+      (error: Error) => error.message,
+    );
+    const refused = new RegExp(`jartrail_purger exists, and the migrating role ${owner} is not a member`);
+    expect({ refused: refusal !== undefined && refused.test(refusal), refusal }).toMatchObject({ refused: version >= 160000 });
+    await db.pool.query(`GRANT jartrail_purger TO ${owner}`);
+    await migrate();
+    const ownerPool = as(owner);
+    const appPool = as(app);
+    try {
+      await ownerPool.query(`GRANT USAGE ON SCHEMA public TO ${app}`);
+      await ownerPool.query(`GRANT SELECT, INSERT ON events, ledger_entries TO ${app}`);
+      await ownerPool.query(`GRANT SELECT ON ledger_purges TO ${app}`);
+      await ownerPool.query(`GRANT EXECUTE ON FUNCTION jartrail_purge_payloads(text, timestamptz, bigint, bigint, text, text) TO ${app}`);
+      // One ledgered record and a key, written around the service: what the purge reads.
+      await ownerPool.query(`INSERT INTO sources (id, name, kind) VALUES ('7d3f1c9e-2a4b-4c5d-8e6f-0a1b2c3d4e5f', 'as', 'authorization_server')`);
+      await ownerPool.query(
+        `INSERT INTO events (source_id, event_id, type, emitted_at, occurred_at, fingerprint, data)
+         VALUES ('7d3f1c9e-2a4b-4c5d-8e6f-0a1b2c3d4e5f', 'e-1', 'consent.decision', now(), now(), '\\x00', '{"a": 1}')`,
+      );
+      await ownerPool.query(`INSERT INTO ledger_entries (seq, record_kind, record_seq, salt, payload_hash, leaf_hash) SELECT 0, 'event', seq, '\\x00', '\\x00', '\\x00' FROM events`);
+      await ownerPool.query(`INSERT INTO ledger_signing_keys (kid, alg, public_jwk) VALUES ('k1', 'EdDSA', '{}')`);
+
+      await expect(appPool.query(`UPDATE events SET data = NULL`)).rejects.toMatchObject({ message: expect.stringMatching(/permission denied/) });
+      await expect(appPool.query(`SET ROLE jartrail_purger`)).rejects.toMatchObject({ message: expect.stringMatching(/permission denied/) });
+      // The owner may set any setting and own the tables: the trigger still refuses it.
+      const client = await ownerPool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(`SELECT set_config('jartrail.purge_policy', 'forged', true)`);
+        await expect(client.query(`UPDATE events SET data = NULL`)).rejects.toMatchObject({ message: expect.stringMatching(/append-only/) });
+        await client.query('ROLLBACK');
+      } finally {
+        client.release();
+      }
+      const { rows } = await appPool.query(`SELECT jartrail_purge_payloads('p', now() + interval '1 day', 0, 0, 'k1', 'a.b.c') AS records`);
+      expect(rows).toEqual([{ records: 1 }]);
+      expect((await appPool.query(`SELECT data FROM events`)).rows).toEqual([{ data: null }]);
+      expect((await appPool.query(`SELECT from_ledger_seq::int AS from, to_ledger_seq::int AS to, kid, jws FROM ledger_purges`)).rows).toEqual([
+        { from: 0, to: 0, kid: 'k1', jws: 'a.b.c' },
+      ]);
+    } finally {
+      await ownerPool.end();
+      await appPool.end();
+    }
   });
 });

@@ -5,6 +5,7 @@ import { calculateJwkThumbprint, compactVerify, createLocalJWKSet, exportJWK, ge
 import { type TestApp, fieldsOf, issueApiKey, problemOf, startTestApp } from '../support/app';
 import { aConsent, aToken, aVerification, registerSenders } from '../support/events';
 import { checkpointNow, verifyLedger } from '../support/ledger';
+import { LedgerSequencerService } from '../../src/ledger/ledger-sequencer.service';
 import { verifyDocument } from '../../src/ledger/verification/evidence-verifier';
 
 describe('the ledger over HTTP', () => {
@@ -121,6 +122,28 @@ describe('the ledger over HTTP', () => {
     expect(bundle.records.map((record: { leaf: { event_id: string } }) => record.leaf.event_id).sort()).toEqual(['c-1', 't-1', 't-2', 'v-1']);
     expect(bundle.pending).toEqual([]);
     expect(await verifyDocument(bundle)).toMatchObject({ ok: true });
+  });
+
+  it('serves proofs only against signed checkpoints: a tree size none covers is a 422 naming the field', async () => {
+    // A record sequenced, but under no checkpoint yet (the periodic run, not an on-demand one).
+    await senders.as.event(aVerification(), { id: 'v-unsigned' }).expect(202);
+    expect(await app.app.get(LedgerSequencerService).run({ wait: true, checkpoint: 'when_due' })).toMatchObject({ sequenced: 1, treeSize: 7, checkpoint: undefined });
+    const latest = (await app.get('/v1/ledger/checkpoints/latest').expect(200)).body;
+    expect(latest.tree_size).toBe(6);
+    const noCheckpoint = (path: string) => app.get(path).then((response) => fieldsOf(problemOf(response, 422, 'not-in-ledger')));
+    expect(await noCheckpoint('/v1/ledger/proofs/inclusion?seq=6')).toEqual([['seq', 'no_checkpoint']]);
+    expect(await noCheckpoint('/v1/ledger/proofs/inclusion?seq=6&tree_size=7')).toEqual([['tree_size', 'no_checkpoint']]);
+    expect(await noCheckpoint('/v1/ledger/proofs/inclusion?seq=1&tree_size=3')).toEqual([['tree_size', 'no_checkpoint']]);
+    expect(await noCheckpoint('/v1/ledger/proofs/consistency?from=2&to=6')).toEqual([['from', 'no_checkpoint']]);
+    expect(await noCheckpoint('/v1/ledger/proofs/consistency?from=4&to=7')).toEqual([['to', 'no_checkpoint']]);
+    // Every proof served carries its signed checkpoint, and verifies against the JWKS; from the empty tree too.
+    const jwks = (await app.http().get('/.well-known/jwks.json').expect(200)).body;
+    const proof = (await app.get('/v1/ledger/proofs/inclusion?seq=5').expect(200)).body;
+    expect(proof.checkpoint).toEqual(latest);
+    expect(await verifyDocument(proof, jwks)).toMatchObject({ ok: true, keys: 'given' });
+    const consistency = (await app.get('/v1/ledger/proofs/consistency?from=0').expect(200)).body;
+    expect(consistency).toMatchObject({ from: { tree_size: 0, checkpoint: null }, to: { tree_size: 6, checkpoint: latest } });
+    expect(await verifyDocument(consistency, jwks)).toMatchObject({ ok: true });
   });
 });
 

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CompactSign, generateKeyPair } from 'jose';
+import { CompactSign, exportJWK, generateKeyPair } from 'jose';
 import { canonicalJson } from '../../src/common/canonical-json';
 import { verifyDocument } from '../../src/ledger/verification/evidence-verifier';
 import type { EvidenceBundle, PublicJwks } from '../../src/ledger/verification/documents';
@@ -11,10 +11,11 @@ import { aConsent, aToken, aVerification, registerSenders } from '../support/eve
 import { checkpointNow, tamper, verifyLedger } from '../support/ledger';
 import { REPOSITORY_ROOT } from '../support/process';
 
-/** `jartrail verify FILE --jwks JWKS` as a user runs it: the built CLI, in its own process, with no network. */
-function cliVerify(file: string, jwksFile: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** `jartrail verify FILE [--jwks JWKS]` as a user runs it: the built CLI, in its own process, with no network. */
+function cliVerify(file: string, jwksFile: string | undefined): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPOSITORY_ROOT, 'bin', 'jartrail.js'), 'verify', file, '--jwks', jwksFile], { env: { PATH: process.env.PATH ?? '' } });
+    const args = ['verify', file, ...(jwksFile === undefined ? [] : ['--jwks', jwksFile])];
+    const child = spawn(process.execPath, [join(REPOSITORY_ROOT, 'bin', 'jartrail.js'), ...args], { env: { PATH: process.env.PATH ?? '' } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -201,5 +202,63 @@ describe.each(SCENARIOS)('tampering around the service: $name', (scenario) => {
     expect(cli.code).toBe(1);
     expect(JSON.parse(cli.stdout).first_failure.subject).toMatch(scenario.offline);
     expect(cli.stderr).toMatch(/NOT VERIFIED/);
+  });
+});
+
+describe('offline verification trusts only the keys it is given', () => {
+  let app: TestApp;
+  let dir: string;
+  let bundle: EvidenceBundle;
+  let trustedJwks: PublicJwks;
+
+  beforeAll(async () => {
+    app = await startTestApp({ env: { LEDGER_SEQUENCER_INTERVAL_MS: '60000', LEDGER_CHECKPOINT_INTERVAL_SECONDS: '86400' } });
+    dir = await mkdtemp(join(tmpdir(), 'jartrail-keys-'));
+    const senders = await registerSenders(app);
+    const verification = aVerification();
+    await senders.as.event(verification, { id: 'v-1' }).expect(202);
+    await checkpointNow(app);
+    trustedJwks = (await app.http().get('/.well-known/jwks.json').expect(200)).body;
+    bundle = (await app.get(`/v1/chains/${verification.data.digest as string}/evidence`).expect(200)).body;
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+    await app.close();
+  });
+
+  /** The bundle with its checkpoint re-signed by a forger's key, whose public part the forger ships inside. */
+  async function forgedBundle(): Promise<EvidenceBundle> {
+    const { privateKey, publicKey } = await generateKeyPair('EdDSA', { extractable: true });
+    const kid = 'forger';
+    const claims = { log: 'jartrail', tree_size: bundle.checkpoint.tree_size, root_hash: bundle.checkpoint.root_hash, issued_at: bundle.checkpoint.issued_at };
+    const jws = await new CompactSign(Buffer.from(canonicalJson(claims))).setProtectedHeader({ alg: 'EdDSA', kid, typ: 'jartrail-checkpoint+json' }).sign(privateKey);
+    return { ...bundle, checkpoint: { ...bundle.checkpoint, kid, jws }, jwks: { keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'EdDSA' }] } };
+  }
+
+  it('without --jwks, says loudly that it trusted the keys inside the file, and reports keys: document', async () => {
+    const file = join(dir, 'bundle.json');
+    await writeFile(file, JSON.stringify(bundle));
+    const cli = await cliVerify(file, undefined);
+    expect(cli.code).toBe(0);
+    expect(JSON.parse(cli.stdout)).toMatchObject({ ok: true, keys: 'document' });
+    expect(cli.stderr).toMatch(/WARNING: no --jwks given: the signatures were checked with the keys INSIDE THE FILE/);
+  });
+
+  it('with --jwks, trusts those keys alone, warns of nothing, and so refuses a bundle a forger re-signed', async () => {
+    const jwksFile = join(dir, 'jwks.json');
+    await writeFile(jwksFile, JSON.stringify(trustedJwks));
+    const genuine = join(dir, 'genuine.json');
+    await writeFile(genuine, JSON.stringify(bundle));
+    const ok = await cliVerify(genuine, jwksFile);
+    expect({ code: ok.code, report: JSON.parse(ok.stdout), stderr: ok.stderr }).toMatchObject({ code: 0, report: { ok: true, keys: 'given' }, stderr: '' });
+
+    const forged = join(dir, 'forged.json');
+    await writeFile(forged, JSON.stringify(await forgedBundle()));
+    const fooled = await cliVerify(forged, undefined);
+    expect(fooled.code).toBe(0); // the keys inside are the forger's: exactly what the warning is about
+    expect(fooled.stderr).toMatch(/WARNING/);
+    const refused = await cliVerify(forged, jwksFile);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stdout)).toMatchObject({ ok: false, keys: 'given', first_failure: { subject: expect.stringMatching(/^checkpoint tree_size=1 kid=forger$/) } });
   });
 });

@@ -54,7 +54,7 @@ const leafInput = z
 
 export const inclusionQuery = z.strictObject({
   seq: position('The ledger sequence number (leaf index, from 0)'),
-  tree_size: position('The tree to prove inclusion in; default: the latest checkpoint').optional(),
+  tree_size: position('The tree to prove inclusion in, a size a checkpoint was signed at; default: the latest checkpoint').optional(),
 });
 export type InclusionQuery = z.infer<typeof inclusionQuery>;
 
@@ -67,19 +67,23 @@ export const inclusionProof = z
     leaf_hash: hash,
     root_hash: hash,
     proof: z.array(hash).describe('The audit path of RFC 9162 2.1.3, bottom up'),
-    checkpoint: checkpointView.nullable().describe('The checkpoint signed at exactly this tree size, if any'),
+    checkpoint: checkpointView.describe('The signed checkpoint of this tree: the proof holds only against its signed root'),
   })
   .meta({ id: 'InclusionProof' });
 
 export const consistencyQuery = z
   .strictObject({
-    from: position('The smaller tree size'),
-    to: position('The larger tree size; default: the latest checkpoint').optional(),
+    from: position('The smaller tree size: one a checkpoint was signed at, or 0'),
+    to: position('The larger tree size, one a checkpoint was signed at; default: the latest checkpoint').optional(),
   })
   .refine((query) => query.to === undefined || query.from <= query.to, { message: 'from must not exceed to', path: ['from'], params: { code: 'from_after_to' } });
 export type ConsistencyQuery = z.infer<typeof consistencyQuery>;
 
-const treeHead = z.object({ tree_size: z.int(), root_hash: hash, checkpoint: checkpointView.nullable() });
+const treeHead = z.object({
+  tree_size: z.int(),
+  root_hash: hash,
+  checkpoint: checkpointView.nullable().describe('The signed checkpoint of this tree; null only for the empty tree (from = 0)'),
+});
 
 export const consistencyProof = z
   .object({

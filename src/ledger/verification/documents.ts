@@ -63,7 +63,10 @@ export interface InclusionProofDocument {
   readonly leaf_hash: string;
   readonly root_hash: string;
   readonly proof: readonly string[];
-  /** The signed checkpoint of this tree size, when one was made at exactly this size. */
+  /**
+   * The signed checkpoint of this tree size. The service always sets it; the verifier refuses a proof without one
+   * (null), since an unsigned root proves nothing.
+   */
   readonly checkpoint: CheckpointDocument | null;
   readonly jwks?: PublicJwks;
 }
@@ -71,6 +74,7 @@ export interface InclusionProofDocument {
 export interface TreeHead {
   readonly tree_size: number;
   readonly root_hash: string;
+  /** null only for the empty tree (its root is SHA-256 of nothing); the verifier refuses any other unsigned head. */
   readonly checkpoint: CheckpointDocument | null;
 }
 

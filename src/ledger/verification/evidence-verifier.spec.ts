@@ -1,8 +1,8 @@
 import { exportJWK, generateKeyPair } from 'jose';
 import { signCheckpoint, signPurge } from '../checkpoint-signer';
 import { leafHashOf, leafInputOf, payloadHashOf } from '../ledger-leaf';
-import { CompactRange, inclusionProofRanges, rangeHash } from '../merkle/merkle-tree';
-import type { EvidenceBundle, PublicJwks, PurgeDocument } from './documents';
+import { CompactRange, consistencyProofRanges, inclusionProofRanges, rangeHash } from '../merkle/merkle-tree';
+import type { ConsistencyProofDocument, EvidenceBundle, InclusionProofDocument, PublicJwks, PurgeDocument } from './documents';
 import { verifyDocument } from './evidence-verifier';
 
 /** A ledger of three records in memory, signed like the service signs, exported like the service exports. */
@@ -110,5 +110,61 @@ describe('the offline verifier', () => {
     const lying = { ...bundle, checkpoint: { ...bundle.checkpoint, root_hash: Buffer.alloc(32, 9).toString('base64url') } };
     expect((await verifyDocument(lying, jwks)).first_failure?.detail).toMatch(/differ from what the signature covers/);
     expect(await verifyDocument({ kind: 'something else' })).toMatchObject({ ok: false });
+  });
+
+  it('accepts a proof only against a checkpoint signed by a key of the JWKS: a made-up proof with checkpoint null fails', async () => {
+    const { bundle, jwks } = await aBundle();
+    const record = bundle.records[1]!;
+    const signed: InclusionProofDocument = {
+      kind: 'inclusion_proof',
+      ledger_seq: 1,
+      tree_size: 3,
+      leaf: record.leaf!,
+      leaf_hash: leafHashOf(record.leaf!).toString('base64url'),
+      root_hash: bundle.checkpoint.root_hash,
+      proof: record.inclusion_proof,
+      checkpoint: bundle.checkpoint,
+    };
+    expect(await verifyDocument(signed, jwks)).toMatchObject({ ok: true, keys: 'given' });
+    // A one-leaf "tree" of a made-up leaf: the proof is empty and the root is the leaf hash, so the path holds.
+    const madeUp = { ...record.leaf!, ledger_seq: 0, event_id: 'never-recorded' };
+    const forged: InclusionProofDocument = {
+      ...signed,
+      ledger_seq: 0,
+      tree_size: 1,
+      leaf: madeUp,
+      leaf_hash: leafHashOf(madeUp).toString('base64url'),
+      proof: [],
+      root_hash: leafHashOf(madeUp).toString('base64url'),
+      checkpoint: null,
+    };
+    const report = await verifyDocument(forged, jwks);
+    expect(report.ok).toBe(false);
+    expect(report.first_failure).toMatchObject({ subject: 'tree tree_size=1', detail: expect.stringMatching(/no signed checkpoint/) });
+    // Every other check of it holds: only the missing signature gives it away.
+    expect(report.checks.filter((check) => !check.ok)).toHaveLength(1);
+    // A checkpoint of another tree does not vouch for this one either.
+    expect((await verifyDocument({ ...signed, tree_size: 2, checkpoint: bundle.checkpoint }, jwks)).ok).toBe(false);
+  });
+
+  it('accepts a consistency proof only between signed tree heads (or from the empty tree)', async () => {
+    const { bundle, jwks } = await aBundle();
+    const emptyRoot = '47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU';
+    const fromEmpty: ConsistencyProofDocument = {
+      kind: 'consistency_proof',
+      from: { tree_size: 0, root_hash: emptyRoot, checkpoint: null },
+      to: { tree_size: 3, root_hash: bundle.checkpoint.root_hash, checkpoint: bundle.checkpoint },
+      proof: consistencyProofRanges(0, 3).map(() => emptyRoot),
+    };
+    expect(await verifyDocument(fromEmpty, jwks)).toMatchObject({ ok: true });
+    const unsignedTo = { ...fromEmpty, to: { ...fromEmpty.to, checkpoint: null } };
+    expect((await verifyDocument(unsignedTo, jwks)).first_failure).toMatchObject({ subject: 'to tree_size=3', detail: expect.stringMatching(/no signed checkpoint/) });
+  });
+
+  it('says whose keys it trusted: the ones given, or the ones inside the document', async () => {
+    const { bundle, jwks } = await aBundle();
+    expect(await verifyDocument(bundle, jwks)).toMatchObject({ ok: true, keys: 'given' });
+    expect(await verifyDocument(bundle)).toMatchObject({ ok: true, keys: 'document' });
+    expect(await verifyDocument(bundle.checkpoint)).toMatchObject({ ok: false, keys: 'none' });
   });
 });

@@ -1,6 +1,6 @@
 import { compactVerify, createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import { leafHashOf, payloadHashOf } from '../ledger-leaf';
-import { verifyConsistency, verifyInclusion } from '../merkle/merkle-tree';
+import { EMPTY_ROOT, verifyConsistency, verifyInclusion } from '../merkle/merkle-tree';
 import {
   CHECKPOINT_JWS_TYPE,
   type CheckpointClaims,
@@ -30,6 +30,11 @@ export interface Check {
 export interface VerificationReport {
   readonly kind: string;
   readonly ok: boolean;
+  /**
+   * Whose keys the signatures were checked with: `given` (the JWKS the caller passed, e.g. `--jwks`), `document`
+   * (the JWKS inside the document: whoever made it chose them, so this proves nothing against its maker) or `none`.
+   */
+  readonly keys?: 'given' | 'document' | 'none';
   readonly checks: readonly Check[];
   /** The first check that failed, when one did. */
   readonly first_failure?: Check;
@@ -152,9 +157,22 @@ export async function checkPurges(purges: readonly PurgeDocument[], jwks: Public
   return { valid, checks };
 }
 
-/** A tree head is what its checkpoint (when it has one) signed. */
+/**
+ * A tree head holds only as what a checkpoint signed by a key of the JWKS says. Without one, the root is the
+ * word of whoever made the document, and any made-up leaf has a "proof" against a made-up root. The one exception
+ * is the empty tree, whose root is known to everyone.
+ */
 async function treeHeadChecks(name: string, head: TreeHead, jwks: PublicJwks | undefined): Promise<Check[]> {
-  if (head.checkpoint === null) return [{ subject: `${name} tree_size=${head.tree_size}`, ok: true, detail: 'no checkpoint at this size: the root is as the service computed it, unsigned' }];
+  if (head.checkpoint === null || head.checkpoint === undefined) {
+    const empty = head.tree_size === 0 && head.root_hash === EMPTY_ROOT.toString('base64url');
+    return [
+      {
+        subject: `${name} tree_size=${head.tree_size}`,
+        ok: empty,
+        detail: empty ? 'the empty tree: its root needs no signature' : 'no signed checkpoint at this tree size: the root is unsigned, so nothing is proven (ask the service for a proof against a checkpoint)',
+      },
+    ];
+  }
   if (!jwks) return [{ subject: `${name} checkpoint`, ok: false, detail: 'no JWKS to check the signature with (give --jwks)' }];
   const { claims: _claims, ...check } = await verifyCheckpoint(head.checkpoint, jwks);
   const matches = head.checkpoint.tree_size === head.tree_size && head.checkpoint.root_hash === head.root_hash;
@@ -245,6 +263,12 @@ export async function verifyEvidenceBundle(bundle: EvidenceBundle, jwks: PublicJ
 
 /** Any ledger document, by its `kind`; a JWKS given separately wins over the one inside the document. */
 export async function verifyDocument(document: unknown, jwks?: PublicJwks): Promise<VerificationReport> {
+  const inside = (document as { jwks?: PublicJwks } | null)?.jwks;
+  const keys = jwks !== undefined ? 'given' : inside !== undefined ? 'document' : 'none';
+  return { ...(await verifyAnyDocument(document, jwks)), keys };
+}
+
+async function verifyAnyDocument(document: unknown, jwks?: PublicJwks): Promise<VerificationReport> {
   const kind = (document as { kind?: unknown } | null)?.kind;
   switch (kind) {
     case 'checkpoint': {
