@@ -84,7 +84,7 @@ export class SourcesService {
 
   private setKeyColumns(setKeys: SetKeys) {
     if (setKeys.jwksUri !== undefined) {
-      const problem = jwksUriProblem(setKeys.jwksUri, this.config.jwks.allowLoopbackHttp);
+      const problem = jwksUriProblem(setKeys.jwksUri, this.config.jwks);
       if (problem) throw new ProblemException('invalid-request', { detail: `set_jwks_uri ${problem}`, errors: [fieldError(['set_jwks_uri'], 'insecure_uri', problem)] });
     }
     return { setJwks: setKeys.jwks ? { keys: [...setKeys.jwks.keys] } : null, setJwksUri: setKeys.jwksUri ?? null };

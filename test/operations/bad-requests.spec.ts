@@ -104,4 +104,25 @@ describe('bad requests on the query and admin API', () => {
       await app.get('/v1/clients').expect(200);
     });
   });
+
+  describe('jwks_uri on a non-public address', () => {
+    it.each(['https://169.254.169.254/latest/meta-data', 'https://10.0.0.1/jwks', 'https://[::1]/jwks', 'https://[fd12::1]/jwks', 'https://localhost/jwks', 'https://[::ffff:127.0.0.1]/jwks'])(
+      'refuses a client whose jwks_uri is %s with 400, registering nothing',
+      async (jwksUri) => {
+        const problem = problemOf(
+          await admin('/v1/clients').send({ client_id: `ssrf-${jwksUri.length}`, jwks_uri: jwksUri, request_object_signing_alg_values: ['ES256'] }),
+          400,
+          'invalid-request',
+        );
+        expect(fieldsOf(problem)).toEqual([['jwks_uri', 'insecure_uri']]);
+        expect(await app.db.rows("SELECT 1 FROM clients WHERE client_id LIKE 'ssrf-%'")).toEqual([]);
+      },
+    );
+
+    it("refuses a source's set_jwks_uri on a private address with 400", async () => {
+      const source = (await admin('/v1/sources').send({ name: `set-source-${Date.now()}`, kind: 'agent' }).expect(201)).body;
+      const response = await app.http().put(`/v1/sources/${source.id}/set-keys`).set('authorization', `Bearer ${app.adminKey}`).send({ set_jwks_uri: 'https://192.168.0.10/jwks' });
+      expect(problemOf(response, 400, 'invalid-request').errors?.[0]?.code).toBe('insecure_uri');
+    });
+  });
 });

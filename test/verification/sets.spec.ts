@@ -22,7 +22,7 @@ describe('Security Event Tokens pushed to POST /v1/sets (RFC 8417, RFC 8935)', (
     (await app.http().post('/v1/sources').set('authorization', `Bearer ${app.adminKey}`).send(body).expect(201)).body;
 
   beforeAll(async () => {
-    app = await startTestApp({ env: { JARTRAIL_SET_AUDIENCE: AUDIENCE, JWKS_ALLOW_LOOPBACK_HTTP: 'true', VERIFY_WORKER_ENABLED: 'false' } });
+    app = await startTestApp({ env: { JARTRAIL_SET_AUDIENCE: AUDIENCE, JWKS_ALLOW_LOOPBACK_HTTP: 'true', JWKS_URI_ALLOW_PRIVATE: 'true', VERIFY_WORKER_ENABLED: 'false' } });
     const [rs, ps, es, ed] = await Promise.all([aClientKey('RS256'), aClientKey('PS256'), aClientKey('ES256'), aClientKey('EdDSA')]);
     keys = { RS256: rs, PS256: ps, ES256: es, EdDSA: ed };
     as = await createSource({ name: `as-${randomUUID().slice(0, 8)}`, kind: 'authorization_server', set_jwks: { keys: [rs.jwk, es.jwk, ed.jwk] } });
