@@ -18,6 +18,7 @@ import { LedgerPendingEntity } from '../ledger/ledger-pending.entity';
 import { LedgerPurgeEntity } from '../ledger/ledger-purge.entity';
 import { LedgerSigningKeyEntity } from '../ledger/ledger-signing-key.entity';
 import { SourceSecretEntity } from '../sources/source-secret.entity';
+import { SourceSetKeyEntity } from '../sources/source-set-key.entity';
 import { SourceEntity } from '../sources/source.entity';
 import { ServiceSettingEntity } from './service-setting.entity';
 
@@ -25,6 +26,7 @@ export const ENTITIES = [
   ServiceSettingEntity,
   SourceEntity,
   SourceSecretEntity,
+  SourceSetKeyEntity,
   ApiKeyEntity,
   AccessRecordEntity,
   EventEntity,
