@@ -5,6 +5,7 @@ import { IndependentVerification1796100000000 } from './1796100000000-Independen
 import { PurgeGate1796200000000 } from './1796200000000-PurgeGate';
 import { VerdictOfPurgedReport1796210000000 } from './1796210000000-VerdictOfPurgedReport';
 import { UnsignedChainFacet1796210000001 } from './1796210000001-UnsignedChainFacet';
+import { SourceSetKeys1796220000000 } from './1796220000000-SourceSetKeys';
 import { ConflictsByOriginal1796240000000 } from './1796240000000-ConflictsByOriginal';
 import { AccessRecordsForAuditors1796240000001 } from './1796240000001-AccessRecordsForAuditors';
 import { DisableClientsAndDecryptionKeys1796250000000 } from './1796250000000-DisableClientsAndDecryptionKeys';
@@ -19,6 +20,7 @@ export const MIGRATIONS = [
   PurgeGate1796200000000,
   VerdictOfPurgedReport1796210000000,
   UnsignedChainFacet1796210000001,
+  SourceSetKeys1796220000000,
   ConflictsByOriginal1796240000000,
   AccessRecordsForAuditors1796240000001,
   DisableClientsAndDecryptionKeys1796250000000,

@@ -20,7 +20,7 @@ const DEFAULTS: AppConfig = {
   },
   privacy: { pseudonymizeSubjects: true, keepRequestObjects: true },
   verification: { clockSkewSeconds: 60, workerEnabled: true, pollIntervalMs: 1000, batchSize: 50, maxAttempts: 8, retryBaseMs: 5000 },
-  jwks: { timeoutMs: 3000, maxBytes: 64 * 1024, cacheTtlSeconds: 300, refetchMinIntervalSeconds: 30, allowLoopbackHttp: false },
+  jwks: { timeoutMs: 3000, maxBytes: 64 * 1024, cacheTtlSeconds: 300, refetchMinIntervalSeconds: 30, allowLoopbackHttp: false, allowPrivateAddresses: false },
   sets: { audience: 'http://localhost:3000' },
   ledger: {
     enabled: true,
@@ -93,6 +93,7 @@ describe('loadConfig', () => {
         JWKS_CACHE_TTL_SECONDS: '60',
         JWKS_REFETCH_MIN_INTERVAL_SECONDS: '5',
         JWKS_ALLOW_LOOPBACK_HTTP: 'true',
+        JWKS_URI_ALLOW_PRIVATE: 'true',
         LEDGER_ENABLED: 'false',
         LEDGER_SEQUENCER_INTERVAL_MS: '50',
         LEDGER_SEQUENCER_BATCH: '100',
@@ -116,7 +117,7 @@ describe('loadConfig', () => {
       ingest: { maxEventBytes: 1024, maxBatchBytes: 2048, maxBatchEvents: 10, webhookToleranceSeconds: 60, sourceCacheTtlMs: 0 },
       privacy: { pseudonymizeSubjects: false, keepRequestObjects: false },
       verification: { clockSkewSeconds: 30, workerEnabled: false, pollIntervalMs: 200, batchSize: 10, maxAttempts: 3, retryBaseMs: 100 },
-      jwks: { timeoutMs: 500, maxBytes: 4096, cacheTtlSeconds: 60, refetchMinIntervalSeconds: 5, allowLoopbackHttp: true },
+      jwks: { timeoutMs: 500, maxBytes: 4096, cacheTtlSeconds: 60, refetchMinIntervalSeconds: 5, allowLoopbackHttp: true, allowPrivateAddresses: true },
       sets: { audience: 'https://jartrail.example.com' },
       ledger: {
         enabled: false,

@@ -59,6 +59,7 @@ const environmentSchema = z.object({
   JWKS_CACHE_TTL_SECONDS: integer(0, 86_400).default(300),
   JWKS_REFETCH_MIN_INTERVAL_SECONDS: integer(0, 3600).default(30),
   JWKS_ALLOW_LOOPBACK_HTTP: booleanFlag.default(false),
+  JWKS_URI_ALLOW_PRIVATE: booleanFlag.default(false),
   LEDGER_ENABLED: booleanFlag.default(true),
   LEDGER_SEQUENCER_INTERVAL_MS: integer(10, 60_000).default(200),
   LEDGER_SEQUENCER_BATCH: integer(1, 100_000).default(5000),
@@ -123,6 +124,8 @@ export interface AppConfig {
     readonly refetchMinIntervalSeconds: number;
     /** Plain http:// for loopback hosts only (tests, a local sidecar); https everywhere else. */
     readonly allowLoopbackHttp: boolean;
+    /** jwks_uri hosts on loopback, private, link-local and other non-public addresses (checked again at each fetch). */
+    readonly allowPrivateAddresses: boolean;
   };
   readonly sets: {
     /** The `aud` a Security Event Token must name: JARTRAIL_SET_AUDIENCE, else the public URL. */
@@ -201,6 +204,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
       cacheTtlSeconds: env.JWKS_CACHE_TTL_SECONDS,
       refetchMinIntervalSeconds: env.JWKS_REFETCH_MIN_INTERVAL_SECONDS,
       allowLoopbackHttp: env.JWKS_ALLOW_LOOPBACK_HTTP,
+      allowPrivateAddresses: env.JWKS_URI_ALLOW_PRIVATE,
     },
     sets: {
       audience: env.JARTRAIL_SET_AUDIENCE ?? (env.JARTRAIL_PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),

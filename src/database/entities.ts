@@ -18,6 +18,7 @@ import { LedgerPendingEntity } from '../ledger/ledger-pending.entity';
 import { LedgerPurgeEntity } from '../ledger/ledger-purge.entity';
 import { LedgerSigningKeyEntity } from '../ledger/ledger-signing-key.entity';
 import { SourceSecretEntity } from '../sources/source-secret.entity';
+import { SourceSetKeyEntity } from '../sources/source-set-key.entity';
 import { SourceEntity } from '../sources/source.entity';
 import { LedgerSigningKeySecretEntity } from '../ledger/ledger-signing-key-secret.entity';
 import { ServiceKeyEntity } from './service-key.entity';
@@ -27,6 +28,7 @@ export const ENTITIES = [
   ServiceSettingEntity,
   SourceEntity,
   SourceSecretEntity,
+  SourceSetKeyEntity,
   ApiKeyEntity,
   AccessRecordEntity,
   EventEntity,

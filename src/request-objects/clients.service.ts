@@ -124,7 +124,7 @@ export class ClientsService {
 
   private fieldsOf(clientId: string, registration: ClientRegistration): ClientFields {
     if (registration.jwks_uri !== undefined) {
-      const problem = jwksUriProblem(registration.jwks_uri, this.config.jwks.allowLoopbackHttp);
+      const problem = jwksUriProblem(registration.jwks_uri, this.config.jwks);
       if (problem) throw new ProblemException('invalid-request', { detail: `jwks_uri ${problem}`, errors: [fieldError(['jwks_uri'], 'insecure_uri', problem)] });
     }
     return {

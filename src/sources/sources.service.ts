@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { calculateJwkThumbprint } from 'jose';
 import { TtlCache } from '../common/cache/ttl-cache';
 import type { SourceSecretEntity } from './source-secret.entity';
 import { Keyring, UnknownMasterKeyError } from '../common/crypto/keyring';
@@ -10,7 +11,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { SECRET_PREFIX, secretKeyBytes } from '../ingest/webhook-signature';
 import type { SourceKind } from './source-kind';
 import type { SourceEntity } from './source.entity';
-import { SourcesRepository, type SourceWithSecrets } from './sources.repository';
+import { SetKeysTakenError, SourcesRepository, type SourceWithSecrets } from './sources.repository';
 
 /** What the ingest path needs to authenticate a sender. */
 export interface SenderCredentials {
@@ -32,6 +33,19 @@ export interface CreatedSource {
   readonly source: SourceWithSecrets;
   /** The new secret: returned once, stored only sealed. */
   readonly secret: string;
+}
+
+/** The RFC 7638 thumbprints of a registered set's keys, each once: the key itself, whatever its kid. */
+async function thumbprintsOf(setKeys: SetKeys): Promise<string[]> {
+  const thumbprints = await Promise.all(
+    (setKeys.jwks?.keys ?? []).map((key, index) =>
+      calculateJwkThumbprint(key, 'sha256').catch((error: unknown) => {
+        // A key without the members its kty requires has no thumbprint, and could not verify anything either.
+        throw new ProblemException('invalid-request', { detail: `set_jwks.keys[${index}]: ${(error as Error).message}`, errors: [fieldError(['set_jwks', 'keys', index], 'invalid_jwks', (error as Error).message)] });
+      }),
+    ),
+  );
+  return [...new Set(thumbprints)];
 }
 
 /** What a source secret is bound to (a master-key rotation re-seals it under the same). */
@@ -56,7 +70,8 @@ export class SourcesService {
     const id = randomUUID();
     const { secret, sealed, sealedBy, secretId } = this.newSecret(id);
     try {
-      await this.sources.create({ id, name, kind, ...this.setKeyColumns(setKeys) }, { id: secretId, sealed, sealedBy });
+      const columns = this.setKeyColumns(setKeys);
+      await this.refusingTakenKeys(setKeys, async () => this.sources.create({ id, name, kind, ...columns }, { id: secretId, sealed, sealedBy }, await thumbprintsOf(setKeys)));
     } catch (error) {
       // Two creations racing for one name: the unique constraint decides, the loser gets a clear 409.
       if ((error as { code?: string }).code === '23505') throw new ProblemException('conflict', { detail: `a source named ${name} exists already` });
@@ -77,15 +92,32 @@ export class SourcesService {
 
   /** Registers (or replaces, or with neither removes) the keys the source signs Security Event Tokens with. */
   async setSetKeys(id: string, setKeys: SetKeys): Promise<SourceWithSecrets> {
-    const updated = await this.sources.setSetKeys(id, this.setKeyColumns(setKeys));
+    const columns = this.setKeyColumns(setKeys);
+    const updated = await this.refusingTakenKeys(setKeys, async () => this.sources.setSetKeys(id, columns, await thumbprintsOf(setKeys)));
     if (!updated) throw new ProblemException('not-found', { detail: `no source ${id}` });
     this.credentials.delete(id);
     return this.get(id);
   }
 
+  /** A key another source holds is a 409 naming each such key: a SET's key names one transmitter. */
+  private async refusingTakenKeys<T>(setKeys: SetKeys, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      if (!(error instanceof SetKeysTakenError)) throw error;
+      const thumbprints = await Promise.all((setKeys.jwks?.keys ?? []).map((key) => calculateJwkThumbprint(key, 'sha256').catch(() => '')));
+      throw new ProblemException('conflict', {
+        detail: 'a key of this set is registered by another source; a SET key names exactly one source',
+        errors: thumbprints.flatMap((thumbprint, index) =>
+          error.thumbprints.includes(thumbprint) ? [fieldError(['set_jwks', 'keys', index], 'key_registered', `another source holds this key (thumbprint ${thumbprint})`)] : [],
+        ),
+      });
+    }
+  }
+
   private setKeyColumns(setKeys: SetKeys) {
     if (setKeys.jwksUri !== undefined) {
-      const problem = jwksUriProblem(setKeys.jwksUri, this.config.jwks.allowLoopbackHttp);
+      const problem = jwksUriProblem(setKeys.jwksUri, this.config.jwks);
       if (problem) throw new ProblemException('invalid-request', { detail: `set_jwks_uri ${problem}`, errors: [fieldError(['set_jwks_uri'], 'insecure_uri', problem)] });
     }
     return { setJwks: setKeys.jwks ? { keys: [...setKeys.jwks.keys] } : null, setJwksUri: setKeys.jwksUri ?? null };

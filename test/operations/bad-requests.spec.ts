@@ -104,4 +104,52 @@ describe('bad requests on the query and admin API', () => {
       await app.get('/v1/clients').expect(200);
     });
   });
+
+  describe('jwks_uri on a non-public address', () => {
+    it.each(['https://169.254.169.254/latest/meta-data', 'https://10.0.0.1/jwks', 'https://[::1]/jwks', 'https://[fd12::1]/jwks', 'https://localhost/jwks', 'https://[::ffff:127.0.0.1]/jwks'])(
+      'refuses a client whose jwks_uri is %s with 400, registering nothing',
+      async (jwksUri) => {
+        const problem = problemOf(
+          await admin('/v1/clients').send({ client_id: `ssrf-${jwksUri.length}`, jwks_uri: jwksUri, request_object_signing_alg_values: ['ES256'] }),
+          400,
+          'invalid-request',
+        );
+        expect(fieldsOf(problem)).toEqual([['jwks_uri', 'insecure_uri']]);
+        expect(await app.db.rows("SELECT 1 FROM clients WHERE client_id LIKE 'ssrf-%'")).toEqual([]);
+      },
+    );
+
+    it("refuses a source's set_jwks_uri on a private address with 400", async () => {
+      const source = (await admin('/v1/sources').send({ name: `set-source-${Date.now()}`, kind: 'agent' }).expect(201)).body;
+      const response = await app.http().put(`/v1/sources/${source.id}/set-keys`).set('authorization', `Bearer ${app.adminKey}`).send({ set_jwks_uri: 'https://192.168.0.10/jwks' });
+      expect(problemOf(response, 400, 'invalid-request').errors?.[0]?.code).toBe('insecure_uri');
+    });
+  });
+
+  describe('one SET key, one source', () => {
+    const createSource = (name: string, setJwks?: object) => admin('/v1/sources').send({ name: `${name}-${Date.now()}`, kind: 'agent', ...(setJwks && { set_jwks: setJwks }) });
+    const setKeys = (id: string, setJwks: object) => app.http().put(`/v1/sources/${id}/set-keys`).set('authorization', `Bearer ${app.adminKey}`).send({ set_jwks: setJwks });
+
+    it('refuses a second source registering a key another source holds, under any kid, with 409', async () => {
+      const shared = await aClientKey('ES256');
+      const first = (await createSource('first', { keys: [shared.jwk] }).expect(201)).body;
+      const problem = problemOf(await createSource('second', { keys: [{ ...shared.jwk, kid: 'another-kid' }] }), 409, 'conflict');
+      expect(fieldsOf(problem)).toEqual([['set_jwks.keys.0', 'key_registered']]);
+      const other = (await createSource('other').expect(201)).body;
+      const own = await aClientKey('ES256');
+      problemOf(await setKeys(other.id, { keys: [own.jwk, shared.jwk] }), 409, 'conflict');
+      // Nothing of the refused set was kept; the holder can set its own key again, and its new keys free the old one.
+      await setKeys(other.id, { keys: [own.jwk] }).expect(200);
+      await setKeys(first.id, { keys: [shared.jwk] }).expect(200);
+      await setKeys(first.id, { keys: [(await aClientKey('ES256')).jwk] }).expect(200);
+      await setKeys(other.id, { keys: [shared.jwk] }).expect(200);
+    });
+
+    it('lets exactly one of two racing sources register the same key', async () => {
+      const shared = await aClientKey('ES256');
+      const [a, b] = await Promise.all([createSource('race-a').expect(201), createSource('race-b').expect(201)]);
+      const statuses = await Promise.all([setKeys(a.body.id, { keys: [shared.jwk] }), setKeys(b.body.id, { keys: [shared.jwk] })]);
+      expect(statuses.map((response) => response.status).sort()).toEqual([200, 409]);
+    });
+  });
 });

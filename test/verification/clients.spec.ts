@@ -94,6 +94,7 @@ describe('client keys from a jwks_uri', () => {
       env: {
         VERIFY_WORKER_ENABLED: 'false',
         JWKS_ALLOW_LOOPBACK_HTTP: 'true',
+        JWKS_URI_ALLOW_PRIVATE: 'true',
         JWKS_TIMEOUT_MS: '200',
         JWKS_MAX_BYTES: '4096',
         JWKS_CACHE_TTL_SECONDS: '0',

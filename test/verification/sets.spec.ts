@@ -22,7 +22,7 @@ describe('Security Event Tokens pushed to POST /v1/sets (RFC 8417, RFC 8935)', (
     (await app.http().post('/v1/sources').set('authorization', `Bearer ${app.adminKey}`).send(body).expect(201)).body;
 
   beforeAll(async () => {
-    app = await startTestApp({ env: { JARTRAIL_SET_AUDIENCE: AUDIENCE, JWKS_ALLOW_LOOPBACK_HTTP: 'true', VERIFY_WORKER_ENABLED: 'false' } });
+    app = await startTestApp({ env: { JARTRAIL_SET_AUDIENCE: AUDIENCE, JWKS_ALLOW_LOOPBACK_HTTP: 'true', JWKS_URI_ALLOW_PRIVATE: 'true', VERIFY_WORKER_ENABLED: 'false' } });
     const [rs, ps, es, ed] = await Promise.all([aClientKey('RS256'), aClientKey('PS256'), aClientKey('ES256'), aClientKey('EdDSA')]);
     keys = { RS256: rs, PS256: ps, ES256: es, EdDSA: ed };
     as = await createSource({ name: `as-${randomUUID().slice(0, 8)}`, kind: 'authorization_server', set_jwks: { keys: [rs.jwk, es.jwk, ed.jwk] } });
@@ -172,9 +172,11 @@ describe('Security Event Tokens pushed to POST /v1/sets (RFC 8417, RFC 8935)', (
   it('registers SET keys on an existing source', async () => {
     const source = await createSource({ name: `late-${randomUUID().slice(0, 8)}`, kind: 'authorization_server' });
     await refused(await aSet({ iss: source.id }), 'access_denied');
-    const updated = await app.http().put(`/v1/sources/${source.id}/set-keys`).set('authorization', `Bearer ${app.adminKey}`).send({ set_jwks: { keys: [keys.ES256.jwk] } }).expect(200);
+    // Its own key: a key another source holds is refused (one SET key, one source).
+    const own = await aClientKey('ES256');
+    const updated = await app.http().put(`/v1/sources/${source.id}/set-keys`).set('authorization', `Bearer ${app.adminKey}`).send({ set_jwks: { keys: [own.jwk] } }).expect(200);
     expect(updated.body.set_jwks.keys).toHaveLength(1);
-    await push(await aSet({ iss: source.id })).expect(202);
+    await push(await aSet({ iss: source.id, key: own })).expect(202);
     const privateKey = await app.http().put(`/v1/sources/${source.id}/set-keys`).set('authorization', `Bearer ${app.adminKey}`).send({ set_jwks: { keys: [{ ...keys.ES256.jwk, d: 'secret' }] } });
     expect(privateKey.status).toBe(400);
   });

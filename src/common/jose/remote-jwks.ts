@@ -1,4 +1,7 @@
+import http from 'node:http';
+import https from 'node:https';
 import { isIP } from 'node:net';
+import { addressLiteralOf, isLocalhostName, isPublicAddress, NonPublicAddressError, publicOnlyLookup } from '../net/public-address';
 import { type PublicKeySet, publicKeySetProblem } from './key-set';
 
 export interface RemoteJwksOptions {
@@ -8,7 +11,11 @@ export interface RemoteJwksOptions {
   /** An unknown kid refetches a cached set at most once in this interval. */
   readonly refetchMinIntervalSeconds: number;
   readonly allowLoopbackHttp: boolean;
+  /** Allow loopback, private, link-local and other non-public addresses (JWKS_URI_ALLOW_PRIVATE). */
+  readonly allowPrivateAddresses: boolean;
 }
+
+export type JwksUriPolicy = Pick<RemoteJwksOptions, 'allowLoopbackHttp' | 'allowPrivateAddresses'>;
 
 export type JwksFailure = 'insecure_uri' | 'timeout' | 'unreachable' | 'http_status' | 'too_large' | 'invalid';
 
@@ -30,8 +37,12 @@ function isLoopback(hostname: string): boolean {
   return isIP(hostname) === 4 && hostname.startsWith('127.');
 }
 
-/** Why a jwks_uri may not be fetched, or undefined: https only, plain http for loopback behind the setting. */
-export function jwksUriProblem(uri: string, allowLoopbackHttp: boolean): string | undefined {
+/**
+ * Why a jwks_uri may not be fetched, or undefined: https only (plain http for loopback behind a setting), and no
+ * host that is a non-public address literal or a localhost name unless private addresses are allowed. A name is
+ * checked again, resolved, at every fetch.
+ */
+export function jwksUriProblem(uri: string, policy: JwksUriPolicy): string | undefined {
   let url: URL;
   try {
     url = new URL(uri);
@@ -39,9 +50,16 @@ export function jwksUriProblem(uri: string, allowLoopbackHttp: boolean): string 
     return 'must be an absolute URL';
   }
   if (url.username || url.password) return 'must not carry credentials';
-  if (url.protocol === 'https:') return undefined;
-  if (url.protocol === 'http:' && allowLoopbackHttp && isLoopback(url.hostname)) return undefined;
-  return allowLoopbackHttp ? 'must be https (plain http only for a loopback host)' : 'must be https';
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && policy.allowLoopbackHttp && isLoopback(url.hostname))) {
+    return policy.allowLoopbackHttp ? 'must be https (plain http only for a loopback host)' : 'must be https';
+  }
+  if (!policy.allowPrivateAddresses) {
+    const literal = addressLiteralOf(url.hostname);
+    if (isLocalhostName(url.hostname) || (literal !== undefined && !isPublicAddress(literal))) {
+      return 'must not name a loopback, private, link-local or other non-public address (JWKS_URI_ALLOW_PRIVATE=true allows them)';
+    }
+  }
+  return undefined;
 }
 
 interface Entry {
@@ -101,24 +119,15 @@ export class RemoteJwksCache {
   }
 
   private async fetch(uri: string): Promise<PublicKeySet> {
-    const insecure = jwksUriProblem(uri, this.options.allowLoopbackHttp);
+    const insecure = jwksUriProblem(uri, this.options);
     if (insecure) throw new JwksFetchError('insecure_uri', `jwks_uri ${insecure}`);
     const signal = AbortSignal.timeout(this.options.timeoutMs);
     let text: string;
     try {
-      const response = await fetch(uri, { signal, redirect: 'error', headers: { accept: 'application/jwk-set+json, application/json' } });
-      if (!response.ok) {
-        await response.body?.cancel();
-        throw new JwksFetchError('http_status', `jwks_uri answered ${response.status}`);
-      }
-      const declared = Number(response.headers.get('content-length') ?? '0');
-      if (declared > this.options.maxBytes) {
-        await response.body?.cancel();
-        throw new JwksFetchError('too_large', `jwks_uri declared ${declared} bytes; at most ${this.options.maxBytes} are read`);
-      }
-      text = await this.readLimited(response);
+      text = await this.download(new URL(uri), signal);
     } catch (error) {
       if (error instanceof JwksFetchError) throw error;
+      if (error instanceof NonPublicAddressError) throw new JwksFetchError('insecure_uri', `jwks_uri ${error.message} (JWKS_URI_ALLOW_PRIVATE=true allows it)`);
       if (signal.aborted) throw new JwksFetchError('timeout', `jwks_uri did not answer within ${this.options.timeoutMs} ms`);
       throw new JwksFetchError('unreachable', `jwks_uri could not be fetched: ${(error as Error).message}`);
     }
@@ -133,18 +142,48 @@ export class RemoteJwksCache {
     return parsed as PublicKeySet;
   }
 
-  /** Reads at most maxBytes, whatever Content-Length said (it may be absent or wrong). */
-  private async readLimited(response: Response): Promise<string> {
-    if (!response.body) return '';
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for await (const chunk of response.body) {
-      total += chunk.byteLength;
-      if (total > this.options.maxBytes) {
-        throw new JwksFetchError('too_large', `jwks_uri returned more than ${this.options.maxBytes} bytes`);
-      }
-      chunks.push(chunk);
-    }
-    return Buffer.concat(chunks).toString('utf8');
+  /**
+   * One GET with node:http(s) rather than fetch, for its `lookup` hook: the addresses a name resolves to are
+   * checked right before the connection is made to them. No redirects are followed (a 3xx is a failure), and at
+   * most maxBytes are read, whatever Content-Length said (it may be absent or wrong).
+   */
+  private download(url: URL, signal: AbortSignal): Promise<string> {
+    const client = url.protocol === 'https:' ? https : http;
+    return new Promise<string>((resolve, reject) => {
+      const request = client.get(
+        url,
+        {
+          signal,
+          headers: { accept: 'application/jwk-set+json, application/json' },
+          ...(!this.options.allowPrivateAddresses && { lookup: publicOnlyLookup }),
+        },
+        (response) => {
+          const status = response.statusCode ?? 0;
+          if (status < 200 || status > 299) {
+            response.destroy();
+            return reject(new JwksFetchError('http_status', `jwks_uri answered ${status}`));
+          }
+          const declared = Number(response.headers['content-length'] ?? '0');
+          if (declared > this.options.maxBytes) {
+            response.destroy();
+            return reject(new JwksFetchError('too_large', `jwks_uri declared ${declared} bytes; at most ${this.options.maxBytes} are read`));
+          }
+          const chunks: Buffer[] = [];
+          let total = 0;
+          response.on('data', (chunk: Buffer) => {
+            total += chunk.length;
+            if (total > this.options.maxBytes) {
+              response.destroy();
+              reject(new JwksFetchError('too_large', `jwks_uri returned more than ${this.options.maxBytes} bytes`));
+            } else {
+              chunks.push(chunk);
+            }
+          });
+          response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+          response.on('error', reject);
+        },
+      );
+      request.on('error', reject);
+    });
   }
 }

@@ -17,7 +17,7 @@ const names = (what: string) => z.array(z.string().min(1).max(256)).max(100).def
 /** The registration itself, without the client_id (PUT takes it from the path). */
 const registration = z.strictObject({
   jwks: jwks.optional(),
-  jwks_uri: z.string().max(2048).optional().describe('https only (plain http for a loopback host with JWKS_ALLOW_LOOPBACK_HTTP=true)'),
+  jwks_uri: z.string().max(2048).optional().describe('https only (plain http for a loopback host with JWKS_ALLOW_LOOPBACK_HTTP=true); no non-public address unless JWKS_URI_ALLOW_PRIVATE=true'),
   request_object_signing_alg_values: z
     .array(z.enum(ASYMMETRIC_JWS_ALGORITHMS as [string, ...string[]]))
     .min(1)
