@@ -5,7 +5,9 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import secureJson from 'secure-json-parse';
+import { AccessGuard, registerEarlyAuthentication } from './access/access.guard';
 import { AppModule, type AppRuntime } from './app.module';
+import { problemClientErrorHandler } from './common/problem/client-error';
 import { ProblemException } from './common/problem/problem';
 import type { OpaqueBodyRouteConfig } from './ingest/opaque-body';
 
@@ -69,12 +71,22 @@ export interface CreateAppOptions {
 
 /** The whole service as a Nest application on fastify, initialised but not yet listening. */
 export async function createApp(runtime: AppRuntime, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
-  const { ingest } = runtime.config;
+  const { ingest, http } = runtime.config;
   const adapter = new FastifyAdapter({
     // The largest body any route takes; routes with opaque bodies get their own limit below.
     bodyLimit: Math.max(ingest.maxBatchBytes, 1024 * 1024),
     genReqId: correlationIdOf,
     return503OnClosing: true,
+    // A client has this long to send its whole request, body included (408 and the connection closed after), so
+    // slow or stalled clients cannot hold connections and descriptors for ever. Node checks the deadline
+    // periodically; a quarter of the timeout (at most 1 s) keeps the overshoot small.
+    requestTimeout: http.requestTimeoutMs,
+    http: {
+      requestTimeout: http.requestTimeoutMs,
+      headersTimeout: Math.min(60_000, http.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(http.requestTimeoutMs / 4))),
+    },
+    clientErrorHandler: problemClientErrorHandler,
   });
   const fastify = adapter.getInstance();
   fastify.addHook('onRoute', (route) => {
@@ -84,6 +96,8 @@ export async function createApp(runtime: AppRuntime, options: CreateAppOptions =
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // Resolved at the first request, once Nest (created below) has built its providers.
+  registerEarlyAuthentication(fastify, () => app.get(AccessGuard));
 
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(runtime), adapter, { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));

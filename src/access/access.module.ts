@@ -16,10 +16,11 @@ import { ApiKeysService } from './api-keys.service';
     ApiKeysService,
     AccessRecordsRepository,
     AccessRecorder,
-    { provide: APP_GUARD, useClass: AccessGuard },
+    AccessGuard,
+    { provide: APP_GUARD, useExisting: AccessGuard },
     { provide: APP_INTERCEPTOR, useClass: AccessRecordInterceptor },
   ],
-  exports: [ApiKeysService],
+  exports: [ApiKeysService, AccessGuard],
 })
 export class AccessModule implements OnApplicationBootstrap {
   constructor(

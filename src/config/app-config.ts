@@ -20,6 +20,7 @@ const integer = (min: number, max = Number.MAX_SAFE_INTEGER) =>
 const environmentSchema = z.object({
   PORT: integer(0, 65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
+  HTTP_REQUEST_TIMEOUT_MS: integer(100, 3_600_000).default(30_000),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
@@ -71,7 +72,12 @@ const environmentSchema = z.object({
 });
 
 export interface AppConfig {
-  readonly http: { readonly port: number; readonly host: string };
+  readonly http: {
+    readonly port: number;
+    readonly host: string;
+    /** The longest a client may take to send a whole request, headers and body: 408 and the connection closed after. */
+    readonly requestTimeoutMs: number;
+  };
   readonly database: {
     /** Set when an external PostgreSQL is configured; absent means the embedded one. */
     readonly url: string | undefined;
@@ -157,7 +163,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
     throw new ConfigurationError(['RETENTION_POLICY: names a retention policy, which needs RETENTION_PAYLOAD_DAYS']);
   }
   return {
-    http: { port: env.PORT, host: env.HOST },
+    http: { port: env.PORT, host: env.HOST, requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS },
     database: {
       url: env.DATABASE_URL,
       poolSize: env.DATABASE_POOL_SIZE,

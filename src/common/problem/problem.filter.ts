@@ -67,10 +67,16 @@ export class ProblemFilter implements ExceptionFilter {
     if (problem.status >= 500) {
       this.logger.error({ err: exception, correlationId }, 'request failed');
     }
-    const path = request?.url?.split('?')[0];
-    void reply
-      .status(problem.status)
-      .headers({ ...problem.options.headers, 'content-type': `${PROBLEM_CONTENT_TYPE}; charset=utf-8` })
-      .send(JSON.stringify(problem.toDocument(path, correlationId)));
+    sendProblem(request, reply, problem);
   }
+}
+
+/** Answers with problem details, outside Nest too (fastify hooks that refuse a request before it reaches Nest). */
+export function sendProblem(request: FastifyRequest | undefined, reply: FastifyReply, problem: ProblemException): FastifyReply {
+  const correlationId = request?.id === undefined ? undefined : String(request.id);
+  const path = request?.url?.split('?')[0];
+  return reply
+    .status(problem.status)
+    .headers({ ...problem.options.headers, 'content-type': `${PROBLEM_CONTENT_TYPE}; charset=utf-8` })
+    .send(JSON.stringify(problem.toDocument(path, correlationId)));
 }
