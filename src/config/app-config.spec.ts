@@ -5,7 +5,7 @@ const ADMIN_KEY = 'adm_0123456789abcdef0123456789abcdef';
 
 const DEFAULTS: AppConfig = {
   http: { port: 3000, host: '0.0.0.0', requestTimeoutMs: 30_000 },
-  database: { url: undefined, poolSize: 20, embeddedPort: 54329, runMigrations: true },
+  database: { url: undefined, poolSize: 20, connectTimeoutMs: 5000, statementTimeoutMs: 15_000, embeddedPort: 54329, runMigrations: true },
   dataDir: './.data',
   masterKey: undefined,
   bootstrapAdminKey: undefined,
@@ -105,7 +105,7 @@ describe('loadConfig', () => {
       }),
     ).toEqual({
       http: { port: 8080, host: '127.0.0.1', requestTimeoutMs: 30_000 },
-      database: { url: 'postgresql://jartrail:pw@db:5432/jartrail', poolSize: 50, embeddedPort: 55432, runMigrations: false },
+      database: { url: 'postgresql://jartrail:pw@db:5432/jartrail', poolSize: 50, connectTimeoutMs: 5000, statementTimeoutMs: 15_000, embeddedPort: 55432, runMigrations: false },
       dataDir: '/var/lib/jartrail',
       masterKey: MASTER_KEY,
       bootstrapAdminKey: ADMIN_KEY,

@@ -26,6 +26,8 @@ const environmentSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
   DATABASE_POOL_SIZE: integer(1, 200).default(20),
+  DATABASE_CONNECT_TIMEOUT_MS: integer(100, 600_000).default(5000),
+  DATABASE_STATEMENT_TIMEOUT_MS: integer(100, 3_600_000).default(15_000),
   JARTRAIL_DATA_DIR: z.string().min(1).default('./.data'),
   JARTRAIL_EMBEDDED_PG_PORT: integer(1, 65535).default(54329),
   JARTRAIL_MASTER_KEY: z
@@ -82,6 +84,10 @@ export interface AppConfig {
     /** Set when an external PostgreSQL is configured; absent means the embedded one. */
     readonly url: string | undefined;
     readonly poolSize: number;
+    /** Opening a connection or waiting for a pooled one; then 503. */
+    readonly connectTimeoutMs: number;
+    /** One statement (the ledger sequencer's: at least 60 s; migrations: unbounded); then 503. */
+    readonly statementTimeoutMs: number;
     readonly embeddedPort: number;
     readonly runMigrations: boolean;
   };
@@ -167,6 +173,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
     database: {
       url: env.DATABASE_URL,
       poolSize: env.DATABASE_POOL_SIZE,
+      connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
       embeddedPort: env.JARTRAIL_EMBEDDED_PG_PORT,
       runMigrations: env.MIGRATIONS_RUN,
     },

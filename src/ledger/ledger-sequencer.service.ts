@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { Keyring } from '../common/crypto/keyring';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { dataSourceOptions, sequencerTimeouts } from '../database/data-source-options';
 import { LedgerRepository } from './ledger.repository';
 import { LedgerSequencer, type SequencerRun, SequencerLoop } from './ledger-sequencer';
 import type { SequencerWorkerData, SequencerWorkerMessage } from './sequencer.worker';
@@ -22,22 +23,25 @@ const WORKER_FILE = join(__dirname, 'sequencer.worker.js');
 @Injectable()
 export class LedgerSequencerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('LedgerSequencer');
-  private readonly sequencer: LedgerSequencer;
+  private sequencer: LedgerSequencer | undefined;
+  private sequencerDataSource: DataSource | undefined;
   private worker: Worker | undefined;
   private loop: SequencerLoop | undefined;
 
   constructor(
-    ledger: LedgerRepository,
     private readonly keys: SigningKeysService,
     private readonly keyring: Keyring,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {
-    this.sequencer = new LedgerSequencer(ledger, keys, config);
-  }
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.keys.ensureKey();
+    // Connections of its own, whose statement timeout fits a batch of LEDGER_SEQUENCER_BATCH records rather than a
+    // request: the service's pool would cut a long batch, and the batch would then fail on every retry.
+    this.sequencerDataSource = new DataSource(dataSourceOptions(this.databaseUrl, 2, sequencerTimeouts(this.config)));
+    await this.sequencerDataSource.initialize();
+    this.sequencer = new LedgerSequencer(new LedgerRepository(this.sequencerDataSource), this.keys, this.config);
     if (!this.config.ledger.enabled) return;
     if (existsSync(WORKER_FILE)) this.startWorker();
     else {
@@ -49,20 +53,26 @@ export class LedgerSequencerService implements OnApplicationBootstrap, OnApplica
   async onApplicationShutdown(): Promise<void> {
     await this.loop?.stop();
     const worker = this.worker;
-    if (!worker) return;
-    this.worker = undefined;
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    worker.postMessage('stop' satisfies SequencerWorkerMessage);
-    await exited;
+    if (worker) {
+      this.worker = undefined;
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.postMessage('stop' satisfies SequencerWorkerMessage);
+      await exited;
+    }
+    await this.sequencerDataSource?.destroy();
   }
 
   run(options: { wait: boolean; checkpoint: 'when_due' | 'now' }): Promise<SequencerRun> {
-    return this.sequencer.run(options);
+    return this.sequencer!.run(options);
+  }
+
+  private get databaseUrl(): string {
+    return (this.dataSource.options as { url: string }).url;
   }
 
   private startWorker(): void {
     const workerData: SequencerWorkerData = {
-      databaseUrl: (this.dataSource.options as { url?: string }).url!,
+      databaseUrl: this.databaseUrl,
       ledgerKeySealingKey: this.keyring.ledgerKeySealingKey.toString('base64url'),
       config: this.config,
     };

@@ -4,7 +4,7 @@ import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Keyring } from '../common/crypto/keyring';
 import type { AppConfig } from '../config/app-config';
-import { dataSourceOptions } from '../database/data-source-options';
+import { dataSourceOptions, sequencerTimeouts } from '../database/data-source-options';
 import { LedgerRepository } from './ledger.repository';
 import { LedgerSequencer, SequencerLoop } from './ledger-sequencer';
 import { SigningKeysService } from './signing-keys.service';
@@ -26,7 +26,7 @@ export type SequencerWorkerMessage = 'stop';
 async function main(): Promise<void> {
   const data = workerData as SequencerWorkerData;
   Logger.overrideLogger(false);
-  const dataSource = new DataSource(dataSourceOptions(data.databaseUrl, 2));
+  const dataSource = new DataSource(dataSourceOptions(data.databaseUrl, 2, sequencerTimeouts(data.config)));
   await dataSource.initialize();
   const ledger = new LedgerRepository(dataSource);
   const keyring = { ledgerKeySealingKey: Buffer.from(data.ledgerKeySealingKey, 'base64url') } as Keyring;
