@@ -48,7 +48,12 @@ export class AppModule {
       imports: [
         RuntimeModule.forRoot(runtime),
         LoggingModule,
-        TypeOrmModule.forRoot(dataSourceOptions(runtime.databaseUrl, runtime.config.database.poolSize)),
+        TypeOrmModule.forRoot(
+          dataSourceOptions(runtime.databaseUrl, runtime.config.database.poolSize, {
+            connectMs: runtime.config.database.connectTimeoutMs,
+            statementMs: runtime.config.database.statementTimeoutMs,
+          }),
+        ),
         DatabaseModule,
         HealthModule,
         AccessModule,

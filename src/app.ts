@@ -6,8 +6,10 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { AccessGuard, registerEarlyAuthentication } from './access/access.guard';
 import { AppModule, type AppRuntime } from './app.module';
 import { BODY_JSON_LIMITS, findJsonLimitViolation } from './common/json-limits';
+import { problemClientErrorHandler } from './common/problem/client-error';
 import { ProblemException } from './common/problem/problem';
 import { replyWithProblem } from './common/problem/problem.filter';
 import { refuseBadRequestText } from './common/request-text';
@@ -84,7 +86,7 @@ export interface CreateAppOptions {
 
 /** The whole service as a Nest application on fastify, initialised but not yet listening. */
 export async function createApp(runtime: AppRuntime, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
-  const { ingest } = runtime.config;
+  const { ingest, http } = runtime.config;
   const adapter = new FastifyAdapter({
     // The largest body any route takes; routes with opaque bodies get their own limit below.
     bodyLimit: Math.max(ingest.maxBatchBytes, 1024 * 1024),
@@ -92,6 +94,16 @@ export async function createApp(runtime: AppRuntime, options: CreateAppOptions =
     return503OnClosing: true,
     // The router answers a bad URL (400) or an over-long parameter (414) before Nest sees the request.
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => replyWithProblem(request, reply, error, routerLogger),
+    // A client has this long to send its whole request, body included (408 and the connection closed after), so
+    // slow or stalled clients cannot hold connections and descriptors for ever. Node checks the deadline
+    // periodically; a quarter of the timeout (at most 1 s) keeps the overshoot small.
+    requestTimeout: http.requestTimeoutMs,
+    http: {
+      requestTimeout: http.requestTimeoutMs,
+      headersTimeout: Math.min(60_000, http.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(http.requestTimeoutMs / 4))),
+    },
+    clientErrorHandler: problemClientErrorHandler,
   });
   const fastify = adapter.getInstance();
   fastify.addHook('onRoute', (route) => {
@@ -102,6 +114,8 @@ export async function createApp(runtime: AppRuntime, options: CreateAppOptions =
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // Resolved at the first request, once Nest (created below) has built its providers.
+  registerEarlyAuthentication(fastify, () => app.get(AccessGuard));
 
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(runtime), adapter, { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));

@@ -1,4 +1,5 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { Scope } from './scopes';
 
@@ -16,10 +17,17 @@ export type AccessRule =
   /** Health checks: no credentials. */
   | { readonly kind: 'public' };
 
+/** Fastify route config of auditor routes: their API key is checked before the body is read (registerEarlyAuthentication). */
+export interface EarlyAuthenticationRouteConfig {
+  readonly earlyAuthentication?: true;
+}
+
 export const Access = (rule: AccessRule) => {
   const decorators: (ClassDecorator | MethodDecorator)[] = [SetMetadata(ACCESS_METADATA, rule)];
   if (rule.kind === 'auditor') {
     decorators.push(
+      // A route has one fastify route config: an auditor route cannot also take an opaque body (sender routes do).
+      RouteConfig({ earlyAuthentication: true } satisfies EarlyAuthenticationRouteConfig),
       ApiBearerAuth('api-key'),
       ApiUnauthorizedResponse({ description: 'No API key, or an unknown or revoked one (problem details)' }),
       ApiForbiddenResponse({ description: `The API key lacks the ${rule.scope} scope (problem details)` }),

@@ -1,8 +1,9 @@
-import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ProblemException } from '../common/problem/problem';
-import { ACCESS_METADATA, type AccessRule } from './access.decorator';
+import { sendProblem, toProblem } from '../common/problem/problem.filter';
+import { ACCESS_METADATA, type AccessRule, type EarlyAuthenticationRouteConfig } from './access.decorator';
 import { AccessRecorder } from './access-recorder';
 import { ApiKeysService, type Auditor } from './api-keys.service';
 
@@ -29,6 +30,23 @@ export class AccessGuard implements CanActivate {
     if (rule.kind !== 'auditor') return true;
 
     const request = context.switchToHttp().getRequest<AuditorRequest>();
+    const auditor = await this.authenticate(request);
+    if (!auditor.scopes.includes(rule.scope)) {
+      const problem = new ProblemException('forbidden', {
+        detail: `this request needs the ${rule.scope} scope`,
+        extensions: { required_scope: rule.scope },
+        headers: { 'WWW-Authenticate': `Bearer realm="jartrail", error="insufficient_scope", scope="${rule.scope}"` },
+      });
+      // A refused look is still a look: it goes into the access records too.
+      await this.recorder.record(request, auditor, problem.status);
+      throw problem;
+    }
+    return true;
+  }
+
+  /** The auditor whose API key the request carries; 401 problem details for none, a malformed or an unknown one. */
+  async authenticate(request: AuditorRequest): Promise<Auditor> {
+    if (request.auditor) return request.auditor;
     const match = BEARER.exec(request.headers.authorization ?? '');
     if (!match) {
       const problem = new ProblemException('unauthenticated', {
@@ -54,16 +72,28 @@ export class AccessGuard implements CanActivate {
     }
     const auditor = check.auditor;
     request.auditor = auditor;
-    if (!auditor.scopes.includes(rule.scope)) {
-      const problem = new ProblemException('forbidden', {
-        detail: `this request needs the ${rule.scope} scope`,
-        extensions: { required_scope: rule.scope },
-        headers: { 'WWW-Authenticate': `Bearer realm="jartrail", error="insufficient_scope", scope="${rule.scope}"` },
-      });
-      // A refused look is still a look: it goes into the access records too.
-      await this.recorder.record(request, auditor, problem.status);
-      throw problem;
-    }
-    return true;
+    return auditor;
   }
+}
+
+/**
+ * Authenticates admin and auditor requests as soon as their headers arrive, before fastify reads and parses the
+ * body (up to 10 MiB): an anonymous client gets its 401 at once and holds no buffer. The guard then finds the
+ * auditor on the request and checks the scope. `resolveGuard` is called at the first request: the hook is
+ * registered before Nest has built its providers.
+ */
+export function registerEarlyAuthentication(fastify: FastifyInstance, resolveGuard: () => AccessGuard): void {
+  const logger = new Logger('AccessGuard');
+  let resolved: AccessGuard | undefined;
+  const guard = () => (resolved ??= resolveGuard());
+  fastify.addHook('onRequest', async (request, reply) => {
+    if (!(request.routeOptions.config as EarlyAuthenticationRouteConfig | undefined)?.earlyAuthentication) return;
+    try {
+      await guard().authenticate(request as AuditorRequest);
+    } catch (error) {
+      const problem = toProblem(error);
+      if (problem.status >= 500) logger.error({ err: error, correlationId: request.id }, 'authentication failed');
+      return sendProblem(request, reply, problem);
+    }
+  });
 }

@@ -19,10 +19,11 @@ import { ApiKeysService } from './api-keys.service';
     AccessRecordsRepository,
     AccessRecordsService,
     AccessRecorder,
-    { provide: APP_GUARD, useClass: AccessGuard },
+    AccessGuard,
+    { provide: APP_GUARD, useExisting: AccessGuard },
     { provide: APP_INTERCEPTOR, useClass: AccessRecordInterceptor },
   ],
-  exports: [ApiKeysService],
+  exports: [ApiKeysService, AccessGuard],
 })
 export class AccessModule implements OnApplicationBootstrap {
   constructor(

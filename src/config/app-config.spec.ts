@@ -4,8 +4,8 @@ const MASTER_KEY = 'q1Z9yq0Jc8a3Jv7m1m5mCwX0pQmVZxkTtWJtX8y4Qk0';
 const ADMIN_KEY = 'adm_0123456789abcdef0123456789abcdef';
 
 const DEFAULTS: AppConfig = {
-  http: { port: 3000, host: '0.0.0.0' },
-  database: { url: undefined, poolSize: 20, embeddedPort: 54329, runMigrations: true },
+  http: { port: 3000, host: '0.0.0.0', requestTimeoutMs: 30_000 },
+  database: { url: undefined, poolSize: 20, connectTimeoutMs: 5000, statementTimeoutMs: 15_000, embeddedPort: 54329, runMigrations: true },
   dataDir: './.data',
   masterKey: undefined,
   previousMasterKeys: [],
@@ -107,8 +107,8 @@ describe('loadConfig', () => {
         RETENTION_INTERVAL_SECONDS: '600',
       }),
     ).toEqual({
-      http: { port: 8080, host: '127.0.0.1' },
-      database: { url: 'postgresql://jartrail:pw@db:5432/jartrail', poolSize: 50, embeddedPort: 55432, runMigrations: false },
+      http: { port: 8080, host: '127.0.0.1', requestTimeoutMs: 30_000 },
+      database: { url: 'postgresql://jartrail:pw@db:5432/jartrail', poolSize: 50, connectTimeoutMs: 5000, statementTimeoutMs: 15_000, embeddedPort: 55432, runMigrations: false },
       dataDir: '/var/lib/jartrail',
       masterKey: MASTER_KEY,
       previousMasterKeys: [MASTER_KEY.replace('q', 'r'), MASTER_KEY.replace('Q', 'R')],

@@ -20,11 +20,14 @@ const integer = (min: number, max = Number.MAX_SAFE_INTEGER) =>
 const environmentSchema = z.object({
   PORT: integer(0, 65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
+  HTTP_REQUEST_TIMEOUT_MS: integer(100, 3_600_000).default(30_000),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
   DATABASE_POOL_SIZE: integer(1, 200).default(20),
+  DATABASE_CONNECT_TIMEOUT_MS: integer(100, 600_000).default(5000),
+  DATABASE_STATEMENT_TIMEOUT_MS: integer(100, 3_600_000).default(15_000),
   JARTRAIL_DATA_DIR: z.string().min(1).default('./.data'),
   JARTRAIL_EMBEDDED_PG_PORT: integer(1, 65535).default(54329),
   JARTRAIL_MASTER_KEY: z
@@ -77,11 +80,20 @@ const environmentSchema = z.object({
 });
 
 export interface AppConfig {
-  readonly http: { readonly port: number; readonly host: string };
+  readonly http: {
+    readonly port: number;
+    readonly host: string;
+    /** The longest a client may take to send a whole request, headers and body: 408 and the connection closed after. */
+    readonly requestTimeoutMs: number;
+  };
   readonly database: {
     /** Set when an external PostgreSQL is configured; absent means the embedded one. */
     readonly url: string | undefined;
     readonly poolSize: number;
+    /** Opening a connection or waiting for a pooled one; then 503. */
+    readonly connectTimeoutMs: number;
+    /** One statement (the ledger sequencer's: at least 60 s; migrations: unbounded); then 503. */
+    readonly statementTimeoutMs: number;
     readonly embeddedPort: number;
     readonly runMigrations: boolean;
   };
@@ -167,10 +179,12 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
     throw new ConfigurationError(['RETENTION_POLICY: names a retention policy, which needs RETENTION_PAYLOAD_DAYS']);
   }
   return {
-    http: { port: env.PORT, host: env.HOST },
+    http: { port: env.PORT, host: env.HOST, requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS },
     database: {
       url: env.DATABASE_URL,
       poolSize: env.DATABASE_POOL_SIZE,
+      connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
       embeddedPort: env.JARTRAIL_EMBEDDED_PG_PORT,
       runMigrations: env.MIGRATIONS_RUN,
     },

@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { Keyring } from '../common/crypto/keyring';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { dataSourceOptions, sequencerTimeouts } from '../database/data-source-options';
 import { LedgerRepository } from './ledger.repository';
 import { LedgerSequencer, type SequencerRun, type SequencerRunOptions, SequencerLoop } from './ledger-sequencer';
 import type { SequencerWorkerData, SequencerWorkerMessage } from './sequencer.worker';
@@ -19,7 +20,12 @@ const WORKER_FILE = join(__dirname, 'sequencer.worker.js');
  * never reaches the thread by accident. Not the master key, not the bootstrap admin key, no other derived key.
  */
 export function sequencerWorkerData(config: AppConfig, keyring: Keyring, databaseUrl: string): SequencerWorkerData {
-  return { databaseUrl, ledgerKeySealingKeys: keyring.sealing.only('ledger key'), ledger: config.ledger };
+  return {
+    databaseUrl,
+    ledgerKeySealingKeys: keyring.sealing.only('ledger key'),
+    ledger: config.ledger,
+    database: { connectTimeoutMs: config.database.connectTimeoutMs, statementTimeoutMs: config.database.statementTimeoutMs },
+  };
 }
 
 /**
@@ -30,22 +36,25 @@ export function sequencerWorkerData(config: AppConfig, keyring: Keyring, databas
 @Injectable()
 export class LedgerSequencerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('LedgerSequencer');
-  private readonly sequencer: LedgerSequencer;
+  private sequencer: LedgerSequencer | undefined;
+  private sequencerDataSource: DataSource | undefined;
   private worker: Worker | undefined;
   private loop: SequencerLoop | undefined;
 
   constructor(
-    ledger: LedgerRepository,
     private readonly keys: SigningKeysService,
     private readonly keyring: Keyring,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {
-    this.sequencer = new LedgerSequencer(ledger, keys, config.ledger);
-  }
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.keys.ensureKey();
+    // Connections of its own, whose statement timeout fits a batch of LEDGER_SEQUENCER_BATCH records rather than a
+    // request: the service's pool would cut a long batch, and the batch would then fail on every retry.
+    this.sequencerDataSource = new DataSource(dataSourceOptions(this.databaseUrl, 2, sequencerTimeouts(this.config)));
+    await this.sequencerDataSource.initialize();
+    this.sequencer = new LedgerSequencer(new LedgerRepository(this.sequencerDataSource), this.keys, this.config.ledger);
     if (!this.config.ledger.enabled) return;
     if (existsSync(WORKER_FILE)) this.startWorker();
     else {
@@ -57,19 +66,25 @@ export class LedgerSequencerService implements OnApplicationBootstrap, OnApplica
   async onApplicationShutdown(): Promise<void> {
     await this.loop?.stop();
     const worker = this.worker;
-    if (!worker) return;
-    this.worker = undefined;
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    worker.postMessage('stop' satisfies SequencerWorkerMessage);
-    await exited;
+    if (worker) {
+      this.worker = undefined;
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.postMessage('stop' satisfies SequencerWorkerMessage);
+      await exited;
+    }
+    await this.sequencerDataSource?.destroy();
   }
 
   run(options: SequencerRunOptions): Promise<SequencerRun> {
-    return this.sequencer.run(options);
+    return this.sequencer!.run(options);
+  }
+
+  private get databaseUrl(): string {
+    return (this.dataSource.options as { url: string }).url;
   }
 
   private startWorker(): void {
-    const workerData = sequencerWorkerData(this.config, this.keyring, (this.dataSource.options as { url?: string }).url!);
+    const workerData = sequencerWorkerData(this.config, this.keyring, this.databaseUrl);
     const worker = new Worker(WORKER_FILE, { workerData });
     worker.on('message', (message: { error?: string }) => {
       if (message.error) this.logger.error({ err: message.error }, 'the ledger sequencer failed; retrying');

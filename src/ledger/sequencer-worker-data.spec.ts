@@ -8,12 +8,13 @@ describe('the sequencer worker thread', () => {
   const config = loadConfig({ JARTRAIL_MASTER_KEY: masterKey, BOOTSTRAP_ADMIN_KEY: adminKey, DATABASE_URL: 'postgres://app:pw@db/jartrail' });
   const keyring = new Keyring(Buffer.from(masterKey, 'base64url'));
 
-  it('gets the database, the ledger key sealing keys and the ledger settings, nothing else', () => {
+  it('gets the database URL and timeouts, the ledger key sealing keys and the ledger settings, nothing else', () => {
     const data = sequencerWorkerData(config, keyring, 'postgres://app:pw@db/jartrail');
     expect(data).toEqual({
       databaseUrl: 'postgres://app:pw@db/jartrail',
       ledgerKeySealingKeys: keyring.sealing.only('ledger key'),
       ledger: config.ledger,
+      database: { connectTimeoutMs: config.database.connectTimeoutMs, statementTimeoutMs: config.database.statementTimeoutMs },
     });
   });
 

@@ -3,7 +3,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { type Keyring, SealingKeys } from '../common/crypto/keyring';
-import { dataSourceOptions } from '../database/data-source-options';
+import type { AppConfig } from '../config/app-config';
+import { dataSourceOptions, sequencerTimeouts } from '../database/data-source-options';
 import { LedgerRepository } from './ledger.repository';
 import { LedgerSequencer, type LedgerSettings, SequencerLoop } from './ledger-sequencer';
 import { SigningKeysService } from './signing-keys.service';
@@ -14,6 +15,8 @@ export interface SequencerWorkerData {
   /** Only the keys that open the ledger signing keys (one per master key held), never a master key. */
   readonly ledgerKeySealingKeys: ReturnType<SealingKeys['only']>;
   readonly ledger: LedgerSettings;
+  /** The timeouts only: the database URL above is the one connection setting the worker needs. */
+  readonly database: Pick<AppConfig['database'], 'connectTimeoutMs' | 'statementTimeoutMs'>;
 }
 
 export type SequencerWorkerMessage = 'stop';
@@ -25,7 +28,7 @@ export type SequencerWorkerMessage = 'stop';
 async function main(): Promise<void> {
   const data = workerData as SequencerWorkerData;
   Logger.overrideLogger(false);
-  const dataSource = new DataSource(dataSourceOptions(data.databaseUrl, 2));
+  const dataSource = new DataSource(dataSourceOptions(data.databaseUrl, 2, sequencerTimeouts(data)));
   await dataSource.initialize();
   const ledger = new LedgerRepository(dataSource);
   const keyring = { sealing: SealingKeys.fromOnly('ledger key', data.ledgerKeySealingKeys) } as Keyring;

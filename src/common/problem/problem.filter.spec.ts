@@ -30,6 +30,18 @@ describe('toProblem', () => {
     expect(toProblem(error).code).toBe('unavailable');
   });
 
+  it.each(['Connection terminated unexpectedly', 'Query read timeout', 'timeout exceeded when trying to connect', 'Connection terminated due to connection timeout'])(
+    'answers 503 with Retry-After when node-postgres says %s',
+    (message) => {
+      const problem = toProblem(Object.assign(new Error(message), { driverError: new Error(message) }));
+      expect({ code: problem.code, retryAfter: problem.options.headers?.['Retry-After'] }).toEqual({ code: 'unavailable', retryAfter: '5' });
+    },
+  );
+
+  it('answers 503 when PostgreSQL cancelled a statement at statement_timeout', () => {
+    expect(toProblem(Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' })).code).toBe('unavailable');
+  });
+
   it('maps Nest HTTP exceptions by status, keeping their message below 500 only', () => {
     expect(toProblem(new NotFoundException('Cannot GET /nowhere'))).toMatchObject({ code: 'not-found', status: 404 });
     expect(toProblem(new BadRequestException('bad')).code).toBe('invalid-request');

@@ -37,14 +37,44 @@ const STATUS_CODES: ReadonlyMap<number, ProblemCode> = new Map([
   [503, 'unavailable'],
 ]);
 
-/** Connection-level failures: the database is down, restarting or full. Retryable, so 503 rather than 500. */
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P02', '57P03', '53300']);
+/**
+ * Connection-level failures: the database is down, restarting, full, or did not answer within
+ * DATABASE_STATEMENT_TIMEOUT_MS (57014, PostgreSQL's statement_timeout). Retryable, so 503 rather than 500.
+ */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300', '57014']);
+
+/**
+ * The same failures as node-postgres reports them without a code: a connection lost mid-statement, a server that
+ * did not answer within query_timeout or connectionTimeoutMillis, a pooled client already broken.
+ */
+const UNAVAILABLE_MESSAGES = [
+  /^Connection terminated/,
+  /^Query read timeout$/,
+  /^timeout exceeded when trying to connect$/,
+  /^Client has encountered a connection error and is not queryable$/,
+  /^Client was closed and is not queryable$/,
+];
+
+/** Seconds a client should wait before sending again when the database is unavailable. */
+const RETRY_AFTER_SECONDS = 5;
+
+function isDatabaseUnavailable(exception: unknown): boolean {
+  const error = exception as { code?: unknown; message?: unknown; driverError?: { code?: unknown; message?: unknown } } | undefined;
+  const code = error?.driverError?.code ?? error?.code;
+  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+  const message = error?.driverError?.message ?? error?.message;
+  return typeof message === 'string' && UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(message));
+}
 
 export function toProblem(exception: unknown): ProblemException {
   if (exception instanceof ProblemException) return exception;
-  const code = (exception as { code?: unknown; driverError?: { code?: unknown } })?.driverError?.code ?? (exception as { code?: unknown })?.code;
-  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) {
-    return new ProblemException('unavailable', { detail: 'the database is not available; nothing was written, send again later' });
+  if (isDatabaseUnavailable(exception)) {
+    // Every write is one transaction: when it fails, nothing was written. When the connection was lost during the
+    // commit itself the outcome is unknown, and sending again is still right (an event id is recorded once).
+    return new ProblemException('unavailable', {
+      detail: 'the database is not available or did not answer in time; send again later',
+      headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
+    });
   }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
@@ -76,14 +106,19 @@ export class ProblemFilter implements ExceptionFilter {
 /** Writes an error as problem details; also used for the errors fastify's router answers before Nest sees them. */
 export function replyWithProblem(request: FastifyRequest | undefined, reply: FastifyReply, exception: unknown, logger: Pick<Logger, 'error'>): void {
   const problem = toProblem(exception);
-  const correlationId = request?.id === undefined ? undefined : String(request.id);
   if (problem.status >= 500) {
-    logger.error({ err: exception, correlationId }, 'request failed');
+    logger.error({ err: exception, correlationId: request?.id === undefined ? undefined : String(request.id) }, 'request failed');
   }
+  void sendProblem(request, reply, problem);
+}
+
+/** Answers with problem details, outside Nest too (fastify hooks that refuse a request before it reaches Nest). */
+export function sendProblem(request: FastifyRequest | undefined, reply: FastifyReply, problem: ProblemException): FastifyReply {
+  const correlationId = request?.id === undefined ? undefined : String(request.id);
   const path = request?.url?.split('?')[0];
-  void reply
+  return reply
     .status(problem.status)
-    // The correlation id header is set here too: router errors do not pass the app's onSend hook.
+    // The correlation id header is set here too: router errors and early refusals do not pass the app's onSend hook.
     .headers({ ...problem.options.headers, 'content-type': `${PROBLEM_CONTENT_TYPE}; charset=utf-8`, ...(correlationId !== undefined && { 'x-request-id': correlationId }) })
     .send(JSON.stringify(problem.toDocument(path, correlationId)));
 }
