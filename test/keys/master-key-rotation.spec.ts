@@ -225,3 +225,36 @@ describe('a deployment set up before master keys could rotate', () => {
     }
   });
 });
+
+describe('two rotations at once', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(() => db.drop());
+
+  it('re-seal each value once between them, and leave nothing under the old key', async () => {
+    const first = aMasterKey();
+    const second = aMasterKey();
+    const setup = await startTestApp({ db, masterKey: first, env: QUIET_LEDGER });
+    try {
+      for (let index = 0; index < 6; index++) await registerSource(setup, 'agent');
+    } finally {
+      await setup.close();
+    }
+    const replicas = await Promise.all([0, 1].map(() => startTestApp({ db, masterKey: second, previousMasterKeys: [first], env: QUIET_LEDGER })));
+    try {
+      const before = (await replicas[0]!.get('/v1/master-keys').expect(200)).body.sealed;
+      expect(before).toEqual([{ key_id: idOf(first), count: 9, held: true }]);
+      const reports = await Promise.all(
+        replicas.map(async (app) => (await app.http().post('/v1/master-keys/rotate').set('authorization', `Bearer ${app.adminKey}`).send({ batch_size: 1 }).expect(200)).body),
+      );
+      const total = (report: { resealed: Record<string, number> }) => Object.values(report.resealed).reduce((sum, count) => sum + count, 0);
+      expect(total(reports[0]) + total(reports[1])).toBe(9);
+      expect(reports.map((report) => report.ok)).toEqual([true, true]);
+      expect((await replicas[1]!.get('/v1/master-keys').expect(200)).body.sealed).toEqual([{ key_id: idOf(second), count: 9, held: true }]);
+    } finally {
+      await Promise.all(replicas.map((app) => app.close()));
+    }
+  });
+});

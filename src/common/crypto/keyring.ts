@@ -36,11 +36,6 @@ export function masterKeyIdOf(masterKey: Buffer): MasterKeyId {
   return checkValueOf(masterKey).slice(0, KEY_ID_LENGTH) as MasterKeyId;
 }
 
-/** The id of the master key whose check value this is (the database stores the first key's check value). */
-export function masterKeyIdOfCheckValue(checkValue: string): MasterKeyId {
-  return checkValue.slice(0, KEY_ID_LENGTH) as MasterKeyId;
-}
-
 const SEALING_DERIVATIONS: Record<SealPurpose, string> = { secret: 'source secret sealing v1', 'ledger key': 'ledger signing key sealing v1' };
 
 /**
@@ -116,25 +111,23 @@ export class Keyring {
   private fingerprintKey: Buffer;
   /** A value that identifies the current master key without revealing it. */
   readonly checkValue: string;
-  private readonly masterKeys: readonly Buffer[];
+  /** The current master key's AES-256-GCM key for secrets (what `sealing` seals them with). */
+  readonly sealingKey: Buffer;
+  /** The service keys each master key held would derive, by its check value; the master keys themselves are not kept. */
+  private readonly derivedServiceKeys: ReadonlyMap<string, ServiceKeys>;
 
   constructor(masterKey: Buffer, previousMasterKeys: readonly Buffer[] = []) {
     for (const key of [masterKey, ...previousMasterKeys]) if (key.length !== 32) throw new Error('the master key must be 32 bytes');
-    this.masterKeys = [masterKey, ...previousMasterKeys];
     this.sealing = SealingKeys.fromMasterKeys(masterKey, previousMasterKeys);
     ({ pseudonym: this.pseudonymKey, fingerprint: this.fingerprintKey } = Keyring.serviceKeysOf(masterKey));
     this.checkValue = checkValueOf(masterKey);
-  }
-
-  /** The current master key's sealing key for secrets (kept for the pinned-derivation test). */
-  get sealingKey(): Buffer {
-    return derive(this.masterKeys[0]!, SEALING_DERIVATIONS.secret);
+    this.sealingKey = derive(masterKey, SEALING_DERIVATIONS.secret);
+    this.derivedServiceKeys = new Map([masterKey, ...previousMasterKeys].map((key) => [checkValueOf(key), Keyring.serviceKeysOf(key)]));
   }
 
   /** The service keys as the master key with this check value derives them; undefined when no key held has it. */
   serviceKeysDerivedFrom(checkValue: string): ServiceKeys | undefined {
-    const masterKey = this.masterKeys.find((key) => checkValueOf(key) === checkValue);
-    return masterKey && Keyring.serviceKeysOf(masterKey);
+    return this.derivedServiceKeys.get(checkValue);
   }
 
   /** The pseudonym and fingerprint keys kept in the database replace the ones derived from the current key. */

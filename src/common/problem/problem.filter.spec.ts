@@ -1,4 +1,5 @@
 import { BadRequestException, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { UnknownMasterKeyError } from '../crypto/keyring';
 import { toProblem } from './problem.filter';
 import { ProblemException } from './problem';
 
@@ -40,6 +41,12 @@ describe('toProblem', () => {
 
   it('answers 503 when PostgreSQL cancelled a statement at statement_timeout', () => {
     expect(toProblem(Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' })).code).toBe('unavailable');
+  });
+
+  it('answers 503 unavailable naming the key id for a value sealed under a master key the replica lacks', () => {
+    const problem = toProblem(new UnknownMasterKeyError('AbCdEfGhIjKlMnOp'));
+    expect({ status: problem.status, code: problem.code }).toEqual({ status: 503, code: 'unavailable' });
+    expect(problem.options.detail).toContain('master key AbCdEfGhIjKlMnOp');
   });
 
   it('maps Nest HTTP exceptions by status, keeping their message below 500 only', () => {

@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { UnknownMasterKeyError } from '../crypto/keyring';
 import { PROBLEM_TYPES, ProblemException, type ProblemCode } from './problem';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -76,6 +77,9 @@ export function toProblem(exception: unknown): ProblemException {
       headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
     });
   }
+  // A value sealed under a master key this replica was not given: a deployment fault the operator can fix, so
+  // retryable; the message names only the key id.
+  if (exception instanceof UnknownMasterKeyError) return new ProblemException('unavailable', { detail: `a value this needs is ${exception.message}` });
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const code = STATUS_CODES.get(status) ?? (status >= 500 ? 'internal' : 'invalid-request');
