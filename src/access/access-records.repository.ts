@@ -38,6 +38,7 @@ export interface StoredAccessRecord {
   readonly target: string;
   readonly status: number;
   readonly correlationId: string;
+  readonly detail: Record<string, unknown> | null;
 }
 
 type AccessRecordRow = {
@@ -52,6 +53,7 @@ type AccessRecordRow = {
   target: string;
   status: number;
   correlation_id: string;
+  detail: Record<string, unknown> | null;
 };
 
 @Injectable()
@@ -99,7 +101,7 @@ export class AccessRecordsRepository {
     if (filter.to !== undefined) where.push(`r.at < ${param(filter.to)}`);
     if (filter.beforeSeq !== undefined) where.push(`r.seq < ${param(filter.beforeSeq)}::bigint`);
     const rows: AccessRecordRow[] = await this.dataSource.query(
-      `SELECT r.seq, r.at, r.api_key_id, k.name AS api_key_name, r.credential, r.presented_key_fingerprint, r.method, r.route, r.target, r.status, r.correlation_id
+      `SELECT r.seq, r.at, r.api_key_id, k.name AS api_key_name, r.credential, r.presented_key_fingerprint, r.method, r.route, r.target, r.status, r.correlation_id, r.detail
        FROM access_records r LEFT JOIN api_keys k ON k.id = r.api_key_id
        ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY r.seq DESC
@@ -118,6 +120,7 @@ export class AccessRecordsRepository {
       target: row.target,
       status: row.status,
       correlationId: row.correlation_id,
+      detail: row.detail,
     }));
   }
 }

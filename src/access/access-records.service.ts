@@ -57,6 +57,7 @@ export class AccessRecordsService {
         target: row.target,
         status: row.status,
         correlation_id: row.correlationId,
+        detail: row.detail,
       })),
       next_cursor: rows.length > query.limit ? encodeAccessCursor(page.at(-1)!.seq) : null,
     };

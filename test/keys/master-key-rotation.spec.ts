@@ -90,6 +90,11 @@ describe('master-key rotation', () => {
         detail: { action: 'master_key_rotation', from_key_ids: [idOf(first)], to_key_id: idOf(second), ok: true },
       });
       expect(record!.at).toBeInstanceOf(Date);
+      // An admin reads the same record, with what the rotation changed, through the access log's API.
+      const logged = await replica.http().get('/v1/access-records?route=/v1/master-keys/rotate').set('authorization', `Bearer ${replica.adminKey}`).expect(200);
+      expect(logged.body.items).toEqual([
+        expect.objectContaining({ method: 'POST', status: 200, detail: expect.objectContaining({ action: 'master_key_rotation', to_key_id: idOf(second), ok: true }) }),
+      ]);
     } finally {
       await Promise.all(replicas.map((app) => app.close()));
     }

@@ -44,6 +44,10 @@ export const accessRecordsResponse = z
         target: z.string().describe('The path and query string as requested (a searched subject as its pseudonym)'),
         status: z.int(),
         correlation_id: z.string().describe('The X-Request-Id of the request'),
+        detail: z
+          .record(z.string(), z.unknown())
+          .nullable()
+          .describe('What an admin action changed, when the route records it (a master-key rotation: the key ids and counts)'),
       }),
     ),
     next_cursor: z.string().nullable().describe('Pass as cursor for the next page; null on the last page'),
