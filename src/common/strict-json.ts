@@ -35,7 +35,7 @@ const MAX_REPORTED_DUPLICATES = 16;
  * The paths of members whose name repeats an earlier member of the same object (I-JSON, RFC 7493 section 2.3):
  * JSON.parse keeps the last, another consumer may keep the first, and the two would read different evidence.
  * Runs over text that JSON.parse accepted, so it only tracks structure and member names; names are compared
- * decoded ("a" and "\\u0061" are the same name). One pass, no recursion. When the text is an array, every item is
+ * decoded ("a" and "\u0061" are the same name). One pass, no recursion. When the text is an array, every item is
  * scanned to the end (a batch rejects each item with a duplicate), with at most 16 reported per item.
  */
 export function findDuplicateMembers(text: string): (string | number)[][] {
