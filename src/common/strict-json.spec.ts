@@ -6,6 +6,12 @@ describe('strict JSON', () => {
     expect(findDuplicateMembers('[{"a":1},{"b":{"c":[1,{"d":1,"e":2,"d":3}]}}]')).toEqual([[1, 'b', 'c', 1, 'd']]);
   });
 
+  it('reports at most 16 per body, but scans every item of an array to the end', () => {
+    const many = `{${Array.from({ length: 40 }, () => '"a":1').join(',')}}`;
+    expect(findDuplicateMembers(many)).toHaveLength(16);
+    expect(findDuplicateMembers(`[${many},{"ok":1},{"b":1,"b":2}]`).map((path) => path[0])).toEqual([...Array(16).fill(0), 2]);
+  });
+
   it('compares names decoded, so an escape does not hide a duplicate', () => {
     expect(findDuplicateMembers('{"decision":1,"d\\u0065cision":2}')).toEqual([['decision']]);
   });

@@ -28,17 +28,22 @@ export function decodeUtf8(bytes: Uint8Array, path: readonly (string | number)[]
   }
 }
 
-/** The most duplicate members reported for one body. */
+/** The most duplicate members reported for one body, or for one item of a body that is an array (a batch). */
 const MAX_REPORTED_DUPLICATES = 16;
 
 /**
  * The paths of members whose name repeats an earlier member of the same object (I-JSON, RFC 7493 section 2.3):
  * JSON.parse keeps the last, another consumer may keep the first, and the two would read different evidence.
  * Runs over text that JSON.parse accepted, so it only tracks structure and member names; names are compared
- * decoded ("a" and "\u0061" are the same name). One pass, no recursion.
+ * decoded ("a" and "\u0061" are the same name). One pass, no recursion. When the text is an array, every item is
+ * scanned to the end (a batch rejects each item with a duplicate), with at most 16 reported per item.
  */
 export function findDuplicateMembers(text: string): (string | number)[][] {
   const found: (string | number)[][] = [];
+  const topIsArray = text.trimStart().startsWith('[');
+  // Items of a top-level array come one after the other: a count for the current one is enough.
+  let countedItem: string | number | undefined;
+  let count = 0;
   // Per open container: the names seen so far (objects) or null (arrays); and the current member name or index.
   const names: (Set<string> | null)[] = [];
   const path: (string | number)[] = [];
@@ -60,8 +65,14 @@ export function findDuplicateMembers(text: string): (string | number)[][] {
         const seen = names[names.length - 1]!;
         path[path.length - 1] = name;
         if (seen.has(name)) {
-          found.push([...path]);
-          if (found.length >= MAX_REPORTED_DUPLICATES) return found;
+          const item = topIsArray ? path[0] : undefined;
+          if (item !== countedItem) [countedItem, count] = [item, 0];
+          if (count < MAX_REPORTED_DUPLICATES) {
+            found.push([...path]);
+            count++;
+          } else if (!topIsArray) {
+            return found;
+          }
         } else {
           seen.add(name);
         }

@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
+import { CompactSign } from 'jose';
 import { fieldsOf, problemOf, startTestApp, type TestApp } from '../support/app';
+import { aConsent } from '../support/events';
 import { aClientKey, type ClientKey } from '../support/request-objects';
 
 /** Hostile input on the auditor and admin API (queries, paths, admin bodies): always a 4xx problem, never a 500. */
@@ -150,6 +153,23 @@ describe('bad requests on the query and admin API', () => {
       const [a, b] = await Promise.all([createSource('race-a').expect(201), createSource('race-b').expect(201)]);
       const statuses = await Promise.all([setKeys(a.body.id, { keys: [shared.jwk] }), setKeys(b.body.id, { keys: [shared.jwk] })]);
       expect(statuses.map((response) => response.status).sort()).toEqual([200, 409]);
+    });
+  });
+
+  describe('Security Event Tokens', () => {
+    it('refuses a SET whose payload names a member twice, or holds a NUL, with 400 invalid_request', async () => {
+      const setKey = await aClientKey('ES256');
+      const source = (await admin('/v1/sources').send({ name: `set-dup-${Date.now()}`, kind: 'authorization_server', set_jwks: { keys: [setKey.jwk] } }).expect(201)).body;
+      const sign = (payload: string) =>
+        new CompactSign(new TextEncoder().encode(payload)).setProtectedHeader({ alg: 'ES256', kid: setKey.kid, typ: 'secevent+jwt' }).sign(setKey.privateKey);
+      const push = async (payload: string) => app.http().post('/v1/sets').set('content-type', 'application/secevent+jwt').send(await sign(payload));
+      const claims = (data: object) =>
+        JSON.stringify({ iss: source.id, aud: app.config.sets.audience, jti: randomUUID(), iat: Math.floor(Date.now() / 1000), events: { 'urn:jartrail:event:consent.decision': data } });
+
+      const doubled = claims(aConsent().data).replace('"decision":"approved"', '"decision":"denied","decision":"approved"');
+      expect((await push(doubled)).body).toEqual({ err: 'invalid_request', description: expect.any(String) });
+      expect((await push(claims(aConsent({ subject: 'nul\u0000' }).data))).body).toEqual({ err: 'invalid_request', description: expect.stringContaining('NUL') });
+      expect((await push(claims(aConsent().data))).status).toBe(202);
     });
   });
 });

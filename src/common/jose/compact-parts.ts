@@ -1,3 +1,5 @@
+import { parseStrictJson } from '../strict-json';
+
 export type JsonObject = Record<string, unknown>;
 
 /**
@@ -40,7 +42,8 @@ export function readCompactParts(compact: string): CompactParts {
  */
 export function decodeJsonPart(part: string): JsonObject | undefined {
   try {
-    const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    // Strict: UTF-8 only and no member name twice, so that the claims read here are the ones every reader sees.
+    const value: unknown = parseStrictJson(Buffer.from(part, 'base64url'));
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonObject) : undefined;
   } catch {
     return undefined;
