@@ -66,6 +66,9 @@ describe('failed SQL in the log', () => {
       CREATE FUNCTION test_refuse_events() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN RAISE EXCEPTION 'the test refuses every event'; END $$;
       CREATE TRIGGER test_refuse_events BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION test_refuse_events();`);
+    // A request refused before its body is read still has its request log line.
+    const anonymous = await fetch(`${service.url}/v1/sources`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(anonymous.status).toBe(401);
     const evidence = `evidence-${randomBytes(12).toString('hex')}`;
     const response = await started.send(JSON.stringify(aConsent({ subject: evidence, granted: { scope: evidence } })));
     expect(response.status).toBe(500);
@@ -76,6 +79,12 @@ describe('failed SQL in the log', () => {
     expect(log).toContain('the test refuses every event');
     expect(log).toContain('INSERT INTO events');
     expect(log).not.toContain(evidence);
+    const refused = log
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { req?: { path: string; method: string }; res?: { statusCode: number } })
+      .filter((entry) => entry.req?.path === '/v1/sources' && entry.req.method === 'POST' && entry.res?.statusCode === 401);
+    expect(refused).toHaveLength(1);
   });
 });
 
