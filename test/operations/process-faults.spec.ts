@@ -94,6 +94,17 @@ describe('the service process under process faults', () => {
     expect(await eventually(() => processesUsing(dataDir).length === 0, 10_000)).toEqual(true);
   });
 
+  it('refuses a second service on the same data folder in one line, and leaves the first one running', async () => {
+    service = await startServiceProcess(env);
+    const second = await spawnServiceProcess(env);
+    expect(await second.exited()).toBe(1);
+    const output = second.output();
+    expect(output).toContain('JARTRAIL_DATA_DIR');
+    expect(output).not.toMatch(/\n\s+at /);
+    expect(output.trim().split('\n').length).toBeLessThanOrEqual(3);
+    expect((await fetch(`${service.url}/health/ready`)).status).toBe(200);
+  });
+
   describe('when the embedded PostgreSQL port is taken', () => {
     let squatter: Server;
     beforeEach(async () => {
