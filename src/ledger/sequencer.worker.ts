@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import type { Keyring } from '../common/crypto/keyring';
 import type { AppConfig } from '../config/app-config';
 import { dataSourceOptions, sequencerTimeouts } from '../database/data-source-options';
+import { closeConnectionsOnQueryTimeout } from '../database/query-timeout';
 import { LedgerRepository } from './ledger.repository';
 import { LedgerSequencer, SequencerLoop } from './ledger-sequencer';
 import { SigningKeysService } from './signing-keys.service';
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
   Logger.overrideLogger(false);
   const dataSource = new DataSource(dataSourceOptions(data.databaseUrl, 2, sequencerTimeouts(data.config)));
   await dataSource.initialize();
+  closeConnectionsOnQueryTimeout(dataSource);
   const ledger = new LedgerRepository(dataSource);
   const keyring = { ledgerKeySealingKey: Buffer.from(data.ledgerKeySealingKey, 'base64url') } as Keyring;
   const keys = new SigningKeysService(ledger, keyring, data.config);
