@@ -4,7 +4,7 @@ import pino from 'pino';
 import { createApp } from './app';
 import { Keyring, loadOrCreateMasterKey } from './common/crypto/keyring';
 import { ConfigurationError, loadConfig } from './config/app-config';
-import { EmbeddedDatabase, EmbeddedPortInUseError } from './database/embedded-postgres';
+import { EmbeddedDatabase, EmbeddedStartRefusedError } from './database/embedded-postgres';
 import { safeErrorSerializer } from './logging/safe-error';
 
 /**
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
       embedded = await startingEmbedded;
     } catch (error) {
       if (stopping) return;
-      if (error instanceof EmbeddedPortInUseError) log.fatal({ port: error.port }, error.message);
+      if (error instanceof EmbeddedStartRefusedError) log.fatal(error.message);
       else log.fatal({ err: error }, 'the embedded PostgreSQL could not start');
       process.exit(1);
     }

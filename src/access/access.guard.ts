@@ -77,7 +77,7 @@ export class AccessGuard implements CanActivate {
 }
 
 /**
- * Authenticates admin and auditor requests as soon as their headers arrive, before fastify reads and parses the
+ * Authenticates admin and auditor requests as soon as their headers are in, before fastify reads and parses the
  * body (up to 10 MiB): an anonymous client gets its 401 at once and holds no buffer. The guard then finds the
  * auditor on the request and checks the scope. `resolveGuard` is called at the first request: the hook is
  * registered before Nest has built its providers.
@@ -86,10 +86,12 @@ export function registerEarlyAuthentication(fastify: FastifyInstance, resolveGua
   const logger = new Logger('AccessGuard');
   let resolved: AccessGuard | undefined;
   const guard = () => (resolved ??= resolveGuard());
-  fastify.addHook('onRequest', async (request, reply) => {
-    if (!(request.routeOptions.config as EarlyAuthenticationRouteConfig | undefined)?.earlyAuthentication) return;
+  // preParsing: after the onRequest middleware (the request log line, the correlation id), before the body is read.
+  fastify.addHook('preParsing', async (request, reply, payload) => {
+    if (!(request.routeOptions.config as EarlyAuthenticationRouteConfig | undefined)?.earlyAuthentication) return payload;
     try {
       await guard().authenticate(request as AuditorRequest);
+      return payload;
     } catch (error) {
       const problem = toProblem(error);
       if (problem.status >= 500) logger.error({ err: error, correlationId: request.id }, 'authentication failed');

@@ -5,6 +5,7 @@ import { Keyring } from '../common/crypto/keyring';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { adoptServiceKeys, runMigrationsUnderLock } from './database-bootstrap';
 import { dataSourceOptions } from './data-source-options';
+import { closeConnectionsOnQueryTimeout } from './query-timeout';
 
 /** Before anything else touches the database: migrations (under an advisory lock), then the service keys (which the master key must open). */
 @Injectable()
@@ -18,6 +19,7 @@ export class DatabaseBootstrap implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
+    closeConnectionsOnQueryTimeout(this.dataSource);
     if (this.config.database.runMigrations) {
       // On connections of their own, without the service's statement timeout: building an index over a large
       // table may rightly take longer than any request should.

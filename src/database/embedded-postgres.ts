@@ -22,14 +22,28 @@ for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit', 'message', 'ex
 /** Names the process that runs the cluster, so that a later start can tell an orphaned postmaster from a live owner. */
 const OWNER_FILE = 'postgres.owner';
 
-/** The embedded PostgreSQL's port is taken by another program: a configuration problem, told in one line. */
-export class EmbeddedPortInUseError extends Error {
+/** The embedded PostgreSQL cannot start for a reason the operator fixes by configuration: told in one line. */
+export class EmbeddedStartRefusedError extends Error {
+  override name = 'EmbeddedStartRefusedError';
+}
+
+/** The embedded PostgreSQL's port is taken by another program. */
+export class EmbeddedPortInUseError extends EmbeddedStartRefusedError {
   constructor(readonly port: number) {
     super(
       `port ${port} on 127.0.0.1 is already in use, so the embedded PostgreSQL cannot listen on it: ` +
         'set JARTRAIL_EMBEDDED_PG_PORT to a free port (or DATABASE_URL to use another PostgreSQL)',
     );
-    this.name = 'EmbeddedPortInUseError';
+  }
+}
+
+/** A running process (another jartrail) has the cluster in the data folder open. */
+export class EmbeddedDataDirInUseError extends EmbeddedStartRefusedError {
+  constructor(dataDir: string, postmasterPid: number, ownerPid: number | undefined) {
+    super(
+      `the embedded PostgreSQL in ${dataDir} already runs (postmaster pid ${postmasterPid}` +
+        `${ownerPid === undefined ? '' : `, started by pid ${ownerPid}`}): stop that jartrail first, or give this one another JARTRAIL_DATA_DIR`,
+    );
   }
 }
 
@@ -181,15 +195,14 @@ export class EmbeddedDatabase {
  * so no new start could open it. The owner file names the process that started the cluster: when that process is
  * gone and the lock file's postmaster still runs, the postmaster is an orphan and is shut down (SIGINT, PostgreSQL's
  * fast shutdown: open transactions roll back, no recovery at the next start). A postmaster whose owner still runs
- * is left alone, and the start then fails naming the lock file.
+ * is left alone, and the start is refused (EmbeddedDataDirInUseError).
  */
 async function stopOrphanedPostmaster(dataDir: string, clusterDir: string, onLog?: (message: string) => void): Promise<void> {
   const postmasterPid = await readPid(join(clusterDir, 'postmaster.pid'));
   const ownerPid = await readPid(join(dataDir, OWNER_FILE));
-  if (postmasterPid === undefined || ownerPid === undefined) return;
-  if (ownerPid !== process.pid && isAlive(ownerPid)) return;
   // A stale lock file whose pid is dead (or reused by another program) is PostgreSQL's own business: it clears it.
-  if (!isAlive(postmasterPid) || !['postgres', undefined].includes(processName(postmasterPid))) return;
+  if (postmasterPid === undefined || !isAlive(postmasterPid) || !['postgres', undefined].includes(processName(postmasterPid))) return;
+  if (ownerPid === undefined || (ownerPid !== process.pid && isAlive(ownerPid))) throw new EmbeddedDataDirInUseError(dataDir, postmasterPid, ownerPid);
   onLog?.(`stopping the PostgreSQL (pid ${postmasterPid}) left running by a jartrail that is gone (pid ${ownerPid})`);
   signal(postmasterPid, 'SIGINT');
   if (await exitedWithin(postmasterPid, 30_000)) return;

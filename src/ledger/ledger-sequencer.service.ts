@@ -7,6 +7,7 @@ import { DataSource } from 'typeorm';
 import { Keyring } from '../common/crypto/keyring';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { dataSourceOptions, sequencerTimeouts } from '../database/data-source-options';
+import { closeConnectionsOnQueryTimeout } from '../database/query-timeout';
 import { LedgerRepository } from './ledger.repository';
 import { LedgerSequencer, type SequencerRun, type SequencerRunOptions, SequencerLoop } from './ledger-sequencer';
 import type { SequencerWorkerData, SequencerWorkerMessage } from './sequencer.worker';
@@ -54,6 +55,7 @@ export class LedgerSequencerService implements OnApplicationBootstrap, OnApplica
     // request: the service's pool would cut a long batch, and the batch would then fail on every retry.
     this.sequencerDataSource = new DataSource(dataSourceOptions(this.databaseUrl, 2, sequencerTimeouts(this.config)));
     await this.sequencerDataSource.initialize();
+    closeConnectionsOnQueryTimeout(this.sequencerDataSource);
     this.sequencer = new LedgerSequencer(new LedgerRepository(this.sequencerDataSource), this.keys, this.config.ledger);
     if (!this.config.ledger.enabled) return;
     if (existsSync(WORKER_FILE)) this.startWorker();

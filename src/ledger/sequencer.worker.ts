@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { type Keyring, SealingKeys } from '../common/crypto/keyring';
 import type { AppConfig } from '../config/app-config';
 import { dataSourceOptions, sequencerTimeouts } from '../database/data-source-options';
+import { closeConnectionsOnQueryTimeout } from '../database/query-timeout';
 import { LedgerRepository } from './ledger.repository';
 import { LedgerSequencer, type LedgerSettings, SequencerLoop } from './ledger-sequencer';
 import { SigningKeysService } from './signing-keys.service';
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
   Logger.overrideLogger(false);
   const dataSource = new DataSource(dataSourceOptions(data.databaseUrl, 2, sequencerTimeouts(data)));
   await dataSource.initialize();
+  closeConnectionsOnQueryTimeout(dataSource);
   const ledger = new LedgerRepository(dataSource);
   const keyring = { sealing: SealingKeys.fromOnly('ledger key', data.ledgerKeySealingKeys) } as Keyring;
   const keys = new SigningKeysService(ledger, keyring, { ledger: data.ledger });

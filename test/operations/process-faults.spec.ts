@@ -79,8 +79,9 @@ describe('the service process under process faults', () => {
     // initdb's first lines arrive as debug lines of the embedded PostgreSQL.
     expect(await eventually(() => service!.output().includes('embedded postgres'), 30_000)).toBe(true);
     expect(processesUsing(dataDir).length).toBeGreaterThan(0);
-    await service.stop('SIGTERM');
-    const gone = await eventually(() => processesUsing(dataDir).length === 0, 10_000);
+    expect(await service.stop('SIGTERM')).toBe(0);
+    // The service waits for initdb to be gone before it exits; left to itself, initdb would run on for seconds.
+    const gone = await eventually(() => processesUsing(dataDir).length === 0, 1000);
     expect({ gone, left: processesUsing(dataDir), output: service.output().slice(-3000) }).toEqual({ gone: true, left: [], output: expect.any(String) });
 
     service = await startServiceProcess(env);
@@ -92,6 +93,17 @@ describe('the service process under process faults', () => {
     expect(await eventually(() => service!.output().includes('ready to accept connections'), 60_000)).toBe(true);
     expect(await service.stop('SIGTERM')).toBe(0);
     expect(await eventually(() => processesUsing(dataDir).length === 0, 10_000)).toEqual(true);
+  });
+
+  it('refuses a second service on the same data folder in one line, and leaves the first one running', async () => {
+    service = await startServiceProcess(env);
+    const second = await spawnServiceProcess(env);
+    expect(await second.exited()).toBe(1);
+    const output = second.output();
+    expect(output).toContain('JARTRAIL_DATA_DIR');
+    expect(output).not.toMatch(/\n\s+at /);
+    expect(output.trim().split('\n').length).toBeLessThanOrEqual(3);
+    expect((await fetch(`${service.url}/health/ready`)).status).toBe(200);
   });
 
   describe('when the embedded PostgreSQL port is taken', () => {
