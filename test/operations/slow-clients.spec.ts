@@ -61,6 +61,30 @@ describe('clients that send slowly or not at all', () => {
     expect((await app.http().get('/health/ready')).status).toBe(200);
   });
 
+  it('a connection whose headers never end, or that sends nothing, is closed within the request timeout', async () => {
+    const { port: silentPort } = new URL(app.url);
+    const silent = connect(Number(silentPort), '127.0.0.1').on('error', () => undefined);
+    const silentOpened = Date.now();
+    const silentClosedAfterMs = new Promise<number>((resolve) => silent.resume().on('close', () => resolve(Date.now() - silentOpened)));
+
+    const { port } = new URL(app.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    const opened = Date.now();
+    let answer = '';
+    const closedAfterMs = new Promise<number>((resolve) =>
+      socket
+        .on('data', (chunk) => (answer += chunk.toString('utf8')))
+        .on('error', () => undefined)
+        .on('close', () => resolve(Date.now() - opened)),
+    );
+    socket.write('GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 1');
+    const timer = setTimeout(() => socket.destroy(), 8000);
+    expect(await closedAfterMs).toBeLessThan(3000);
+    clearTimeout(timer);
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(await silentClosedAfterMs).toBeLessThan(3000);
+  });
+
   it('an admin request whose body is slow but whose key is valid is cut off the same way', async () => {
     const { answer } = slowRequest(app, head('/v1/sources', 1000, [`Authorization: Bearer ${app.adminKey}`]), '{"name":', 8000);
     const { text, closedAfterMs } = await answer;
