@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { CompactSign } from 'jose';
+import { calculateJwkThumbprint, CompactSign } from 'jose';
+import { DataSource } from 'typeorm';
+import { SourceSetKeys1796220000000 } from '../../migrations/1796220000000-SourceSetKeys';
+import { dataSourceOptions } from '../../src/database/data-source-options';
 import { fieldsOf, problemOf, startTestApp, type TestApp } from '../support/app';
 import { aConsent } from '../support/events';
 import { aClientKey, type ClientKey } from '../support/request-objects';
@@ -146,6 +149,25 @@ describe('bad requests on the query and admin API', () => {
       await setKeys(first.id, { keys: [shared.jwk] }).expect(200);
       await setKeys(first.id, { keys: [(await aClientKey('ES256')).jwk] }).expect(200);
       await setKeys(other.id, { keys: [shared.jwk] }).expect(200);
+    });
+
+    it('backfills the keys of existing sources with their RFC 7638 thumbprints when the migration runs', async () => {
+      const [keyA, keyB, keyC] = await Promise.all([aClientKey('ES256'), aClientKey('RS256'), aClientKey('EdDSA')]);
+      const source = (await createSource('backfilled', { keys: [keyA.jwk, keyB.jwk, keyC.jwk] }).expect(201)).body;
+      const migration = new SourceSetKeys1796220000000();
+      const dataSource = new DataSource(dataSourceOptions(app.db.url, 1));
+      await dataSource.initialize();
+      try {
+        const runner = dataSource.createQueryRunner();
+        await migration.down(runner);
+        await migration.up(runner);
+        await runner.release();
+      } finally {
+        await dataSource.destroy();
+      }
+      const expected = await Promise.all([keyA, keyB, keyC].map((key) => calculateJwkThumbprint(key.jwk, 'sha256')));
+      const rows = await app.db.rows<{ thumbprint: string }>('SELECT thumbprint FROM source_set_keys WHERE source_id = $1 ORDER BY thumbprint', [source.id]);
+      expect(rows.map((row) => row.thumbprint)).toEqual([...expected].sort());
     });
 
     it('lets exactly one of two racing sources register the same key', async () => {
