@@ -48,11 +48,11 @@ describe('the settings a bench reports', () => {
 });
 
 describe('the raw result a bench writes', () => {
-  it('goes to bench/results/<bench>-<time>.json (committed, not ignored) with the machine, the ratio method and the settings', async () => {
+  it('goes to .bench/<bench>-<time>.json (committed, not ignored) with the machine, the ratio method and the settings', async () => {
     const settings = readSettings({ rounds: ['BENCH_TEST_WRITE_ROUNDS', 3] });
     const path = await writeResult('spec', settings, { results: [1] });
     try {
-      expect(path).toMatch(/^bench\/results\/spec-\d{4}-\d\d-\d\dT[\d-]+Z\.json$/);
+      expect(path).toMatch(/^\.bench\/spec-\d{4}-\d\d-\d\dT[\d-]+Z\.json$/);
       const written = JSON.parse(await readFile(join(REPOSITORY_ROOT, path), 'utf8')) as Record<string, unknown>;
       expect(written).toMatchObject({ benchmark: 'spec', command: 'npm run bench:spec', ratioMethod: RATIO_METHOD, settings: { rounds: 3 }, results: [1] });
       expect(written.machine).toEqual(expect.objectContaining({ cores: expect.any(Number), cpuModel: expect.any(String), node: process.version }));

@@ -16,10 +16,10 @@ export function sourceRevision(): { commit: string; dirty: boolean } {
 }
 
 /** Where every bench writes its raw result: committed with the figures of docs/PERFORMANCE.md that it backs. */
-export const RESULTS_FOLDER = join(REPOSITORY_ROOT, 'bench', 'results');
+export const RESULTS_FOLDER = join(REPOSITORY_ROOT, '.bench');
 
 /**
- * Writes `bench/results/<name>-<UTC time>.json`: the result with, first, what every result must say (the bench, the
+ * Writes `.bench/<name>-<UTC time>.json`: the result with, first, what every result must say (the bench, the
  * command, the time, the commit, the machine, the load, the ratio method, and every setting that was not the
  * default). Returns the path relative to the repository root.
  */
