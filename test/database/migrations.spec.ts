@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../src/database/data-source-options';
 import { runMigrationsUnderLock } from '../../src/database/database-bootstrap';
 import { MIGRATIONS } from '../../migrations';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { createTestDatabase, migrate, type TestDatabase } from '../support/database';
 import { TEST_ENV } from '../support/test-env';
 
 /** Each append-only table with one of its columns, for an UPDATE to try. */
@@ -89,17 +89,8 @@ describe('the ledger migration on a database that holds records already', () => 
   afterAll(() => db.drop());
 
   it('queues every earlier event and conflict for the ledger, in the order they were recorded', async () => {
-    const migrate = async (migrations: typeof MIGRATIONS) => {
-      const source = new DataSource({ ...dataSourceOptions(db.url, 2), migrations });
-      await source.initialize();
-      try {
-        await runMigrationsUnderLock(source);
-      } finally {
-        await source.destroy();
-      }
-    };
     const ledgerAt = MIGRATIONS.findIndex((migration) => new migration().name.startsWith('Ledger'));
-    await migrate(MIGRATIONS.slice(0, ledgerAt));
+    await migrate(db.url, MIGRATIONS.slice(0, ledgerAt));
     await db.pool.query(`INSERT INTO sources (id, name, kind) VALUES ('7d3f1c9e-2a4b-4c5d-8e6f-0a1b2c3d4e5f', 'as-before', 'authorization_server')`);
     const { rows } = await db.pool.query<{ seq: string }>(
       `INSERT INTO events (source_id, event_id, type, emitted_at, occurred_at, fingerprint, data)
@@ -112,7 +103,7 @@ describe('the ledger migration on a database that holds records already', () => 
       [rows[0]!.seq],
     );
 
-    await migrate(MIGRATIONS);
+    await migrate(db.url);
 
     const queued = await db.rows<{ record_kind: string; seq: string }>(
       `SELECT p.record_kind, u.seq FROM ledger_pending p CROSS JOIN LATERAL unnest(p.record_seqs) WITH ORDINALITY AS u(seq, ord) ORDER BY p.id, u.ord`,
@@ -158,28 +149,20 @@ describe('the purge gate under an owner role and an application role that are no
     const url = new URL(db.url);
     url.username = owner;
     url.password = 'pw';
-    const migrate = async () => {
-      const source = new DataSource(dataSourceOptions(url.toString(), 2));
-      await source.initialize();
-      try {
-        await runMigrationsUnderLock(source);
-      } finally {
-        await source.destroy();
-      }
-    };
+    const migrateAsOwner = () => migrate(url.toString());
     // The purger role exists already (the template database's migration made it, as another database of a
     // shared cluster would have). From PostgreSQL 16 on, CREATEROLE no longer lets the owner join a role it did not
     // create: it is told what a superuser must run. Up to 15 it may, and the migration goes through at once.
     await db.pool.query(`DO $$ BEGIN CREATE ROLE jartrail_purger NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
     const [{ version }] = await db.rows<{ version: number }>(`SELECT current_setting('server_version_num')::int AS version`);
-    const refusal = await migrate().then(
+    const refusal = await migrateAsOwner().then(
       () => undefined,
       (error: Error) => error.message,
     );
     const refused = new RegExp(`jartrail_purger exists, and the migrating role ${owner} is not a member`);
     expect({ refused: refusal !== undefined && refused.test(refusal), refusal }).toMatchObject({ refused: version >= 160000 });
     await db.pool.query(`GRANT jartrail_purger TO ${owner}`);
-    await migrate();
+    await migrateAsOwner();
     const ownerPool = as(owner);
     const appPool = as(app);
     try {

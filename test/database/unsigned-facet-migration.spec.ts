@@ -1,8 +1,5 @@
-import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '../../src/database/data-source-options';
-import { runMigrationsUnderLock } from '../../src/database/database-bootstrap';
 import { MIGRATIONS } from '../../migrations';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { createTestDatabase, migrate, type TestDatabase } from '../support/database';
 
 const SOURCE = '7d3f1c9e-2a4b-4c5d-8e6f-0a1b2c3d4e5f';
 
@@ -12,16 +9,6 @@ describe('the unsigned chain facet migration on a database that holds chains alr
     db = await createTestDatabase({ migrated: false });
   });
   afterAll(() => db.drop());
-
-  const migrate = async (migrations: typeof MIGRATIONS) => {
-    const source = new DataSource({ ...dataSourceOptions(db.url, 2), migrations });
-    await source.initialize();
-    try {
-      await runMigrationsUnderLock(source);
-    } finally {
-      await source.destroy();
-    }
-  };
 
   /** One verification event in a chain of its own. */
   async function aChainWith(digest: string, data: Record<string, unknown> | null): Promise<void> {
@@ -36,14 +23,14 @@ describe('the unsigned chain facet migration on a database that holds chains alr
 
   it('marks the chains whose reports say unsigned or alg "none", and no other', async () => {
     const at = MIGRATIONS.findIndex((migration) => new migration().name.startsWith('UnsignedChainFacet'));
-    await migrate(MIGRATIONS.slice(0, at));
+    await migrate(db.url, MIGRATIONS.slice(0, at));
     await db.pool.query(`INSERT INTO sources (id, name, kind) VALUES ($1, 'as-before', 'authorization_server')`, [SOURCE]);
     await aChainWith('plain', { unsigned: true, client_id: 'c' });
     await aChainWith('none', { header: { alg: 'none' }, client_id: 'c' });
     await aChainWith('signed', { header: { alg: 'ES256' }, client_id: 'c' });
     await aChainWith('explicit-false', { unsigned: false, header: { alg: 'ES256' }, client_id: 'c' });
 
-    await migrate(MIGRATIONS);
+    await migrate(db.url);
 
     expect(await db.rows(`SELECT chain_digest, value FROM chain_facets WHERE name = 'unsigned' ORDER BY chain_digest`)).toEqual([
       { chain_digest: 'none', value: 'true' },

@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Pool } from 'pg';
+import { DataSource } from 'typeorm';
+import { MIGRATIONS } from '../../migrations';
+import { dataSourceOptions } from '../../src/database/data-source-options';
+import { runMigrationsUnderLock } from '../../src/database/database-bootstrap';
 import { TEST_ENV, withDatabase } from './test-env';
 
 function adminUrl(): string {
@@ -52,4 +56,15 @@ export async function createTestDatabase(options: { migrated?: boolean } = {}): 
       await asAdmin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
     },
   };
+}
+
+/** Runs `migrations` (all by default) on connections of their own to `url`, as the service does at start. */
+export async function migrate(url: string, migrations: typeof MIGRATIONS = MIGRATIONS): Promise<void> {
+  const source = new DataSource({ ...dataSourceOptions(url, 2), migrations });
+  await source.initialize();
+  try {
+    await runMigrationsUnderLock(source);
+  } finally {
+    await source.destroy();
+  }
 }

@@ -74,3 +74,13 @@ export function registerClient(app: TestApp, body: Record<string, unknown>) {
 export async function drainVerifications(app: TestApp): Promise<void> {
   await app.app.get(VerificationWorker).drain();
 }
+
+/** Gives jartrail a private key of the AS (through the admin API), with a fresh kid; the supertest answer as it came. */
+export async function addDecryptionKey(app: TestApp, alg: string, privateKey: CryptoKey, kid = `as-enc-${randomUUID().slice(0, 8)}`) {
+  const answer = await app
+    .http()
+    .post('/v1/decryption-keys')
+    .set('authorization', `Bearer ${app.adminKey}`)
+    .send({ issuer: AS_ISSUER, alg, jwk: { ...(await exportJWK(privateKey)), kid } });
+  return { answer, kid };
+}

@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { CompactEncrypt, exportJWK, generateKeyPair } from 'jose';
+import { CompactEncrypt, generateKeyPair } from 'jose';
 import { problemOf, startTestApp, type TestApp } from '../support/app';
 import { registerSenders, type WebhookSender } from '../support/events';
-import { aClientKey, AS_ISSUER, type ClientKey, drainVerifications, registerClient, requestClaims, signRequestObject, verificationOf } from '../support/request-objects';
+import { aClientKey, addDecryptionKey, type ClientKey, drainVerifications, registerClient, requestClaims, signRequestObject, verificationOf } from '../support/request-objects';
 
 const digestOf = (compact: string) => createHash('sha256').update(compact, 'ascii').digest('base64url');
 
@@ -61,13 +61,8 @@ describe('disabled clients and decryption keys', () => {
     const clientId = `enc-off-${randomUUID().slice(0, 8)}`;
     await registerClient(app, { client_id: clientId, jwks: { keys: [key.jwk] }, request_object_signing_alg_values: ['ES256'] }).expect(201);
     const { publicKey, privateKey } = await generateKeyPair('RSA-OAEP-256', { extractable: true });
-    const kid = `as-enc-${randomUUID().slice(0, 8)}`;
-    const added = await app
-      .http()
-      .post('/v1/decryption-keys')
-      .set('authorization', `Bearer ${app.adminKey}`)
-      .send({ issuer: AS_ISSUER, alg: 'RSA-OAEP-256', jwk: { ...(await exportJWK(privateKey)), kid } })
-      .expect(201);
+    const { answer: added, kid } = await addDecryptionKey(app, 'RSA-OAEP-256', privateKey);
+    expect(added.status).toBe(201);
     expect(added.body).toMatchObject({ status: 'enabled', disabled_at: null });
 
     const disabled = await admin(`/v1/decryption-keys/${added.body.id}/disable`).expect(200);

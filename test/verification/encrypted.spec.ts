@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { CompactEncrypt, exportJWK, generateKeyPair } from 'jose';
+import { CompactEncrypt, generateKeyPair } from 'jose';
 import { startTestApp, type TestApp } from '../support/app';
 import { registerSenders, type WebhookSender } from '../support/events';
-import { aClientKey, AS_ISSUER, type ClientKey, drainVerifications, registerClient, requestClaims, signRequestObject, verificationOf } from '../support/request-objects';
+import { aClientKey, addDecryptionKey, type ClientKey, drainVerifications, registerClient, requestClaims, signRequestObject, verificationOf } from '../support/request-objects';
 
 const digestOf = (compact: string) => createHash('sha256').update(compact, 'ascii').digest('base64url');
 
@@ -34,13 +34,8 @@ describe('encrypted request objects', () => {
     ['ECDH-ES+A256KW', { crv: 'P-256' }],
   ] as const)('decrypts a %s / A256GCM object with the AS key given to jartrail, verifies the inner JWS and records its digest', async (alg, options) => {
     const { publicKey, privateKey } = await generateKeyPair(alg, { ...options, extractable: true });
-    const kid = `as-enc-${randomUUID().slice(0, 8)}`;
-    const added = await app
-      .http()
-      .post('/v1/decryption-keys')
-      .set('authorization', `Bearer ${app.adminKey}`)
-      .send({ issuer: AS_ISSUER, alg, jwk: { ...(await exportJWK(privateKey)), kid } })
-      .expect(201);
+    const { answer: added, kid } = await addDecryptionKey(app, alg, privateKey);
+    expect(added.status).toBe(201);
     expect(added.body.public_jwk.d).toBeUndefined();
     expect(JSON.stringify((await app.get('/v1/decryption-keys').expect(200)).body)).not.toMatch(/"d"/);
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { CompactEncrypt, exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { CompactEncrypt, generateKeyPair, SignJWT } from 'jose';
 import { RetentionService } from '../../src/ledger/retention.service';
 import { startTestApp, type TestApp } from '../support/app';
 import { registerSenders, type WebhookSender } from '../support/events';
 import { checkpointNow } from '../support/ledger';
-import { aClientKey, AS_ISSUER, type ClientKey, drainVerifications, registerClient, requestClaims, signRequestObject, verificationOf } from '../support/request-objects';
+import { aClientKey, addDecryptionKey, type ClientKey, drainVerifications, registerClient, requestClaims, signRequestObject, verificationOf } from '../support/request-objects';
 
 const MAX_ATTEMPTS = 3;
 
@@ -48,13 +48,8 @@ describe('the verification worker under faults', () => {
     // The AS's decryption key, sealed under the master key, no longer opens (a damaged row, a wrong key): not a
     // network failure, and no retry can cure it.
     const { publicKey, privateKey } = await generateKeyPair('RSA-OAEP-256', { extractable: true });
-    const kid = `as-enc-${randomUUID().slice(0, 8)}`;
-    const added = await app
-      .http()
-      .post('/v1/decryption-keys')
-      .set('authorization', `Bearer ${app.adminKey}`)
-      .send({ issuer: AS_ISSUER, alg: 'RSA-OAEP-256', jwk: { ...(await exportJWK(privateKey)), kid } })
-      .expect(201);
+    const { answer: added, kid } = await addDecryptionKey(app, 'RSA-OAEP-256', privateKey);
+    expect(added.status).toBe(201);
     await app.db.pool.query(`UPDATE decryption_keys SET sealed = sealed || '\\x00'::bytea WHERE id = $1`, [added.body.id]);
     const claims = requestClaims(clientId);
     const inner = await signRequestObject(key, claims);

@@ -47,6 +47,7 @@ async function aBundle(): Promise<{ bundle: EvidenceBundle; jwks: PublicJwks; pu
       salt: salt.toString('base64url'),
       inclusion_proof: inclusionProofRanges(seq, 3).map((r) => rangeHash(r, (node) => store.get(`${node.level}/${node.index}`)).toString('base64url')),
     })),
+    conflicts: [],
     purges: [],
     pending: [],
     jwks,
