@@ -10,6 +10,7 @@ import { ConflictsByOriginal1796240000000 } from './1796240000000-ConflictsByOri
 import { AccessRecordsForAuditors1796240000001 } from './1796240000001-AccessRecordsForAuditors';
 import { DisableClientsAndDecryptionKeys1796250000000 } from './1796250000000-DisableClientsAndDecryptionKeys';
 import { MasterKeyRotation1796250000001 } from './1796250000001-MasterKeyRotation';
+import { LinkAfterCommit1796300000000 } from './1796300000000-LinkAfterCommit';
 
 /** Every migration, in order. Listed explicitly so that the app, the CLI and the tests load the same set. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   AccessRecordsForAuditors1796240000001,
   DisableClientsAndDecryptionKeys1796250000000,
   MasterKeyRotation1796250000001,
+  LinkAfterCommit1796300000000,
 ];

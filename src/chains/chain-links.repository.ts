@@ -29,7 +29,7 @@ const memberRows = (members: readonly ChainMember[]) =>
 
 /**
  * The SQL of chain linking. Every insert is `ON CONFLICT DO NOTHING ... RETURNING`, so each call reports only
- * the memberships it made, and repeating a call changes nothing. All of it runs in the ingest transaction.
+ * the memberships it made, and repeating a call changes nothing. All of it runs in the linker's transaction.
  *
  * Each step starts from the few records of one delivery and looks up their neighbours by index. The joins that
  * reach existing rows are written as `LATERAL (... OFFSET 0)`: the OFFSET keeps PostgreSQL from flattening them
@@ -39,26 +39,6 @@ const memberRows = (members: readonly ChainMember[]) =>
  */
 @Injectable()
 export class ChainLinksRepository {
-  /**
-   * Transaction-scoped advisory locks on link keys, taken in the order given (the caller sorts them, so two
-   * transactions never wait on each other in opposite orders). Two records that can link to each other share a
-   * key, so whichever commits second sees the first.
-   */
-  async lock(manager: EntityManager, keys: readonly string[]): Promise<void> {
-    if (keys.length === 0) return;
-    await manager.query(`SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest($1::text[]) AS k`, [keys]);
-  }
-
-  /** Locks the keys of tokens that this transaction reached through existing links, before reading who depends on them. */
-  async lockTokenKeysOf(manager: EntityManager, eventSeqs: readonly string[]): Promise<void> {
-    if (eventSeqs.length === 0) return;
-    await manager.query(
-      `SELECT count(pg_advisory_xact_lock(hashtextextended(token_key, 0)))
-       FROM (SELECT DISTINCT token_key FROM token_refs WHERE event_seq = ANY($1::bigint[]) AND role = 'identity' ORDER BY token_key) AS keys`,
-      [eventSeqs],
-    );
-  }
-
   async insertTokenRefs(manager: EntityManager, refs: readonly TokenRefRow[]): Promise<void> {
     if (refs.length === 0) return;
     await manager.query(
@@ -79,7 +59,9 @@ export class ChainLinksRepository {
       `WITH rows AS (
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(alias text, chain_digest text, event_seq bigint)
        ), new_chains AS (
-         INSERT INTO chains (digest) SELECT DISTINCT chain_digest FROM rows ON CONFLICT DO NOTHING
+         INSERT INTO chains (digest, created_at)
+         SELECT r.chain_digest, min(e.recorded_at) FROM rows r JOIN events e ON e.seq = r.event_seq GROUP BY r.chain_digest
+         ON CONFLICT DO NOTHING
        )
        INSERT INTO digest_aliases (alias, chain_digest, event_seq)
        SELECT alias, chain_digest, event_seq FROM rows
@@ -100,7 +82,10 @@ export class ChainLinksRepository {
     );
   }
 
-  /** Records that name a digest join its chain, or the chain it is an alias of; the chain is created on first mention. */
+  /**
+   * Records that name a digest join its chain, or the chain it is an alias of; the chain is created on first mention,
+   * first recorded when its first record was (not when the linker got to it, which is later and coarser).
+   */
   async linkDirect(manager: EntityManager, links: readonly { eventSeq: string; digest: string }[]): Promise<ChainMember[]> {
     if (links.length === 0) return [];
     return toMembers(
@@ -111,7 +96,9 @@ export class ChainLinksRepository {
            SELECT DISTINCT d.event_seq, COALESCE(a.chain_digest, d.digest) AS chain_digest
            FROM direct d LEFT JOIN digest_aliases a ON a.alias = d.digest
          ), new_chains AS (
-           INSERT INTO chains (digest) SELECT DISTINCT chain_digest FROM targets ON CONFLICT DO NOTHING
+           INSERT INTO chains (digest, created_at)
+           SELECT t.chain_digest, min(e.recorded_at) FROM targets t JOIN events e ON e.seq = t.event_seq GROUP BY t.chain_digest
+           ON CONFLICT DO NOTHING
          )
          INSERT INTO chain_members (chain_digest, event_seq)
          SELECT chain_digest, event_seq FROM targets

@@ -1,11 +1,33 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { applyDecorators, Controller, Get, Headers, Param, Query } from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Access } from '../access/access.decorator';
 import { evidenceBundle } from '../ledger/dto/ledger.dto';
 import { ChainsService } from './chains.service';
-import { chainDocument, digestParam, lookupQuery, type LookupQuery, lookupResponse, searchQuery, type SearchQuery, searchResponse } from './dto/chain.dto';
+import { fieldError, ProblemException } from '../common/problem/problem';
+import { chainDocument, chainQuery, type ChainQuery, digestParam, lookupQuery, MIN_POSITION_HEADER, minPosition, type LookupQuery, lookupResponse, searchQuery, type SearchQuery, searchResponse } from './dto/chain.dto';
 
 const READ = { kind: 'auditor', scope: 'audit:read' } as const;
+
+const MinPositionHeader = () =>
+  applyDecorators(
+    ApiHeader({
+      name: 'JarTrail-Min-Position',
+      required: false,
+      description: 'Read-your-writes, as the min_position query parameter (which wins when both are given): wait until linking has passed this position, or `latest`',
+    }),
+  );
+
+/** min_position from the query, else from the header; the header is checked as strictly as the parameter. */
+function minPositionOf(fromQuery: string | undefined, fromHeader: string | undefined): string | undefined {
+  if (fromQuery !== undefined || fromHeader === undefined) return fromQuery;
+  if (!minPosition.safeParse(fromHeader).success) {
+    throw new ProblemException('invalid-request', {
+      detail: 'JarTrail-Min-Position is a position an ingest answer returned, or latest',
+      errors: [fieldError(['headers', MIN_POSITION_HEADER], 'invalid_position', 'a positive integer or "latest"')],
+    });
+  }
+  return fromHeader;
+}
 const EXPORT = { kind: 'auditor', scope: 'audit:export' } as const;
 
 @ApiTags('chains')
@@ -18,9 +40,14 @@ export class ChainsController {
   @ApiOperation({ summary: 'The whole chain of a request object as one document' })
   @ApiResponse({ status: 200, standardSchema: chainDocument })
   @ApiResponse({ status: 300, description: 'The digest is the inner digest of several chains; the problem lists them' })
-  @ApiResponse({ status: 404, description: 'No chain has this digest' })
-  getChain(@Param('digest', { schema: digestParam }) digest: string) {
-    return this.chains.getChain(digest);
+  @ApiResponse({ status: 404, description: 'No chain has this digest (the problem says when committed records naming it wait for the linker)' })
+  @MinPositionHeader()
+  getChain(
+    @Param('digest', { schema: digestParam }) digest: string,
+    @Query({ schema: chainQuery }) query: ChainQuery,
+    @Headers(MIN_POSITION_HEADER) header: string | undefined,
+  ) {
+    return this.chains.getChain(digest, minPositionOf(query.min_position, header));
   }
 
   @Get('chains/:digest/evidence')
@@ -38,15 +65,17 @@ export class ChainsController {
   @ApiOperation({ summary: 'From any record (token, tool call, side effect, request_uri) back to its chain' })
   @ApiResponse({ status: 200, standardSchema: lookupResponse })
   @ApiResponse({ status: 404, description: 'No record matches' })
-  lookup(@Query({ schema: lookupQuery }) query: LookupQuery) {
-    return this.chains.lookup(query);
+  @MinPositionHeader()
+  lookup(@Query({ schema: lookupQuery }) query: LookupQuery, @Headers(MIN_POSITION_HEADER) header: string | undefined) {
+    return this.chains.lookup({ ...query, min_position: minPositionOf(query.min_position, header) });
   }
 
   @Get('chains')
   @Access(READ)
   @ApiOperation({ summary: 'Search chains, newest first, with keyset pagination' })
   @ApiResponse({ status: 200, standardSchema: searchResponse })
-  search(@Query({ schema: searchQuery }) query: SearchQuery) {
-    return this.chains.search(query);
+  @MinPositionHeader()
+  search(@Query({ schema: searchQuery }) query: SearchQuery, @Headers(MIN_POSITION_HEADER) header: string | undefined) {
+    return this.chains.search({ ...query, min_position: minPositionOf(query.min_position, header) });
   }
 }

@@ -5,11 +5,14 @@ import { ChainLinksRepository } from './chain-links.repository';
 import { ChainsController } from './chains.controller';
 import { ChainsRepository } from './chains.repository';
 import { ChainsService } from './chains.service';
+import { LinkQueueRepository } from './link-queue.repository';
+import { LinkerWorker } from './linker.worker';
+import { ReadYourWrites } from './read-your-writes';
 
 @Module({
   imports: [LedgerModule],
   controllers: [ChainsController],
-  providers: [ChainLinksRepository, ChainLinker, ChainsRepository, ChainsService],
-  exports: [ChainLinker],
+  providers: [ChainLinksRepository, ChainLinker, LinkQueueRepository, LinkerWorker, ReadYourWrites, ChainsRepository, ChainsService],
+  exports: [LinkerWorker, LinkQueueRepository],
 })
 export class ChainsModule {}

@@ -62,6 +62,8 @@ export interface StoredChain {
 export interface LookupHit {
   readonly record: StoredRecord;
   readonly chains: readonly string[];
+  /** false while the record waits in the link queue. */
+  readonly linked: boolean;
 }
 
 export type LookupKey =
@@ -151,6 +153,12 @@ const EXACT_UTC = `to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"
 export class ChainsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
+  /** The highest position (event seq) committed, 0 when none. */
+  async highestPosition(): Promise<string> {
+    const [row]: { highest: string }[] = await this.dataSource.query(`SELECT COALESCE(max(seq), 0) AS highest FROM events`);
+    return String(row!.highest);
+  }
+
   /** The chains a digest designates: itself, or the chains it is an inner-digest alias of. */
   async resolveDigest(digest: string): Promise<string[]> {
     const rows: { digest: string }[] = await this.dataSource.query(
@@ -223,23 +231,82 @@ export class ChainsRepository {
     return rows.map((row) => ({ seq: String(row.seq), eventId: row.event_id }));
   }
 
+  /**
+   * Committed records that wait for the linker and will join this chain: those naming the digest (or an alias of
+   * it, either way), those naming a token already in the chain, and, following token identities among the waiting
+   * records, those naming a waiting token of the chain; then the linked records that name such a waiting token
+   * (they join the chain when it is linked). Reads the whole queue, which is short while the linker keeps up; the
+   * caller asks only when the watermark says something waits.
+   */
+  async unlinkedRecords(digest: string): Promise<StoredRecord[]> {
+    const rows: RecordRow[] = await this.dataSource.query(
+      `WITH RECURSIVE waiting AS (
+         SELECT e.seq, e.type, e.data
+         FROM link_pending p CROSS JOIN LATERAL unnest(p.event_seqs) AS q(seq) JOIN events e ON e.seq = q.seq
+         WHERE e.data IS NOT NULL
+       ), waiting_keys AS (
+         SELECT w.seq, k.key, k.role
+         FROM waiting w CROSS JOIN LATERAL (VALUES
+           (CASE WHEN w.type = 'token.issued' THEN 'jti:' || (w.data ->> 'jti') END, 'identity'),
+           (CASE WHEN w.type = 'token.issued' THEN 'th:' || (w.data ->> 'token_hash') END, 'identity'),
+           (CASE WHEN w.type = 'token.issued' THEN 'jti:' || (w.data -> 'parent' ->> 'jti') END, 'reference'),
+           (CASE WHEN w.type = 'token.issued' THEN 'th:' || (w.data -> 'parent' ->> 'token_hash') END, 'reference'),
+           (CASE WHEN w.type = 'tool_call.recorded' THEN 'jti:' || (w.data -> 'token' ->> 'jti') END, 'reference'),
+           (CASE WHEN w.type = 'tool_call.recorded' THEN 'th:' || (w.data -> 'token' ->> 'token_hash') END, 'reference'),
+           (CASE WHEN w.type = 'token.revoked' THEN 'jti:' || (w.data ->> 'jti') END, 'reference'),
+           (CASE WHEN w.type = 'token.revoked' THEN 'th:' || (w.data ->> 'token_hash') END, 'reference')
+         ) AS k(key, role)
+         WHERE k.key IS NOT NULL
+       ), digests AS (
+         SELECT $1::text AS digest
+         UNION SELECT alias FROM digest_aliases WHERE chain_digest = $1
+         UNION SELECT chain_digest FROM digest_aliases WHERE alias = $1
+       ), chain_tokens AS (
+         SELECT r.token_key FROM chain_members m JOIN token_refs r ON r.event_seq = m.event_seq AND r.role = 'identity'
+         WHERE m.chain_digest IN (SELECT digest FROM digests)
+       ), joining(seq) AS (
+         SELECT w.seq FROM waiting w
+         WHERE (w.data ->> 'digest') IN (SELECT digest FROM digests) OR (w.data ->> 'inner_digest') IN (SELECT digest FROM digests)
+         UNION
+         SELECT k.seq FROM waiting_keys k WHERE k.role = 'reference' AND k.key IN (SELECT token_key FROM chain_tokens)
+         UNION
+         SELECT d.seq FROM joining j
+           JOIN waiting_keys i ON i.seq = j.seq AND i.role = 'identity'
+           JOIN waiting_keys d ON d.key = i.key AND d.role = 'reference'
+       ), joining_later AS (
+         SELECT seq FROM joining
+         UNION
+         SELECT r.event_seq FROM joining j
+           JOIN waiting_keys i ON i.seq = j.seq AND i.role = 'identity'
+           JOIN token_refs r ON r.token_key = i.key AND r.role <> 'identity'
+         WHERE NOT EXISTS (SELECT 1 FROM chain_members m WHERE m.event_seq = r.event_seq AND m.chain_digest IN (SELECT digest FROM digests))
+       )
+       SELECT ${RECORD_COLUMNS}
+       FROM joining_later j JOIN events e ON e.seq = j.seq JOIN sources s ON s.id = e.source_id
+       ORDER BY e.occurred_at, e.seq`,
+      [digest],
+    );
+    return rows.map(toRecord);
+  }
+
   /** Records found by a lookup key, each with the chains it belongs to (never an alias digest). */
   async lookup(key: LookupKey): Promise<LookupHit[]> {
     const from =
       key.by === 'token_key'
         ? `token_refs r JOIN events e ON e.seq = r.event_seq JOIN sources s ON s.id = e.source_id WHERE r.token_key = $1 AND r.role = 'identity'`
         : `events e JOIN sources s ON s.id = e.source_id WHERE ${LOOKUP_PREDICATES[key.by]}`;
-    const rows: (RecordRow & { chains: string[] })[] = await this.dataSource.query(
+    const rows: (RecordRow & { chains: string[]; linked: boolean })[] = await this.dataSource.query(
       `SELECT ${RECORD_COLUMNS},
               ARRAY(SELECT m.chain_digest FROM chain_members m
                     WHERE m.event_seq = e.seq AND NOT EXISTS (SELECT 1 FROM digest_aliases a WHERE a.alias = m.chain_digest)
-                    ORDER BY m.chain_digest) AS chains
+                    ORDER BY m.chain_digest) AS chains,
+              NOT EXISTS (SELECT 1 FROM link_pending p WHERE p.first_seq <= e.seq AND e.seq = ANY(p.event_seqs)) AS linked
        FROM ${from}
        ORDER BY e.occurred_at, e.seq
        LIMIT 100`,
       [key.value],
     );
-    return rows.map((row) => ({ record: toRecord(row), chains: row.chains }));
+    return rows.map((row) => ({ record: toRecord(row), chains: row.chains, linked: row.linked }));
   }
 
   /**

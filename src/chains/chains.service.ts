@@ -7,10 +7,17 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { LedgerService } from '../ledger/ledger.service';
 import type { EvidenceBundle } from '../ledger/verification/documents';
 import { tokenKeysOf } from './record-links';
-import { toChainDocument, toRecordView, type ChainDocument } from './chain-document';
+import { toChainDocument, toRecordView, type ChainDocument, type RecordView } from './chain-document';
 import type { FacetName } from './chain-facet.entity';
 import { ChainsRepository, type LookupKey } from './chains.repository';
 import type { LookupQuery, SearchQuery, SearchResponse } from './dto/chain.dto';
+import { type LinkingView, ReadYourWrites } from './read-your-writes';
+
+/** The chain document as the API answers it: with how far linking had got, and what of the chain still waits for it. */
+export type LinkedChainDocument = ChainDocument & {
+  readonly linking: LinkingView & { readonly chain_complete: boolean };
+  readonly unlinked_records: readonly RecordView[];
+};
 
 /**
  * The cursor's time as the repository writes it, to the microsecond in UTC: a real calendar date (no February 30),
@@ -44,11 +51,18 @@ export class ChainsService {
     private readonly chains: ChainsRepository,
     private readonly keyring: Keyring,
     private readonly ledger: LedgerService,
+    private readonly readYourWrites: ReadYourWrites,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async getChain(digest: string): Promise<ChainDocument> {
-    const chain = await this.loadChain(digest);
+  /**
+   * The watermark and the waiting records are read before the chain: a record linked in between shows in both
+   * (and is dropped from the waiting list), never in neither.
+   */
+  async getChain(digest: string, minPosition?: string): Promise<LinkedChainDocument> {
+    const linking = await this.readYourWrites.settle(minPosition);
+    const waiting = (await this.somethingWaits(linking)) ? await this.chains.unlinkedRecords(digest) : [];
+    const chain = await this.loadChain(digest, linking, waiting.length);
     const [conflicts, ledger] = await Promise.all([
       this.chains.conflicts(chain.digest),
       this.ledger.recordViews(chain.records.map((record) => ({ seq: record.seq, purged: record.data === null }))),
@@ -56,7 +70,18 @@ export class ChainsService {
     // Most chains have no conflict: then the document costs no further read.
     const conflictLedger =
       conflicts.length === 0 ? new Map() : await this.ledger.recordViews(conflicts.map((conflict) => ({ seq: conflict.seq, purged: conflict.data === null })), 'conflict');
-    return toChainDocument({ ...chain, conflicts }, ledger, conflictLedger);
+    const linked = new Set(chain.records.map((record) => record.seq));
+    const unlinked = waiting.filter((record) => !linked.has(record.seq));
+    return {
+      ...toChainDocument({ ...chain, conflicts }, ledger, conflictLedger),
+      linking: { ...linking, chain_complete: unlinked.length === 0 },
+      unlinked_records: unlinked.map((record) => toRecordView(record)),
+    };
+  }
+
+  /** Whether any committed record waits for the linker: only then is the queue worth reading for one chain. */
+  private async somethingWaits(linking: LinkingView): Promise<boolean> {
+    return BigInt(linking.linked_below) <= BigInt(await this.chains.highestPosition());
   }
 
   /** The chain's records with their inclusion proofs in the latest signed tree, for `jartrail verify`. */
@@ -66,9 +91,17 @@ export class ChainsService {
     return this.ledger.evidenceBundle(chain.digest, members, conflicts);
   }
 
-  private async loadChain(digest: string) {
+  private async loadChain(digest: string, linking?: LinkingView, waiting = 0) {
     const targets = await this.chains.resolveDigest(digest);
-    if (targets.length === 0) throw new ProblemException('not-found', { detail: `no chain has digest ${digest}` });
+    if (targets.length === 0) {
+      if (waiting > 0) {
+        throw new ProblemException('not-found', {
+          detail: `no chain has digest ${digest} yet: ${waiting} committed record(s) naming it wait for the linker; ask again with min_position (the position the ingest answer gave, or latest)`,
+          extensions: { linking, unlinked_records: waiting },
+        });
+      }
+      throw new ProblemException('not-found', { detail: `no chain has digest ${digest}`, ...(linking && { extensions: { linking } }) });
+    }
     if (targets.length > 1) {
       // One inner JWS encrypted into several JWEs: each JWE is its own chain; the auditor chooses.
       throw new ProblemException('ambiguous-digest', { detail: `${digest} is the inner digest of ${targets.length} chains`, extensions: { chains: targets } });
@@ -79,12 +112,14 @@ export class ChainsService {
   }
 
   async lookup(query: LookupQuery) {
+    const linking = await this.readYourWrites.settle(query.min_position);
     const hits = await this.chains.lookup(lookupKeyOf(query));
-    if (hits.length === 0) throw new ProblemException('not-found', { detail: 'no record matches' });
-    return { records: hits.map(({ record, chains }) => ({ ...toRecordView(record), chains })) };
+    if (hits.length === 0) throw new ProblemException('not-found', { detail: 'no record matches', extensions: { linking } });
+    return { records: hits.map(({ record, chains, linked }) => ({ ...toRecordView(record), chains, linked })), linking };
   }
 
   async search(query: SearchQuery): Promise<SearchResponse> {
+    const linking = await this.readYourWrites.settle(query.min_position);
     const facets: { name: FacetName; value: string }[] = [];
     if (query.client_id !== undefined) facets.push({ name: 'client_id', value: query.client_id });
     if (query.issuer !== undefined) facets.push({ name: 'issuer', value: query.issuer });
@@ -121,6 +156,7 @@ export class ChainsService {
         },
       })),
       next_cursor: rows.length > query.limit && last ? encodeCursor(last.createdAtExact, last.digest) : null,
+      linking,
     };
   }
 

@@ -20,6 +20,7 @@ const DEFAULTS: AppConfig = {
   },
   privacy: { pseudonymizeSubjects: true, keepRequestObjects: true },
   verification: { clockSkewSeconds: 60, workerEnabled: true, pollIntervalMs: 1000, batchSize: 50, maxAttempts: 8, retryBaseMs: 5000 },
+  linker: { enabled: true, pollIntervalMs: 250, batchStatements: 500, maxWaitMs: 5000, lagWarningSeconds: 30 },
   jwks: { timeoutMs: 3000, maxBytes: 64 * 1024, cacheTtlSeconds: 300, refetchMinIntervalSeconds: 30, allowLoopbackHttp: false, allowPrivateAddresses: false },
   sets: { audience: 'http://localhost:3000' },
   ledger: {
@@ -105,6 +106,11 @@ describe('loadConfig', () => {
         RETENTION_POLICY: 'audit-90d',
         RETENTION_BATCH_SIZE: '500',
         RETENTION_INTERVAL_SECONDS: '600',
+        LINKER_ENABLED: 'false',
+        LINKER_POLL_INTERVAL_MS: '100',
+        LINKER_BATCH_STATEMENTS: '50',
+        LINKER_MAX_WAIT_MS: '1000',
+        LINKER_LAG_WARNING_SECONDS: '5',
       }),
     ).toEqual({
       http: { port: 8080, host: '127.0.0.1', requestTimeoutMs: 30_000 },
@@ -117,6 +123,7 @@ describe('loadConfig', () => {
       ingest: { maxEventBytes: 1024, maxBatchBytes: 2048, maxBatchEvents: 10, webhookToleranceSeconds: 60, sourceCacheTtlMs: 0 },
       privacy: { pseudonymizeSubjects: false, keepRequestObjects: false },
       verification: { clockSkewSeconds: 30, workerEnabled: false, pollIntervalMs: 200, batchSize: 10, maxAttempts: 3, retryBaseMs: 100 },
+      linker: { enabled: false, pollIntervalMs: 100, batchStatements: 50, maxWaitMs: 1000, lagWarningSeconds: 5 },
       jwks: { timeoutMs: 500, maxBytes: 4096, cacheTtlSeconds: 60, refetchMinIntervalSeconds: 5, allowLoopbackHttp: true, allowPrivateAddresses: true },
       sets: { audience: 'https://jartrail.example.com' },
       ledger: {

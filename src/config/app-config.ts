@@ -57,6 +57,11 @@ const environmentSchema = z.object({
   VERIFY_BATCH_SIZE: integer(1, 1000).default(50),
   VERIFY_MAX_ATTEMPTS: integer(1, 100).default(8),
   VERIFY_RETRY_BASE_MS: integer(1, 3_600_000).default(5000),
+  LINKER_ENABLED: booleanFlag.default(true),
+  LINKER_POLL_INTERVAL_MS: integer(10, 60_000).default(250),
+  LINKER_BATCH_STATEMENTS: integer(1, 10_000).default(500),
+  LINKER_MAX_WAIT_MS: integer(0, 60_000).default(5000),
+  LINKER_LAG_WARNING_SECONDS: integer(1, 86_400).default(30),
   JWKS_TIMEOUT_MS: integer(1, 60_000).default(3000),
   JWKS_MAX_BYTES: integer(256, 4 * 1024 * 1024).default(64 * 1024),
   JWKS_CACHE_TTL_SECONDS: integer(0, 86_400).default(300),
@@ -127,6 +132,18 @@ export interface AppConfig {
     readonly maxAttempts: number;
     /** First retry delay; doubled on each further attempt. */
     readonly retryBaseMs: number;
+  };
+  readonly linker: {
+    /** Run the background linker in this process (every replica may; they take turns). */
+    readonly enabled: boolean;
+    /** How often an idle linker looks for work committed by other replicas. */
+    readonly pollIntervalMs: number;
+    /** Queue rows (ingest statements) linked in one linker transaction. */
+    readonly batchStatements: number;
+    /** The longest a query with `min_position` waits for the linker before answering with what it has. */
+    readonly maxWaitMs: number;
+    /** A warning is logged while the oldest unlinked record has waited longer than this. */
+    readonly lagWarningSeconds: number;
   };
   readonly jwks: {
     readonly timeoutMs: number;
@@ -203,6 +220,13 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
     privacy: {
       pseudonymizeSubjects: env.PSEUDONYMIZE_SUBJECTS,
       keepRequestObjects: env.KEEP_REQUEST_OBJECTS,
+    },
+    linker: {
+      enabled: env.LINKER_ENABLED,
+      pollIntervalMs: env.LINKER_POLL_INTERVAL_MS,
+      batchStatements: env.LINKER_BATCH_STATEMENTS,
+      maxWaitMs: env.LINKER_MAX_WAIT_MS,
+      lagWarningSeconds: env.LINKER_LAG_WARNING_SECONDS,
     },
     verification: {
       clockSkewSeconds: env.VERIFY_CLOCK_SKEW_SECONDS,

@@ -15,6 +15,7 @@ import { LedgerCheckpointEntity } from '../ledger/ledger-checkpoint.entity';
 import { LedgerEntryEntity } from '../ledger/ledger-entry.entity';
 import { LedgerNodeEntity } from '../ledger/ledger-node.entity';
 import { LedgerPendingEntity } from '../ledger/ledger-pending.entity';
+import { LinkPendingEntity } from '../chains/link-pending.entity';
 import { LedgerPurgeEntity } from '../ledger/ledger-purge.entity';
 import { LedgerSigningKeyEntity } from '../ledger/ledger-signing-key.entity';
 import { SourceSecretEntity } from '../sources/source-secret.entity';
@@ -38,6 +39,7 @@ export const ENTITIES = [
   ChainMemberEntity,
   ChainFacetEntity,
   TokenRefEntity,
+  LinkPendingEntity,
   ClientEntity,
   DecryptionKeyEntity,
   VerificationQueueEntity,

@@ -1,6 +1,30 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
+import { withTransactionRetry } from '../database/transaction-retry';
+import { VerificationRepository } from '../request-objects/verification.repository';
 import type { ValidatedEvent } from './event-validator';
+
+export type RecordedStatus = 'accepted' | 'duplicate' | 'conflict';
+
+/** What became of one event of a delivery. */
+export interface RecordedEvent {
+  readonly status: RecordedStatus;
+  /**
+   * The position of the record (its seq): the event's own when accepted or a duplicate, the original's for a
+   * conflict. A reader that passes it as `min_position` sees the record linked.
+   */
+  readonly position: string;
+}
+
+/** The outcome of one recording transaction. */
+export interface Recording {
+  readonly events: readonly RecordedEvent[];
+  /** Events newly recorded: the linker has work. */
+  readonly inserted: number;
+  /** Request objects queued for independent verification. */
+  readonly queuedForVerification: number;
+}
 
 export interface InsertedEvent {
   readonly seq: string;
@@ -32,9 +56,62 @@ function eventRows(events: readonly ValidatedEvent[]) {
   );
 }
 
-/** The append-only evidence tables: accepted events and conflicting redeliveries. All SQL runs in the caller's transaction. */
+/**
+ * The append-only evidence tables: accepted events and conflicting redeliveries, and the one transaction that
+ * records a delivery.
+ */
 @Injectable()
 export class EvidenceRepository {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly verification: VerificationRepository,
+  ) {}
+
+  /**
+   * Records a delivery's valid events, returning each one's status in input order. One transaction for the whole
+   * delivery: the events, the conflicts, their places in the ledger and link queues (triggers on the tables) and in
+   * the verification queue commit together or not at all. Chain links are derived after commit (LinkerWorker).
+   */
+  async record(sourceId: string, events: readonly ValidatedEvent[]): Promise<Recording> {
+    if (events.length === 0) return { events: [], inserted: 0, queuedForVerification: 0 };
+    return withTransactionRetry(() =>
+      this.dataSource.transaction(async (manager) => {
+        // Within one delivery the first occurrence of an id is the candidate record; repeats compare against it.
+        const candidates = new Map<string, ValidatedEvent>();
+        for (const event of events) if (!candidates.has(event.eventId)) candidates.set(event.eventId, event);
+
+        const inserted = await this.insertNew(manager, sourceId, [...candidates.values()]);
+        const insertedIds = new Set(inserted.map(({ eventId }) => eventId));
+        const stored = new Map<string, { seq: string; fingerprint: Buffer; isNew: boolean }>();
+        for (const { seq, eventId } of inserted) stored.set(eventId, { seq, fingerprint: candidates.get(eventId)!.fingerprint, isNew: true });
+        const earlier = await this.findExisting(manager, sourceId, [...candidates.keys()].filter((id) => !insertedIds.has(id)));
+        for (const { seq, eventId, fingerprint } of earlier) stored.set(eventId, { seq, fingerprint, isNew: false });
+
+        const seenNew = new Set<string>();
+        const recorded = events.map((event): RecordedEvent => {
+          const record = stored.get(event.eventId)!;
+          if (record.isNew && !seenNew.has(event.eventId)) {
+            seenNew.add(event.eventId);
+            return { status: 'accepted', position: record.seq };
+          }
+          return { status: record.fingerprint.equals(event.fingerprint) ? 'duplicate' : 'conflict', position: record.seq };
+        });
+        await this.insertConflicts(
+          manager,
+          sourceId,
+          events.flatMap((event, index) => (recorded[index]!.status === 'conflict' ? [{ originalSeq: stored.get(event.eventId)!.seq, event }] : [])),
+        );
+        // Verification is queued, not done here: a slow key fetch or a failing object never holds up or undoes ingest.
+        const toVerify = inserted.flatMap(({ seq, eventId }) => {
+          const work = candidates.get(eventId)!.independentVerification;
+          return work ? [{ eventSeq: seq, requestObject: work.requestObject }] : [];
+        });
+        await this.verification.enqueue(manager, toVerify);
+        return { events: recorded, inserted: inserted.length, queuedForVerification: toVerify.length };
+      }),
+    );
+  }
+
   /**
    * Inserts the events that are new for this source. The unique (source, event id) constraint decides, so two
    * replicas receiving the same event at once store it exactly once: the second insert waits for the first

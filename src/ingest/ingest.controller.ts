@@ -3,7 +3,8 @@ import { ApiBody, ApiHeader, ApiOperation, ApiQuery, ApiResponse, ApiTags } from
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Access } from '../access/access.decorator';
 import { batchResult, envelopeExample, eventResult } from './dto/ingest.dto';
-import { IngestService, type Delivery } from './ingest.service';
+import { IngestService } from './ingest.service';
+import type { Delivery } from './sender-authentication';
 import { OpaqueBody } from './opaque-body';
 
 /** OpenAPI for the sender's credentials: the source in the URL, the Standard Webhooks signature headers. */
@@ -52,7 +53,7 @@ export class IngestController {
   async recordOne(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const result = await this.ingest.ingestOne(deliveryOf(request));
     if (result.status === 'duplicate') void reply.status(200);
-    return { event_id: result.event_id, status: result.status };
+    return { event_id: result.event_id, status: result.status, position: result.position };
   }
 
   @Post('batch')

@@ -5,11 +5,12 @@ import { SourcesModule } from '../sources/sources.module';
 import { EvidenceRepository } from './evidence.repository';
 import { IngestController } from './ingest.controller';
 import { IngestService } from './ingest.service';
+import { SenderAuthentication } from './sender-authentication';
 import { SetsController } from './sets.controller';
 
 @Module({
   imports: [SourcesModule, ChainsModule, RequestObjectsModule],
   controllers: [IngestController, SetsController],
-  providers: [EvidenceRepository, IngestService],
+  providers: [SenderAuthentication, EvidenceRepository, IngestService],
 })
 export class IngestModule {}

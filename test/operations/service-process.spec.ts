@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -99,6 +99,28 @@ describe('the service process on its embedded database', () => {
     await admin(`/v1/chains?subject=${encodeURIComponent(subject)}`);
     expect(await service.stop()).toBe(0);
     outputs.push(service.output());
+  });
+
+  it('links after a kill -9 what was committed before it and not yet linked', async () => {
+    // A service that commits but never links (its linker off) stands for one killed between commit and linking.
+    service = await startServiceProcess({ ...env, LINKER_ENABLED: 'false' });
+    const verification = aVerification();
+    const body = JSON.stringify(verification);
+    const accepted = await fetch(`${service.url}/v1/events?source=${source.id}`, { method: 'POST', headers: signedHeaders(randomUUID(), body), body });
+    expect(accepted.status).toBe(202);
+    const { position } = (await accepted.json()) as { position: string };
+    const unlinked = await admin(`/v1/chains/${verification.data.digest}`);
+    expect(unlinked.status).toBe(404);
+    expect(((await unlinked.json()) as { unlinked_records: number }).unlinked_records).toBe(1);
+    await service.stop('SIGKILL');
+
+    service = await startServiceProcess(env);
+    const chain = await admin(`/v1/chains/${verification.data.digest}?min_position=${position}`);
+    expect(chain.status).toBe(200);
+    const document = (await chain.json()) as { linking: { reached: boolean; chain_complete: boolean }; request_object: { verifications: unknown[] } };
+    expect(document.linking).toMatchObject({ reached: true, chain_complete: true });
+    expect(document.request_object.verifications).toHaveLength(1);
+    expect(await service.stop()).toBe(0);
   });
 
   it('logs JSON lines with a correlation id, and never a secret, an API key, a signature or a raw subject', () => {

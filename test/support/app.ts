@@ -18,7 +18,10 @@ export interface TestApp {
   readonly adminKey: string;
   /** A supertest client against the listening server: real HTTP over a real socket. */
   http(): ReturnType<typeof request>;
-  /** GET as the admin, for short read assertions. */
+  /**
+   * GET as the admin, for short read assertions. It reads its own writes: the JarTrail-Min-Position header asks the
+   * chain routes to wait until everything committed before the request is linked (other routes ignore it).
+   */
   get(path: string, key?: string): request.Test;
   close(): Promise<void>;
 }
@@ -66,7 +69,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     db,
     adminKey,
     http: () => request(url),
-    get: (path, key = adminKey) => request(url).get(path).set('authorization', `Bearer ${key}`),
+    get: (path, key = adminKey) => request(url).get(path).set('authorization', `Bearer ${key}`).set('jartrail-min-position', 'latest'),
     close: async () => {
       await app.close();
       if (ownsDatabase) await db.drop();

@@ -1,6 +1,38 @@
 import { z } from 'zod';
 import { digest, tokenHash } from '../../common/schema/oauth-fields';
 
+const POSITION = /^[1-9][0-9]{0,18}$/;
+const MAX_POSITION = 9223372036854775807n;
+
+/**
+ * Read-your-writes: `min_position` (or the header JarTrail-Min-Position) asks the answer to wait until linking has
+ * passed that position: the `position` an ingest answer carried, or `latest` for everything committed before the
+ * request. The wait is bounded (LINKER_MAX_WAIT_MS); `linking.reached` says whether it got there.
+ */
+export const minPosition = z
+  .string()
+  .refine((value) => value === 'latest' || (POSITION.test(value) && BigInt(value) <= MAX_POSITION), {
+    message: 'a position (a positive integer an ingest answer returned) or "latest"',
+    params: { code: 'invalid_position' },
+  })
+  .optional()
+  .describe('Wait until linking has passed this position (an ingest answer\'s `position`, or `latest`), up to a bound; also accepted as the header JarTrail-Min-Position');
+
+export const MIN_POSITION_HEADER = 'jartrail-min-position';
+
+export const linkingView = z
+  .object({
+    linked_below: z
+      .string()
+      .describe('The watermark: every record committed with a position below this (when the answer was read) is linked and shown; records at or above it may not be yet'),
+    requested_position: z.string().nullable().describe('The position asked for with min_position (latest resolved to a number), else null'),
+    reached: z.boolean().describe('Linking had passed requested_position when the answer was read (true when none was asked for); false: the bounded wait ended first and the answer may miss records at or below it'),
+  })
+  .meta({ id: 'Linking' });
+
+export const chainQuery = z.strictObject({ min_position: minPosition });
+export type ChainQuery = z.infer<typeof chainQuery>;
+
 export const digestParam = digest.describe('A chain digest, or the inner digest of an encrypted request object');
 
 const ledgerView = z
@@ -103,6 +135,12 @@ export const chainDocument = z
     conflicts: z
       .array(conflictView)
       .describe('Bodies refused with 409 under the id of one of these records and kept as evidence, oldest first; not part of the timeline'),
+    linking: linkingView.extend({
+      chain_complete: z.boolean().describe('No committed record that names this chain (its digest, an alias, or one of its tokens) is waiting for the linker'),
+    }),
+    unlinked_records: z
+      .array(recordView)
+      .describe('Records committed but not yet linked that will join this chain (they name its digest, an alias, or a token in it): not in the lists above until linked'),
   })
   .meta({ id: 'Chain' });
 
@@ -115,6 +153,7 @@ export const lookupQuery = z
     call_id: z.string().min(1).max(256).optional(),
     side_effect_reference: z.string().min(1).max(1024).optional(),
     request_uri: z.string().min(1).max(2048).optional(),
+    min_position: minPosition,
   })
   .superRefine((query, context) => {
     // Names the offending fields: each of those given when several are, every candidate when none is.
@@ -132,8 +171,10 @@ export const lookupResponse = z
     records: z.array(
       recordView.extend({
         chains: z.array(z.string()).describe('The chains the record belongs to; empty while its link is not yet complete'),
+        linked: z.boolean().describe('false: the record is committed but waits for the linker, so `chains` may be incomplete'),
       }),
     ),
+    linking: linkingView,
   })
   .meta({ id: 'LookupResult' });
 
@@ -154,6 +195,7 @@ export const searchQuery = z
     to: z.iso.datetime({ offset: true }).optional().describe('Chains first recorded before this time'),
     limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(25),
     cursor: z.string().max(512).optional().describe('next_cursor of the previous page'),
+    min_position: minPosition,
   })
   .refine((query) => !query.from || !query.to || Date.parse(query.from) < Date.parse(query.to), {
     message: 'from must be before to',
@@ -183,6 +225,7 @@ export const searchResponse = z
       }),
     ),
     next_cursor: z.string().nullable().describe('Pass as cursor for the next page; null on the last page'),
+    linking: linkingView.describe('Chains, facets and counts reflect every record committed below linked_below'),
   })
   .meta({ id: 'ChainSearchResult' });
 

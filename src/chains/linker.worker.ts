@@ -1,0 +1,134 @@
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { withTransactionRetry } from '../database/transaction-retry';
+import { EVENT_TYPES } from '../ingest/event-types';
+import { ChainLinker, type RecordToLink } from './chain-linker';
+import { type LinkingProgress, LinkQueueRepository, type StoredLinkFacts } from './link-queue.repository';
+
+const LAG_CHECK_INTERVAL_MS = 10_000;
+/** While linking lags, the warning is repeated at most this often. */
+const LAG_WARNING_INTERVAL_MS = 60_000;
+
+/**
+ * Links committed events into chains after their ingest transaction, in batches: every replica runs one, and they
+ * take turns (one linker transaction at a time, cluster-wide), so the work moves to whichever replica is free and
+ * a replica killed mid-batch leaves its rows queued for the next. A batch's membership, token references, facets
+ * and the removal of its queue rows commit together: a reader sees a record either linked or queued, never half.
+ */
+@Injectable()
+export class LinkerWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('Linker');
+  private timer: NodeJS.Timeout | undefined;
+  private lagCheck: NodeJS.Timeout | undefined;
+  private running: Promise<number> | undefined;
+  private rerun = false;
+  private stopped = false;
+  private lastLagWarning = 0;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly queue: LinkQueueRepository,
+    private readonly linker: ChainLinker,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.linker.enabled) return;
+    this.schedule(0);
+    // Apart from the batches: a linker that fails every batch, or whose replica does no linking, still warns.
+    this.lagCheck = setInterval(() => {
+      this.warnIfLagging().catch((error: unknown) => this.logger.error({ err: error }, 'the linking lag could not be read'));
+    }, LAG_CHECK_INTERVAL_MS);
+    this.lagCheck.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearInterval(this.lagCheck);
+    await this.running?.catch(() => undefined);
+  }
+
+  /**
+   * New events were committed in this process: link now rather than at the next poll. Wakes that arrive while a
+   * batch runs make one more batch afterwards, so a burst of single events is linked in a few large batches.
+   */
+  wake(): void {
+    if (!this.config.linker.enabled || this.stopped) return;
+    if (this.running) this.rerun = true;
+    else this.schedule(0);
+  }
+
+  /** Links everything queued now, batch after batch (waiting its turn behind other replicas); returns how many events. */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      while (this.running) await this.running.catch(() => undefined);
+      this.running = this.linkBatch();
+      let linked: number;
+      try {
+        linked = await this.running;
+      } finally {
+        this.running = undefined;
+      }
+      if (linked < 0) {
+        // Another replica's linker holds the turn: wait for it rather than report an empty queue.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        continue;
+      }
+      total += linked;
+      if (linked === 0) return total;
+    }
+  }
+
+  progress(): Promise<LinkingProgress> {
+    return this.queue.progress();
+  }
+
+  private schedule(delayMs: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.rerun = false;
+      this.drain()
+        .catch((error: unknown) => this.logger.error({ err: error }, 'a linker batch failed; its events stay queued'))
+        .finally(() => {
+          if (!this.stopped) this.schedule(this.rerun ? 0 : this.config.linker.pollIntervalMs);
+        });
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  /** One batch in one transaction; -1 when another replica holds the linker's turn. */
+  private async linkBatch(): Promise<number> {
+    if (this.stopped) return 0;
+    return withTransactionRetry(() =>
+      this.dataSource.transaction(async (manager) => {
+        if (!(await this.queue.takeTurn(manager))) return -1;
+        const work = await this.queue.claim(manager, this.config.linker.batchStatements);
+        if (work.queueIds.length === 0) return 0;
+        await this.linker.link(manager, work.events.map(recordToLink));
+        await this.queue.remove(manager, work.queueIds);
+        return work.events.length;
+      }),
+    );
+  }
+
+  private async warnIfLagging(): Promise<void> {
+    if (Date.now() - this.lastLagWarning < LAG_WARNING_INTERVAL_MS) return;
+    const progress = await this.queue.progress();
+    if (progress.oldestPendingSeconds <= this.config.linker.lagWarningSeconds) return;
+    this.lastLagWarning = Date.now();
+    this.logger.warn(
+      { pendingRecords: progress.pendingRecords, oldestPendingSeconds: progress.oldestPendingSeconds, linkedBelow: progress.linkedBelow },
+      `linking lags: the oldest unlinked record has waited ${progress.oldestPendingSeconds} s (warning above ${this.config.linker.lagWarningSeconds} s)`,
+    );
+  }
+}
+
+/** The links a stored event brings, derived by its type's own definition; a purged payload links nothing. */
+function recordToLink(event: StoredLinkFacts): RecordToLink {
+  const definition = EVENT_TYPES.get(event.type);
+  return { seq: event.seq, links: definition && event.data ? definition.links(event.data as never) : {} };
+}
