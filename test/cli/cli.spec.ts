@@ -103,13 +103,13 @@ describe('the jartrail command line', () => {
 
     const sent = await run(['send', event], { env: asSource(source) });
     expect(sent).toMatchObject({ code: 0, stderr: '' });
-    expect(JSON.parse(sent.stdout)).toEqual({ event_id: 'evt-cli-1', status: 'accepted' });
+    expect(JSON.parse(sent.stdout)).toEqual({ event_id: 'evt-cli-1', status: 'accepted', position: expect.stringMatching(/^\d+$/) });
     expect(await eventIdsOf(source)).toEqual(['evt-cli-1']);
     expect(sent.stdout + sent.stderr).not.toContain(source.secret);
 
     // The same file again: a duplicate, nothing new.
     const again = await run(['send', '--source', source.id, '--source-secret', source.secret, event], { env: { JARTRAIL_SOURCE_ID: '', JARTRAIL_SOURCE_SECRET: '' } });
-    expect(JSON.parse(again.stdout)).toEqual({ event_id: 'evt-cli-1', status: 'duplicate' });
+    expect(JSON.parse(again.stdout)).toEqual({ event_id: 'evt-cli-1', status: 'duplicate', position: JSON.parse(sent.stdout).position });
     expect(await eventIdsOf(source)).toEqual(['evt-cli-1']);
   });
 

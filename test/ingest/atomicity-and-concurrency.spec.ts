@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { startTestApp, TEST_MASTER_KEY, type TestApp } from '../support/app';
+import { linkNow, startTestApp, TEST_MASTER_KEY, type TestApp } from '../support/app';
 import { aConsent, aToken, aToolCall, aVerification, type Envelope, randomDigest, registerSenders, type RegisteredSource, WebhookSender } from '../support/events';
 import { type ServiceProcess, startServiceProcess } from '../support/process';
 
@@ -11,24 +11,25 @@ describe('a failed write leaves nothing', () => {
   beforeAll(async () => {
     app = await startTestApp();
     senders = await registerSenders(app);
-    // A fault that strikes at the very last write of the ingest transaction (the search facets), for one tool.
+    // A fault that strikes at the last write of the ingest transaction (the event's row in the link queue, written
+    // by the trigger at the end of the insert), for one tool.
     await app.db.pool.query(`
-      CREATE FUNCTION test_fail_facet() RETURNS trigger LANGUAGE plpgsql AS $$
+      CREATE FUNCTION test_fail_queue() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        IF NEW.name = 'tool' AND NEW.value = 'explode' THEN RAISE EXCEPTION 'injected failure'; END IF;
+        IF EXISTS (SELECT 1 FROM events WHERE seq = ANY(NEW.event_seqs) AND data ->> 'tool' = 'explode') THEN RAISE EXCEPTION 'injected failure'; END IF;
         RETURN NEW;
       END $$;
-      CREATE TRIGGER test_fail_facet BEFORE INSERT ON chain_facets FOR EACH ROW EXECUTE FUNCTION test_fail_facet();`);
+      CREATE TRIGGER test_fail_queue BEFORE INSERT ON link_pending FOR EACH ROW EXECUTE FUNCTION test_fail_queue();`);
   });
   afterAll(() => app.close());
 
   const rowsFor = async (eventIds: string[]) => ({
     events: await app.db.rows('SELECT seq FROM events WHERE event_id = ANY($1)', [eventIds]),
+    ledgerQueue: await app.db.rows('SELECT p.* FROM ledger_pending p JOIN events e ON e.seq = ANY(p.record_seqs) WHERE e.event_id = ANY($1)', [eventIds]),
     members: await app.db.rows('SELECT m.* FROM chain_members m JOIN events e ON e.seq = m.event_seq WHERE e.event_id = ANY($1)', [eventIds]),
-    refs: await app.db.rows('SELECT r.* FROM token_refs r JOIN events e ON e.seq = r.event_seq WHERE e.event_id = ANY($1)', [eventIds]),
   });
 
-  it('answers 500 without details and writes neither the event nor any link of it', async () => {
+  it('answers 500 without details and writes neither the event nor its place in any queue', async () => {
     const digest = randomDigest();
     const jti = `tok-${randomUUID()}`;
     await senders.tokens.event(aToken({ digest, jti })).expect(202);
@@ -42,7 +43,8 @@ describe('a failed write leaves nothing', () => {
       instance: '/v1/events',
       correlation_id: response.headers['x-request-id'],
     });
-    expect(await rowsFor([call.id])).toEqual({ events: [], members: [], refs: [] });
+    await linkNow(app);
+    expect(await rowsFor([call.id])).toEqual({ events: [], ledgerQueue: [], members: [] });
   });
 
   it('writes nothing of a batch when one of its events cannot be written', async () => {
@@ -52,13 +54,60 @@ describe('a failed write leaves nothing', () => {
     const fine = { id: `fine-${randomUUID()}`, ...aToolCall({ token: { jti } }) };
     const failing = { id: `failing-${randomUUID()}`, ...aToolCall({ token: { jti }, tool: 'explode' }) };
     await senders.agent.batch([fine, failing]).expect(500);
-    expect(await rowsFor([fine.id, failing.id])).toEqual({ events: [], members: [], refs: [] });
+    await linkNow(app);
+    expect(await rowsFor([fine.id, failing.id])).toEqual({ events: [], ledgerQueue: [], members: [] });
 
     // Once the fault is gone, the same delivery is accepted as new: nothing of it had been kept.
-    await app.db.pool.query('DROP TRIGGER test_fail_facet ON chain_facets');
+    await app.db.pool.query('DROP TRIGGER test_fail_queue ON link_pending');
     const retried = await senders.agent.batch([fine, failing]).expect(200);
     expect(retried.body.accepted).toBe(2);
     expect((await app.get(`/v1/chains/${digest}`).expect(200)).body.tool_calls).toHaveLength(2);
+  });
+});
+
+describe('a failing linker loses nothing', () => {
+  let app: TestApp;
+  let senders: Awaited<ReturnType<typeof registerSenders>>;
+
+  beforeAll(async () => {
+    app = await startTestApp({ env: { LINKER_MAX_WAIT_MS: '300' } });
+    senders = await registerSenders(app);
+    // A fault in the linker's transaction (its last write, the search facets), for one tool.
+    await app.db.pool.query(`
+      CREATE FUNCTION test_fail_facet() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.name = 'tool' AND NEW.value = 'explode' THEN RAISE EXCEPTION 'injected failure'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER test_fail_facet BEFORE INSERT ON chain_facets FOR EACH ROW EXECUTE FUNCTION test_fail_facet();`);
+  });
+  afterAll(() => app.close());
+
+  it('keeps a committed record queued while linking fails, says so to readers, and links it once the fault is gone', async () => {
+    const verification = aVerification();
+    const digest = String(verification.data.digest);
+    const jti = `tok-${randomUUID()}`;
+    await senders.as.event(verification).expect(202);
+    await senders.tokens.event(aToken({ digest, jti })).expect(202);
+    await linkNow(app);
+    const call = aToolCall({ token: { jti }, tool: 'explode' });
+    const accepted = await senders.agent.event(call).expect(202);
+    const position = String(accepted.body.position);
+
+    await expect(linkNow(app)).rejects.toThrow(/injected failure/);
+    const waiting = (await app.http().get(`/v1/chains/${digest}?min_position=${position}`).set('authorization', `Bearer ${app.adminKey}`).expect(200)).body;
+    expect(waiting.linking).toMatchObject({ requested_position: position, reached: false, chain_complete: false });
+    expect(BigInt(waiting.linking.linked_below)).toBeLessThanOrEqual(BigInt(position));
+    expect(waiting.tool_calls).toEqual([]);
+    expect(waiting.unlinked_records.map((record: { event_id: string }) => record.event_id)).toEqual([accepted.body.event_id]);
+    const found = (await app.http().get(`/v1/lookup?call_id=${call.data.call_id}`).set('authorization', `Bearer ${app.adminKey}`).expect(200)).body;
+    expect(found.records).toEqual([expect.objectContaining({ chains: [], linked: false })]);
+
+    await app.db.pool.query('DROP TRIGGER test_fail_facet ON chain_facets');
+    const linked = (await app.get(`/v1/chains/${digest}?min_position=${position}`).expect(200)).body;
+    expect(linked.linking).toMatchObject({ reached: true, chain_complete: true });
+    expect(linked.tool_calls.map((record: { event_id: string }) => record.event_id)).toEqual([accepted.body.event_id]);
+    expect(linked.unlinked_records).toEqual([]);
   });
 });
 

@@ -1,9 +1,9 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { secretKeyBytes } from '../../src/ingest/webhook-signature';
-import { startTestApp, type TestApp } from '../support/app';
+import { linkNow, startTestApp, type TestApp } from '../support/app';
 import { aConsent, aToken, aToolCall, aVerification, registerSenders, type WebhookSender } from '../support/events';
 
-const EVIDENCE_TABLES = ['events', 'event_conflicts', 'chains', 'chain_members', 'chain_facets', 'token_refs', 'digest_aliases'];
+const EVIDENCE_TABLES = ['events', 'event_conflicts', 'link_pending', 'chains', 'chain_members', 'chain_facets', 'token_refs', 'digest_aliases'];
 
 describe('bad input', () => {
   let app: TestApp;
@@ -19,7 +19,9 @@ describe('bad input', () => {
   });
   afterAll(() => app.close());
 
+  /** Rows of every evidence table, and of the derived ones once the linker has done what was committed before. */
   async function counts(): Promise<Record<string, number>> {
+    await linkNow(app);
     const entries = await Promise.all(
       EVIDENCE_TABLES.map(async (table) => [table, Number((await app.db.rows<{ n: string }>(`SELECT count(*) AS n FROM ${table}`))[0]!.n)] as const),
     );

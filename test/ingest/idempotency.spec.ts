@@ -1,4 +1,4 @@
-import { startTestApp, type TestApp } from '../support/app';
+import { linkNow, startTestApp, type TestApp } from '../support/app';
 import { aConsent, aToken, aVerification, registerSenders, type WebhookSender } from '../support/events';
 
 describe('idempotent ingest', () => {
@@ -18,18 +18,23 @@ describe('idempotent ingest', () => {
   it('accepts a new event with 202 once it is committed', async () => {
     const event = aVerification();
     const response = await as.event(event, { id: 'evt-new' }).expect(202);
-    expect(response.body).toEqual({ event_id: 'evt-new', status: 'accepted' });
+    const [stored] = await app.db.rows<{ seq: string }>('SELECT seq FROM events WHERE event_id = $1', ['evt-new']);
+    // The position is the record's seq: what a reader passes as min_position to see it linked.
+    expect(response.body).toEqual({ event_id: 'evt-new', status: 'accepted', position: String(stored!.seq) });
     expect(await countEvents('evt-new')).toBe(1);
   });
 
   it('answers a redelivery with the same body as a duplicate and changes nothing', async () => {
     const event = aVerification();
-    await as.event(event, { id: 'evt-redelivered' }).expect(202);
+    const first = await as.event(event, { id: 'evt-redelivered' }).expect(202);
+    await linkNow(app);
     const before = await app.db.rows('SELECT * FROM events WHERE event_id = $1', ['evt-redelivered']);
     const chainRowsBefore = await app.db.rows('SELECT * FROM chain_members ORDER BY chain_digest, event_seq');
 
     const again = await as.event(event, { id: 'evt-redelivered' }).expect(200);
-    expect(again.body).toEqual({ event_id: 'evt-redelivered', status: 'duplicate' });
+    expect(again.body).toEqual({ event_id: 'evt-redelivered', status: 'duplicate', position: first.body.position });
+    await linkNow(app);
+    expect(await app.db.rows('SELECT * FROM link_pending')).toEqual([]);
     expect(await app.db.rows('SELECT * FROM events WHERE event_id = $1', ['evt-redelivered'])).toEqual(before);
     expect(await app.db.rows('SELECT * FROM chain_members ORDER BY chain_digest, event_seq')).toEqual(chainRowsBefore);
     expect(await app.db.rows('SELECT * FROM event_conflicts WHERE event_id = $1', ['evt-redelivered'])).toEqual([]);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { createApp } from '../../src/app';
+import { LinkerWorker } from '../../src/chains/linker.worker';
 import { Keyring } from '../../src/common/crypto/keyring';
 import type { ProblemDocument } from '../../src/common/problem/problem';
 import { type AppConfig, loadConfig } from '../../src/config/app-config';
@@ -111,4 +112,9 @@ export function problemOf(response: request.Response, status: number, type: stri
 /** The fields a problem names, with the code of each: `[['cursor', 'invalid_cursor']]`. */
 export function fieldsOf(problem: ProblemBody): [string, string][] {
   return (problem.errors ?? []).map((error) => [error.field, error.code]);
+}
+
+/** Links everything committed so far (the linker of this app, in this test's time rather than its own). */
+export async function linkNow(app: TestApp): Promise<void> {
+  await app.app.get(LinkerWorker).drain();
 }
