@@ -7,6 +7,7 @@ import { EVENT_TYPES } from '../ingest/event-types';
 import { ChainLinker, type RecordToLink } from './chain-linker';
 import { type LinkingProgress, LinkQueueRepository, type StoredLinkFacts } from './link-queue.repository';
 
+/** The lag is checked this often, and at least twice within the warning threshold. */
 const LAG_CHECK_INTERVAL_MS = 10_000;
 /** While linking lags, the warning is repeated at most this often. */
 const LAG_WARNING_INTERVAL_MS = 60_000;
@@ -40,7 +41,7 @@ export class LinkerWorker implements OnApplicationBootstrap, BeforeApplicationSh
     // Apart from the batches: a linker that fails every batch, or whose replica does no linking, still warns.
     this.lagCheck = setInterval(() => {
       this.warnIfLagging().catch((error: unknown) => this.logger.error({ err: error }, 'the linking lag could not be read'));
-    }, LAG_CHECK_INTERVAL_MS);
+    }, Math.min(LAG_CHECK_INTERVAL_MS, (this.config.linker.lagWarningSeconds * 1000) / 2));
     this.lagCheck.unref();
   }
 

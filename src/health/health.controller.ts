@@ -1,7 +1,9 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Access } from '../access/access.decorator';
+import { LinkQueueRepository } from '../chains/link-queue.repository';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
 
 /** A database that does not answer within this is as good as down for a readiness probe. */
 const DATABASE_PING_TIMEOUT_MS = 1500;
@@ -12,6 +14,9 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
+    private readonly indicators: HealthIndicatorService,
+    private readonly linkQueue: LinkQueueRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Get('live')
@@ -25,8 +30,22 @@ export class HealthController {
   @Get('ready')
   @Access({ kind: 'public' })
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: the database answers a ping within 1.5 s' })
+  @ApiOperation({
+    summary: 'Readiness: the database answers a ping within 1.5 s; `linker` gauges linking lag (pending_records, oldest_pending_seconds, linked_below), degraded past LINKER_LAG_WARNING_SECONDS',
+  })
   ready() {
-    return this.health.check([() => this.database.pingCheck('database', { timeout: DATABASE_PING_TIMEOUT_MS })]);
+    return this.health.check([() => this.database.pingCheck('database', { timeout: DATABASE_PING_TIMEOUT_MS }), () => this.linkerLag()]);
+  }
+
+  /**
+   * Linking lag as a gauge: a lagging linker degrades readiness without failing it (the evidence is committed and
+   * the service answers; only derived chains are late), so a load balancer keeps the replica while alerts fire.
+   */
+  private async linkerLag() {
+    const linker = this.indicators.check('linker');
+    const progress = await this.linkQueue.progress().catch(() => undefined);
+    if (!progress) return linker.down({ message: 'the link queue cannot be read' });
+    const gauge = { pending_records: progress.pendingRecords, oldest_pending_seconds: progress.oldestPendingSeconds, linked_below: progress.linkedBelow };
+    return progress.oldestPendingSeconds > this.config.linker.lagWarningSeconds ? linker.degraded(gauge) : linker.up(gauge);
   }
 }

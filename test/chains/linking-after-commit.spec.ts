@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { LinkerWorker } from '../../src/chains/linker.worker';
 import { validateEvent } from '../../src/ingest/event-validator';
 import { EvidenceRepository } from '../../src/ingest/evidence.repository';
 import type { SourceKind } from '../../src/sources/source-kind';
-import { startTestApp, type TestApp } from '../support/app';
+import { linkNow, startTestApp, type TestApp } from '../support/app';
 import { aToken, aToolCall, aVerification, type Envelope, randomDigest, registerSenders, registerSource } from '../support/events';
 
 /**
@@ -125,5 +126,91 @@ describe('linking after commit', () => {
     await rolledBack.runner.rollbackTransaction();
     await rolledBack.runner.release();
     expect(await app.db.rows(`SELECT 1 FROM link_pending WHERE $1::bigint = ANY(event_seqs)`, [rolledBack.seq])).toEqual([]);
+  });
+});
+
+describe('linking lag is observable', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp({ env: { LINKER_LAG_WARNING_SECONDS: '1' } });
+  });
+  afterAll(() => app.close());
+
+  it('gauges the lag on /health/ready, degrades readiness and warns in the log while the linker cannot keep up', async () => {
+    const senders = await registerSenders(app);
+    const warn = jest.spyOn(Logger.prototype, 'warn');
+    // The linker is held up: a transaction keeps the membership table locked against its writes.
+    const blocker = await app.db.pool.connect();
+    await blocker.query('BEGIN');
+    await blocker.query('LOCK TABLE chain_members IN EXCLUSIVE MODE');
+    try {
+      const accepted = await senders.as.event(aVerification()).expect(202);
+      await new Promise((resolve) => setTimeout(resolve, 1800));
+      const ready = await app.http().get('/health/ready').expect(200);
+      expect(ready.body.status).toBe('degraded');
+      expect(ready.body.details.linker).toMatchObject({ status: 'degraded', pending_records: 1, linked_below: accepted.body.position });
+      expect(ready.body.details.linker.oldest_pending_seconds).toBeGreaterThan(1);
+      expect(warn.mock.calls.some(([payload, message]) => /linking lags/.test(String(message)) && (payload as { pendingRecords?: number }).pendingRecords === 1)).toBe(true);
+    } finally {
+      await blocker.query('ROLLBACK');
+      blocker.release();
+      warn.mockRestore();
+    }
+    await linkNow(app);
+    const ready = await app.http().get('/health/ready').expect(200);
+    expect(ready.body.details.linker).toMatchObject({ status: 'up', pending_records: 0, oldest_pending_seconds: 0 });
+  });
+});
+
+describe('read-your-writes on the query routes', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    // No background linking: only a reader's wait (which wakes this process's linker) or a test links.
+    app = await startTestApp({ env: { LINKER_POLL_INTERVAL_MS: '60000', LINKER_MAX_WAIT_MS: '2000' } });
+  });
+  afterAll(() => app.close());
+
+  const read = (path: string) => app.http().get(path).set('authorization', `Bearer ${app.adminKey}`);
+
+  it('waits for the position an ingest answer gave, on the chain, search and lookup routes, by parameter or header', async () => {
+    const senders = await registerSenders(app);
+    const verification = aVerification({ client_id: `ryw-${randomUUID()}` });
+    const jti = `ryw-${randomUUID()}`;
+    await senders.as.event(verification).expect(202);
+    await senders.tokens.event(aToken({ digest: verification.data.digest, jti })).expect(202);
+    const batch = await senders.agent.batch([aToolCall({ token: { jti } }), aToolCall({ token: { jti } })]).expect(200);
+    const position = String(batch.body.position);
+    expect(batch.body.results.map((result: { position: string }) => result.position).sort()).toEqual([expect.any(String), position]);
+
+    const chain = (await read(`/v1/chains/${verification.data.digest}?min_position=${position}`).expect(200)).body;
+    expect(chain.linking).toMatchObject({ requested_position: position, reached: true, chain_complete: true });
+    expect(BigInt(chain.linking.linked_below)).toBeGreaterThan(BigInt(position));
+    expect(chain.tool_calls).toHaveLength(2);
+
+    const search = (await read(`/v1/chains?client_id=${verification.data.client_id}`).set('jartrail-min-position', position).expect(200)).body;
+    expect(search.linking).toMatchObject({ requested_position: position, reached: true });
+    expect(search.items.map((item: { digest: string }) => item.digest)).toEqual([verification.data.digest]);
+
+    const lookup = (await read(`/v1/lookup?token_jti=${jti}&min_position=latest`).expect(200)).body;
+    expect(lookup.linking.reached).toBe(true);
+    expect(lookup.records).toEqual([expect.objectContaining({ chains: [verification.data.digest], linked: true })]);
+  });
+
+  it('answers with what it has after the bound, and says the position was not reached', async () => {
+    const chain = (await read(`/v1/chains?min_position=9223372036854775807`).expect(200)).body;
+    expect(chain.linking).toMatchObject({ requested_position: '9223372036854775807', reached: false });
+  });
+
+  it.each([
+    ['0', 'a position starts at 1'],
+    ['12a', 'not a number'],
+    ['9223372036854775808', 'past the largest position'],
+  ])('refuses min_position=%s (%s) with 400 naming it', async (value) => {
+    const problem = (await read(`/v1/chains?min_position=${value}`).expect(400)).body;
+    expect(problem.errors.map((error: { field: string }) => error.field)).toEqual(['min_position']);
+    const fromHeader = (await read(`/v1/lookup?call_id=x`).set('jartrail-min-position', value).expect(400)).body;
+    expect(fromHeader.errors.map((error: { field: string }) => error.field)).toEqual(['headers.jartrail-min-position']);
   });
 });
