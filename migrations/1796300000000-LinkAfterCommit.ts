@@ -7,6 +7,10 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * lowest seq) is indexed so that the linking watermark, min(first_seq), is one index probe.
  *
  * Everything recorded before this migration was linked in its own ingest transaction: nothing is queued.
+ *
+ * Ingest records a delivery in one statement (EvidenceRepository.record). When a concurrent delivery of the same
+ * event id commits while that statement runs, the statement can neither insert the event nor see it: it calls
+ * jartrail_retry_statement(), which aborts it as a serialization failure, and it runs again (and sees it).
  */
 export class LinkAfterCommit1796300000000 implements MigrationInterface {
   name = 'LinkAfterCommit1796300000000';
@@ -29,6 +33,13 @@ export class LinkAfterCommit1796300000000 implements MigrationInterface {
         RETURN NULL;
       END
       $$`);
+    await queryRunner.query(`
+      CREATE FUNCTION "jartrail_retry_statement"() RETURNS bigint LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION 'a concurrent delivery of the same event id committed while this statement ran; run it again'
+          USING ERRCODE = 'serialization_failure';
+      END
+      $$`);
     await queryRunner.query(
       `CREATE TRIGGER "trg_events_enqueue_for_linking" AFTER INSERT ON "events" REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION "jartrail_enqueue_for_linking"()`,
     );
@@ -36,6 +47,7 @@ export class LinkAfterCommit1796300000000 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DROP TRIGGER "trg_events_enqueue_for_linking" ON "events"`);
+    await queryRunner.query(`DROP FUNCTION "jartrail_retry_statement"()`);
     await queryRunner.query(`DROP FUNCTION "jartrail_enqueue_for_linking"()`);
     await queryRunner.query(`DROP TABLE "link_pending"`);
   }

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { Pool } from 'pg';
+import type { DataSource } from 'typeorm';
 import { withTransactionRetry } from '../database/transaction-retry';
-import { VerificationRepository } from '../request-objects/verification.repository';
 import type { ValidatedEvent } from './event-validator';
 
 export type RecordedStatus = 'accepted' | 'duplicate' | 'conflict';
@@ -17,7 +17,7 @@ export interface RecordedEvent {
   readonly position: string;
 }
 
-/** The outcome of one recording transaction. */
+/** The outcome of recording one delivery. */
 export interface Recording {
   readonly events: readonly RecordedEvent[];
   /** Events newly recorded: the linker has work. */
@@ -26,24 +26,65 @@ export interface Recording {
   readonly queuedForVerification: number;
 }
 
-export interface InsertedEvent {
-  readonly seq: string;
-  readonly eventId: string;
-}
+/**
+ * A delivery in one statement, so in one transaction of its own (autocommit) and one round trip: the new events
+ * (with their places in the ledger and link queues, written by the triggers on events), the bodies that conflict
+ * with a stored event under the same id (kept as evidence), and the verification queue. The first occurrence of an
+ * id in the delivery is its candidate; later ones compare against whatever is stored under the id, the candidate
+ * included. Every CTE reads the snapshot of the statement's start, so an event that a concurrent delivery commits
+ * meanwhile is neither inserted (the unique constraint waits, then skips it) nor seen: the statement then aborts
+ * itself as a serialization failure and runs again.
+ *
+ * A named prepared statement: each connection plans it once, not at every delivery.
+ */
+const RECORD_DELIVERY = {
+  name: 'jartrail_record_delivery',
+  text: `WITH input AS (
+    SELECT * FROM ROWS FROM (jsonb_to_recordset($2::jsonb)
+      AS (event_id text, type text, emitted_at timestamptz, occurred_at timestamptz, fingerprint text, data jsonb, verify boolean, request_object text))
+      WITH ORDINALITY AS r(event_id, type, emitted_at, occurred_at, fingerprint, data, verify, request_object, position)
+  ), candidates AS (
+    SELECT DISTINCT ON (event_id) * FROM input ORDER BY event_id, position
+  ), existing AS (
+    SELECT e.seq, e.event_id, e.fingerprint FROM events e
+    WHERE e.source_id = $1::uuid AND e.event_id IN (SELECT event_id FROM candidates)
+  ), inserted AS (
+    INSERT INTO events (source_id, event_id, type, emitted_at, occurred_at, fingerprint, data)
+    SELECT $1::uuid, c.event_id, c.type, c.emitted_at, c.occurred_at, decode(c.fingerprint, 'base64'), c.data
+    FROM candidates c
+    WHERE NOT EXISTS (SELECT 1 FROM existing x WHERE x.event_id = c.event_id)
+    ORDER BY c.position
+    ON CONFLICT ON CONSTRAINT uq_events_source_event_id DO NOTHING
+    RETURNING seq, event_id, fingerprint
+  ), stored AS (
+    SELECT seq, event_id, fingerprint, true AS is_new FROM inserted
+    UNION ALL
+    SELECT seq, event_id, fingerprint, false AS is_new FROM existing
+  ), conflicts AS (
+    INSERT INTO event_conflicts (source_id, event_id, original_seq, type, emitted_at, fingerprint, data)
+    SELECT $1::uuid, i.event_id, s.seq, i.type, i.emitted_at, decode(i.fingerprint, 'base64'), i.data
+    FROM input i JOIN stored s ON s.event_id = i.event_id
+    WHERE s.fingerprint <> decode(i.fingerprint, 'base64')
+    ORDER BY i.position
+    ON CONFLICT ON CONSTRAINT uq_event_conflicts_delivery DO NOTHING
+  ), queued AS (
+    INSERT INTO verification_queue (event_seq, request_object, attempts)
+    SELECT s.seq, c.request_object, 0 FROM inserted s JOIN candidates c ON c.event_id = s.event_id
+    WHERE c.verify
+    ON CONFLICT ON CONSTRAINT pk_verification_queue DO NOTHING
+    RETURNING event_seq
+  )
+  SELECT s.seq::text, s.event_id, encode(s.fingerprint, 'base64') AS fingerprint, s.is_new, (SELECT count(*) FROM queued)::int AS queued
+  FROM stored s
+  UNION ALL
+  SELECT jartrail_retry_statement()::text, NULL, NULL, NULL, NULL
+  WHERE (SELECT count(*) FROM candidates) > (SELECT count(*) FROM stored)`,
+};
 
-export interface ExistingEvent {
-  readonly seq: string;
-  readonly eventId: string;
-  readonly fingerprint: Buffer;
-}
+type StoredRow = { seq: string; event_id: string; fingerprint: string; is_new: boolean; queued: number };
 
-export interface ConflictingDelivery {
-  readonly originalSeq: string;
-  readonly event: ValidatedEvent;
-}
-
-/** Rows for jsonb_to_recordset: one parameter for a whole batch, whatever its size. */
-function eventRows(events: readonly ValidatedEvent[]) {
+/** Rows for jsonb_to_recordset: one parameter for a whole delivery, whatever its size. */
+function deliveryRows(events: readonly ValidatedEvent[]): string {
   return JSON.stringify(
     events.map((event) => ({
       event_id: event.eventId,
@@ -52,116 +93,44 @@ function eventRows(events: readonly ValidatedEvent[]) {
       occurred_at: event.occurredAt.toISOString(),
       fingerprint: event.fingerprint.toString('base64'),
       data: event.data,
+      verify: event.independentVerification !== undefined,
+      request_object: event.independentVerification?.requestObject ?? null,
     })),
   );
 }
 
 /**
- * The append-only evidence tables: accepted events and conflicting redeliveries, and the one transaction that
- * records a delivery.
+ * The append-only evidence tables: accepted events and conflicting redeliveries. Recording goes to the driver's pool
+ * directly (the pool that TypeORM uses, with its timeouts and guards) for the named statement.
  */
 @Injectable()
 export class EvidenceRepository {
-  constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly verification: VerificationRepository,
-  ) {}
+  private readonly pool: Pool;
+
+  constructor(@InjectDataSource() dataSource: DataSource) {
+    this.pool = (dataSource.driver as unknown as { master: Pool }).master;
+  }
 
   /**
-   * Records a delivery's valid events, returning each one's status in input order. One transaction for the whole
-   * delivery: the events, the conflicts, their places in the ledger and link queues (triggers on the tables) and in
-   * the verification queue commit together or not at all. Chain links are derived after commit (LinkerWorker).
+   * Records a delivery's valid events, returning each one's status in input order; all of it commits or none.
+   * The unique (source, event id) constraint decides between concurrent deliveries, so two replicas receiving the
+   * same event at once store it exactly once.
    */
   async record(sourceId: string, events: readonly ValidatedEvent[]): Promise<Recording> {
     if (events.length === 0) return { events: [], inserted: 0, queuedForVerification: 0 };
-    return withTransactionRetry(() =>
-      this.dataSource.transaction(async (manager) => {
-        // Within one delivery the first occurrence of an id is the candidate record; repeats compare against it.
-        const candidates = new Map<string, ValidatedEvent>();
-        for (const event of events) if (!candidates.has(event.eventId)) candidates.set(event.eventId, event);
+    const parameters = [sourceId, deliveryRows(events)];
+    const { rows } = await withTransactionRetry(() => this.pool.query<StoredRow>({ ...RECORD_DELIVERY, values: parameters }));
+    const stored = new Map(rows.map((row) => [row.event_id, { seq: row.seq, fingerprint: Buffer.from(row.fingerprint, 'base64'), isNew: row.is_new }]));
 
-        const inserted = await this.insertNew(manager, sourceId, [...candidates.values()]);
-        const insertedIds = new Set(inserted.map(({ eventId }) => eventId));
-        const stored = new Map<string, { seq: string; fingerprint: Buffer; isNew: boolean }>();
-        for (const { seq, eventId } of inserted) stored.set(eventId, { seq, fingerprint: candidates.get(eventId)!.fingerprint, isNew: true });
-        const earlier = await this.findExisting(manager, sourceId, [...candidates.keys()].filter((id) => !insertedIds.has(id)));
-        for (const { seq, eventId, fingerprint } of earlier) stored.set(eventId, { seq, fingerprint, isNew: false });
-
-        const seenNew = new Set<string>();
-        const recorded = events.map((event): RecordedEvent => {
-          const record = stored.get(event.eventId)!;
-          if (record.isNew && !seenNew.has(event.eventId)) {
-            seenNew.add(event.eventId);
-            return { status: 'accepted', position: record.seq };
-          }
-          return { status: record.fingerprint.equals(event.fingerprint) ? 'duplicate' : 'conflict', position: record.seq };
-        });
-        await this.insertConflicts(
-          manager,
-          sourceId,
-          events.flatMap((event, index) => (recorded[index]!.status === 'conflict' ? [{ originalSeq: stored.get(event.eventId)!.seq, event }] : [])),
-        );
-        // Verification is queued, not done here: a slow key fetch or a failing object never holds up or undoes ingest.
-        const toVerify = inserted.flatMap(({ seq, eventId }) => {
-          const work = candidates.get(eventId)!.independentVerification;
-          return work ? [{ eventSeq: seq, requestObject: work.requestObject }] : [];
-        });
-        await this.verification.enqueue(manager, toVerify);
-        return { events: recorded, inserted: inserted.length, queuedForVerification: toVerify.length };
-      }),
-    );
-  }
-
-  /**
-   * Inserts the events that are new for this source. The unique (source, event id) constraint decides, so two
-   * replicas receiving the same event at once store it exactly once: the second insert waits for the first
-   * transaction and then does nothing.
-   */
-  async insertNew(manager: EntityManager, sourceId: string, events: readonly ValidatedEvent[]): Promise<InsertedEvent[]> {
-    if (events.length === 0) return [];
-    const rows: { seq: string; event_id: string }[] = await manager.query(
-      `INSERT INTO events (source_id, event_id, type, emitted_at, occurred_at, fingerprint, data)
-       SELECT $1::uuid, r.event_id, r.type, r.emitted_at, r.occurred_at, decode(r.fingerprint, 'base64'), r.data
-       FROM jsonb_to_recordset($2::jsonb)
-         AS r(event_id text, type text, emitted_at timestamptz, occurred_at timestamptz, fingerprint text, data jsonb)
-       ON CONFLICT ON CONSTRAINT uq_events_source_event_id DO NOTHING
-       RETURNING seq, event_id`,
-      [sourceId, eventRows(events)],
-    );
-    return rows.map((row) => ({ seq: String(row.seq), eventId: row.event_id }));
-  }
-
-  async findExisting(manager: EntityManager, sourceId: string, eventIds: readonly string[]): Promise<ExistingEvent[]> {
-    if (eventIds.length === 0) return [];
-    const rows: { seq: string; event_id: string; fingerprint: Buffer }[] = await manager.query(
-      `SELECT seq, event_id, fingerprint FROM events WHERE source_id = $1 AND event_id = ANY($2::text[])`,
-      [sourceId, eventIds],
-    );
-    return rows.map((row) => ({ seq: String(row.seq), eventId: row.event_id, fingerprint: row.fingerprint }));
-  }
-
-  /** Keeps each distinct conflicting body once, as evidence. */
-  async insertConflicts(manager: EntityManager, sourceId: string, conflicts: readonly ConflictingDelivery[]): Promise<void> {
-    if (conflicts.length === 0) return;
-    await manager.query(
-      `INSERT INTO event_conflicts (source_id, event_id, original_seq, type, emitted_at, fingerprint, data)
-       SELECT $1::uuid, r.event_id, r.original_seq, r.type, r.emitted_at, decode(r.fingerprint, 'base64'), r.data
-       FROM jsonb_to_recordset($2::jsonb)
-         AS r(event_id text, original_seq bigint, type text, emitted_at timestamptz, fingerprint text, data jsonb)
-       ON CONFLICT ON CONSTRAINT uq_event_conflicts_delivery DO NOTHING`,
-      [
-        sourceId,
-        JSON.stringify(
-          conflicts.map(({ originalSeq, event }) => ({
-            event_id: event.eventId,
-            original_seq: originalSeq,
-            type: event.type,
-            emitted_at: event.emittedAt.toISOString(),
-            fingerprint: event.fingerprint.toString('base64'),
-            data: event.data,
-          })),
-        ),
-      ],
-    );
+    const seenNew = new Set<string>();
+    const recorded = events.map((event): RecordedEvent => {
+      const record = stored.get(event.eventId)!;
+      if (record.isNew && !seenNew.has(event.eventId)) {
+        seenNew.add(event.eventId);
+        return { status: 'accepted', position: record.seq };
+      }
+      return { status: record.fingerprint.equals(event.fingerprint) ? 'duplicate' : 'conflict', position: record.seq };
+    });
+    return { events: recorded, inserted: seenNew.size, queuedForVerification: rows[0]?.queued ?? 0 };
   }
 }

@@ -4,7 +4,6 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { LinkerWorker } from '../../src/chains/linker.worker';
 import { validateEvent } from '../../src/ingest/event-validator';
-import { EvidenceRepository } from '../../src/ingest/evidence.repository';
 import type { SourceKind } from '../../src/sources/source-kind';
 import { linkNow, startTestApp, type TestApp } from '../support/app';
 import { aToken, aToolCall, aVerification, type Envelope, randomDigest, registerSenders, registerSource } from '../support/events';
@@ -36,15 +35,19 @@ describe('linking after commit', () => {
 
   const linker = (which: TestApp = app) => which.app.get(LinkerWorker);
 
-  /** Records an event as ingest does, in an open transaction; the caller commits. */
+  /** Inserts an event (its link queue row follows by trigger, as on ingest) in an open transaction; the caller commits. */
   async function recordWithoutCommit(envelope: Envelope, kind: SourceKind): Promise<{ runner: QueryRunner; seq: string }> {
     const outcome = validateEvent(envelope, { sourceKind: kind, keyring: app.keyring, minimization: { subjectOf: (s) => s, keepRequestObjects: true } }, { deliveryId: randomUUID() });
     if (!outcome.ok) throw outcome.problem;
     const runner = dataSource.createQueryRunner();
     await runner.connect();
     await runner.startTransaction();
-    const [inserted] = await app.app.get(EvidenceRepository).insertNew(runner.manager, sourceIds[kind], [outcome.event]);
-    return { runner, seq: inserted!.seq };
+    const { event } = outcome;
+    const [inserted]: { seq: string }[] = await runner.query(
+      `INSERT INTO events (source_id, event_id, type, emitted_at, occurred_at, fingerprint, data) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq`,
+      [sourceIds[kind], event.eventId, event.type, event.emittedAt, event.occurredAt, event.fingerprint, event.data],
+    );
+    return { runner, seq: String(inserted!.seq) };
   }
 
   async function commit({ runner }: { runner: QueryRunner }) {

@@ -70,6 +70,28 @@ describe('idempotent ingest', () => {
     expect(await app.db.rows('SELECT 1 FROM event_conflicts WHERE event_id = $1', ['evt-changed'])).toHaveLength(1);
   });
 
+  it('decides a delivery racing a concurrent one with the same id by what that one committed, running its statement again', async () => {
+    // Another delivery of the same id holds its insert uncommitted: ours waits on the unique constraint, and when
+    // the other commits, our statement can neither insert the event nor see it in its snapshot.
+    const [source] = await app.db.rows<{ source_id: string }>(`SELECT source_id FROM events WHERE event_id = 'evt-new'`);
+    const racing = await app.db.pool.connect();
+    await racing.query('BEGIN');
+    await racing.query(
+      `INSERT INTO events (source_id, event_id, type, emitted_at, occurred_at, fingerprint, data)
+       VALUES ($1, 'evt-raced', 'consent.decision', now(), now(), '\\x00', '{"digest": "other"}')`,
+      [source!.source_id],
+    );
+    const ours = as.event(aConsent(), { id: 'evt-raced' }).then((response) => response);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await racing.query('COMMIT');
+    racing.release();
+
+    const response = await ours;
+    expect(response.status).toBe(409);
+    expect(await app.db.rows('SELECT 1 FROM event_conflicts WHERE event_id = $1', ['evt-raced'])).toHaveLength(1);
+    expect(await countEvents('evt-raced')).toBe(1);
+  });
+
   it('scopes event ids to their source: two sources may use the same id', async () => {
     await as.event(aVerification(), { id: 'shared-id' }).expect(202);
     await tokens.event(aToken({ digest: (aVerification().data.digest as string) }), { id: 'shared-id' }).expect(202);
