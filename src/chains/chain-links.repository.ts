@@ -146,7 +146,8 @@ export class ChainLinksRepository {
 
   /**
    * The searchable values each new membership brings to its chain, read from the record as it is linked (before any
-   * purge): `unsigned` marks a chain with a plain authorization request or a request object with alg "none".
+   * purge): `unsigned` marks a chain with a plain authorization request or a request object with alg "none". A
+   * verification judged before it was linked brings its verdict facets (the verifier wrote none: no chain yet).
    */
   async insertFacets(manager: EntityManager, members: readonly ChainMember[]): Promise<void> {
     if (members.length === 0) return;
@@ -156,12 +157,15 @@ export class ChainLinksRepository {
        FROM jsonb_to_recordset($1::jsonb) AS m(chain_digest text, event_seq bigint)
        CROSS JOIN LATERAL (SELECT e.type, e.data FROM events e WHERE e.seq = m.event_seq OFFSET 0) e
        CROSS JOIN LATERAL (SELECT c.created_at FROM chains c WHERE c.digest = m.chain_digest OFFSET 0) c
+       LEFT JOIN LATERAL (SELECT iv.verdict, iv.mismatch FROM independent_verdicts iv WHERE iv.event_seq = m.event_seq OFFSET 0) iv ON true
        CROSS JOIN LATERAL (VALUES
          ('client_id', CASE WHEN e.type = 'request_object.verification' THEN e.data ->> 'client_id' END),
          ('issuer', CASE WHEN e.type = 'request_object.verification' THEN e.data ->> 'issuer' END),
          ('subject', CASE WHEN e.type = 'consent.decision' THEN e.data ->> 'subject' END),
          ('tool', CASE WHEN e.type = 'tool_call.recorded' THEN e.data ->> 'tool' END),
-         ('unsigned', CASE WHEN e.type = 'request_object.verification' AND ((e.data ->> 'unsigned') = 'true' OR (e.data -> 'header' ->> 'alg') = 'none') THEN 'true' END)
+         ('unsigned', CASE WHEN e.type = 'request_object.verification' AND ((e.data ->> 'unsigned') = 'true' OR (e.data -> 'header' ->> 'alg') = 'none') THEN 'true' END),
+         ('independent_verdict', iv.verdict),
+         ('verdict_mismatch', CASE WHEN iv.mismatch THEN 'true' END)
        ) AS f(name, value)
        WHERE f.value IS NOT NULL
        ON CONFLICT DO NOTHING`,

@@ -81,6 +81,26 @@ const RECORD_DELIVERY = {
   WHERE (SELECT count(*) FROM candidates) > (SELECT count(*) FROM stored)`,
 };
 
+/**
+ * The common case of a single event, new: its insert (typed parameters, as one INSERT of the event would be) and its
+ * place in the verification queue, in one statement. No row back means the id is stored already (or a concurrent
+ * delivery holds it) and nothing was written: RECORD_DELIVERY then decides duplicate or conflict.
+ */
+const RECORD_NEW_EVENT = {
+  name: 'jartrail_record_new_event',
+  text: `WITH inserted AS (
+    INSERT INTO events (source_id, event_id, type, emitted_at, occurred_at, fingerprint, data)
+    VALUES ($1::uuid, $2, $3, $4, $5, $6, $7)
+    ON CONFLICT ON CONSTRAINT uq_events_source_event_id DO NOTHING
+    RETURNING seq
+  ), queued AS (
+    INSERT INTO verification_queue (event_seq, request_object, attempts)
+    SELECT seq, $9, 0 FROM inserted WHERE $8::boolean
+    RETURNING event_seq
+  )
+  SELECT seq::text, (SELECT count(*) FROM queued)::int AS queued FROM inserted`,
+};
+
 type StoredRow = { seq: string; event_id: string; fingerprint: string; is_new: boolean; queued: number };
 
 /** Rows for jsonb_to_recordset: one parameter for a whole delivery, whatever its size. */
@@ -118,6 +138,24 @@ export class EvidenceRepository {
    */
   async record(sourceId: string, events: readonly ValidatedEvent[]): Promise<Recording> {
     if (events.length === 0) return { events: [], inserted: 0, queuedForVerification: 0 };
+    if (events.length === 1) {
+      const [event] = events as [ValidatedEvent];
+      const { rows } = await this.pool.query<{ seq: string; queued: number }>({
+        ...RECORD_NEW_EVENT,
+        values: [
+          sourceId,
+          event.eventId,
+          event.type,
+          event.emittedAt,
+          event.occurredAt,
+          event.fingerprint,
+          event.data,
+          event.independentVerification !== undefined,
+          event.independentVerification?.requestObject ?? null,
+        ],
+      });
+      if (rows.length === 1) return { events: [{ status: 'accepted', position: rows[0]!.seq }], inserted: 1, queuedForVerification: rows[0]!.queued };
+    }
     const parameters = [sourceId, deliveryRows(events)];
     const { rows } = await withTransactionRetry(() => this.pool.query<StoredRow>({ ...RECORD_DELIVERY, values: parameters }));
     const stored = new Map(rows.map((row) => [row.event_id, { seq: row.seq, fingerprint: Buffer.from(row.fingerprint, 'base64'), isNew: row.is_new }]));

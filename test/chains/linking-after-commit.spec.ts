@@ -6,6 +6,7 @@ import { LinkerWorker } from '../../src/chains/linker.worker';
 import { validateEvent } from '../../src/ingest/event-validator';
 import type { SourceKind } from '../../src/sources/source-kind';
 import { linkNow, startTestApp, type TestApp } from '../support/app';
+import { drainVerifications } from '../support/request-objects';
 import { aToken, aToolCall, aVerification, type Envelope, randomDigest, registerSenders, registerSource } from '../support/events';
 
 /**
@@ -215,5 +216,30 @@ describe('read-your-writes on the query routes', () => {
     expect(problem.errors.map((error: { field: string }) => error.field)).toEqual(['min_position']);
     const fromHeader = (await read(`/v1/lookup?call_id=x`).set('jartrail-min-position', value).expect(400)).body;
     expect(fromHeader.errors.map((error: { field: string }) => error.field)).toEqual(['headers.jartrail-min-position']);
+  });
+});
+
+describe('independent verdicts and linking, in either order', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    // Neither worker runs on its own: the test decides which goes first.
+    app = await startTestApp({ env: { LINKER_ENABLED: 'false' } });
+  });
+  afterAll(() => app.close());
+
+  it.each(['verdict first', 'linking first'])('gives the chain its verdict facet, %s', async (order) => {
+    const senders = await registerSenders(app);
+    const verification = aVerification({ client_id: `order-${randomUUID()}` });
+    await senders.as.event(verification).expect(202);
+    if (order === 'verdict first') {
+      await drainVerifications(app);
+      await linkNow(app);
+    } else {
+      await linkNow(app);
+      await drainVerifications(app);
+    }
+    const search = (await app.get(`/v1/chains?client_id=${verification.data.client_id}&independent_verdict=not_verifiable`).expect(200)).body;
+    expect(search.items.map((item: { digest: string }) => item.digest)).toEqual([verification.data.digest]);
   });
 });
