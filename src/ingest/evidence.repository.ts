@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
+import { PreparedStatements } from '../database/prepared-statements';
 import { withTransactionRetry } from '../database/transaction-retry';
 import type { ValidatedEvent } from './event-validator';
 
@@ -120,15 +120,15 @@ function deliveryRows(events: readonly ValidatedEvent[]): string {
 }
 
 /**
- * The append-only evidence tables: accepted events and conflicting redeliveries. Recording goes to the driver's pool
- * directly (the pool that TypeORM uses, with its timeouts and guards) for the named statement.
+ * The append-only evidence tables: accepted events and conflicting redeliveries, recorded by named prepared
+ * statements.
  */
 @Injectable()
 export class EvidenceRepository {
-  private readonly pool: Pool;
+  private readonly statements: PreparedStatements;
 
   constructor(@InjectDataSource() dataSource: DataSource) {
-    this.pool = (dataSource.driver as unknown as { master: Pool }).master;
+    this.statements = new PreparedStatements(dataSource);
   }
 
   /**
@@ -140,9 +140,7 @@ export class EvidenceRepository {
     if (events.length === 0) return { events: [], inserted: 0, queuedForVerification: 0 };
     if (events.length === 1) {
       const [event] = events as [ValidatedEvent];
-      const { rows } = await this.pool.query<{ seq: string; queued: number }>({
-        ...RECORD_NEW_EVENT,
-        values: [
+      const rows = await this.statements.run<{ seq: string; queued: number }>(RECORD_NEW_EVENT, [
           sourceId,
           event.eventId,
           event.type,
@@ -151,13 +149,12 @@ export class EvidenceRepository {
           event.fingerprint,
           event.data,
           event.independentVerification !== undefined,
-          event.independentVerification?.requestObject ?? null,
-        ],
-      });
+        event.independentVerification?.requestObject ?? null,
+      ]);
       if (rows.length === 1) return { events: [{ status: 'accepted', position: rows[0]!.seq }], inserted: 1, queuedForVerification: rows[0]!.queued };
     }
     const parameters = [sourceId, deliveryRows(events)];
-    const { rows } = await withTransactionRetry(() => this.pool.query<StoredRow>({ ...RECORD_DELIVERY, values: parameters }));
+    const rows = await withTransactionRetry(() => this.statements.run<StoredRow>(RECORD_DELIVERY, parameters));
     const stored = new Map(rows.map((row) => [row.event_id, { seq: row.seq, fingerprint: Buffer.from(row.fingerprint, 'base64'), isNew: row.is_new }]));
 
     const seenNew = new Set<string>();
