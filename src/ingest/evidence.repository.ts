@@ -141,14 +141,14 @@ export class EvidenceRepository {
     if (events.length === 1) {
       const [event] = events as [ValidatedEvent];
       const rows = await this.statements.run<{ seq: string; queued: number }>(RECORD_NEW_EVENT, [
-          sourceId,
-          event.eventId,
-          event.type,
-          event.emittedAt,
-          event.occurredAt,
-          event.fingerprint,
-          event.data,
-          event.independentVerification !== undefined,
+        sourceId,
+        event.eventId,
+        event.type,
+        event.emittedAt,
+        event.occurredAt,
+        event.fingerprint,
+        event.data,
+        event.independentVerification !== undefined,
         event.independentVerification?.requestObject ?? null,
       ]);
       if (rows.length === 1) return { events: [{ status: 'accepted', position: rows[0]!.seq }], inserted: 1, queuedForVerification: rows[0]!.queued };
