@@ -7,6 +7,7 @@ import { Keyring } from '../src/common/crypto/keyring';
 import { EVENTS_PER_CHAIN, type SenderKind } from './support/chains';
 import { type BenchDatabase, benchPool, describeDatabase, startDatabase, STATEMENT_STATS_SETTINGS, StatementCounter, type StatementStats } from './support/database';
 import { waitForBackgroundWork } from './support/ingest-load';
+import { waitForLinking } from './support/link-lag';
 import { HttpClient, type LatencySummary, type LoadResult, newHistogram, rate, runLoad, summarize } from './support/load';
 import { type CpuUse, loadAverage, machineInfo, measureCpu, waitForQuietMachine } from './support/machine';
 import { describeSettings, logger, medianOfRoundRatios, readSettings, referenceFirst, sourceRevision, table, verdict, writeResult } from './support/report';
@@ -105,6 +106,9 @@ async function seed(pool: Pool, plan: SeedPlan, masterKey: string, service: Serv
   await http.close();
   if (ingest.failed > 0) throw new Error(`seeding through the API failed: ${ingest.firstErrors.join('\n')}`);
   const ingestSeconds = Math.round((Date.now() - ingestStarted) / 1000);
+
+  // The API-sent chains are linked after commit: wait for the linker before anything reads or compares them.
+  await waitForLinking(pool, 600);
 
   // The bulk, with COPY, while nothing else writes.
   log(`bulk-loading chains ${plan.ingestedChains}..${plan.chains - 1} (${(plan.chains - plan.ingestedChains) * EVENTS_PER_CHAIN} events) with COPY`);

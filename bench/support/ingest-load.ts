@@ -21,19 +21,23 @@ export async function chainsFor(tag: string, count: number, objects: VerifiableR
 
 /**
  * Waits until the service's background work of what was sent is done (the ledger queue, unless its sequencer is
- * off, and the verification queue empty), so that each measured phase starts from an idle service and pays only
+ * off, the verification queue and the link queue empty), so that each measured phase starts from an idle service and pays only
  * for the work done during it.
  */
 export async function waitForBackgroundWork(pool: Pool, timeoutSeconds: number, alive: () => void, ledgerOn = true): Promise<number> {
   const started = Date.now();
+  const { rows: schema } = await pool.query<{ linking: boolean }>(`SELECT to_regclass('link_pending') IS NOT NULL AS linking`);
+  const linkQueue = schema[0]!.linking ? '(SELECT count(*) FROM link_pending)' : '0';
   for (;;) {
     alive();
-    const { rows } = await pool.query<{ ledger: string; verification: string }>(
-      `SELECT ${ledgerOn ? '(SELECT count(*) FROM ledger_pending)' : '0'} AS ledger, (SELECT count(*) FROM verification_queue) AS verification`,
+    const { rows } = await pool.query<{ ledger: string; verification: string; linking: string }>(
+      `SELECT ${ledgerOn ? '(SELECT count(*) FROM ledger_pending)' : '0'} AS ledger, (SELECT count(*) FROM verification_queue) AS verification, ${linkQueue} AS linking`,
     );
-    if (Number(rows[0]!.ledger) + Number(rows[0]!.verification) === 0) return round2((Date.now() - started) / 1000);
+    if (Number(rows[0]!.ledger) + Number(rows[0]!.verification) + Number(rows[0]!.linking) === 0) return round2((Date.now() - started) / 1000);
     if (Date.now() - started > timeoutSeconds * 1000) {
-      throw new Error(`the service's background work did not finish in ${timeoutSeconds} s (${rows[0]!.ledger} ledger rows, ${rows[0]!.verification} verifications queued)`);
+      throw new Error(
+        `the service's background work did not finish in ${timeoutSeconds} s (${rows[0]!.ledger} ledger rows, ${rows[0]!.verification} verifications, ${rows[0]!.linking} link rows queued)`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

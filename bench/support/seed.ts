@@ -247,6 +247,8 @@ async function loadBlock(client: PoolClient, text: Record<'events' | 'chains' | 
       `INSERT INTO events (seq, source_id, event_id, type, emitted_at, occurred_at, recorded_at, fingerprint, data) OVERRIDING SYSTEM VALUE
        SELECT seq, source_id, event_id, type, emitted_at, occurred_at, recorded_at, fingerprint, data FROM bench_seed_events ORDER BY seq`,
     );
+    // The block brings its own links (below), as the linker would derive them: its queue row goes with it.
+    await client.query(`DELETE FROM link_pending WHERE first_seq >= (SELECT min(seq) FROM bench_seed_events) AND first_seq <= (SELECT max(seq) FROM bench_seed_events)`);
     if (text.chains.length > 0) await copyIn(client, 'COPY chains (digest, created_at) FROM STDIN', text.chains);
     if (text.aliases.length > 0) await copyIn(client, 'COPY digest_aliases (alias, chain_digest, event_seq) FROM STDIN', text.aliases);
     if (text.members.length > 0) await copyIn(client, 'COPY chain_members (chain_digest, event_seq, linked_at) FROM STDIN', text.members);

@@ -1,7 +1,7 @@
 import { planChain, type SeedPlan, verifyAgainstService } from '../../bench/support/seed';
 import { HttpClient } from '../../bench/support/load';
 import { registerSources, signedBatches, Signer } from '../../bench/support/senders';
-import { startTestApp, type TestApp } from '../support/app';
+import { linkNow, startTestApp, type TestApp } from '../support/app';
 import { drainVerifications } from '../support/request-objects';
 
 /**
@@ -21,6 +21,8 @@ describe("bench:query's check of bulk rows against the service's", () => {
     for (const batch of signedBatches(plan.tag, chains, 100, sources, new Signer())) {
       await http.expect(200, 'POST', batch.path, batch.headers, batch.body);
     }
+    // The check reads what the linker derived: it runs after commit.
+    await linkNow(app);
   });
 
   afterAll(async () => {
