@@ -48,6 +48,7 @@ export class ChainLinker {
       frontier = next.filter((member) => !knownNotTokens.has(member.eventSeq));
     }
 
+    await this.links.awaitVerdictsInFlight(manager, [...new Set(made.map((member) => member.eventSeq))]);
     await this.links.insertFacets(manager, made);
     return made;
   }

@@ -145,6 +145,16 @@ export class ChainLinksRepository {
   }
 
   /**
+   * Waits for verdicts being recorded for these records right now (the verification worker holds their queue rows
+   * FOR UPDATE while it writes a verdict and its facets): once they commit, the facets read below see the verdicts;
+   * a verdict recorded later sees this transaction's memberships. Either way the verdict's facet is written.
+   */
+  async awaitVerdictsInFlight(manager: EntityManager, eventSeqs: readonly string[]): Promise<void> {
+    if (eventSeqs.length === 0) return;
+    await manager.query(`SELECT event_seq FROM verification_queue WHERE event_seq = ANY($1::bigint[]) ORDER BY event_seq FOR SHARE`, [eventSeqs]);
+  }
+
+  /**
    * The searchable values each new membership brings to its chain, read from the record as it is linked (before any
    * purge): `unsigned` marks a chain with a plain authorization request or a request object with alg "none". A
    * verification judged before it was linked brings its verdict facets (the verifier wrote none: no chain yet).

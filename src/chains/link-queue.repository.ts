@@ -28,12 +28,6 @@ export interface StoredLinkFacts {
 /** The one linker transaction at a time, cluster-wide: an advisory lock key of its own ("jartrail linker"). */
 const LINKER_LOCK_KEY = `hashtextextended('jartrail:linker', 0)`;
 
-/**
- * Waits for the linker's turn, for a transaction that writes what the linker reads: the verification worker's
- * verdict facets. Whichever of the two commits second then sees the other (the verdict sees the membership, or the
- * linker sees the verdict), so a verdict's facet is written whatever the order.
- */
-export const WAIT_FOR_LINKER_TURN_SQL = `SELECT pg_advisory_xact_lock(${LINKER_LOCK_KEY})`;
 
 /** The SQL of the link queue (link_pending): claiming work, and the watermark readers are told. */
 @Injectable()

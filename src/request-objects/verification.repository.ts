@@ -4,7 +4,6 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { storableJson, storableText } from '../common/storable-text';
 import type { VerificationData } from './verification-event';
 import type { IndependentVerdictValue, Reason } from './verification/reasons';
-import { WAIT_FOR_LINKER_TURN_SQL } from '../chains/link-queue.repository';
 
 export interface QueuedVerification {
   readonly eventSeq: string;
@@ -87,7 +86,9 @@ export class VerificationRepository {
    */
   async recordVerdict(verdict: VerdictRow): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
-      await manager.query(WAIT_FOR_LINKER_TURN_SQL);
+      // The queue row's lock orders this verdict with a linker linking the same record (ChainLinker takes it
+      // FOR SHARE before writing facets): whichever commits second sees the other, so the facets are written.
+      await manager.query(`SELECT 1 FROM verification_queue WHERE event_seq = $1 FOR UPDATE`, [verdict.eventSeq]);
       const inserted: unknown[] = await manager.query(
         `INSERT INTO independent_verdicts (event_seq, verdict, as_verdict, mismatch, reasons, alg, kid, inner_digest, opaque)
          VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9)
