@@ -153,12 +153,6 @@ const EXACT_UTC = `to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"
 export class ChainsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** The highest position (event seq) committed, 0 when none. */
-  async highestPosition(): Promise<string> {
-    const [row]: { highest: string }[] = await this.dataSource.query(`SELECT COALESCE(max(seq), 0) AS highest FROM events`);
-    return String(row!.highest);
-  }
-
   /** The chains a digest designates: itself, or the chains it is an inner-digest alias of. */
   async resolveDigest(digest: string): Promise<string[]> {
     const rows: { digest: string }[] = await this.dataSource.query(

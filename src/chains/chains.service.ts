@@ -60,8 +60,9 @@ export class ChainsService {
    * (and is dropped from the waiting list), never in neither.
    */
   async getChain(digest: string, minPosition?: string): Promise<LinkedChainDocument> {
-    const linking = await this.readYourWrites.settle(minPosition);
-    const waiting = (await this.somethingWaits(linking)) ? await this.chains.unlinkedRecords(digest) : [];
+    const { somethingWaits, ...linking } = await this.readYourWrites.settle(minPosition);
+    // Only when something waits is the queue worth reading for one chain.
+    const waiting = somethingWaits ? await this.chains.unlinkedRecords(digest) : [];
     const chain = await this.loadChain(digest, linking, waiting.length);
     const [conflicts, ledger] = await Promise.all([
       this.chains.conflicts(chain.digest),
@@ -79,10 +80,6 @@ export class ChainsService {
     };
   }
 
-  /** Whether any committed record waits for the linker: only then is the queue worth reading for one chain. */
-  private async somethingWaits(linking: LinkingView): Promise<boolean> {
-    return BigInt(linking.linked_below) <= BigInt(await this.chains.highestPosition());
-  }
 
   /** The chain's records with their inclusion proofs in the latest signed tree, for `jartrail verify`. */
   async getEvidence(digest: string): Promise<EvidenceBundle> {
@@ -112,14 +109,14 @@ export class ChainsService {
   }
 
   async lookup(query: LookupQuery) {
-    const linking = await this.readYourWrites.settle(query.min_position);
+    const { somethingWaits: _, ...linking } = await this.readYourWrites.settle(query.min_position);
     const hits = await this.chains.lookup(lookupKeyOf(query));
     if (hits.length === 0) throw new ProblemException('not-found', { detail: 'no record matches', extensions: { linking } });
     return { records: hits.map(({ record, chains, linked }) => ({ ...toRecordView(record), chains, linked })), linking };
   }
 
   async search(query: SearchQuery): Promise<SearchResponse> {
-    const linking = await this.readYourWrites.settle(query.min_position);
+    const { somethingWaits: _, ...linking } = await this.readYourWrites.settle(query.min_position);
     const facets: { name: FacetName; value: string }[] = [];
     if (query.client_id !== undefined) facets.push({ name: 'client_id', value: query.client_id });
     if (query.issuer !== undefined) facets.push({ name: 'issuer', value: query.issuer });

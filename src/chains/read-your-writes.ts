@@ -12,6 +12,9 @@ export interface LinkingView {
   readonly reached: boolean;
 }
 
+/** The view, and whether any committed record waited for the linker when it was read (not part of answers). */
+export type SettledLinking = LinkingView & { readonly somethingWaits: boolean };
+
 const POLL_MS = 5;
 
 /**
@@ -28,26 +31,30 @@ export class ReadYourWrites {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async settle(minPosition: string | undefined): Promise<LinkingView> {
+  async settle(minPosition: string | undefined): Promise<SettledLinking> {
     if (minPosition === undefined) {
-      return { linked_below: await this.linkedBelow(), requested_position: null, reached: true };
+      const { linkedBelow, highest } = await this.watermark();
+      return { linked_below: linkedBelow, requested_position: null, reached: true, somethingWaits: BigInt(linkedBelow) <= highest };
     }
     const started = Date.now();
     const requested = minPosition === 'latest' ? await this.latestPosition() : BigInt(minPosition);
     for (;;) {
-      const linkedBelow = await this.linkedBelow();
+      const { linkedBelow, highest } = await this.watermark();
       const reached = BigInt(linkedBelow) > requested;
       if (reached || Date.now() - started >= this.config.linker.maxWaitMs) {
-        return { linked_below: linkedBelow, requested_position: String(requested), reached };
+        return { linked_below: linkedBelow, requested_position: String(requested), reached, somethingWaits: BigInt(linkedBelow) <= highest };
       }
       this.linker.wake();
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   }
 
-  private async linkedBelow(): Promise<string> {
-    const [row]: { linked_below: string }[] = await this.dataSource.query(`SELECT ${LINKED_BELOW_SQL} AS linked_below`);
-    return String(row!.linked_below);
+  /** The watermark and the highest committed position, in one statement (one snapshot). */
+  private async watermark(): Promise<{ linkedBelow: string; highest: bigint }> {
+    const [row]: { linked_below: string; highest: string }[] = await this.dataSource.query(
+      `SELECT ${LINKED_BELOW_SQL} AS linked_below, (SELECT COALESCE(max(seq), 0) FROM events) AS highest`,
+    );
+    return { linkedBelow: String(row!.linked_below), highest: BigInt(row!.highest) };
   }
 
   /** The highest position committed now: `latest` asks for everything committed before the request. */
