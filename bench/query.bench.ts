@@ -302,7 +302,8 @@ async function main(): Promise<void> {
 
     rawPool = benchPool({ connectionString: database.url, max: settings.clients, application_name: 'bench-raw' });
     // ChainsRepository over plain pg: exactly the SQL the service runs for GET /v1/chains/{digest}.
-    const rawSource = { query: async (sql: string, params?: unknown[]) => (await rawPool!.query(sql, params)).rows } as unknown as DataSource;
+    // The repository's own statements over a plain pool: named prepared statements (on the pool) as in the service.
+    const rawSource = { query: async (sql: string, params?: unknown[]) => (await rawPool!.query(sql, params)).rows, driver: { master: rawPool } } as unknown as DataSource;
     const repository = new ChainsRepository(rawSource);
     const fetchRaw = async (digest: string) => {
       const [target] = await repository.resolveDigest(digest);

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import type { AccessRecordEntity, PresentedCredential } from './access-record.entity';
+import { PreparedStatements } from '../database/prepared-statements';
 
 export type NewAccessRecord = Pick<
   AccessRecordEntity,
@@ -58,13 +59,20 @@ type AccessRecordRow = {
 
 @Injectable()
 export class AccessRecordsRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  private readonly statements: PreparedStatements;
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    this.statements = new PreparedStatements(dataSource);
+  }
 
   /** One statement and nothing returned: it runs before every auditor answer, so it costs one round trip. */
   async insert(record: NewAccessRecord): Promise<void> {
-    await this.dataSource.query(
-      `INSERT INTO access_records (api_key_id, credential, presented_key_fingerprint, method, route, target, status, correlation_id, detail)
+    await this.statements.run(
+      {
+        name: 'jartrail_insert_access_record',
+        text: `INSERT INTO access_records (api_key_id, credential, presented_key_fingerprint, method, route, target, status, correlation_id, detail)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      },
       [
         record.apiKeyId,
         record.credential,

@@ -147,11 +147,12 @@ export class ChainLinksRepository {
   /**
    * Waits for verdicts being recorded for these records right now (the verification worker holds their queue rows
    * FOR UPDATE while it writes a verdict and its facets): once they commit, the facets read below see the verdicts;
-   * a verdict recorded later sees this transaction's memberships. Either way the verdict's facet is written.
+   * a verdict recorded later sees this transaction's memberships. Either way the verdict's facet is written. KEY
+   * SHARE, so that a worker claiming the rows meanwhile (FOR NO KEY UPDATE SKIP LOCKED) does not skip them.
    */
   async awaitVerdictsInFlight(manager: EntityManager, eventSeqs: readonly string[]): Promise<void> {
     if (eventSeqs.length === 0) return;
-    await manager.query(`SELECT event_seq FROM verification_queue WHERE event_seq = ANY($1::bigint[]) ORDER BY event_seq FOR SHARE`, [eventSeqs]);
+    await manager.query(`SELECT event_seq FROM verification_queue WHERE event_seq = ANY($1::bigint[]) ORDER BY event_seq FOR KEY SHARE`, [eventSeqs]);
   }
 
   /**

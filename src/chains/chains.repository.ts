@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import { PreparedStatements } from '../database/prepared-statements';
 import type { FacetName } from './chain-facet.entity';
 
 /** An event as the chain document shows it. */
@@ -151,35 +152,49 @@ const EXACT_UTC = `to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"
 /** Reads of the chain tables for the auditor API. */
 @Injectable()
 export class ChainsRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  /** The chain document's reads run on every GET: named prepared statements, planned once per connection. */
+  private readonly statements: PreparedStatements;
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    this.statements = new PreparedStatements(dataSource);
+  }
 
   /** The chains a digest designates: itself, or the chains it is an inner-digest alias of. */
   async resolveDigest(digest: string): Promise<string[]> {
-    const rows: { digest: string }[] = await this.dataSource.query(
-      `SELECT chain_digest AS digest FROM digest_aliases WHERE alias = $1
+    const rows = await this.statements.run<{ digest: string }>(
+      {
+        name: 'jartrail_resolve_digest',
+        text: `SELECT chain_digest AS digest FROM digest_aliases WHERE alias = $1
        UNION ALL
        SELECT digest FROM chains WHERE digest = $1 AND NOT EXISTS (SELECT 1 FROM digest_aliases WHERE alias = $1)
        ORDER BY digest`,
+      },
       [digest],
     );
     return rows.map((row) => row.digest);
   }
 
   async loadChain(digest: string): Promise<StoredChain | undefined> {
-    const [chain]: { created_at: Date; aliases: string[]; unsigned: boolean }[] = await this.dataSource.query(
-      `SELECT c.created_at, ARRAY(SELECT a.alias FROM digest_aliases a WHERE a.chain_digest = c.digest ORDER BY a.alias) AS aliases,
+    const [chain] = await this.statements.run<{ created_at: Date; aliases: string[]; unsigned: boolean }>(
+      {
+        name: 'jartrail_load_chain',
+        text: `SELECT c.created_at, ARRAY(SELECT a.alias FROM digest_aliases a WHERE a.chain_digest = c.digest ORDER BY a.alias) AS aliases,
               EXISTS (SELECT 1 FROM chain_facets f WHERE f.chain_digest = c.digest AND f.name = 'unsigned' AND f.value = 'true') AS unsigned
        FROM chains c WHERE c.digest = $1`,
+      },
       [digest],
     );
     if (!chain) return undefined;
-    const rows: (RecordRow & { iv: VerdictRow | null; pending: boolean })[] = await this.dataSource.query(
-      `SELECT ${RECORD_COLUMNS}, to_jsonb(iv) AS iv, (q.event_seq IS NOT NULL) AS pending
+    const rows = await this.statements.run<RecordRow & { iv: VerdictRow | null; pending: boolean }>(
+      {
+        name: 'jartrail_load_chain_records',
+        text: `SELECT ${RECORD_COLUMNS}, to_jsonb(iv) AS iv, (q.event_seq IS NOT NULL) AS pending
        FROM chain_members m JOIN events e ON e.seq = m.event_seq JOIN sources s ON s.id = e.source_id
          LEFT JOIN independent_verdicts iv ON iv.event_seq = e.seq
          LEFT JOIN verification_queue q ON q.event_seq = e.seq
        WHERE m.chain_digest = $1
        ORDER BY e.occurred_at, e.seq`,
+      },
       [digest],
     );
     const records = rows.map((row) => {
@@ -195,14 +210,26 @@ export class ChainsRepository {
    * original_seq, one probe per member of the chain.
    */
   async conflicts(digest: string): Promise<StoredConflict[]> {
-    const rows: { seq: string; event_id: string; source_id: string; source_name: string; type: string; emitted_at: Date; recorded_at: Date; data: Record<string, unknown> | null; original_seq: string }[] =
-      await this.dataSource.query(
-        `SELECT c.seq, c.event_id, c.source_id, s.name AS source_name, c.type, c.emitted_at, c.recorded_at, c.data, c.original_seq
+    const rows = await this.statements.run<{
+      seq: string;
+      event_id: string;
+      source_id: string;
+      source_name: string;
+      type: string;
+      emitted_at: Date;
+      recorded_at: Date;
+      data: Record<string, unknown> | null;
+      original_seq: string;
+    }>(
+      {
+        name: 'jartrail_chain_conflicts',
+        text: `SELECT c.seq, c.event_id, c.source_id, s.name AS source_name, c.type, c.emitted_at, c.recorded_at, c.data, c.original_seq
          FROM chain_members m JOIN event_conflicts c ON c.original_seq = m.event_seq JOIN sources s ON s.id = c.source_id
          WHERE m.chain_digest = $1
          ORDER BY c.seq`,
-        [digest],
-      );
+      },
+      [digest],
+    );
     return rows.map((row) => ({
       seq: String(row.seq),
       eventId: row.event_id,

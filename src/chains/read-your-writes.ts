@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { PreparedStatements } from '../database/prepared-statements';
 import { LINKED_BELOW_SQL } from './link-queue.repository';
 import { LinkerWorker } from './linker.worker';
 
@@ -25,11 +26,15 @@ const POLL_MS = 5;
  */
 @Injectable()
 export class ReadYourWrites {
+  private readonly statements: PreparedStatements;
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly linker: LinkerWorker,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.statements = new PreparedStatements(dataSource);
+  }
 
   async settle(minPosition: string | undefined): Promise<SettledLinking> {
     if (minPosition === undefined) {
@@ -51,8 +56,9 @@ export class ReadYourWrites {
 
   /** The watermark and the highest committed position, in one statement (one snapshot). */
   private async watermark(): Promise<{ linkedBelow: string; highest: bigint }> {
-    const [row]: { linked_below: string; highest: string }[] = await this.dataSource.query(
-      `SELECT ${LINKED_BELOW_SQL} AS linked_below, (SELECT COALESCE(max(seq), 0) FROM events) AS highest`,
+    const [row] = await this.statements.run<{ linked_below: string; highest: string }>(
+      { name: 'jartrail_linking_watermark', text: `SELECT ${LINKED_BELOW_SQL} AS linked_below, (SELECT COALESCE(max(seq), 0) FROM events) AS highest` },
+      [],
     );
     return { linkedBelow: String(row!.linked_below), highest: BigInt(row!.highest) };
   }

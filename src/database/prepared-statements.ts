@@ -16,10 +16,11 @@ const sqlLogger = new SqlLogger();
  * TypeORM's logging would log it: the SQL and SQLSTATE, never the parameters (they carry evidence).
  */
 export class PreparedStatements {
-  private readonly pool: Pool;
+  constructor(private readonly dataSource: DataSource) {}
 
-  constructor(dataSource: DataSource) {
-    this.pool = (dataSource.driver as unknown as { master: Pool }).master;
+  /** The pool exists once the DataSource is initialized, which may be after this object is made. */
+  private get pool(): Pool {
+    return (this.dataSource.driver as unknown as { master: Pool }).master;
   }
 
   async run<Row extends QueryResultRow>(statement: PreparedStatement, values: readonly unknown[]): Promise<Row[]> {

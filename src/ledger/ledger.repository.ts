@@ -4,6 +4,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { MasterKeyId, SealedValue } from '../common/crypto/keyring';
 import type { LedgerRecordFields, RecordKind } from './ledger-leaf';
 import type { Hash, NodeId } from './merkle/merkle-tree';
+import { PreparedStatements } from '../database/prepared-statements';
 
 /** Anything that runs SQL: the DataSource, or a transaction's EntityManager. */
 type Queryable = Pick<DataSource | EntityManager, 'query'>;
@@ -161,7 +162,11 @@ const ENTRY_SELECT = `SELECT l.seq, l.record_kind, l.record_seq, l.salt, l.paylo
 /** All SQL of the ledger. Methods that take a manager run in the caller's transaction. */
 @Injectable()
 export class LedgerRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  private readonly statements: PreparedStatements;
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    this.statements = new PreparedStatements(dataSource);
+  }
 
   transaction<T>(run: (manager: EntityManager) => Promise<T>): Promise<T> {
     return this.dataSource.transaction(run);
@@ -343,8 +348,8 @@ export class LedgerRepository {
   /** Where records stand in the ledger, and nothing else: what a chain document shows for each record. */
   async ledgerSeqsOfRecords(kind: RecordKind, recordSeqs: readonly string[]): Promise<{ seq: number; recordSeq: string }[]> {
     if (recordSeqs.length === 0) return [];
-    const rows: { seq: string; record_seq: string }[] = await this.dataSource.query(
-      `SELECT seq, record_seq FROM ledger_entries WHERE record_kind = $1 AND record_seq = ANY($2::bigint[])`,
+    const rows = await this.statements.run<{ seq: string; record_seq: string }>(
+      { name: 'jartrail_ledger_seqs_of_records', text: `SELECT seq, record_seq FROM ledger_entries WHERE record_kind = $1 AND record_seq = ANY($2::bigint[])` },
       [kind, recordSeqs],
     );
     return rows.map((row) => ({ seq: Number(row.seq), recordSeq: String(row.record_seq) }));

@@ -55,7 +55,7 @@ export class VerificationRepository {
       `WITH claimed AS (
          UPDATE verification_queue q
          SET next_attempt_at = now() + make_interval(secs => $2::double precision / 1000), attempts = q.attempts + 1
-         FROM (SELECT event_seq FROM verification_queue WHERE next_attempt_at <= now() ORDER BY next_attempt_at, event_seq LIMIT $1 FOR UPDATE SKIP LOCKED) due
+         FROM (SELECT event_seq FROM verification_queue WHERE next_attempt_at <= now() ORDER BY next_attempt_at, event_seq LIMIT $1 FOR NO KEY UPDATE SKIP LOCKED) due
          WHERE q.event_seq = due.event_seq
          RETURNING q.event_seq, q.request_object, q.attempts
        )
@@ -87,7 +87,7 @@ export class VerificationRepository {
   async recordVerdict(verdict: VerdictRow): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       // The queue row's lock orders this verdict with a linker linking the same record (ChainLinker takes it
-      // FOR SHARE before writing facets): whichever commits second sees the other, so the facets are written.
+      // FOR KEY SHARE before writing facets): whichever commits second sees the other, so the facets are written.
       await manager.query(`SELECT 1 FROM verification_queue WHERE event_seq = $1 FOR UPDATE`, [verdict.eventSeq]);
       const inserted: unknown[] = await manager.query(
         `INSERT INTO independent_verdicts (event_seq, verdict, as_verdict, mismatch, reasons, alg, kid, inner_digest, opaque)
