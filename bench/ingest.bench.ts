@@ -40,7 +40,7 @@ import { type ServiceProcess, startService } from './support/service';
  *   BENCH_PG_STAT_STATEMENTS  1: load pg_stat_statements and report statements per event in round 1 (a diagnostic run)
  *   BENCH_INGEST_PHASE_SECONDS  how long each service phase sends (default 60: the targets are for sustained load);
  *                             the chains generated must last that long, or the phase does not count
- *   BENCH_SINGLE_CHAINS       chains sent as single events, over all rounds (10 events each; default 10000)
+ *   BENCH_SINGLE_CHAINS       chains sent as single events, over all rounds (10 events each; default 24000: 60 s at 2,000 events/s)
  *   BENCH_SINGLE_SENDERS      concurrent single-event senders (default 32)
  *   BENCH_BATCH_CHAINS        chains sent in batches, over all rounds (default 80000)
  *   BENCH_BATCH_SIZE          events per batch (default 100)
@@ -59,7 +59,7 @@ const log = logger('bench:ingest');
 
 const benchSettings = readSettings({
   phaseSeconds: ['BENCH_INGEST_PHASE_SECONDS', 60],
-  singleChains: ['BENCH_SINGLE_CHAINS', 10000],
+  singleChains: ['BENCH_SINGLE_CHAINS', 24000],
   singleSenders: ['BENCH_SINGLE_SENDERS', 32],
   batchChains: ['BENCH_BATCH_CHAINS', 80000],
   batchSize: ['BENCH_BATCH_SIZE', 100],
