@@ -6,7 +6,7 @@ import { fieldError, ProblemException } from '../common/problem/problem';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { LedgerService } from '../ledger/ledger.service';
 import type { EvidenceBundle } from '../ledger/verification/documents';
-import { tokenKeysOf } from './record-links';
+import { tokenKeysOf } from '../evidence/record-links';
 import { toChainDocument, toRecordView, type ChainDocument, type RecordView } from './chain-document';
 import type { FacetName } from './chain-facet.entity';
 import { ChainsRepository, type LookupKey } from './chains.repository';

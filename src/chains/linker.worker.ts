@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { withTransactionRetry } from '../database/transaction-retry';
-import { EVENT_TYPES } from '../ingest/event-types';
+import { EVENT_TYPES } from '../evidence/event-types';
 import { ChainLinker, type RecordToLink } from './chain-linker';
 import { type LinkingProgress, LinkQueueRepository, type StoredLinkFacts } from './link-queue.repository';
 

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { storableJson, storableText } from '../common/storable-text';
-import type { VerificationData } from './verification-event';
+import type { VerificationData } from '../evidence/types/verification-event';
 import type { IndependentVerdictValue, Reason } from './verification/reasons';
 
 export interface QueuedVerification {
