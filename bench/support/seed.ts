@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { RecordLinks } from '../../src/chains/record-links';
+import type { RecordLinks } from '../../src/evidence/record-links';
 import { canonicalJson } from '../../src/common/canonical-json';
 import type { Keyring } from '../../src/common/crypto/keyring';
 import { validateEvent, type ValidatedEvent } from '../../src/evidence/event-validator';
