@@ -4,6 +4,8 @@ import { Keyring } from '../common/crypto/keyring';
 import { isDigest } from '../common/crypto/digest';
 import { fieldError, ProblemException } from '../common/problem/problem';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import type { FindingView } from '../findings/dto/finding.dto';
+import { FindingsService } from '../findings/findings.service';
 import { LedgerService } from '../ledger/ledger.service';
 import type { EvidenceBundle } from '../ledger/verification/documents';
 import { tokenKeysOf } from '../evidence/record-links';
@@ -17,6 +19,8 @@ import { type LinkingView, ReadYourWrites } from './read-your-writes';
 export type LinkedChainDocument = ChainDocument & {
   readonly linking: LinkingView & { readonly chain_complete: boolean };
   readonly unlinked_records: readonly RecordView[];
+  readonly findings: readonly FindingView[];
+  readonly findings_evaluation: { readonly up_to_date: boolean };
 };
 
 /**
@@ -52,6 +56,7 @@ export class ChainsService {
     private readonly keyring: Keyring,
     private readonly ledger: LedgerService,
     private readonly readYourWrites: ReadYourWrites,
+    private readonly findings: FindingsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -64,9 +69,10 @@ export class ChainsService {
     // Only when something waits is the queue worth reading for one chain.
     const waiting = somethingWaits ? await this.chains.unlinkedRecords(digest) : [];
     const chain = await this.loadChain(digest, linking, waiting.length);
-    const [conflicts, ledger] = await Promise.all([
+    const [conflicts, ledger, findings] = await Promise.all([
       this.chains.conflicts(chain.digest),
       this.ledger.recordViews(chain.records.map((record) => ({ seq: record.seq, purged: record.data === null }))),
+      this.findings.ofChain(chain.digest),
     ]);
     // Most chains have no conflict: then the document costs no further read.
     const conflictLedger =
@@ -77,6 +83,9 @@ export class ChainsService {
       ...toChainDocument({ ...chain, conflicts }, ledger, conflictLedger),
       linking: { ...linking, chain_complete: unlinked.length === 0 },
       unlinked_records: unlinked.map((record) => toRecordView(record)),
+      findings: findings.findings,
+      // Findings follow linking: records still waiting for the linker are in neither the chain nor its findings.
+      findings_evaluation: { up_to_date: !findings.evaluationDue && unlinked.length === 0 },
     };
   }
 
@@ -129,6 +138,7 @@ export class ChainsService {
     const rows = await this.chains.search({
       facets,
       pendingVerification: query.independent_verdict === 'pending',
+      finding: query.finding === undefined && query.severity === undefined ? undefined : { rule: query.finding, severity: query.severity },
       from: query.from ? new Date(query.from) : undefined,
       to: query.to ? new Date(query.to) : undefined,
       after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
@@ -144,6 +154,7 @@ export class ChainsService {
         issuers: row.facets.issuer ?? [],
         subjects: row.facets.subject ?? [],
         tools: row.facets.tool ?? [],
+        open_findings: row.openFindings,
         records: {
           verifications: row.counts['request_object.verification'] ?? 0,
           consents: row.counts['consent.decision'] ?? 0,

@@ -4,6 +4,8 @@ import type { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { withTransactionRetry } from '../database/transaction-retry';
 import { EVENT_TYPES } from '../evidence/event-types';
+import { FindingsRepository } from '../findings/findings.repository';
+import { FindingsWorker } from '../findings/findings.worker';
 import { ChainLinker, type RecordToLink } from './chain-linker';
 import { type LinkingProgress, LinkQueueRepository, type StoredLinkFacts } from './link-queue.repository';
 
@@ -32,6 +34,8 @@ export class LinkerWorker implements OnApplicationBootstrap, BeforeApplicationSh
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly queue: LinkQueueRepository,
     private readonly linker: ChainLinker,
+    private readonly findings: FindingsRepository,
+    private readonly findingsWorker: FindingsWorker,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -101,19 +105,30 @@ export class LinkerWorker implements OnApplicationBootstrap, BeforeApplicationSh
     this.timer.unref();
   }
 
-  /** One batch in one transaction; -1 when another replica holds the linker's turn. */
+  /**
+   * One batch in one transaction; -1 when another replica holds the linker's turn. The chains it changed are queued
+   * for the finding rules in the same transaction, so a committed membership is never left unevaluated.
+   */
   private async linkBatch(): Promise<number> {
     if (this.stopped) return 0;
-    return withTransactionRetry(() =>
+    const linked = await withTransactionRetry(() =>
       this.dataSource.transaction(async (manager) => {
         if (!(await this.queue.takeTurn(manager))) return -1;
         const work = await this.queue.claim(manager, this.config.linker.batchStatements);
         if (work.queueIds.length === 0) return 0;
-        await this.linker.link(manager, work.events.map(recordToLink));
+        const made = await this.linker.link(manager, work.events.map(recordToLink));
+        await this.findings.enqueueAfterLinking(
+          manager,
+          work.events.map((event) => event.seq),
+          made.map((member) => member.chainDigest),
+          this.config.findings.orphanGraceSeconds,
+        );
         await this.queue.remove(manager, work.queueIds);
         return work.events.length;
       }),
     );
+    if (linked > 0) this.findingsWorker.wake();
+    return linked;
   }
 
   private async warnIfLagging(): Promise<void> {

@@ -116,6 +116,9 @@ export class VerificationRepository {
            ON CONFLICT ON CONSTRAINT pk_chain_facets DO NOTHING`,
           [verdict.eventSeq, JSON.stringify(facets.map(([name, value]) => ({ name, value })))],
         );
+        // The verdict can change the chain's findings (verdict_mismatch, alg_policy): evaluate it again. Ordered with
+        // the linker like the facets: a chain linked after this commit is queued by the linker itself.
+        await manager.query(`INSERT INTO finding_checks (subject) SELECT m.chain_digest FROM chain_members m WHERE m.event_seq = $1`, [verdict.eventSeq]);
       }
       await manager.query(`DELETE FROM verification_queue WHERE event_seq = $1`, [verdict.eventSeq]);
     });
