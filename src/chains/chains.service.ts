@@ -6,6 +6,7 @@ import { fieldError, ProblemException } from '../common/problem/problem';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import type { FindingView } from '../findings/dto/finding.dto';
 import { FindingsService } from '../findings/findings.service';
+import type { Severity } from '../findings/rule';
 import { LedgerService } from '../ledger/ledger.service';
 import type { EvidenceBundle } from '../ledger/verification/documents';
 import { tokenKeysOf } from '../evidence/record-links';
@@ -154,7 +155,7 @@ export class ChainsService {
         issuers: row.facets.issuer ?? [],
         subjects: row.facets.subject ?? [],
         tools: row.facets.tool ?? [],
-        open_findings: row.openFindings,
+        open_findings: row.openFindings as Partial<Record<Severity, number>>,
         records: {
           verifications: row.counts['request_object.verification'] ?? 0,
           consents: row.counts['consent.decision'] ?? 0,

@@ -220,7 +220,7 @@ export const searchResponse = z
         issuers: z.array(z.string()),
         subjects: z.array(z.string()),
         tools: z.array(z.string()),
-        open_findings: z.record(z.enum(SEVERITIES), z.int()).describe('Open findings by severity'),
+        open_findings: z.partialRecord(z.enum(SEVERITIES), z.int()).describe('Open findings by severity'),
         records: z.object({
           verifications: z.int(),
           consents: z.int(),
