@@ -282,10 +282,15 @@ export class FindingsRepository {
   /**
    * After a linker batch, in its transaction: the chains its records joined, the chains of records that share a
    * replay or natural key with them (a replay lands on whichever chain is second, whatever order they arrive in),
-   * its loose records once their grace period ends, and the loose records that have now joined a chain and so
-   * may stop being orphans.
+   * its loose records once their grace period ends, and the records of earlier batches that have now joined a chain
+   * (a late token pulls in its tool calls) and had been left loose: they may stop being orphans.
    */
-  async enqueueAfterLinking(manager: EntityManager, linkedSeqs: readonly string[], chainsJoined: readonly string[], orphanGraceSeconds: number): Promise<void> {
+  async enqueueAfterLinking(
+    manager: EntityManager,
+    linkedSeqs: readonly string[],
+    joined: readonly { readonly chainDigest: string; readonly eventSeq: string }[],
+    orphanGraceSeconds: number,
+  ): Promise<void> {
     if (linkedSeqs.length === 0) return;
     await manager.query(
       `WITH batch AS (SELECT e.seq, e.type, e.data, e.recorded_at FROM events e WHERE e.seq = ANY($1::bigint[]) AND e.data IS NOT NULL),
@@ -307,14 +312,14 @@ export class FindingsRepository {
          SELECT DISTINCT s.subject, clock_timestamp() AS due_at FROM (
            SELECT unnest($2::text[]) AS subject
            UNION SELECT m.chain_digest FROM related r CROSS JOIN LATERAL (SELECT m.chain_digest FROM chain_members m WHERE m.event_seq = r.seq OFFSET 0) m
-           UNION SELECT f.subject FROM findings f WHERE f.subject = ANY(SELECT '${LOOSE_RECORD_PREFIX}' || seq FROM unnest($1::bigint[]) AS seq) AND f.status = 'open'
+           UNION SELECT f.subject FROM findings f WHERE f.subject = ANY(SELECT '${LOOSE_RECORD_PREFIX}' || seq FROM unnest($4::bigint[]) AS seq) AND f.status = 'open'
          ) s
          UNION ALL
          SELECT '${LOOSE_RECORD_PREFIX}' || b.seq, b.recorded_at + make_interval(secs => $3)
          FROM batch b
          WHERE b.type IN ${LOOSE_TYPES} AND NOT EXISTS (SELECT 1 FROM chain_members m WHERE m.event_seq = b.seq)
        ) checks`,
-      [linkedSeqs, [...new Set(chainsJoined)], orphanGraceSeconds],
+      [linkedSeqs, [...new Set(joined.map((member) => member.chainDigest))], orphanGraceSeconds, [...new Set(joined.map((member) => member.eventSeq))]],
     );
   }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { evaluateNow, fieldsOf, linkNow, problemOf, startTestApp, type TestApp } from '../support/app';
 import { aConsent, aToken, aToolCall, aVerification, type Envelope, randomDigest, registerSenders } from '../support/events';
-import { registerClient } from '../support/request-objects';
+import { aClientKey, registerClient } from '../support/request-objects';
 
 type Senders = Awaited<ReturnType<typeof registerSenders>>;
 
@@ -107,7 +107,7 @@ describe('findings', () => {
 
     await registerClient(app, {
       client_id: clientId,
-      jwks: { keys: [] },
+      jwks: { keys: [(await aClientKey('PS256')).jwk] },
       request_object_signing_alg_values: ['PS256'],
       redirect_uris: ['https://agent.example.com/cb'],
     }).expect(201);
