@@ -60,6 +60,53 @@ describe('findings', () => {
     expect(requestUri).toBeDefined();
   });
 
+  /**
+   * One authorization that goes wrong four ways: the consent granted a scope the object did not ask for, the token
+   * carries one the consent did not grant, a tool call goes beyond the token, and another starts after it expired.
+   */
+  function troubledAuthorization(digest: string): { envelope: Envelope; sender: keyof Senders }[] {
+    const jti = `at-${randomUUID()}`;
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { iss: 'agent-app', aud: 'https://as.example.com', exp: now + 300, iat: now, scope: 'mail.send', jti: randomUUID() };
+    return [
+      { sender: 'as', envelope: aVerification({ digest, claims }) },
+      { sender: 'as', envelope: aConsent({ digest, granted: { scope: 'mail.send mail.delete' } }) },
+      { sender: 'tokens', envelope: aToken({ digest, jti, scope: 'mail.send mail.delete mail.admin', iat: now - 7200, exp: now - 3600 }) },
+      { sender: 'agent', envelope: aToolCall({ token: { jti }, tool: 'calendar', action: 'delete', started_at: new Date((now - 7000) * 1000).toISOString() }) },
+      { sender: 'agent', envelope: aToolCall({ token: { jti }, tool: 'mail', action: 'send', started_at: new Date((now - 60) * 1000).toISOString() }) },
+    ];
+  }
+
+  const rulesOf = async (digest: string) =>
+    (await findingsOf(app, `chain=${digest}&status=open&limit=100`)).items.map((finding) => `${String(finding.rule)}/${String(finding.severity)}`).sort();
+
+  it('finds the same findings whatever order the records arrive in: in order, reversed, shuffled, one by one', async () => {
+    const orders: Record<string, (records: ReturnType<typeof troubledAuthorization>) => ReturnType<typeof troubledAuthorization>> = {
+      'in order': (records) => records,
+      reversed: (records) => [...records].reverse(),
+      shuffled: (records) => [records[3]!, records[0]!, records[4]!, records[2]!, records[1]!],
+    };
+    const found: Record<string, string[]> = {};
+    const digests: Record<string, string> = {};
+    for (const [name, order] of Object.entries(orders)) {
+      const digest = randomDigest();
+      digests[name] = digest;
+      for (const { envelope, sender } of order(troubledAuthorization(digest))) {
+        await senders[sender].event(envelope).expect(202);
+        // Evaluated after each arrival, so every intermediate state is one the engine has to move on from.
+        await evaluateNow(app);
+      }
+      found[name] = await rulesOf(digest);
+    }
+    expect(found['in order']).toEqual(['beyond_grant/high', 'consent_exceeds_request/high', 'outside_lifetime/high', 'token_exceeds_consent/high']);
+    expect(found.reversed).toEqual(found['in order']);
+    expect(found.shuffled).toEqual(found['in order']);
+    // Reversed, the tool calls and the token came before any verification: an orphan then, resolved since.
+    expect((await findingsOf(app, `chain=${digests.reversed!}&status=resolved`)).items).toEqual([
+      expect.objectContaining({ rule: 'orphan', resolution: expect.stringContaining('no longer holds'), resolved_at: expect.any(String) }),
+    ]);
+  });
+
   it('a tool call whose token never arrives is an orphan, resolved with its reason when the token and its authorization arrive', async () => {
     const jti = `at-${randomUUID()}`;
     const call = { ...aToolCall({ token: { jti } }), id: `call-event-${randomUUID()}` };
