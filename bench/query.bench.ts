@@ -306,8 +306,7 @@ async function main(): Promise<void> {
     const rawSource = { query: async (sql: string, params?: unknown[]) => (await rawPool!.query(sql, params)).rows, driver: { master: rawPool } } as unknown as DataSource;
     const repository = new ChainsRepository(rawSource);
     const fetchRaw = async (digest: string) => {
-      const [target] = await repository.resolveDigest(digest);
-      if (!target || !(await repository.loadChain(target))) throw new Error(`raw SQL found no chain ${digest}`);
+      if (!(await repository.loadChainDocument(digest)).chain) throw new Error(`raw SQL found no chain ${digest}`);
     };
     let warmRaw = 0;
     await runLoad({ concurrency: settings.clients, maxSeconds: 3, nextJob: () => digests[warmRaw++ % digests.length], execute: fetchRaw });

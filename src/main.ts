@@ -51,6 +51,19 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', (signal) => void shutdown(signal));
   process.on('SIGINT', (signal) => void shutdown(signal));
+  // A stop during the start tears the database away from whatever the start was doing (a migration, a worker's
+  // first query): their failures on the way out are the stop, not a crash, and must not turn exit 0 into exit 1.
+  // At any other time an unhandled failure ends the process with 1, as Node's default does.
+  process.on('unhandledRejection', (reason) => {
+    if (stopping) return log.warn({ err: reason }, 'failed while stopping');
+    log.fatal({ err: reason }, 'unhandled rejection');
+    process.exit(1);
+  });
+  process.on('uncaughtException', (error) => {
+    if (stopping) return log.warn({ err: error }, 'failed while stopping');
+    log.fatal({ err: error }, 'uncaught exception');
+    process.exit(1);
+  });
 
   if (!config.database.url) {
     log.info({ dataDir: config.dataDir, port: config.database.embeddedPort }, 'starting the embedded PostgreSQL');

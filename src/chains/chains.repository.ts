@@ -60,6 +60,18 @@ export interface StoredChain {
   readonly conflicts?: readonly StoredConflict[];
 }
 
+/** What the chain document reads in its one statement. */
+export interface ChainDocumentRead {
+  /** The chains the digest designates (itself, or those it is an inner-digest alias of). */
+  readonly targets: readonly string[];
+  /** Read when the digest designates exactly one chain. */
+  readonly chain?: StoredChain & { readonly conflicts: readonly StoredConflict[] };
+  /** Ledger seqs by events.seq and by event_conflicts.seq; null while a record waits for the sequencer. */
+  readonly ledgerSeqs?: ReadonlyMap<string, number | null>;
+  readonly conflictLedgerSeqs?: ReadonlyMap<string, number | null>;
+  readonly latestCheckpoint?: { readonly treeSize: number; readonly rootHash: Buffer; readonly issuedAt: string };
+}
+
 export interface LookupHit {
   readonly record: StoredRecord;
   readonly chains: readonly string[];
@@ -153,6 +165,32 @@ const LOOKUP_PREDICATES = {
 
 const EXACT_UTC = `to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
+const CONFLICT_COLUMNS = `x.seq, x.event_id, x.source_id, s.name AS source_name, x.type, x.emitted_at, x.recorded_at, x.data, x.original_seq`;
+
+type ConflictRow = {
+  seq: string;
+  event_id: string;
+  source_id: string;
+  source_name: string;
+  type: string;
+  emitted_at: Date;
+  recorded_at: Date;
+  data: Record<string, unknown> | null;
+  original_seq: string;
+};
+
+const toConflict = (row: ConflictRow): StoredConflict => ({
+  seq: String(row.seq),
+  eventId: row.event_id,
+  sourceId: row.source_id,
+  sourceName: row.source_name,
+  type: row.type,
+  emittedAt: row.emitted_at,
+  recordedAt: row.recorded_at,
+  data: row.data,
+  originalSeq: String(row.original_seq),
+});
+
 /** Reads of the chain tables for the auditor API. */
 @Injectable()
 export class ChainsRepository {
@@ -163,88 +201,74 @@ export class ChainsRepository {
     this.statements = new PreparedStatements(dataSource);
   }
 
-  /** The chains a digest designates: itself, or the chains it is an inner-digest alias of. */
-  async resolveDigest(digest: string): Promise<string[]> {
-    const rows = await this.statements.run<{ digest: string }>(
-      {
-        name: 'jartrail_resolve_digest',
-        text: `SELECT chain_digest AS digest FROM digest_aliases WHERE alias = $1
-       UNION ALL
-       SELECT digest FROM chains WHERE digest = $1 AND NOT EXISTS (SELECT 1 FROM digest_aliases WHERE alias = $1)
-       ORDER BY digest`,
-      },
-      [digest],
-    );
-    return rows.map((row) => row.digest);
-  }
-
-  async loadChain(digest: string): Promise<StoredChain | undefined> {
-    const [chain] = await this.statements.run<{ created_at: Date; aliases: string[]; unsigned: boolean }>(
-      {
-        name: 'jartrail_load_chain',
-        text: `SELECT c.created_at, ARRAY(SELECT a.alias FROM digest_aliases a WHERE a.chain_digest = c.digest ORDER BY a.alias) AS aliases,
-              EXISTS (SELECT 1 FROM chain_facets f WHERE f.chain_digest = c.digest AND f.name = 'unsigned' AND f.value = 'true') AS unsigned
-       FROM chains c WHERE c.digest = $1`,
-      },
-      [digest],
-    );
-    if (!chain) return undefined;
-    const rows = await this.statements.run<RecordRow & { iv: VerdictRow | null; pending: boolean }>(
-      {
-        name: 'jartrail_load_chain_records',
-        text: `SELECT ${RECORD_COLUMNS}, to_jsonb(iv) AS iv, (q.event_seq IS NOT NULL) AS pending
-       FROM chain_members m JOIN events e ON e.seq = m.event_seq JOIN sources s ON s.id = e.source_id
-         LEFT JOIN independent_verdicts iv ON iv.event_seq = e.seq
-         LEFT JOIN verification_queue q ON q.event_seq = e.seq
-       WHERE m.chain_digest = $1
-       ORDER BY e.occurred_at, e.seq`,
-      },
-      [digest],
-    );
-    const records = rows.map((row) => {
-      const record = toRecord(row);
-      if (record.type !== 'request_object.verification') return record;
-      return { ...record, independent: row.iv ? toIndependent(row.iv) : row.pending ? ('pending' as const) : null };
-    });
-    return { digest, createdAt: chain.created_at, aliases: chain.aliases, unsigned: chain.unsigned, records };
-  }
-
   /**
-   * The conflicting bodies kept against the chain's records, oldest first. Read through the conflicts' index by
-   * original_seq, one probe per member of the chain.
+   * Everything the chain document shows, in one statement (one round trip, one snapshot): which chains the digest
+   * designates and, when it is exactly one, that chain with its records and their verdicts, the conflicting bodies
+   * kept against them, each one's ledger seq, and the latest checkpoint. The document used to take seven statements,
+   * and on a chain GET the statements' fixed cost was most of the database's time (docs/PERFORMANCE.md).
    */
-  async conflicts(digest: string): Promise<StoredConflict[]> {
-    const rows = await this.statements.run<{
-      seq: string;
-      event_id: string;
-      source_id: string;
-      source_name: string;
-      type: string;
-      emitted_at: Date;
-      recorded_at: Date;
-      data: Record<string, unknown> | null;
-      original_seq: string;
+  async loadChainDocument(digest: string): Promise<ChainDocumentRead> {
+    const [row] = await this.statements.run<{
+      targets: string[];
+      digest: string | null;
+      created_at: Date | null;
+      aliases: string[] | null;
+      unsigned: boolean | null;
+      records: (Omit<RecordRow, 'emitted_at' | 'occurred_at' | 'recorded_at'> & { emitted_at: string; occurred_at: string; recorded_at: string; iv: VerdictRow | null; pending: boolean; ledger_seq: number | null })[] | null;
+      conflicts: (ConflictRow & { emitted_at: string; recorded_at: string; ledger_seq: number | null })[] | null;
+      checkpoint_tree_size: string | null;
+      checkpoint_root_hash: Buffer | null;
+      checkpoint_issued_at: string | null;
     }>(
       {
-        name: 'jartrail_chain_conflicts',
-        text: `SELECT c.seq, c.event_id, c.source_id, s.name AS source_name, c.type, c.emitted_at, c.recorded_at, c.data, c.original_seq
-         FROM chain_members m JOIN event_conflicts c ON c.original_seq = m.event_seq JOIN sources s ON s.id = c.source_id
-         WHERE m.chain_digest = $1
-         ORDER BY c.seq`,
+        name: 'jartrail_chain_document',
+        text: `WITH target AS (
+         SELECT chain_digest AS digest FROM digest_aliases WHERE alias = $1
+         UNION ALL
+         SELECT digest FROM chains WHERE digest = $1 AND NOT EXISTS (SELECT 1 FROM digest_aliases WHERE alias = $1)
+       ), latest AS (
+         SELECT tree_size, root_hash, ${EXACT_UTC.replace('%s', 'issued_at')} AS issued_at FROM ledger_checkpoints ORDER BY tree_size DESC LIMIT 1
+       )
+       SELECT ARRAY(SELECT digest FROM target ORDER BY digest) AS targets,
+              c.digest, c.created_at,
+              ARRAY(SELECT a.alias FROM digest_aliases a WHERE a.chain_digest = c.digest ORDER BY a.alias) AS aliases,
+              EXISTS (SELECT 1 FROM chain_facets f WHERE f.chain_digest = c.digest AND f.name = 'unsigned' AND f.value = 'true') AS unsigned,
+              (SELECT json_agg(r ORDER BY r.occurred_at, r.seq) FROM (
+                 SELECT ${RECORD_COLUMNS}, to_jsonb(iv) AS iv, (q.event_seq IS NOT NULL) AS pending, le.seq AS ledger_seq
+                 FROM chain_members m JOIN events e ON e.seq = m.event_seq JOIN sources s ON s.id = e.source_id
+                   LEFT JOIN independent_verdicts iv ON iv.event_seq = e.seq
+                   LEFT JOIN verification_queue q ON q.event_seq = e.seq
+                   LEFT JOIN ledger_entries le ON le.record_kind = 'event' AND le.record_seq = e.seq
+                 WHERE m.chain_digest = c.digest) r) AS records,
+              (SELECT json_agg(k ORDER BY k.seq) FROM (
+                 SELECT ${CONFLICT_COLUMNS}, le.seq AS ledger_seq
+                 FROM chain_members m JOIN event_conflicts x ON x.original_seq = m.event_seq JOIN sources s ON s.id = x.source_id
+                   LEFT JOIN ledger_entries le ON le.record_kind = 'conflict' AND le.record_seq = x.seq
+                 WHERE m.chain_digest = c.digest) k) AS conflicts,
+              (SELECT tree_size FROM latest) AS checkpoint_tree_size,
+              (SELECT root_hash FROM latest) AS checkpoint_root_hash,
+              (SELECT issued_at FROM latest) AS checkpoint_issued_at
+       FROM (SELECT 1) AS one_row
+       LEFT JOIN chains c ON (SELECT count(*) FROM target) = 1 AND c.digest IN (SELECT digest FROM target)`,
       },
       [digest],
     );
-    return rows.map((row) => ({
-      seq: String(row.seq),
-      eventId: row.event_id,
-      sourceId: row.source_id,
-      sourceName: row.source_name,
-      type: row.type,
-      emittedAt: row.emitted_at,
-      recordedAt: row.recorded_at,
-      data: row.data,
-      originalSeq: String(row.original_seq),
-    }));
+    const latestCheckpoint =
+      row!.checkpoint_tree_size === null ? undefined : { treeSize: Number(row!.checkpoint_tree_size), rootHash: row!.checkpoint_root_hash!, issuedAt: row!.checkpoint_issued_at! };
+    if (row!.digest === null) return { targets: row!.targets, latestCheckpoint };
+    const records = (row!.records ?? []).map((json) => {
+      const record = toRecord({ ...json, emitted_at: new Date(json.emitted_at), occurred_at: new Date(json.occurred_at), recorded_at: new Date(json.recorded_at) });
+      if (record.type !== 'request_object.verification') return record;
+      return { ...record, independent: json.iv ? toIndependent(json.iv) : json.pending ? ('pending' as const) : null };
+    });
+    const conflicts = (row!.conflicts ?? []).map((json) => toConflict({ ...json, emitted_at: new Date(json.emitted_at), recorded_at: new Date(json.recorded_at) }));
+    return {
+      targets: row!.targets,
+      chain: { digest: row!.digest, createdAt: row!.created_at!, aliases: row!.aliases ?? [], unsigned: row!.unsigned === true, records, conflicts },
+      ledgerSeqs: new Map((row!.records ?? []).map((json) => [String(json.seq), json.ledger_seq])),
+      conflictLedgerSeqs: new Map((row!.conflicts ?? []).map((json) => [String(json.seq), json.ledger_seq])),
+      latestCheckpoint,
+    };
   }
 
   /** The event seqs the chain's membership rows name, with the event id of those still present. */

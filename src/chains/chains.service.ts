@@ -69,19 +69,21 @@ export class ChainsService {
     const { somethingWaits, ...linking } = await this.readYourWrites.settle(minPosition);
     // Only when something waits is the queue worth reading for one chain.
     const waiting = somethingWaits ? await this.chains.unlinkedRecords(digest) : [];
-    const chain = await this.loadChain(digest, linking, waiting.length);
-    const [conflicts, ledger, findings] = await Promise.all([
-      this.chains.conflicts(chain.digest),
-      this.ledger.recordViews(chain.records.map((record) => ({ seq: record.seq, purged: record.data === null }))),
+    const read = await this.chains.loadChainDocument(digest);
+    if (!read.chain) throw notOneChain(digest, read.targets, linking, waiting.length);
+    const { chain } = read;
+    const [ledger, conflictLedger, findings] = await Promise.all([
+      this.ledger.recordViewsAt(chain.records.map((record) => ({ seq: record.seq, purged: record.data === null, ledgerSeq: read.ledgerSeqs?.get(record.seq) ?? null })), read.latestCheckpoint),
+      this.ledger.recordViewsAt(
+        chain.conflicts.map((conflict) => ({ seq: conflict.seq, purged: conflict.data === null, ledgerSeq: read.conflictLedgerSeqs?.get(conflict.seq) ?? null })),
+        read.latestCheckpoint,
+      ),
       this.findings.ofChain(chain.digest),
     ]);
-    // Most chains have no conflict: then the document costs no further read.
-    const conflictLedger =
-      conflicts.length === 0 ? new Map() : await this.ledger.recordViews(conflicts.map((conflict) => ({ seq: conflict.seq, purged: conflict.data === null })), 'conflict');
     const linked = new Set(chain.records.map((record) => record.seq));
     const unlinked = waiting.filter((record) => !linked.has(record.seq));
     return {
-      ...toChainDocument({ ...chain, conflicts }, ledger, conflictLedger),
+      ...toChainDocument(chain, ledger, conflictLedger),
       linking: { ...linking, chain_complete: unlinked.length === 0 },
       unlinked_records: unlinked.map((record) => toRecordView(record)),
       findings: findings.findings,
@@ -90,32 +92,11 @@ export class ChainsService {
     };
   }
 
-
   /** The chain's records with their inclusion proofs in the latest signed tree, for `jartrail verify`. */
   async getEvidence(digest: string): Promise<EvidenceBundle> {
-    const chain = await this.loadChain(digest);
-    const [members, conflicts] = await Promise.all([this.chains.memberSeqs(chain.digest), this.chains.conflicts(chain.digest)]);
-    return this.ledger.evidenceBundle(chain.digest, members, conflicts);
-  }
-
-  private async loadChain(digest: string, linking?: LinkingView, waiting = 0) {
-    const targets = await this.chains.resolveDigest(digest);
-    if (targets.length === 0) {
-      if (waiting > 0) {
-        throw new ProblemException('not-found', {
-          detail: `no chain has digest ${digest} yet: ${waiting} committed record(s) naming it wait for the linker; ask again with min_position (the position the ingest answer gave, or latest)`,
-          extensions: { linking, unlinked_records: waiting },
-        });
-      }
-      throw new ProblemException('not-found', { detail: `no chain has digest ${digest}`, ...(linking && { extensions: { linking } }) });
-    }
-    if (targets.length > 1) {
-      // One inner JWS encrypted into several JWEs: each JWE is its own chain; the auditor chooses.
-      throw new ProblemException('ambiguous-digest', { detail: `${digest} is the inner digest of ${targets.length} chains`, extensions: { chains: targets } });
-    }
-    const chain = await this.chains.loadChain(targets[0]!);
-    if (!chain) throw new ProblemException('not-found', { detail: `no chain has digest ${digest}` });
-    return chain;
+    const { chain, targets } = await this.chains.loadChainDocument(digest);
+    if (!chain) throw notOneChain(digest, targets);
+    return this.ledger.evidenceBundle(chain.digest, await this.chains.memberSeqs(chain.digest), chain.conflicts);
   }
 
   async lookup(query: LookupQuery) {
@@ -172,6 +153,21 @@ export class ChainsService {
   private storedSubject(subject: string): string {
     return this.config.privacy.pseudonymizeSubjects ? this.keyring.pseudonymOf(subject) : subject;
   }
+}
+
+/** Why a digest gives no chain document: no chain has it (yet), or it is the inner digest of several. */
+function notOneChain(digest: string, targets: readonly string[], linking?: LinkingView, waiting = 0): ProblemException {
+  if (targets.length > 1) {
+    // One inner JWS encrypted into several JWEs: each JWE is its own chain; the auditor chooses.
+    return new ProblemException('ambiguous-digest', { detail: `${digest} is the inner digest of ${targets.length} chains`, extensions: { chains: targets } });
+  }
+  if (waiting > 0) {
+    return new ProblemException('not-found', {
+      detail: `no chain has digest ${digest} yet: ${waiting} committed record(s) naming it wait for the linker; ask again with min_position (the position the ingest answer gave, or latest)`,
+      extensions: { linking, unlinked_records: waiting },
+    });
+  }
+  return new ProblemException('not-found', { detail: `no chain has digest ${digest}`, ...(linking && { extensions: { linking } }) });
 }
 
 function lookupKeyOf(query: LookupQuery): LookupKey {

@@ -254,21 +254,34 @@ export class LedgerService {
 
   /** The ledger side of each of these records (events, or kept conflicts), by their seq, for the chain document. */
   async recordViews(records: readonly { seq: string; purged: boolean }[], kind: RecordKind = 'event'): Promise<Map<string, RecordLedgerView>> {
-    const seqs = records.map((record) => record.seq);
-    const [entries, latest] = await Promise.all([this.ledger.ledgerSeqsOfRecords(kind, seqs), this.ledger.latestCheckpoint()]);
-    const bySeq = new Map(entries.map((entry) => [entry.recordSeq, entry]));
-    const purgedSeqs = records.filter((record) => record.purged && bySeq.has(record.seq)).map((record) => bySeq.get(record.seq)!.seq);
-    const byLedgerSeq = await this.ledger.purgesOf(purgedSeqs);
-    const purges = new Map([...bySeq].flatMap(([recordSeq, entry]) => (byLedgerSeq.has(entry.seq) ? [[recordSeq, byLedgerSeq.get(entry.seq)!]] : [])));
+    const [entries, latest] = await Promise.all([this.ledger.ledgerSeqsOfRecords(kind, records.map((record) => record.seq)), this.ledger.latestCheckpoint()]);
+    const bySeq = new Map(entries.map((entry) => [entry.recordSeq, entry.seq]));
+    return this.recordViewsAt(
+      records.map((record) => ({ ...record, ledgerSeq: bySeq.get(record.seq) ?? null })),
+      latest,
+    );
+  }
+
+  /**
+   * The same, for records whose ledger seqs were read with them (the chain document reads them in its one
+   * statement), against the latest checkpoint read in that statement too. Only purged records cost a further read.
+   */
+  async recordViewsAt(
+    records: readonly { seq: string; purged: boolean; ledgerSeq: number | null }[],
+    latest: Pick<StoredCheckpoint, 'treeSize' | 'rootHash' | 'issuedAt'> | undefined,
+  ): Promise<Map<string, RecordLedgerView>> {
+    const byLedgerSeq = await this.ledger.purgesOf(records.filter((record) => record.purged && record.ledgerSeq !== null).map((record) => record.ledgerSeq!));
     return new Map(
-      seqs.map((seq) => {
-        const entry = bySeq.get(seq);
-        const purge = purges.get(seq);
+      records.map(({ seq, ledgerSeq }) => {
+        const purge = ledgerSeq === null ? undefined : byLedgerSeq.get(ledgerSeq);
         return [
           seq,
           {
-            seq: entry ? entry.seq : null,
-            checkpoint: entry && latest && latest.treeSize > entry.seq ? { tree_size: latest.treeSize, root_hash: latest.rootHash.toString('base64url'), issued_at: latest.issuedAt } : null,
+            seq: ledgerSeq,
+            checkpoint:
+              ledgerSeq !== null && latest && latest.treeSize > ledgerSeq
+                ? { tree_size: latest.treeSize, root_hash: latest.rootHash.toString('base64url'), issued_at: latest.issuedAt }
+                : null,
             payload_purged: purge ? { policy: purge.policy, purged_at: purge.purgedAt.toISOString(), note: `payload purged under policy ${purge.policy}` } : null,
           },
         ];
