@@ -2,6 +2,7 @@ import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnAppl
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { BatchLoop } from '../common/background/batch-loop';
 import { withTransactionRetry } from '../database/transaction-retry';
 import { EVENT_TYPES } from '../evidence/event-types';
 import { FindingsRepository } from '../findings/findings.repository';
@@ -23,11 +24,8 @@ const LAG_WARNING_INTERVAL_MS = 60_000;
 @Injectable()
 export class LinkerWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Linker');
-  private timer: NodeJS.Timeout | undefined;
+  private readonly loop: BatchLoop;
   private lagCheck: NodeJS.Timeout | undefined;
-  private running: Promise<number> | undefined;
-  private rerun = false;
-  private stopped = false;
   private lastLagWarning = 0;
 
   constructor(
@@ -37,11 +35,18 @@ export class LinkerWorker implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly findings: FindingsRepository,
     private readonly findingsWorker: FindingsWorker,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.loop = new BatchLoop({
+      runBatch: () => this.linkBatch(),
+      pollIntervalMs: () => this.config.linker.pollIntervalMs,
+      logger: this.logger,
+      failureMessage: 'a linker batch failed; its events stay queued',
+    });
+  }
 
   onApplicationBootstrap(): void {
     if (!this.config.linker.enabled) return;
-    this.schedule(0);
+    this.loop.start();
     // Apart from the batches: a linker that fails every batch, or whose replica does no linking, still warns.
     this.lagCheck = setInterval(() => {
       this.warnIfLagging().catch((error: unknown) => this.logger.error({ err: error }, 'the linking lag could not be read'));
@@ -50,10 +55,8 @@ export class LinkerWorker implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
     clearInterval(this.lagCheck);
-    await this.running?.catch(() => undefined);
+    await this.loop.stop();
   }
 
   /**
@@ -61,48 +64,16 @@ export class LinkerWorker implements OnApplicationBootstrap, BeforeApplicationSh
    * batch runs make one more batch afterwards, so a burst of single events is linked in a few large batches.
    */
   wake(): void {
-    if (!this.config.linker.enabled || this.stopped) return;
-    if (this.running) this.rerun = true;
-    else this.schedule(0);
+    if (this.config.linker.enabled) this.loop.wake();
   }
 
   /** Links everything queued now, batch after batch (waiting its turn behind other replicas); returns how many events. */
-  async drain(): Promise<number> {
-    let total = 0;
-    for (;;) {
-      while (this.running) await this.running.catch(() => undefined);
-      this.running = this.linkBatch();
-      let linked: number;
-      try {
-        linked = await this.running;
-      } finally {
-        this.running = undefined;
-      }
-      if (linked < 0) {
-        // Another replica's linker holds the turn: wait for it rather than report an empty queue.
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        continue;
-      }
-      total += linked;
-      if (linked === 0) return total;
-    }
+  drain(): Promise<number> {
+    return this.loop.drain();
   }
 
   progress(): Promise<LinkingProgress> {
     return this.queue.progress();
-  }
-
-  private schedule(delayMs: number): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.rerun = false;
-      this.drain()
-        .catch((error: unknown) => this.logger.error({ err: error }, 'a linker batch failed; its events stay queued'))
-        .finally(() => {
-          if (!this.stopped) this.schedule(this.rerun ? 0 : this.config.linker.pollIntervalMs);
-        });
-    }, delayMs);
-    this.timer.unref();
   }
 
   /**
@@ -110,7 +81,6 @@ export class LinkerWorker implements OnApplicationBootstrap, BeforeApplicationSh
    * for the finding rules in the same transaction, so a committed membership is never left unevaluated.
    */
   private async linkBatch(): Promise<number> {
-    if (this.stopped) return 0;
     const linked = await withTransactionRetry(() =>
       this.dataSource.transaction(async (manager) => {
         if (!(await this.queue.takeTurn(manager))) return -1;

@@ -1,25 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { fieldError, ProblemException } from '../common/problem/problem';
+import { decodeIdCursor, encodeIdCursor } from '../common/id-cursor';
+import { ProblemException } from '../common/problem/problem';
 import { LedgerService } from '../ledger/ledger.service';
 import type { EvidenceRef } from './chain-evidence';
 import type { FindingsPage, FindingsQuery, FindingView } from './dto/finding.dto';
 import { type FindingRecord, FindingsRepository } from './findings.repository';
-
-/** Cursors are opaque to clients: the id after which the next page starts (newest first). */
-const encodeCursor = (id: string) => Buffer.from(JSON.stringify(['f', id]), 'utf8').toString('base64url');
-
-function decodeCursor(cursor: string): string {
-  try {
-    const [tag, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (tag === 'f' && typeof id === 'string' && /^[1-9][0-9]{0,18}$/.test(id)) return id;
-  } catch {
-    // Falls through to the problem below.
-  }
-  throw new ProblemException('invalid-request', {
-    detail: 'the cursor is not one this API returned',
-    errors: [fieldError(['cursor'], 'invalid_cursor', 'pass next_cursor of the previous page unchanged')],
-  });
-}
 
 /** Reading findings: the list reviewers triage from, one finding with its history, and a chain's findings. */
 @Injectable()
@@ -40,13 +25,13 @@ export class FindingsService {
       chainDigest: query.chain,
       from: query.from ? new Date(query.from) : undefined,
       to: query.to ? new Date(query.to) : undefined,
-      beforeId: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+      beforeId: query.cursor === undefined ? undefined : decodeIdCursor(query.cursor),
       limit: query.limit + 1,
     });
     const page = findings.slice(0, query.limit);
     return {
       items: await this.views(page),
-      next_cursor: findings.length > query.limit ? encodeCursor(page.at(-1)!.id) : null,
+      next_cursor: findings.length > query.limit ? encodeIdCursor(page.at(-1)!.id) : null,
       linking: { linked_below: linkedBelow, requested_position: null, reached: true },
       evaluation: { pending_subjects: progress.pendingSubjects, oldest_due_seconds: progress.oldestDueSeconds },
     };

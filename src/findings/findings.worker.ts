@@ -2,6 +2,7 @@ import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnAppl
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { BatchLoop } from '../common/background/batch-loop';
 import { withTransactionRetry } from '../database/transaction-retry';
 import { evaluateSubject } from './evaluate-subject';
 import { reconcile } from './finding-reconciler';
@@ -18,71 +19,41 @@ import type { FindingDraft } from './rule';
 @Injectable()
 export class FindingsWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Findings');
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<number> | undefined;
-  private rerun = false;
-  private stopped = false;
+  private readonly loop: BatchLoop;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly findings: FindingsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.loop = new BatchLoop({
+      runBatch: () => this.evaluateBatch(),
+      pollIntervalMs: () => this.config.findings.pollIntervalMs,
+      logger: this.logger,
+      failureMessage: 'a findings batch failed; its chains stay queued',
+    });
+  }
 
   onApplicationBootstrap(): void {
-    if (this.config.findings.enabled) this.schedule(0);
+    if (this.config.findings.enabled) this.loop.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running?.catch(() => undefined);
+    await this.loop.stop();
   }
 
   /** Checks were queued in this process (a linker batch committed): evaluate now rather than at the next poll. */
   wake(): void {
-    if (!this.config.findings.enabled || this.stopped) return;
-    if (this.running) this.rerun = true;
-    else this.schedule(0);
+    if (this.config.findings.enabled) this.loop.wake();
   }
 
   /** Evaluates every due subject now, batch after batch (waiting its turn behind other replicas); returns how many. */
-  async drain(): Promise<number> {
-    let total = 0;
-    for (;;) {
-      while (this.running) await this.running.catch(() => undefined);
-      this.running = this.evaluateBatch();
-      let evaluated: number;
-      try {
-        evaluated = await this.running;
-      } finally {
-        this.running = undefined;
-      }
-      if (evaluated < 0) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        continue;
-      }
-      total += evaluated;
-      if (evaluated === 0) return total;
-    }
-  }
-
-  private schedule(delayMs: number): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.rerun = false;
-      this.drain()
-        .catch((error: unknown) => this.logger.error({ err: error }, 'a findings batch failed; its chains stay queued'))
-        .finally(() => {
-          if (!this.stopped) this.schedule(this.rerun ? 0 : this.config.findings.pollIntervalMs);
-        });
-    }, delayMs);
-    this.timer.unref();
+  drain(): Promise<number> {
+    return this.loop.drain();
   }
 
   /** One batch of subjects in one transaction; -1 when another replica holds the evaluator's turn. */
   private async evaluateBatch(): Promise<number> {
-    if (this.stopped) return 0;
     return withTransactionRetry(() =>
       this.dataSource.transaction(async (manager) => {
         if (!(await this.findings.takeTurn(manager))) return -1;
