@@ -167,17 +167,7 @@ const EXACT_UTC = `to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"
 
 const CONFLICT_COLUMNS = `x.seq, x.event_id, x.source_id, s.name AS source_name, x.type, x.emitted_at, x.recorded_at, x.data, x.original_seq`;
 
-type ConflictRow = {
-  seq: string;
-  event_id: string;
-  source_id: string;
-  source_name: string;
-  type: string;
-  emitted_at: Date;
-  recorded_at: Date;
-  data: Record<string, unknown> | null;
-  original_seq: string;
-};
+type ConflictRow = Omit<RecordRow, 'occurred_at'> & { original_seq: string };
 
 const toConflict = (row: ConflictRow): StoredConflict => ({
   seq: String(row.seq),
