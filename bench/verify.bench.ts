@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, jwtVerify, SignJWT } from 'jose';
 import { digestOf } from '../src/common/crypto/digest';
-import type { VerificationData } from '../src/request-objects/verification-event';
+import type { VerificationData } from '../src/evidence/types/verification-event';
 import { type ClientPolicy, verifyRequestObject } from '../src/request-objects/verification/request-object-verifier';
 import { loadAverage, round2 } from './support/machine';
 import { describeSettings, logger, median, medianOfRoundRatios, readSettings, referenceFirst, table, verdict, writeResult } from './support/report';

@@ -11,6 +11,7 @@ import { AccessRecordsForAuditors1796240000001 } from './1796240000001-AccessRec
 import { DisableClientsAndDecryptionKeys1796250000000 } from './1796250000000-DisableClientsAndDecryptionKeys';
 import { MasterKeyRotation1796250000001 } from './1796250000001-MasterKeyRotation';
 import { LinkAfterCommit1796300000000 } from './1796300000000-LinkAfterCommit';
+import { Findings1796400000000 } from './1796400000000-Findings';
 
 /** Every migration, in order. Listed explicitly so that the app, the CLI and the tests load the same set. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   DisableClientsAndDecryptionKeys1796250000000,
   MasterKeyRotation1796250000001,
   LinkAfterCommit1796300000000,
+  Findings1796400000000,
 ];

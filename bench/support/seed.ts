@@ -1,8 +1,8 @@
 import type { Pool, PoolClient } from 'pg';
-import type { RecordLinks } from '../../src/chains/record-links';
+import type { RecordLinks } from '../../src/evidence/record-links';
 import { canonicalJson } from '../../src/common/canonical-json';
 import type { Keyring } from '../../src/common/crypto/keyring';
-import { validateEvent, type ValidatedEvent } from '../../src/ingest/event-validator';
+import { validateEvent, type ValidatedEvent } from '../../src/evidence/event-validator';
 import { type ChainEvent, EVENTS_PER_CHAIN, generateChain, type GeneratedChain, type SenderKind } from './chains';
 import { copyBytea, copyIn, copyRow } from './copy';
 import type { BenchSource } from './senders';

@@ -1,8 +1,8 @@
-import type { ConsentData } from '../consents/consent-event';
-import { EVENT_TYPES } from '../ingest/event-types';
-import type { VerificationData } from '../request-objects/verification-event';
-import type { TokenIssuedData, TokenRevokedData } from '../tokens/token-events';
-import type { ToolCallData } from '../tool-calls/tool-call-event';
+import type { ConsentData } from '../evidence/types/consent-event';
+import { EVENT_TYPES } from '../evidence/event-types';
+import type { VerificationData } from '../evidence/types/verification-event';
+import type { TokenIssuedData, TokenRevokedData } from '../evidence/types/token-events';
+import type { ToolCallData } from '../evidence/types/tool-call-event';
 import type { RecordLedgerView } from '../ledger/ledger.service';
 import type { StoredChain, StoredConflict, StoredRecord } from './chains.repository';
 

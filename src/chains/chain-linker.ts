@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { ChainLinksRepository, type ChainMember, type TokenRefRow } from './chain-links.repository';
-import type { RecordLinks } from './record-links';
+import type { RecordLinks } from '../evidence/record-links';
 
 export interface RecordToLink {
   readonly seq: string;

@@ -1,5 +1,5 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
-import { EventEntity } from '../ingest/event.entity';
+import { EventEntity } from '../evidence/event.entity';
 import { ChainEntity } from './chain.entity';
 
 /** A record's membership of a chain, made when the record arrives or when a late record completes its link. */

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { FindingsModule } from '../findings/findings.module';
 import { LedgerModule } from '../ledger/ledger.module';
 import { ChainLinker } from './chain-linker';
 import { ChainLinksRepository } from './chain-links.repository';
@@ -10,7 +11,7 @@ import { LinkerWorker } from './linker.worker';
 import { ReadYourWrites } from './read-your-writes';
 
 @Module({
-  imports: [LedgerModule],
+  imports: [LedgerModule, FindingsModule],
   controllers: [ChainsController],
   providers: [ChainLinksRepository, ChainLinker, LinkQueueRepository, LinkerWorker, ReadYourWrites, ChainsRepository, ChainsService],
   exports: [LinkerWorker, LinkQueueRepository],

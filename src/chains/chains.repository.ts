@@ -89,6 +89,8 @@ export interface ChainSearch {
   readonly to?: Date;
   /** Only chains with a verification still waiting for its independent verdict. */
   readonly pendingVerification?: boolean;
+  /** Only chains with an open finding of this rule and/or severity. */
+  readonly finding?: { readonly rule?: string; readonly severity?: string };
   /** Keyset position: strictly older than this (created_at, digest). */
   readonly after?: { readonly createdAt: string; readonly digest: string };
   readonly limit: number;
@@ -100,6 +102,8 @@ export interface ChainSummaryRow {
   readonly createdAtExact: string;
   readonly facets: Readonly<Record<string, string[]>>;
   readonly counts: Readonly<Record<string, number>>;
+  /** Open findings by severity. */
+  readonly openFindings: Readonly<Record<string, number>>;
 }
 
 const RECORD_COLUMNS = `e.seq, e.event_id, e.source_id, s.name AS source_name, e.type, e.emitted_at, e.occurred_at, e.recorded_at, e.data`;
@@ -163,17 +167,7 @@ const EXACT_UTC = `to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"
 
 const CONFLICT_COLUMNS = `x.seq, x.event_id, x.source_id, s.name AS source_name, x.type, x.emitted_at, x.recorded_at, x.data, x.original_seq`;
 
-type ConflictRow = {
-  seq: string;
-  event_id: string;
-  source_id: string;
-  source_name: string;
-  type: string;
-  emitted_at: Date;
-  recorded_at: Date;
-  data: Record<string, unknown> | null;
-  original_seq: string;
-};
+type ConflictRow = Omit<RecordRow, 'occurred_at'> & { original_seq: string };
 
 const toConflict = (row: ConflictRow): StoredConflict => ({
   seq: String(row.seq),
@@ -375,6 +369,13 @@ export class ChainsRepository {
     if (search.pendingVerification) {
       where.push(`EXISTS (SELECT 1 FROM chain_members pm JOIN verification_queue q ON q.event_seq = pm.event_seq WHERE pm.chain_digest = ${table.digest})`);
     }
+    if (search.finding) {
+      const conditions = [`fd.status = 'open'`];
+      if (search.finding.rule !== undefined) conditions.push(`fd.rule = ${param(search.finding.rule)}`);
+      if (search.finding.severity !== undefined) conditions.push(`fd.severity = ${param(search.finding.severity)}`);
+      // Findings are few beside chains: the chains that have one are read from the findings, not probed one by one.
+      where.push(`${table.digest} IN (SELECT fd.chain_digest FROM findings fd WHERE ${conditions.join(' AND ')} AND fd.chain_digest IS NOT NULL)`);
+    }
     if (search.from) where.push(`${table.createdAt} >= ${param(search.from)}`);
     if (search.to) where.push(`${table.createdAt} < ${param(search.to)}`);
     if (search.after) where.push(`(${table.createdAt}, ${table.digest}) < (${param(search.after.createdAt)}::timestamptz, ${param(search.after.digest)})`);
@@ -390,8 +391,11 @@ export class ChainsRepository {
     if (page.length === 0) return [];
 
     const digests = page.map((row) => row.digest);
-    const [facetRows, countRows]: [{ chain_digest: string; name: string; values: string[] }[], { chain_digest: string; type: string; count: string }[]] =
-      await Promise.all([
+    const [facetRows, countRows, findingRows]: [
+      { chain_digest: string; name: string; values: string[] }[],
+      { chain_digest: string; type: string; count: string }[],
+      { chain_digest: string; severity: string; count: string }[],
+    ] = await Promise.all([
         this.dataSource.query(
           `SELECT chain_digest, name, array_agg(value ORDER BY value) AS values
            FROM chain_facets WHERE chain_digest = ANY($1::text[]) GROUP BY chain_digest, name`,
@@ -403,12 +407,18 @@ export class ChainsRepository {
            WHERE m.chain_digest = ANY($1::text[]) GROUP BY m.chain_digest, e.type`,
           [digests],
         ),
+        this.dataSource.query(
+          `SELECT chain_digest, severity, count(*) AS count FROM findings
+           WHERE chain_digest = ANY($1::text[]) AND status = 'open' GROUP BY chain_digest, severity`,
+          [digests],
+        ),
       ]);
     return page.map((row) => ({
       digest: row.digest,
       createdAtExact: row.created_at_exact,
       facets: Object.fromEntries(facetRows.filter((facet) => facet.chain_digest === row.digest).map((facet) => [facet.name, facet.values])),
       counts: Object.fromEntries(countRows.filter((count) => count.chain_digest === row.digest).map((count) => [count.type, Number(count.count)])),
+      openFindings: Object.fromEntries(findingRows.filter((count) => count.chain_digest === row.digest).map((count) => [count.severity, Number(count.count)])),
     }));
   }
 }

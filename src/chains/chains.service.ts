@@ -4,9 +4,12 @@ import { Keyring } from '../common/crypto/keyring';
 import { isDigest } from '../common/crypto/digest';
 import { fieldError, ProblemException } from '../common/problem/problem';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import type { FindingView } from '../findings/dto/finding.dto';
+import { FindingsService } from '../findings/findings.service';
+import type { Severity } from '../findings/rule';
 import { LedgerService } from '../ledger/ledger.service';
 import type { EvidenceBundle } from '../ledger/verification/documents';
-import { tokenKeysOf } from './record-links';
+import { tokenKeysOf } from '../evidence/record-links';
 import { toChainDocument, toRecordView, type ChainDocument, type RecordView } from './chain-document';
 import type { FacetName } from './chain-facet.entity';
 import { ChainsRepository, type LookupKey } from './chains.repository';
@@ -17,6 +20,8 @@ import { type LinkingView, ReadYourWrites } from './read-your-writes';
 export type LinkedChainDocument = ChainDocument & {
   readonly linking: LinkingView & { readonly chain_complete: boolean };
   readonly unlinked_records: readonly RecordView[];
+  readonly findings: readonly FindingView[];
+  readonly findings_evaluation: { readonly up_to_date: boolean };
 };
 
 /**
@@ -52,6 +57,7 @@ export class ChainsService {
     private readonly keyring: Keyring,
     private readonly ledger: LedgerService,
     private readonly readYourWrites: ReadYourWrites,
+    private readonly findings: FindingsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -66,12 +72,13 @@ export class ChainsService {
     const read = await this.chains.loadChainDocument(digest);
     if (!read.chain) throw notOneChain(digest, read.targets, linking, waiting.length);
     const { chain } = read;
-    const [ledger, conflictLedger] = await Promise.all([
+    const [ledger, conflictLedger, findings] = await Promise.all([
       this.ledger.recordViewsAt(chain.records.map((record) => ({ seq: record.seq, purged: record.data === null, ledgerSeq: read.ledgerSeqs?.get(record.seq) ?? null })), read.latestCheckpoint),
       this.ledger.recordViewsAt(
         chain.conflicts.map((conflict) => ({ seq: conflict.seq, purged: conflict.data === null, ledgerSeq: read.conflictLedgerSeqs?.get(conflict.seq) ?? null })),
         read.latestCheckpoint,
       ),
+      this.findings.ofChain(chain.digest),
     ]);
     const linked = new Set(chain.records.map((record) => record.seq));
     const unlinked = waiting.filter((record) => !linked.has(record.seq));
@@ -79,6 +86,9 @@ export class ChainsService {
       ...toChainDocument(chain, ledger, conflictLedger),
       linking: { ...linking, chain_complete: unlinked.length === 0 },
       unlinked_records: unlinked.map((record) => toRecordView(record)),
+      findings: findings.findings,
+      // Findings follow linking: records still waiting for the linker are in neither the chain nor its findings.
+      findings_evaluation: { up_to_date: !findings.evaluationDue && unlinked.length === 0 },
     };
   }
 
@@ -110,6 +120,7 @@ export class ChainsService {
     const rows = await this.chains.search({
       facets,
       pendingVerification: query.independent_verdict === 'pending',
+      finding: query.finding === undefined && query.severity === undefined ? undefined : { rule: query.finding, severity: query.severity },
       from: query.from ? new Date(query.from) : undefined,
       to: query.to ? new Date(query.to) : undefined,
       after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
@@ -125,6 +136,7 @@ export class ChainsService {
         issuers: row.facets.issuer ?? [],
         subjects: row.facets.subject ?? [],
         tools: row.facets.tool ?? [],
+        open_findings: row.openFindings as Partial<Record<Severity, number>>,
         records: {
           verifications: row.counts['request_object.verification'] ?? 0,
           consents: row.counts['consent.decision'] ?? 0,

@@ -1,5 +1,5 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
-import { EventEntity } from '../ingest/event.entity';
+import { EventEntity } from '../evidence/event.entity';
 import { ChainEntity } from './chain.entity';
 
 /** The digest of the inner JWS of an encrypted request object: an alias of the JWE's chain. */

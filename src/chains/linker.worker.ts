@@ -2,8 +2,11 @@ import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnAppl
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { BatchLoop } from '../common/background/batch-loop';
 import { withTransactionRetry } from '../database/transaction-retry';
-import { EVENT_TYPES } from '../ingest/event-types';
+import { EVENT_TYPES } from '../evidence/event-types';
+import { FindingsRepository } from '../findings/findings.repository';
+import { FindingsWorker } from '../findings/findings.worker';
 import { ChainLinker, type RecordToLink } from './chain-linker';
 import { type LinkingProgress, LinkQueueRepository, type StoredLinkFacts } from './link-queue.repository';
 
@@ -21,23 +24,29 @@ const LAG_WARNING_INTERVAL_MS = 60_000;
 @Injectable()
 export class LinkerWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Linker');
-  private timer: NodeJS.Timeout | undefined;
+  private readonly loop: BatchLoop;
   private lagCheck: NodeJS.Timeout | undefined;
-  private running: Promise<number> | undefined;
-  private rerun = false;
-  private stopped = false;
   private lastLagWarning = 0;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly queue: LinkQueueRepository,
     private readonly linker: ChainLinker,
+    private readonly findings: FindingsRepository,
+    private readonly findingsWorker: FindingsWorker,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.loop = new BatchLoop({
+      runBatch: () => this.linkBatch(),
+      pollIntervalMs: () => this.config.linker.pollIntervalMs,
+      logger: this.logger,
+      failureMessage: 'a linker batch failed; its events stay queued',
+    });
+  }
 
   onApplicationBootstrap(): void {
     if (!this.config.linker.enabled) return;
-    this.schedule(0);
+    this.loop.start();
     // Apart from the batches: a linker that fails every batch, or whose replica does no linking, still warns.
     this.lagCheck = setInterval(() => {
       this.warnIfLagging().catch((error: unknown) => this.logger.error({ err: error }, 'the linking lag could not be read'));
@@ -46,10 +55,8 @@ export class LinkerWorker implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
     clearInterval(this.lagCheck);
-    await this.running?.catch(() => undefined);
+    await this.loop.stop();
   }
 
   /**
@@ -57,63 +64,36 @@ export class LinkerWorker implements OnApplicationBootstrap, BeforeApplicationSh
    * batch runs make one more batch afterwards, so a burst of single events is linked in a few large batches.
    */
   wake(): void {
-    if (!this.config.linker.enabled || this.stopped) return;
-    if (this.running) this.rerun = true;
-    else this.schedule(0);
+    if (this.config.linker.enabled) this.loop.wake();
   }
 
   /** Links everything queued now, batch after batch (waiting its turn behind other replicas); returns how many events. */
-  async drain(): Promise<number> {
-    let total = 0;
-    for (;;) {
-      while (this.running) await this.running.catch(() => undefined);
-      this.running = this.linkBatch();
-      let linked: number;
-      try {
-        linked = await this.running;
-      } finally {
-        this.running = undefined;
-      }
-      if (linked < 0) {
-        // Another replica's linker holds the turn: wait for it rather than report an empty queue.
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        continue;
-      }
-      total += linked;
-      if (linked === 0) return total;
-    }
+  drain(): Promise<number> {
+    return this.loop.drain();
   }
 
   progress(): Promise<LinkingProgress> {
     return this.queue.progress();
   }
 
-  private schedule(delayMs: number): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.rerun = false;
-      this.drain()
-        .catch((error: unknown) => this.logger.error({ err: error }, 'a linker batch failed; its events stay queued'))
-        .finally(() => {
-          if (!this.stopped) this.schedule(this.rerun ? 0 : this.config.linker.pollIntervalMs);
-        });
-    }, delayMs);
-    this.timer.unref();
-  }
-
-  /** One batch in one transaction; -1 when another replica holds the linker's turn. */
+  /**
+   * One batch in one transaction; -1 when another replica holds the linker's turn. The chains it changed are queued
+   * for the finding rules in the same transaction, so a committed membership is never left unevaluated.
+   */
   private async linkBatch(): Promise<number> {
-    if (this.stopped) return 0;
-    return withTransactionRetry(() =>
+    const linked = await withTransactionRetry(() =>
       this.dataSource.transaction(async (manager) => {
         if (!(await this.queue.takeTurn(manager))) return -1;
         const work = await this.queue.claim(manager, this.config.linker.batchStatements);
         if (work.queueIds.length === 0) return 0;
-        await this.linker.link(manager, work.events.map(recordToLink));
+        const made = await this.linker.link(manager, work.events.map(recordToLink));
+        await this.findings.enqueueAfterLinking(manager, work.events.map((event) => event.seq), made, this.config.findings.orphanGraceSeconds);
         await this.queue.remove(manager, work.queueIds);
         return work.events.length;
       }),
     );
+    if (linked > 0) this.findingsWorker.wake();
+    return linked;
   }
 
   private async warnIfLagging(): Promise<void> {

@@ -1,5 +1,5 @@
 import { Check, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
-import { EventEntity } from '../ingest/event.entity';
+import { EventEntity } from '../evidence/event.entity';
 
 export type TokenRefRole = 'identity' | 'parent' | 'usage' | 'revocation';
 

@@ -21,6 +21,7 @@ const DEFAULTS: AppConfig = {
   privacy: { pseudonymizeSubjects: true, keepRequestObjects: true },
   verification: { clockSkewSeconds: 60, workerEnabled: true, pollIntervalMs: 1000, batchSize: 50, maxAttempts: 8, retryBaseMs: 5000 },
   linker: { enabled: true, pollIntervalMs: 250, batchStatements: 500, maxWaitMs: 5000, lagWarningSeconds: 30 },
+  findings: { enabled: true, pollIntervalMs: 500, batchSubjects: 500, orphanGraceSeconds: 600 },
   jwks: { timeoutMs: 3000, maxBytes: 64 * 1024, cacheTtlSeconds: 300, refetchMinIntervalSeconds: 30, allowLoopbackHttp: false, allowPrivateAddresses: false },
   sets: { audience: 'http://localhost:3000' },
   ledger: {
@@ -111,6 +112,10 @@ describe('loadConfig', () => {
         LINKER_BATCH_STATEMENTS: '50',
         LINKER_MAX_WAIT_MS: '1000',
         LINKER_LAG_WARNING_SECONDS: '5',
+        FINDINGS_ENABLED: 'false',
+        FINDINGS_POLL_INTERVAL_MS: '100',
+        FINDINGS_BATCH_SUBJECTS: '20',
+        ORPHAN_GRACE_SECONDS: '0',
       }),
     ).toEqual({
       http: { port: 8080, host: '127.0.0.1', requestTimeoutMs: 30_000 },
@@ -124,6 +129,7 @@ describe('loadConfig', () => {
       privacy: { pseudonymizeSubjects: false, keepRequestObjects: false },
       verification: { clockSkewSeconds: 30, workerEnabled: false, pollIntervalMs: 200, batchSize: 10, maxAttempts: 3, retryBaseMs: 100 },
       linker: { enabled: false, pollIntervalMs: 100, batchStatements: 50, maxWaitMs: 1000, lagWarningSeconds: 5 },
+      findings: { enabled: false, pollIntervalMs: 100, batchSubjects: 20, orphanGraceSeconds: 0 },
       jwks: { timeoutMs: 500, maxBytes: 4096, cacheTtlSeconds: 60, refetchMinIntervalSeconds: 5, allowLoopbackHttp: true, allowPrivateAddresses: true },
       sets: { audience: 'https://jartrail.example.com' },
       ledger: {

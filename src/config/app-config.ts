@@ -62,6 +62,10 @@ const environmentSchema = z.object({
   LINKER_BATCH_STATEMENTS: integer(1, 10_000).default(500),
   LINKER_MAX_WAIT_MS: integer(0, 60_000).default(5000),
   LINKER_LAG_WARNING_SECONDS: integer(1, 86_400).default(30),
+  FINDINGS_ENABLED: booleanFlag.default(true),
+  FINDINGS_POLL_INTERVAL_MS: integer(10, 60_000).default(500),
+  FINDINGS_BATCH_SUBJECTS: integer(1, 10_000).default(500),
+  ORPHAN_GRACE_SECONDS: integer(0, 30 * 86_400).default(600),
   JWKS_TIMEOUT_MS: integer(1, 60_000).default(3000),
   JWKS_MAX_BYTES: integer(256, 4 * 1024 * 1024).default(64 * 1024),
   JWKS_CACHE_TTL_SECONDS: integer(0, 86_400).default(300),
@@ -145,6 +149,16 @@ export interface AppConfig {
     /** A warning is logged while the oldest unlinked record has waited longer than this. */
     readonly lagWarningSeconds: number;
   };
+  readonly findings: {
+    /** Evaluate the finding rules in this process (every replica may; they take turns). */
+    readonly enabled: boolean;
+    /** How often an idle evaluator looks for chains to evaluate (new records, verdicts, grace periods ending). */
+    readonly pollIntervalMs: number;
+    /** Chains (or loose records) evaluated in one transaction. */
+    readonly batchSubjects: number;
+    /** How long a record may wait for the record that completes it before it is an orphan. */
+    readonly orphanGraceSeconds: number;
+  };
   readonly jwks: {
     readonly timeoutMs: number;
     readonly maxBytes: number;
@@ -227,6 +241,12 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
       batchStatements: env.LINKER_BATCH_STATEMENTS,
       maxWaitMs: env.LINKER_MAX_WAIT_MS,
       lagWarningSeconds: env.LINKER_LAG_WARNING_SECONDS,
+    },
+    findings: {
+      enabled: env.FINDINGS_ENABLED,
+      pollIntervalMs: env.FINDINGS_POLL_INTERVAL_MS,
+      batchSubjects: env.FINDINGS_BATCH_SUBJECTS,
+      orphanGraceSeconds: env.ORPHAN_GRACE_SECONDS,
     },
     verification: {
       clockSkewSeconds: env.VERIFY_CLOCK_SKEW_SECONDS,

@@ -5,8 +5,11 @@ import { ChainMemberEntity } from '../chains/chain-member.entity';
 import { ChainEntity } from '../chains/chain.entity';
 import { DigestAliasEntity } from '../chains/digest-alias.entity';
 import { TokenRefEntity } from '../chains/token-ref.entity';
-import { EventConflictEntity } from '../ingest/event-conflict.entity';
-import { EventEntity } from '../ingest/event.entity';
+import { EventConflictEntity } from '../evidence/event-conflict.entity';
+import { EventEntity } from '../evidence/event.entity';
+import { FindingChangeEntity } from '../findings/finding-change.entity';
+import { FindingCheckEntity } from '../findings/finding-check.entity';
+import { FindingEntity } from '../findings/finding.entity';
 import { ClientEntity } from '../request-objects/client.entity';
 import { DecryptionKeyEntity } from '../request-objects/decryption-key.entity';
 import { IndependentVerdictEntity } from '../request-objects/independent-verdict.entity';
@@ -40,6 +43,9 @@ export const ENTITIES = [
   ChainFacetEntity,
   TokenRefEntity,
   LinkPendingEntity,
+  FindingEntity,
+  FindingChangeEntity,
+  FindingCheckEntity,
   ClientEntity,
   DecryptionKeyEntity,
   VerificationQueueEntity,

@@ -4,6 +4,7 @@ import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthI
 import { Access } from '../access/access.decorator';
 import { LinkQueueRepository } from '../chains/link-queue.repository';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { FindingsRepository } from '../findings/findings.repository';
 
 /** A database that does not answer within this is as good as down for a readiness probe. */
 const DATABASE_PING_TIMEOUT_MS = 1500;
@@ -16,6 +17,7 @@ export class HealthController {
     private readonly database: TypeOrmHealthIndicator,
     private readonly indicators: HealthIndicatorService,
     private readonly linkQueue: LinkQueueRepository,
+    private readonly findings: FindingsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -31,10 +33,15 @@ export class HealthController {
   @Access({ kind: 'public' })
   @HealthCheck()
   @ApiOperation({
-    summary: 'Readiness: the database answers a ping within 1.5 s; `linker` gauges linking lag (pending_records, oldest_pending_seconds, linked_below), degraded past LINKER_LAG_WARNING_SECONDS',
+    summary:
+      'Readiness: the database answers a ping within 1.5 s; `linker` gauges linking lag (pending_records, oldest_pending_seconds, linked_below), degraded past LINKER_LAG_WARNING_SECONDS; `findings` gauges the evaluation queue (pending_subjects, oldest_due_seconds), degraded past the same threshold',
   })
   ready() {
-    return this.health.check([() => this.database.pingCheck('database', { timeout: DATABASE_PING_TIMEOUT_MS }), () => this.linkerLag()]);
+    return this.health.check([
+      () => this.database.pingCheck('database', { timeout: DATABASE_PING_TIMEOUT_MS }),
+      () => this.linkerLag(),
+      () => this.findingsLag(),
+    ]);
   }
 
   /**
@@ -47,5 +54,14 @@ export class HealthController {
     if (!progress) return linker.down({ message: 'the link queue cannot be read' });
     const gauge = { pending_records: progress.pendingRecords, oldest_pending_seconds: progress.oldestPendingSeconds, linked_below: progress.linkedBelow };
     return progress.oldestPendingSeconds > this.config.linker.lagWarningSeconds ? linker.degraded(gauge) : linker.up(gauge);
+  }
+
+  /** Findings lag behind linking the same way: derived data, late but not lost. */
+  private async findingsLag() {
+    const findings = this.indicators.check('findings');
+    const progress = await this.findings.progress().catch(() => undefined);
+    if (!progress) return findings.down({ message: 'the findings queue cannot be read' });
+    const gauge = { pending_subjects: progress.pendingSubjects, oldest_due_seconds: progress.oldestDueSeconds };
+    return progress.oldestDueSeconds > this.config.linker.lagWarningSeconds ? findings.degraded(gauge) : findings.up(gauge);
   }
 }

@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { ChainsModule } from '../chains/chains.module';
+import { FindingsModule } from '../findings/findings.module';
 import { HealthController } from './health.controller';
 
 @Module({
-  imports: [TerminusModule.forRoot({ errorLogStyle: 'json' }), ChainsModule],
+  imports: [TerminusModule.forRoot({ errorLogStyle: 'json' }), ChainsModule, FindingsModule],
   controllers: [HealthController],
 })
 export class HealthModule {}

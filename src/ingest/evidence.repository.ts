@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { PreparedStatements } from '../database/prepared-statements';
 import { withTransactionRetry } from '../database/transaction-retry';
-import type { ValidatedEvent } from './event-validator';
+import type { ValidatedEvent } from '../evidence/event-validator';
 
 export type RecordedStatus = 'accepted' | 'duplicate' | 'conflict';
 

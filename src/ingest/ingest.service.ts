@@ -4,7 +4,7 @@ import { ProblemException, type ProblemDocument } from '../common/problem/proble
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { VerificationWorker } from '../request-objects/verification.worker';
 import { BATCH_TYPES, mediaTypeOf, parseEventBody, SINGLE_EVENT_TYPES, splitBatch } from './delivery-body';
-import { type EventOutcome, validateEvent, type ValidatedEvent } from './event-validator';
+import { type EventOutcome, validateEvent, type ValidatedEvent } from '../evidence/event-validator';
 import { EvidenceRepository, type RecordedEvent, type RecordedStatus } from './evidence.repository';
 import { SetRejection, setEventUrnOf } from './security-event-token';
 import { type Delivery, header, SenderAuthentication } from './sender-authentication';

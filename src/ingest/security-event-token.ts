@@ -1,6 +1,7 @@
 import { compactVerify } from 'jose';
 import { importPublicKey, isHmacAlgorithm, type PublicKeySet, selectKeys, ASYMMETRIC_JWS_ALGORITHMS } from '../common/jose/key-set';
 import { decodeJsonPart, kidProblem, readCompactParts } from '../common/jose/compact-parts';
+import { EVENT_ID } from '../evidence/event-id';
 
 /** The error codes of RFC 8935 section 2.3: exactly these, nothing else, in `{"err", "description"}`. */
 export const SET_ERROR_CODES = ['invalid_request', 'invalid_key', 'invalid_issuer', 'invalid_audience', 'authentication_failed', 'access_denied'] as const;
@@ -23,8 +24,6 @@ export const setEventUrnOf = (type: string) => `${SET_EVENT_URN_PREFIX}${type}`;
 
 /** The `typ` RFC 8417 section 2.3 asks SETs to carry; the full media type is accepted too. */
 const SET_TYPES = new Set(['secevent+jwt', 'application/secevent+jwt']);
-/** A jti is an event id: the same printable, dot-free characters as webhook-id. */
-const EVENT_ID = /^[\x21-\x2D\x2F-\x7E]{1,256}$/;
 
 type Json = Record<string, unknown>;
 

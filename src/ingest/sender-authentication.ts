@@ -4,9 +4,9 @@ import { JwksFetchError, RemoteJwksCache } from '../common/jose/remote-jwks';
 import { fieldError, ProblemException } from '../common/problem/problem';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { type SenderCredentials, SourcesService } from '../sources/sources.service';
-import type { MinimizationPolicy } from './event-type-definition';
-import { EVENT_TYPE_NAMES } from './event-types';
-import type { ValidationContext } from './event-validator';
+import type { MinimizationPolicy } from '../evidence/event-type-definition';
+import { EVENT_TYPE_NAMES } from '../evidence/event-types';
+import type { ValidationContext } from '../evidence/event-validator';
 import { SetRejection, type VerifiedSet, verifySecurityEventToken } from './security-event-token';
 import { verifyWebhookSignature } from './webhook-signature';
 

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { EVENT_ID } from '../evidence/event-id';
 
 /**
  * Standard Webhooks signatures (https://www.standardwebhooks.com): `webhook-signature` holds one or more
@@ -20,12 +21,6 @@ export type SignatureFailure =
   | { readonly reason: 'malformed_timestamp' }
   | { readonly reason: 'timestamp_out_of_tolerance'; readonly skewSeconds: number }
   | { readonly reason: 'no_matching_signature' };
-
-/**
- * An event id, in `webhook-id` or a batch item's `id`: printable ASCII without spaces or dots (the id is part of
- * the signed content, so a dot would be ambiguous), 1 to 256 characters.
- */
-export const EVENT_ID = /^[\x21-\x2D\x2F-\x7E]{1,256}$/;
 
 /** The HMAC key of a `whsec_` secret: the base64 after the prefix (a bare base64 secret is accepted too). */
 export function secretKeyBytes(secret: string): Buffer {

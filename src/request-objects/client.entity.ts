@@ -37,6 +37,17 @@ export class ClientEntity {
   @Column('text', { name: 'high_impact_authorization_details_types', array: true })
   highImpactAuthorizationDetailsTypes!: string[];
 
+  /** Scopes whose requests must travel encrypted (finding `unencrypted_sensitive`). */
+  @Column('text', { name: 'sensitive_scopes', array: true, default: () => "'{}'" })
+  sensitiveScopes!: string[];
+
+  @Column('text', { name: 'sensitive_authorization_details_types', array: true, default: () => "'{}'" })
+  sensitiveAuthorizationDetailsTypes!: string[];
+
+  /** The registered redirect URIs; empty when none are registered (finding `redirect_uri_unregistered` cannot judge). */
+  @Column('text', { name: 'redirect_uris', array: true, default: () => "'{}'" })
+  redirectUris!: string[];
+
   /** Seconds a request object may be valid for: exp minus nbf (or iat). */
   @Column('integer', { name: 'max_request_object_lifetime' })
   maxRequestObjectLifetime!: number;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { ClientEntity } from './client.entity';
 import { DecryptionKeyEntity } from './decryption-key.entity';
 
@@ -11,22 +11,34 @@ export type ClientFields = Omit<ClientEntity, 'createdAt' | 'updatedAt' | 'disab
 export class ClientsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Inserts a new client; false when the client_id is registered already (the primary key decides). */
+  /**
+   * Inserts a new client; false when the client_id is registered already (the primary key decides). The findings
+   * of the chains that name it are judged against the registration: they are evaluated again, in the same
+   * transaction as the change that moves them.
+   */
   async insert(client: ClientFields): Promise<boolean> {
-    const result = await this.dataSource.createQueryBuilder().insert().into(ClientEntity).values(client).orIgnore().returning('client_id').execute();
-    return (result.raw as unknown[]).length > 0;
+    return this.dataSource.transaction(async (manager) => {
+      const result = await manager.createQueryBuilder().insert().into(ClientEntity).values(client).orIgnore().returning('client_id').execute();
+      const inserted = (result.raw as unknown[]).length > 0;
+      if (inserted) await requeueChainsOfClient(manager, client.clientId);
+      return inserted;
+    });
   }
 
-  /** Replaces a registration; false for an unknown client_id. */
+  /** Replaces a registration, and has the findings of its chains evaluated again; false for an unknown client_id. */
   async update(client: ClientFields): Promise<boolean> {
     const { clientId, ...fields } = client;
-    const result = await this.dataSource
-      .createQueryBuilder()
-      .update(ClientEntity)
-      .set({ ...fields, updatedAt: () => 'now()' })
-      .where('client_id = :clientId', { clientId })
-      .execute();
-    return (result.affected ?? 0) > 0;
+    return this.dataSource.transaction(async (manager) => {
+      const result = await manager
+        .createQueryBuilder()
+        .update(ClientEntity)
+        .set({ ...fields, updatedAt: () => 'now()' })
+        .where('client_id = :clientId', { clientId })
+        .execute();
+      const updated = (result.affected ?? 0) > 0;
+      if (updated) await requeueChainsOfClient(manager, clientId);
+      return updated;
+    });
   }
 
   /** Disables (keeping the first time) or enables a client; false for an unknown client_id. */
@@ -66,4 +78,9 @@ export class ClientsRepository {
   listDecryptionKeys(): Promise<DecryptionKeyEntity[]> {
     return this.dataSource.getRepository(DecryptionKeyEntity).find({ order: { issuer: 'ASC', createdAt: 'DESC', id: 'ASC' } });
   }
+}
+
+/** Queues for the finding rules every chain whose verification names this client (its `client_id` facet). */
+async function requeueChainsOfClient(manager: EntityManager, clientId: string): Promise<void> {
+  await manager.query(`INSERT INTO finding_checks (subject) SELECT DISTINCT f.chain_digest FROM chain_facets f WHERE f.name = 'client_id' AND f.value = $1`, [clientId]);
 }

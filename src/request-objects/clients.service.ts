@@ -137,6 +137,9 @@ export class ClientsService {
       requestObjectEncryptionEncValues: registration.request_object_encryption_enc_values,
       highImpactScopes: registration.high_impact_scopes,
       highImpactAuthorizationDetailsTypes: registration.high_impact_authorization_details_types,
+      sensitiveScopes: registration.sensitive_scopes,
+      sensitiveAuthorizationDetailsTypes: registration.sensitive_authorization_details_types,
+      redirectUris: [...new Set(registration.redirect_uris)],
       maxRequestObjectLifetime: registration.max_request_object_lifetime,
     };
   }

@@ -1,5 +1,5 @@
 import { Check, Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
-import { EventEntity } from '../ingest/event.entity';
+import { EventEntity } from '../evidence/event.entity';
 import type { Reason } from './verification/reasons';
 
 /**

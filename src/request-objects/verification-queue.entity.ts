@@ -1,5 +1,5 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
-import { EventEntity } from '../ingest/event.entity';
+import { EventEntity } from '../evidence/event.entity';
 
 /**
  * A verification event waiting for its independent verdict. Work, not evidence: written in the ingest

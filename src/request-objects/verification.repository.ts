@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { storableJson, storableText } from '../common/storable-text';
-import type { VerificationData } from './verification-event';
+import type { VerificationData } from '../evidence/types/verification-event';
 import type { IndependentVerdictValue, Reason } from './verification/reasons';
 
 export interface QueuedVerification {
@@ -116,6 +116,9 @@ export class VerificationRepository {
            ON CONFLICT ON CONSTRAINT pk_chain_facets DO NOTHING`,
           [verdict.eventSeq, JSON.stringify(facets.map(([name, value]) => ({ name, value })))],
         );
+        // The verdict can change the chain's findings (verdict_mismatch, alg_policy): evaluate it again. Ordered with
+        // the linker like the facets: a chain linked after this commit is queued by the linker itself.
+        await manager.query(`INSERT INTO finding_checks (subject) SELECT m.chain_digest FROM chain_members m WHERE m.event_seq = $1`, [verdict.eventSeq]);
       }
       await manager.query(`DELETE FROM verification_queue WHERE event_seq = $1`, [verdict.eventSeq]);
     });

@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { LinkerWorker } from '../../src/chains/linker.worker';
-import { validateEvent } from '../../src/ingest/event-validator';
+import { validateEvent } from '../../src/evidence/event-validator';
 import type { SourceKind } from '../../src/sources/source-kind';
 import { linkNow, startTestApp, type TestApp } from '../support/app';
 import { drainVerifications } from '../support/request-objects';

@@ -345,6 +345,7 @@ describe('GET /v1/chains: search by client, subject, issuer, tool and time', () 
       issuers: [first.issuer],
       subjects: [context.app.keyring.pseudonymOf(first.subject)],
       tools: [first.tool],
+      open_findings: {},
       records: { verifications: 1, consents: 1, tokens: 1, revocations: 0, tool_calls: 1 },
     });
   });

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestApp, type TestApp } from '../support/app';
+import { evaluateNow, startTestApp, type TestApp } from '../support/app';
 import { createTestDatabase } from '../support/database';
 import { aConsent, aToolCall, aVerification, type Envelope } from '../support/events';
 import { freePort } from '../support/ports';
@@ -130,6 +130,12 @@ describe('the jartrail command line', () => {
     const conflicts = await app.db.rows<{ decision: string }>(`SELECT data ->> 'decision' AS decision FROM event_conflicts WHERE source_id = $1 AND event_id = $2`, [as.id, eventId]);
     expect(conflicts).toEqual([{ decision: 'denied' }]);
     expect(await eventIdsOf(as)).toHaveLength(2);
+
+    // "the changed consent above is kept as a conflict, which is itself a finding"
+    await evaluateNow(app);
+    const digest = JSON.parse(await readFile(join(REPOSITORY_ROOT, 'examples', '1-request-object-verification.json'), 'utf8')).data.digest as string;
+    const findings = (await app.get(`/v1/findings?chain=${digest}&status=open`).expect(200)).body.items as { rule: string; severity: string }[];
+    expect(findings.map(({ rule, severity }) => ({ rule, severity }))).toEqual([{ rule: 'conflicting_redelivery', severity: 'medium' }]);
   });
 
   it('sends an NDJSON file as a batch; envelopes without an id get one from their content, so sending again records nothing twice', async () => {

@@ -4,6 +4,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { createApp } from '../../src/app';
 import { LinkerWorker } from '../../src/chains/linker.worker';
+import { FindingsWorker } from '../../src/findings/findings.worker';
 import { Keyring } from '../../src/common/crypto/keyring';
 import type { ProblemDocument } from '../../src/common/problem/problem';
 import { type AppConfig, loadConfig } from '../../src/config/app-config';
@@ -52,6 +53,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     // Tests run the verification worker when they want it (drainVerifications), so that a chain read twice does
     // not change between the reads; test/verification shows the worker running on its own.
     VERIFY_WORKER_ENABLED: 'false',
+    // Likewise the findings evaluator (evaluateNow); test/findings shows it running on its own.
+    FINDINGS_ENABLED: 'false',
     ...options.env,
   });
   const keyring = new Keyring(
@@ -117,4 +120,10 @@ export function fieldsOf(problem: ProblemBody): [string, string][] {
 /** Links everything committed so far (the linker of this app, in this test's time rather than its own). */
 export async function linkNow(app: TestApp): Promise<void> {
   await app.app.get(LinkerWorker).drain();
+}
+
+/** Links everything committed so far, then evaluates the finding rules over everything due. */
+export async function evaluateNow(app: TestApp): Promise<void> {
+  await linkNow(app);
+  await app.app.get(FindingsWorker).drain();
 }

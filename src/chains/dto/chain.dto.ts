@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { digest, tokenHash } from '../../common/schema/oauth-fields';
+import { findingView } from '../../findings/dto/finding.dto';
+import { RULES, SEVERITIES } from '../../findings/rule';
+import { linkingView } from './linking.dto';
 
 const POSITION = /^[1-9][0-9]{0,18}$/;
 const MAX_POSITION = 9223372036854775807n;
@@ -20,15 +23,7 @@ export const minPosition = z
 
 export const MIN_POSITION_HEADER = 'jartrail-min-position';
 
-export const linkingView = z
-  .object({
-    linked_below: z
-      .string()
-      .describe('The watermark: every record committed with a position below this (when the answer was read) is linked and shown; records at or above it may not be yet'),
-    requested_position: z.string().nullable().describe('The position asked for with min_position (latest resolved to a number), else null'),
-    reached: z.boolean().describe('Linking had passed requested_position when the answer was read (true when none was asked for); false: the bounded wait ended first and the answer may miss records at or below it'),
-  })
-  .meta({ id: 'Linking' });
+export { linkingView };
 
 export const chainQuery = z.strictObject({ min_position: minPosition });
 export type ChainQuery = z.infer<typeof chainQuery>;
@@ -141,6 +136,14 @@ export const chainDocument = z
     unlinked_records: z
       .array(recordView)
       .describe('Records committed but not yet linked that will join this chain (they name its digest, an alias, or a token in it): not in the lists above until linked'),
+    findings: z.array(findingView).describe('What the finding rules found in this chain, open first (docs/findings.md)'),
+    findings_evaluation: z
+      .object({
+        up_to_date: z
+          .boolean()
+          .describe('false while records of this chain wait for the linker or the chain waits for evaluation: its findings may be about to change'),
+      })
+      .describe('Whether the findings reflect every committed record of the chain'),
   })
   .meta({ id: 'Chain' });
 
@@ -191,6 +194,8 @@ export const searchQuery = z
       .optional()
       .describe("Chains with a verification that jartrail's own verification judged so (pending: not yet judged)"),
     verdict_mismatch: z.literal('true').optional().describe('Chains where the AS and independent verification disagree'),
+    finding: z.enum(RULES).optional().describe('Chains with an open finding of this rule'),
+    severity: z.enum(SEVERITIES).optional().describe('Chains with an open finding of this severity (with finding: of that rule and severity)'),
     from: z.iso.datetime({ offset: true }).optional().describe('Chains first recorded at or after this time'),
     to: z.iso.datetime({ offset: true }).optional().describe('Chains first recorded before this time'),
     limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(25),
@@ -215,6 +220,7 @@ export const searchResponse = z
         issuers: z.array(z.string()),
         subjects: z.array(z.string()),
         tools: z.array(z.string()),
+        open_findings: z.partialRecord(z.enum(SEVERITIES), z.int()).describe('Open findings by severity'),
         records: z.object({
           verifications: z.int(),
           consents: z.int(),

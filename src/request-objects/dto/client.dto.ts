@@ -28,6 +28,13 @@ const registration = z.strictObject({
   request_object_encryption_enc_values: names('Accepted JWE content encryption algorithms (empty: any)'),
   high_impact_scopes: names('Scopes that need a signed request object (for findings)'),
   high_impact_authorization_details_types: names('authorization_details types that need a signed request object (for findings)'),
+  sensitive_scopes: names('Scopes whose requests must travel encrypted (finding unencrypted_sensitive)'),
+  sensitive_authorization_details_types: names('authorization_details types whose requests must travel encrypted (finding unencrypted_sensitive)'),
+  redirect_uris: z
+    .array(z.string().max(2048).refine((value) => URL.canParse(value), { message: 'must be an absolute URI', params: { code: 'uri' } }))
+    .max(100)
+    .default([])
+    .describe('The registered redirect URIs, compared exactly (finding redirect_uri_unregistered); empty: not registered here'),
   max_request_object_lifetime: z.int().min(1).max(86_400).default(DEFAULT_MAX_REQUEST_OBJECT_LIFETIME).describe('Seconds from nbf (or iat) to exp'),
 });
 
@@ -62,6 +69,9 @@ export const clientResponse = z
     request_object_encryption_enc_values: z.array(z.string()),
     high_impact_scopes: z.array(z.string()),
     high_impact_authorization_details_types: z.array(z.string()),
+    sensitive_scopes: z.array(z.string()),
+    sensitive_authorization_details_types: z.array(z.string()),
+    redirect_uris: z.array(z.string()),
     max_request_object_lifetime: z.int(),
     created_at: z.iso.datetime(),
     updated_at: z.iso.datetime(),
@@ -85,6 +95,9 @@ export function toClientResponse(client: ClientEntity): ClientResponse {
     request_object_encryption_enc_values: client.requestObjectEncryptionEncValues,
     high_impact_scopes: client.highImpactScopes,
     high_impact_authorization_details_types: client.highImpactAuthorizationDetailsTypes,
+    sensitive_scopes: client.sensitiveScopes,
+    sensitive_authorization_details_types: client.sensitiveAuthorizationDetailsTypes,
+    redirect_uris: client.redirectUris,
     max_request_object_lifetime: client.maxRequestObjectLifetime,
     created_at: client.createdAt.toISOString(),
     updated_at: client.updatedAt.toISOString(),

@@ -1,7 +1,7 @@
 import { CompactEncrypt, CompactSign, type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { createHash } from 'node:crypto';
 import { digestOf } from '../../common/crypto/digest';
-import type { VerificationData } from '../verification-event';
+import type { VerificationData } from '../../evidence/types/verification-event';
 import { type ClientPolicy, type DecryptionKey, verifyRequestObject, type VerificationRequest } from './request-object-verifier';
 import { REASON_VERDICTS, type ReasonCode } from './reasons';
 

@@ -2,7 +2,7 @@ import { compactDecrypt, compactVerify, type JWK } from 'jose';
 import { canonicalJson } from '../../common/canonical-json';
 import { type Digest, digestOf, sha256Base64Url } from '../../common/crypto/digest';
 import { importPublicKey, isHmacAlgorithm, type PublicKeySet, selectKeys, type VerificationKey } from '../../common/jose/key-set';
-import type { VerificationData } from '../verification-event';
+import type { VerificationData } from '../../evidence/types/verification-event';
 import { type FieldDifference, type IndependentVerdictValue, type Reason, type ReasonCode, verdictOf } from './reasons';
 import { decodeJsonPart, kidProblem, readCompactParts } from '../../common/jose/compact-parts';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { dateTime, digest, identifier, resource, shortText, tokenReference } from '../common/schema/oauth-fields';
-import { tokenKeysOf } from '../chains/record-links';
-import { defineEventType } from '../ingest/event-type-definition';
+import { dateTime, digest, identifier, resource, shortText, tokenReference } from '../../common/schema/oauth-fields';
+import { tokenKeysOf } from '../record-links';
+import { defineEventType } from '../event-type-definition';
 
 const toolCallData = z
   .strictObject({

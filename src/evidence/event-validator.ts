@@ -1,6 +1,6 @@
 import { canonicalJson } from '../common/canonical-json';
 import { z } from 'zod';
-import type { RecordLinks } from '../chains/record-links';
+import type { RecordLinks } from './record-links';
 import type { Keyring } from '../common/crypto/keyring';
 import { EVENT_JSON_LIMITS, findJsonLimitViolation } from '../common/json-limits';
 import { fieldError, ProblemException } from '../common/problem/problem';
@@ -10,7 +10,7 @@ import { dateTime } from '../common/schema/oauth-fields';
 import type { SourceKind } from '../sources/source-kind';
 import type { EventTypeDefinition, MinimizationPolicy } from './event-type-definition';
 import { EVENT_TYPES } from './event-types';
-import { EVENT_ID } from './webhook-signature';
+import { EVENT_ID } from './event-id';
 
 /** An event that passed every check and is ready to be recorded. */
 export interface ValidatedEvent {

@@ -12,9 +12,9 @@ import {
   shortText,
   tokenHash,
   tokenReference,
-} from '../common/schema/oauth-fields';
-import { tokenKeysOf } from '../chains/record-links';
-import { defineEventType } from '../ingest/event-type-definition';
+} from '../../common/schema/oauth-fields';
+import { tokenKeysOf } from '../record-links';
+import { defineEventType } from '../event-type-definition';
 
 /** `access`, `refresh`, `id`, or an RFC 8693 token type URI. */
 const tokenType = z.union([

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { RecordLinks } from '../chains/record-links';
+import type { RecordLinks } from './record-links';
 import type { SourceKind } from '../sources/source-kind';
 
 /** What the minimisation step needs: the spec keeps subjects pseudonymous and raw request objects only by choice. */

@@ -1,7 +1,7 @@
-import { consentDecisionEvent } from '../consents/consent-event';
-import { requestObjectVerificationEvent } from '../request-objects/verification-event';
-import { tokenIssuedEvent, tokenRevokedEvent } from '../tokens/token-events';
-import { toolCallRecordedEvent } from '../tool-calls/tool-call-event';
+import { consentDecisionEvent } from './types/consent-event';
+import { requestObjectVerificationEvent } from './types/verification-event';
+import { tokenIssuedEvent, tokenRevokedEvent } from './types/token-events';
+import { toolCallRecordedEvent } from './types/tool-call-event';
 import type { EventTypeDefinition } from './event-type-definition';
 
 /** The five event types of the ingest contract (SPEC "Ingest"). */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { authorizationDetails, digest, resource, scope } from '../common/schema/oauth-fields';
-import { defineEventType } from '../ingest/event-type-definition';
+import { authorizationDetails, digest, resource, scope } from '../../common/schema/oauth-fields';
+import { defineEventType } from '../event-type-definition';
 
 const consentData = z.strictObject({
   digest,

@@ -11,8 +11,8 @@ import {
   shortText,
   uri,
   valueHash,
-} from '../common/schema/oauth-fields';
-import { defineEventType } from '../ingest/event-type-definition';
+} from '../../common/schema/oauth-fields';
+import { defineEventType } from '../event-type-definition';
 
 /** PAR request URIs (RFC 9126 section 2.2) carry this prefix. */
 export const PAR_REQUEST_URI_PREFIX = 'urn:ietf:params:oauth:request_uri:';

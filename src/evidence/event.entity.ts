@@ -6,7 +6,7 @@ export const EVENT_TYPE_CHECK = `"type" IN ('request_object.verification', 'cons
 /**
  * Evidence: one accepted event, exactly once per (source, event id). Append-only, enforced by a trigger.
  * The expression indexes (declared here, created by the migration) serve the lookups by call id, side-effect
- * reference and request_uri.
+ * reference and request_uri, and the findings' search for a request-object jti reused by one client.
  */
 @Entity('events')
 @Unique('uq_events_source_event_id', ['sourceId', 'eventId'])
@@ -14,6 +14,7 @@ export const EVENT_TYPE_CHECK = `"type" IN ('request_object.verification', 'cons
 @Index('idx_events_call_id', { synchronize: false })
 @Index('idx_events_side_effect_reference', { synchronize: false })
 @Index('idx_events_request_uri', { synchronize: false })
+@Index('idx_events_request_object_jti', { synchronize: false })
 export class EventEntity {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS', primaryKeyConstraintName: 'pk_events' })
   seq!: string;

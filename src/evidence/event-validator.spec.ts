@@ -1,6 +1,6 @@
 import { digestOf } from '../common/crypto/digest';
 import { Keyring } from '../common/crypto/keyring';
-import { PAR_REQUEST_URI_PREFIX } from '../request-objects/verification-event';
+import { PAR_REQUEST_URI_PREFIX } from './types/verification-event';
 import type { SourceKind } from '../sources/source-kind';
 import type { MinimizationPolicy } from './event-type-definition';
 import { validateEvent, type EnvelopeIdentity, type EventOutcome, type ValidatedEvent } from './event-validator';

@@ -1,0 +1,32 @@
+import { consentsOf, eventRef, verificationsOf } from '../chain-evidence';
+import { describeExcess, excessOf, type Grant, isEmptyExcess, unionOf } from '../grant';
+import type { FindingDraft, Rule } from '../rule';
+
+/**
+ * consent_exceeds_request: an approved or partial consent granted scopes, resources or authorization_details that no
+ * accepted verification of the chain asked for in its claim facts: the consent screen reflected something other than
+ * the validated request object (an altered front-channel parameter). A consent without `granted` granted what was
+ * asked. Judged only when an accepted verification states what it asked for (scope, resource or
+ * authorization_details); then every kind is compared (asking for scopes only and being granted
+ * authorization_details exceeds the request).
+ */
+export const consentExceedsRequest: Rule = (chain) => {
+  const asked = verificationsOf(chain.records).filter((record) => record.data !== null && record.data.verdict === 'accepted');
+  const requested: Grant = unionOf(asked.map((record) => record.data!.claims as Grant));
+  if (requested.scope === undefined && requested.resource === undefined && requested.authorization_details === undefined) return { findings: [] };
+  const findings: FindingDraft[] = [];
+  for (const consent of consentsOf(chain.records)) {
+    if (consent.data === null || consent.data.decision === 'denied' || consent.data.granted === undefined) continue;
+    const excess = excessOf(consent.data.granted as Grant, requested, { scope: true, resource: true, authorization_details: true });
+    if (isEmptyExcess(excess)) continue;
+    findings.push({
+      rule: 'consent_exceeds_request',
+      severity: 'high',
+      key: `consent:${consent.eventId}:${consent.sourceId}`,
+      evidence: [eventRef(consent), ...asked.map(eventRef)],
+      summary: `the consent granted ${describeExcess(excess)} that the validated request object did not ask for`,
+      facts: { excess, requested },
+    });
+  }
+  return { findings };
+};

@@ -1,0 +1,213 @@
+import {
+  aChain,
+  aClient,
+  aConflict,
+  aConsent,
+  aContext,
+  aLegitimateChain,
+  aToken,
+  aToolCall,
+  aVerdict,
+  aVerification,
+  at,
+  OTHER_DIGEST,
+  reordered,
+} from '../evidence.fixtures';
+import type { ChainEvidence } from '../chain-evidence';
+import type { EvaluationContext, Rule } from '../rule';
+import { algPolicy } from './alg-policy';
+import { conflictingRedelivery } from './conflicting-redelivery';
+import { lifetimePolicy } from './lifetime-policy';
+import { orphan } from './orphan';
+import { redirectUriUnregistered } from './redirect-uri-unregistered';
+import { requestUriReplay } from './request-uri-replay';
+import { verdictMismatch } from './verdict-mismatch';
+
+const PAR_URI = 'urn:ietf:params:oauth:request_uri:abc';
+const findings = (rule: Rule, chain: ChainEvidence, context: EvaluationContext = aContext()) => rule(chain, context).findings;
+
+/** Every rule must give the same findings whatever order the records arrived in. */
+function expectOrderIndependent(rule: Rule, chain: ChainEvidence, context: EvaluationContext = aContext()) {
+  const expected = rule(chain, context);
+  for (const other of reordered(chain)) expect(rule(other, context)).toEqual(expected);
+}
+
+describe('request_uri_replay', () => {
+  const firstUse = () => aVerification({ delivery: 'par', request_uri: PAR_URI }, { occurredAt: at(0), chains: [OTHER_DIGEST] });
+
+  it('is high on the chain of the second use when a PAR request_uri is accepted twice', () => {
+    const replay = aVerification({ delivery: 'par', request_uri: PAR_URI, claims: { ...aVerification().data!.claims, jti: 'other-jti' } }, { occurredAt: at(30) });
+    const chain = aChain([replay, aConsent()], { related: [firstUse()] });
+    expect(findings(requestUriReplay, chain)).toEqual([
+      expect.objectContaining({ rule: 'request_uri_replay', severity: 'high', key: `request_uri:${PAR_URI}`, evidence: [expect.anything(), { kind: 'event', seq: replay.seq }] }),
+    ]);
+    expectOrderIndependent(requestUriReplay, chain);
+  });
+
+  it('does not fire on the chain of the first use', () => {
+    const first = firstUse();
+    const chain = aChain([{ ...first, chains: ['x'] }], { digest: OTHER_DIGEST, related: [aVerification({ delivery: 'par', request_uri: PAR_URI }, { occurredAt: at(30) })] });
+    expect(findings(requestUriReplay, chain).filter((finding) => finding.key.startsWith('request_uri:'))).toEqual([]);
+  });
+
+  it('is low when the AS refused the replay and nobody consented to it', () => {
+    const refused = aVerification({ delivery: 'par', request_uri: PAR_URI, verdict: 'rejected', reason: 'invalid_request_uri', claims: { ...aVerification().data!.claims, jti: 'j2' } }, { occurredAt: at(30) });
+    const chain = aChain([refused], { related: [firstUse()] });
+    expect(findings(requestUriReplay, chain)).toEqual([expect.objectContaining({ severity: 'low' })]);
+  });
+
+  it('is high when a refused replay still had a consent approved in its chain', () => {
+    const refused = aVerification({ delivery: 'par', request_uri: PAR_URI, verdict: 'rejected', claims: { ...aVerification().data!.claims, jti: 'j2' } }, { occurredAt: at(30) });
+    expect(findings(requestUriReplay, aChain([refused, aConsent()], { related: [firstUse()] }))).toEqual([expect.objectContaining({ severity: 'high' })]);
+  });
+
+  it('finds a request object passed by value twice (one chain, one jti)', () => {
+    const chain = aChain([aVerification({}, { occurredAt: at(0) }), aVerification({}, { occurredAt: at(40) }), aConsent(), aConsent()]);
+    expect(findings(requestUriReplay, chain)).toEqual([expect.objectContaining({ key: 'jti:agent-client:ro-jti-1', severity: 'high' })]);
+    expectOrderIndependent(requestUriReplay, chain);
+  });
+
+  it('does not take one jti of two different clients for a replay, nor a refused PAR push without request_uri', () => {
+    const otherClient = aVerification({ client_id: 'other-client' }, { chains: [OTHER_DIGEST], occurredAt: at(10) });
+    const refusedPush = aVerification({ delivery: 'par', verdict: 'rejected', claims: { ...aVerification().data!.claims, jti: 'push-jti' } });
+    expect(findings(requestUriReplay, aChain([aVerification(), refusedPush], { related: [otherClient] }))).toEqual([]);
+  });
+
+  it('cannot read a purged use and does not guess', () => {
+    expect(findings(requestUriReplay, aChain([aVerification({}, { purged: true }), aVerification({}, { occurredAt: at(40) })]))).toEqual([]);
+  });
+});
+
+describe('verdict_mismatch', () => {
+  it('is high when the AS accepted what jartrail rejects, with jartrail reasons', () => {
+    const chain = aChain([aVerification({}, { independent: aVerdict({ verdict: 'rejected', mismatch: true, reasons: [{ code: 'signature_invalid', detail: 'bad' }] }) }), aConsent()]);
+    expect(findings(verdictMismatch, chain)).toEqual([expect.objectContaining({ severity: 'high', facts: expect.objectContaining({ reasons: ['signature_invalid'] }) })]);
+    expectOrderIndependent(verdictMismatch, chain);
+  });
+
+  it('is medium when the AS refused what jartrail verified', () => {
+    const chain = aChain([aVerification({ verdict: 'rejected' }, { independent: aVerdict({ mismatch: true }) })]);
+    expect(findings(verdictMismatch, chain)).toEqual([expect.objectContaining({ severity: 'medium' })]);
+  });
+
+  it('does not fire when both agree, nor while jartrail has not judged', () => {
+    expect(findings(verdictMismatch, aChain(aLegitimateChain()))).toEqual([]);
+    expect(findings(verdictMismatch, aChain([aVerification({}, { independent: 'pending' })]))).toEqual([]);
+  });
+
+  it('never reads a refused replay as a mismatch: the AS refusing a used request_uri is right', () => {
+    const first = aVerification({ delivery: 'par', request_uri: PAR_URI }, { occurredAt: at(0), chains: [OTHER_DIGEST] });
+    const replay = aVerification({ delivery: 'par', request_uri: PAR_URI, verdict: 'rejected', claims: { ...aVerification().data!.claims, jti: 'j2' } }, { occurredAt: at(30), independent: aVerdict({ mismatch: true }) });
+    const chain = aChain([replay], { related: [first] });
+    expect(findings(verdictMismatch, chain)).toEqual([]);
+    expect(findings(requestUriReplay, chain)).toEqual([expect.objectContaining({ rule: 'request_uri_replay' })]);
+  });
+});
+
+describe('alg_policy', () => {
+  it('fires on an accepted object signed with an algorithm the client did not pin', () => {
+    const chain = aChain([aVerification({ header: { alg: 'PS384' } }, { independent: aVerdict({ alg: 'PS384' }) })]);
+    expect(findings(algPolicy, chain)).toEqual([expect.objectContaining({ severity: 'high', facts: expect.objectContaining({ reported_alg: 'PS384', pinned: ['RS256', 'ES256'] }) })]);
+    expectOrderIndependent(algPolicy, chain);
+  });
+
+  it('fires on alg none and on HMAC even for an unregistered client', () => {
+    expect(findings(algPolicy, aChain([aVerification({ header: { alg: 'none' } })], { clients: [] }))).toHaveLength(1);
+    expect(findings(algPolicy, aChain([aVerification({ header: { alg: 'HS256' } })], { clients: [] }))).toHaveLength(1);
+  });
+
+  it('fires on a plain unsigned request accepted for a client that requires signed request objects', () => {
+    const unsigned = aVerification({ unsigned: true, header: undefined });
+    expect(findings(algPolicy, aChain([unsigned]))).toEqual([expect.objectContaining({ facts: expect.objectContaining({ unsigned: true }) })]);
+    expect(findings(algPolicy, aChain([unsigned], { clients: [aClient({ requireSignedRequestObject: false })] }))).toEqual([]);
+  });
+
+  it('does not fire on a pinned algorithm, nor on a refused object', () => {
+    expect(findings(algPolicy, aChain(aLegitimateChain()))).toEqual([]);
+    expect(findings(algPolicy, aChain([aVerification({ verdict: 'rejected', header: { alg: 'none' } })]))).toEqual([]);
+  });
+});
+
+describe('lifetime_policy', () => {
+  const claims = aVerification().data!.claims;
+
+  it('is medium when the lifetime exceeds the client maximum', () => {
+    const chain = aChain([aVerification({ claims: { ...claims, iat: claims.iat, exp: claims.iat! + 7200 } })]);
+    expect(findings(lifetimePolicy, chain)).toEqual([expect.objectContaining({ severity: 'medium' })]);
+    expectOrderIndependent(lifetimePolicy, chain);
+  });
+
+  it('is high when the object had expired when the AS accepted it', () => {
+    const chain = aChain([aVerification({ claims: { ...claims, exp: claims.iat! + 10 } }, { occurredAt: at(60) })]);
+    expect(findings(lifetimePolicy, chain)).toEqual([expect.objectContaining({ severity: 'high' })]);
+  });
+
+  it('does not fire within the policy, nor on a refused object', () => {
+    expect(findings(lifetimePolicy, aChain(aLegitimateChain()))).toEqual([]);
+    expect(findings(lifetimePolicy, aChain([aVerification({ verdict: 'rejected', claims: { ...claims, exp: undefined } })]))).toEqual([]);
+  });
+});
+
+describe('redirect_uri_unregistered', () => {
+  const claims = aVerification().data!.claims;
+
+  it('is high when the AS accepted a redirect_uri the client did not register, low when it refused', () => {
+    const chain = aChain([aVerification({ claims: { ...claims, redirect_uri: 'https://evil.example.net/cb' } })]);
+    expect(findings(redirectUriUnregistered, chain)).toEqual([expect.objectContaining({ severity: 'high' })]);
+    expectOrderIndependent(redirectUriUnregistered, chain);
+    expect(findings(redirectUriUnregistered, aChain([aVerification({ verdict: 'rejected', claims: { ...claims, redirect_uri: 'https://evil.example.net/cb' } })]))).toEqual([
+      expect.objectContaining({ severity: 'low' }),
+    ]);
+  });
+
+  it('compares exactly, and cannot judge a client without registered redirect URIs', () => {
+    expect(findings(redirectUriUnregistered, aChain([aVerification({ claims: { ...claims, redirect_uri: 'https://agent.example.com/cb/' } })]))).toHaveLength(1);
+    expect(findings(redirectUriUnregistered, aChain(aLegitimateChain()))).toEqual([]);
+    expect(findings(redirectUriUnregistered, aChain([aVerification({ claims: { ...claims, redirect_uri: 'https://x.example/cb' } })], { clients: [aClient({ redirectUris: [] })] }))).toEqual([]);
+  });
+});
+
+describe('orphan', () => {
+  it('fires on a loose tool call after the grace period, and asks to be evaluated again when it ends', () => {
+    const call = aToolCall({}, { chains: [], recordedAt: at(100) });
+    const loose = aChain([call], { digest: null });
+    expect(orphan(loose, aContext({ now: at(200) }))).toEqual({ findings: [], recheckAt: at(700) });
+    expect(findings(orphan, loose, aContext({ now: at(700) }))).toEqual([expect.objectContaining({ severity: 'medium', evidence: [{ kind: 'event', seq: call.seq }] })]);
+  });
+
+  it('fires on tool calls of a chain without an accepted verification, and on tokens of a chain no verification names', () => {
+    const refused = aChain([aVerification({ verdict: 'rejected' }), aToken(), aToolCall()]);
+    expect(findings(orphan, refused)).toEqual([expect.objectContaining({ facts: expect.objectContaining({ tool_calls: 1, tokens: 0 }) })]);
+    expectOrderIndependent(orphan, refused);
+    expect(findings(orphan, aChain([aToken(), aToolCall()]))).toEqual([expect.objectContaining({ facts: expect.objectContaining({ tool_calls: 1, tokens: 1 }) })]);
+  });
+
+  it('does not fire on a chain with an accepted verification', () => {
+    expect(orphan(aChain(aLegitimateChain()), aContext())).toEqual({ findings: [] });
+  });
+});
+
+describe('conflicting_redelivery', () => {
+  it('is medium for a body refused with 409 under a record’s event id, citing both', () => {
+    const token = aToken();
+    const conflict = aConflict(token);
+    const chain = aChain([aVerification(), token], { conflicts: [conflict] });
+    expect(findings(conflictingRedelivery, chain)).toEqual([
+      expect.objectContaining({ severity: 'medium', evidence: [{ kind: 'event', seq: token.seq }, { kind: 'conflict', seq: conflict.seq }] }),
+    ]);
+    expectOrderIndependent(conflictingRedelivery, chain);
+  });
+
+  it('is high for one call_id of one agent recorded twice with different contents, across chains', () => {
+    const first = aToolCall({ outcome: 'succeeded' });
+    const second = aToolCall({ outcome: 'failed' }, { chains: [OTHER_DIGEST] });
+    const chain = aChain([aVerification(), first], { related: [second] });
+    expect(findings(conflictingRedelivery, chain)).toEqual([expect.objectContaining({ severity: 'high', key: 'call:mail-agent:call-1' })]);
+    expectOrderIndependent(conflictingRedelivery, chain);
+  });
+
+  it('does not fire on the same contents delivered under two event ids, nor on one call_id of two agents', () => {
+    expect(findings(conflictingRedelivery, aChain([aToolCall(), aToolCall()]))).toEqual([]);
+    expect(findings(conflictingRedelivery, aChain([aToolCall(), aToolCall({ agent_id: 'other-agent', outcome: 'failed' })]))).toEqual([]);
+  });
+});

@@ -1,0 +1,39 @@
+import { consentsOf, eventRef, tokensOf, verificationsOf } from '../chain-evidence';
+import { describeExcess, excessOf, type Grant, isEmptyExcess, unionOf } from '../grant';
+import type { FindingDraft, Rule } from '../rule';
+import { byOccurrence } from './ordering';
+import { tokenName } from './token-lookup';
+
+/**
+ * token_exceeds_consent: a token (access, refresh, or derived from a parent) carries scopes, resources or
+ * authorization_details beyond what the chain's consents granted: the union of approved and partial consents'
+ * `granted` (a consent without `granted` granted what the accepted request objects asked). A token's `aud` is not a
+ * resource: only `resource` is compared. With no consent in the chain nothing is comparable; a chain whose only
+ * consents are denied granted nothing, so any token in it exceeds them.
+ */
+export const tokenExceedsConsent: Rule = (chain) => {
+  const consents = consentsOf(chain.records).filter((consent) => consent.data !== null).sort(byOccurrence);
+  if (consents.length === 0) return { findings: [] };
+  const approving = consents.filter((consent) => consent.data!.decision !== 'denied');
+  const requested = unionOf(verificationsOf(chain.records).filter((record) => record.data?.verdict === 'accepted').map((record) => record.data!.claims as Grant));
+  const granted = unionOf(approving.map((consent) => (consent.data!.granted as Grant | undefined) ?? requested));
+  const findings: FindingDraft[] = [];
+  for (const token of tokensOf(chain.records).sort(byOccurrence)) {
+    if (token.data === null) continue;
+    const carried: Grant = { scope: token.data.scope, resource: token.data.resource, authorization_details: token.data.authorization_details as Grant['authorization_details'] };
+    const excess = excessOf(carried, granted, { scope: true, resource: true, authorization_details: true });
+    if (isEmptyExcess(excess) && approving.length > 0) continue;
+    findings.push({
+      rule: 'token_exceeds_consent',
+      severity: 'high',
+      key: `token:${token.eventId}:${token.sourceId}`,
+      evidence: [eventRef(token), ...consents.map(eventRef)],
+      summary:
+        approving.length === 0
+          ? `${tokenName(token)} was issued although the user denied consent`
+          : `${tokenName(token)} carries ${describeExcess(excess)} beyond what the consent granted`,
+      facts: { excess, granted, consent_denied: approving.length === 0 },
+    });
+  }
+  return { findings };
+};
