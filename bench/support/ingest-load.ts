@@ -21,22 +21,27 @@ export async function chainsFor(tag: string, count: number, objects: VerifiableR
 
 /**
  * Waits until the service's background work of what was sent is done (the ledger queue, unless its sequencer is
- * off, the verification queue and the link queue empty), so that each measured phase starts from an idle service and pays only
- * for the work done during it.
+ * off, the verification queue, the link queue and the findings evaluations due, unless the evaluator is off), so that
+ * each measured phase starts from an idle service and pays only for the work done during it.
  */
-export async function waitForBackgroundWork(pool: Pool, timeoutSeconds: number, alive: () => void, ledgerOn = true): Promise<number> {
+export async function waitForBackgroundWork(pool: Pool, timeoutSeconds: number, alive: () => void, ledgerOn = true, findingsOn = true): Promise<number> {
   const started = Date.now();
-  const { rows: schema } = await pool.query<{ linking: boolean }>(`SELECT to_regclass('link_pending') IS NOT NULL AS linking`);
+  const { rows: schema } = await pool.query<{ linking: boolean; findings: boolean }>(
+    `SELECT to_regclass('link_pending') IS NOT NULL AS linking, to_regclass('finding_checks') IS NOT NULL AS findings`,
+  );
   const linkQueue = schema[0]!.linking ? '(SELECT count(*) FROM link_pending)' : '0';
+  // Evaluations due now; a grace period's later check is not work the service has yet.
+  const findingsQueue = schema[0]!.findings && findingsOn ? '(SELECT count(*) FROM finding_checks WHERE due_at <= clock_timestamp())' : '0';
   for (;;) {
     alive();
-    const { rows } = await pool.query<{ ledger: string; verification: string; linking: string }>(
-      `SELECT ${ledgerOn ? '(SELECT count(*) FROM ledger_pending)' : '0'} AS ledger, (SELECT count(*) FROM verification_queue) AS verification, ${linkQueue} AS linking`,
+    const { rows } = await pool.query<{ ledger: string; verification: string; linking: string; findings: string }>(
+      `SELECT ${ledgerOn ? '(SELECT count(*) FROM ledger_pending)' : '0'} AS ledger, (SELECT count(*) FROM verification_queue) AS verification, ${linkQueue} AS linking, ${findingsQueue} AS findings`,
     );
-    if (Number(rows[0]!.ledger) + Number(rows[0]!.verification) + Number(rows[0]!.linking) === 0) return round2((Date.now() - started) / 1000);
+    const { ledger, verification, linking, findings } = rows[0]!;
+    if (Number(ledger) + Number(verification) + Number(linking) + Number(findings) === 0) return round2((Date.now() - started) / 1000);
     if (Date.now() - started > timeoutSeconds * 1000) {
       throw new Error(
-        `the service's background work did not finish in ${timeoutSeconds} s (${rows[0]!.ledger} ledger rows, ${rows[0]!.verification} verifications, ${rows[0]!.linking} link rows queued)`,
+        `the service's background work did not finish in ${timeoutSeconds} s (${ledger} ledger rows, ${verification} verifications, ${linking} link rows, ${findings} finding checks queued)`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -138,6 +138,29 @@ describe('the jartrail command line', () => {
     expect(findings.map(({ rule, severity }) => ({ rule, severity }))).toEqual([{ rule: 'conflicting_redelivery', severity: 'medium' }]);
   });
 
+  it('follows the README: the second example authorization replays the first one\'s request_uri and fires four rules', async () => {
+    const [as, tokens, agent] = [await createSource('as-findings'), await createSource('tokens-findings', 'token_service'), await createSource('agent-findings', 'agent')];
+    const example = (name: string) => join(REPOSITORY_ROOT, 'examples', name);
+    for (const [source, files] of [
+      [as, ['1-request-object-verification.json', '2-consent-decision.json', '5-replayed-verification.json', '6-consent-decision.json']],
+      [tokens, ['3-token-issued.json', '7-token-issued.json']],
+      [agent, ['4-tool-call-recorded.json', '8-tool-call-recorded.json']],
+    ] as const) {
+      expect(await run(['send', ...files.map(example)], { env: asSource(source) })).toMatchObject({ code: 0, stderr: '' });
+    }
+    await evaluateNow(app);
+    const digest = JSON.parse(await readFile(example('5-replayed-verification.json'), 'utf8')).data.digest as string;
+    const findings = (await app.get(`/v1/findings?chain=${digest}&status=open`).expect(200)).body.items as { rule: string; severity: string }[];
+    expect(findings.map(({ rule, severity }) => `${rule}/${severity}`).sort()).toEqual([
+      'beyond_grant/high',
+      'consent_exceeds_request/high',
+      'request_uri_replay/high',
+      'token_exceeds_consent/high',
+    ]);
+    const search = (await app.get('/v1/chains?finding=request_uri_replay').expect(200)).body.items as { digest: string }[];
+    expect(search.map((item) => item.digest)).toContain(digest);
+  });
+
   it('sends an NDJSON file as a batch; envelopes without an id get one from their content, so sending again records nothing twice', async () => {
     const source = await createSource('as-batch');
     const events = await file('events.ndjson', ndjson([withId(aVerification(), 'evt-b-1'), aConsent(), aConsent()]));
