@@ -12,6 +12,7 @@ import { DisableClientsAndDecryptionKeys1796250000000 } from './1796250000000-Di
 import { MasterKeyRotation1796250000001 } from './1796250000001-MasterKeyRotation';
 import { LinkAfterCommit1796300000000 } from './1796300000000-LinkAfterCommit';
 import { Findings1796400000000 } from './1796400000000-Findings';
+import { FindingTriage1796400000001 } from './1796400000001-FindingTriage';
 
 /** Every migration, in order. Listed explicitly so that the app, the CLI and the tests load the same set. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   MasterKeyRotation1796250000001,
   LinkAfterCommit1796300000000,
   Findings1796400000000,
+  FindingTriage1796400000001,
 ];

@@ -1,2 +1,2 @@
-export const SCOPES = ['audit:read', 'audit:export', 'audit:admin'] as const;
+export const SCOPES = ['audit:read', 'audit:export', 'audit:admin', 'audit:triage'] as const;
 export type Scope = (typeof SCOPES)[number];

@@ -9,6 +9,7 @@ import { EventConflictEntity } from '../evidence/event-conflict.entity';
 import { EventEntity } from '../evidence/event.entity';
 import { FindingChangeEntity } from '../findings/finding-change.entity';
 import { FindingCheckEntity } from '../findings/finding-check.entity';
+import { FindingTriageEntity } from '../findings/finding-triage.entity';
 import { FindingEntity } from '../findings/finding.entity';
 import { ClientEntity } from '../request-objects/client.entity';
 import { DecryptionKeyEntity } from '../request-objects/decryption-key.entity';
@@ -46,6 +47,7 @@ export const ENTITIES = [
   FindingEntity,
   FindingChangeEntity,
   FindingCheckEntity,
+  FindingTriageEntity,
   ClientEntity,
   DecryptionKeyEntity,
   VerificationQueueEntity,

@@ -1,10 +1,13 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Access } from '../access/access.decorator';
-import { findingDetail, findingIdParam, findingsPage, findingsQuery, type FindingsQuery } from './dto/finding.dto';
+import type { Auditor } from '../access/api-keys.service';
+import { CurrentAuditor } from '../access/current-auditor.decorator';
+import { findingDetail, findingIdParam, findingsPage, findingsQuery, type FindingsQuery, triageRequest, type TriageRequest, triageView } from './dto/finding.dto';
 import { FindingsService } from './findings.service';
 
 const READ = { kind: 'auditor', scope: 'audit:read' } as const;
+const TRIAGE = { kind: 'auditor', scope: 'audit:triage' } as const;
 
 @ApiTags('findings')
 @Controller('v1/findings')
@@ -26,5 +29,17 @@ export class FindingsController {
   @ApiResponse({ status: 404, description: 'No finding has this id' })
   get(@Param('id', { schema: findingIdParam }) id: string) {
     return this.findings.get(id);
+  }
+
+  @Post(':id/triage')
+  @HttpCode(201)
+  @Access(TRIAGE)
+  @ApiOperation({
+    summary: "Triage a finding: acknowledged, false positive or resolved, with a note. Append-only and ledgered; the finding's triage_status follows the latest",
+  })
+  @ApiResponse({ status: 201, standardSchema: triageView })
+  @ApiResponse({ status: 404, description: 'No finding has this id' })
+  triage(@Param('id', { schema: findingIdParam }) id: string, @Body({ schema: triageRequest }) body: TriageRequest, @CurrentAuditor() auditor: Auditor) {
+    return this.findings.triage(id, body, auditor);
   }
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { LINKED_BELOW_SQL } from '../chains/link-queue.repository';
+import { canonicalJson } from '../common/canonical-json';
 import type { ChainEvidence, ClientPolicy, EvidenceConflict, EvidenceRecord, EvidenceRef, IndependentVerdictFacts } from './chain-evidence';
 import type { FindingResolution, FindingUpdate, StoredFinding } from './finding-reconciler';
 import type { FindingDraft } from './rule';
@@ -91,6 +92,35 @@ type FindingRow = {
   evidence: EvidenceRef[];
   subject: string;
 };
+
+export interface NewTriage {
+  readonly findingId: string;
+  readonly eventId: string;
+  readonly status: string;
+  readonly note: string;
+  readonly triagedBy: { readonly api_key_id: string; readonly name: string };
+}
+
+export interface StoredTriage {
+  /** finding_triage.seq: its record seq in the ledger (kind `triage`). */
+  readonly seq: string;
+  readonly eventId: string;
+  readonly status: string;
+  readonly note: string;
+  readonly recordedAt: Date;
+  readonly triagedBy: { readonly api_key_id: string; readonly name: string };
+}
+
+type TriageRow = { seq: string; finding_id: string; event_id: string; status: string; note: string; recorded_at: Date; data: { triaged_by: StoredTriage['triagedBy'] } };
+
+const toTriage = (row: TriageRow): StoredTriage => ({
+  seq: String(row.seq),
+  eventId: row.event_id,
+  status: row.status,
+  note: row.note,
+  recordedAt: row.recorded_at,
+  triagedBy: row.data.triaged_by,
+});
 
 /** A finding as the API reads it. */
 export interface FindingRecord {
@@ -238,6 +268,39 @@ export class FindingsRepository {
       [events, conflicts],
     );
     return new Map(rows.map((row) => [`${row.kind}:${row.seq}`, { eventId: row.event_id, type: row.type, purged: row.purged }]));
+  }
+
+  /**
+   * Records a triage and mirrors it on the finding, in one transaction: the triage row (append-only; its ledger queue
+   * row follows by trigger) and the finding's `triage_status` commit together or not at all. Undefined for an
+   * unknown finding.
+   */
+  async triage(triage: NewTriage): Promise<StoredTriage | undefined> {
+    return this.dataSource.transaction(async (manager) => {
+      const [finding]: { id: string; rule: string; chain_digest: string | null }[] = await manager.query(
+        `SELECT id, rule, chain_digest FROM findings WHERE id = $1::bigint FOR NO KEY UPDATE`,
+        [triage.findingId],
+      );
+      if (!finding) return undefined;
+      const data = { finding_id: triage.findingId, rule: finding.rule, chain_digest: finding.chain_digest, status: triage.status, note: triage.note, triaged_by: triage.triagedBy };
+      const [row]: TriageRow[] = await manager.query(
+        `INSERT INTO finding_triage (finding_id, event_id, api_key_id, status, note, fingerprint, data)
+         VALUES ($1::bigint, $2, $3, $4, $5, sha256(convert_to($6, 'UTF8')), $6::jsonb)
+         RETURNING seq, finding_id, event_id, status, note, recorded_at, data`,
+        [triage.findingId, triage.eventId, triage.triagedBy.api_key_id, triage.status, triage.note, canonicalJson(data)],
+      );
+      await manager.query(`UPDATE findings SET triage_status = $2 WHERE id = $1::bigint`, [triage.findingId, triage.status]);
+      return toTriage(row!);
+    });
+  }
+
+  /** A finding's triage, oldest first. */
+  async triageOf(findingId: string): Promise<StoredTriage[]> {
+    const rows: TriageRow[] = await this.dataSource.query(
+      `SELECT seq, finding_id, event_id, status, note, recorded_at, data FROM finding_triage WHERE finding_id = $1::bigint ORDER BY seq`,
+      [findingId],
+    );
+    return rows.map(toTriage);
   }
 
   /** How far evaluation has got, for /health/ready. */

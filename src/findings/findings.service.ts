@@ -1,10 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import type { Auditor } from '../access/api-keys.service';
 import { decodeIdCursor, encodeIdCursor } from '../common/id-cursor';
 import { ProblemException } from '../common/problem/problem';
 import { LedgerService } from '../ledger/ledger.service';
 import type { EvidenceRef } from './chain-evidence';
-import type { FindingsPage, FindingsQuery, FindingView } from './dto/finding.dto';
-import { type FindingRecord, FindingsRepository } from './findings.repository';
+import type { FindingsPage, FindingsQuery, FindingView, TriageRequest, TriageView } from './dto/finding.dto';
+import { type FindingRecord, FindingsRepository, type StoredTriage } from './findings.repository';
 
 /** Reading findings: the list reviewers triage from, one finding with its history, and a chain's findings. */
 @Injectable()
@@ -40,8 +42,34 @@ export class FindingsService {
   async get(id: string) {
     const found = await this.findings.find(id);
     if (!found) throw new ProblemException('not-found', { detail: `no finding ${id}` });
-    const [view] = await this.views([found.finding]);
-    return { ...view!, history: found.history.map((entry) => ({ ...entry, at: entry.at.toISOString() })) };
+    const [[view], triage] = await Promise.all([this.views([found.finding]), this.findings.triageOf(id)]);
+    return { ...view!, triage: await this.triageViews(triage), history: found.history.map((entry) => ({ ...entry, at: entry.at.toISOString() })) };
+  }
+
+  /** Records a reviewer's triage of a finding (append-only, ledgered) and answers with it. */
+  async triage(id: string, request: TriageRequest, auditor: Auditor): Promise<TriageView> {
+    const stored = await this.findings.triage({
+      findingId: id,
+      eventId: `triage-${randomUUID()}`,
+      status: request.status,
+      note: request.note,
+      triagedBy: { api_key_id: auditor.apiKeyId, name: auditor.name },
+    });
+    if (!stored) throw new ProblemException('not-found', { detail: `no finding ${id}` });
+    const [view] = await this.triageViews([stored]);
+    return view!;
+  }
+
+  private async triageViews(triage: readonly StoredTriage[]): Promise<TriageView[]> {
+    const ledger = await this.ledger.recordViews(triage.map((entry) => ({ seq: entry.seq, purged: false })), 'triage');
+    return triage.map((entry) => ({
+      id: entry.eventId,
+      status: entry.status as TriageView['status'],
+      note: entry.note,
+      triaged_by: entry.triagedBy,
+      recorded_at: entry.recordedAt.toISOString(),
+      ledger_seq: ledger.get(entry.seq)?.seq ?? null,
+    }));
   }
 
   /** A chain's findings for its document, and whether an evaluation of the chain is due. */

@@ -7,7 +7,7 @@ import { Check, Column, Entity, PrimaryColumn, Unique } from 'typeorm';
  */
 @Entity('ledger_entries')
 @Unique('uq_ledger_entries_record', ['recordKind', 'recordSeq'])
-@Check('chk_ledger_entries_kind', `"record_kind" IN ('event', 'conflict')`)
+@Check('chk_ledger_entries_kind', `"record_kind" IN ('event', 'conflict', 'triage')`)
 export class LedgerEntryEntity {
   @PrimaryColumn('bigint', { primaryKeyConstraintName: 'pk_ledger_entries' })
   seq!: string;
@@ -15,7 +15,7 @@ export class LedgerEntryEntity {
   @Column('text', { name: 'record_kind' })
   recordKind!: string;
 
-  /** events.seq or event_conflicts.seq. */
+  /** events.seq, event_conflicts.seq or finding_triage.seq, by record_kind. */
   @Column('bigint', { name: 'record_seq' })
   recordSeq!: string;
 

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '../common/canonical-json';
 import { type Hash, hashLeaf } from './merkle/merkle-tree';
 
-/** What the ledger holds: accepted events, and the conflicting bodies kept as evidence. */
-export const RECORD_KINDS = ['event', 'conflict'] as const;
+/** What the ledger holds: accepted events, the conflicting bodies kept as evidence, and reviewers' triage of findings. */
+export const RECORD_KINDS = ['event', 'conflict', 'triage'] as const;
 export type RecordKind = (typeof RECORD_KINDS)[number];
 
 /** Version of the leaf format; a change to the fields below is a new version. */

@@ -6,7 +6,7 @@ import { Check, Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
  * ledgers its records.
  */
 @Entity('ledger_pending')
-@Check('chk_ledger_pending_kind', `"record_kind" IN ('event', 'conflict')`)
+@Check('chk_ledger_pending_kind', `"record_kind" IN ('event', 'conflict', 'triage')`)
 export class LedgerPendingEntity {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS', primaryKeyConstraintName: 'pk_ledger_pending' })
   id!: string;

@@ -29,6 +29,9 @@ const RECORD_LATERAL = (kind: string, seq: string) => `LEFT JOIN LATERAL (
     UNION ALL
     SELECT c.source_id, c.event_id, c.type, ${exact('c.emitted_at')}, NULL, ${exact('c.recorded_at')}, c.fingerprint, c.original_seq, c.data, true
     FROM event_conflicts c WHERE ${kind} = 'conflict' AND c.seq = ${seq}
+    UNION ALL
+    SELECT t.api_key_id, t.event_id, 'finding.triage', ${exact('t.recorded_at')}, NULL, ${exact('t.recorded_at')}, t.fingerprint, NULL, t.data, true
+    FROM finding_triage t WHERE ${kind} = 'triage' AND t.seq = ${seq}
   ) r ON true`;
 
 interface RecordColumns {
@@ -338,7 +341,7 @@ export class LedgerRepository {
     return rows[0] && toEntry(rows[0]);
   }
 
-  /** The entries of these records (events.seq or event_conflicts.seq, by kind); records not yet sequenced are absent. */
+  /** The entries of these records (events.seq, event_conflicts.seq or finding_triage.seq, by kind); records not yet sequenced are absent. */
   async entriesOfRecords(kind: RecordKind, recordSeqs: readonly string[]): Promise<StoredEntry[]> {
     if (recordSeqs.length === 0) return [];
     const rows: EntryRow[] = await this.dataSource.query(`${ENTRY_SELECT} WHERE l.record_kind = $1 AND l.record_seq = ANY($2::bigint[]) ORDER BY l.seq`, [kind, recordSeqs]);
@@ -367,7 +370,9 @@ export class LedgerRepository {
       `SELECT (SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM ledger_entries l WHERE l.record_kind = 'event' AND l.record_seq = e.seq)
                  AND NOT EXISTS (SELECT 1 FROM ledger_pending p WHERE p.record_kind = 'event' AND e.seq = ANY(p.record_seqs)))
             + (SELECT count(*) FROM event_conflicts c WHERE NOT EXISTS (SELECT 1 FROM ledger_entries l WHERE l.record_kind = 'conflict' AND l.record_seq = c.seq)
-                 AND NOT EXISTS (SELECT 1 FROM ledger_pending p WHERE p.record_kind = 'conflict' AND c.seq = ANY(p.record_seqs))) AS count`,
+                 AND NOT EXISTS (SELECT 1 FROM ledger_pending p WHERE p.record_kind = 'conflict' AND c.seq = ANY(p.record_seqs)))
+            + (SELECT count(*) FROM finding_triage t WHERE NOT EXISTS (SELECT 1 FROM ledger_entries l WHERE l.record_kind = 'triage' AND l.record_seq = t.seq)
+                 AND NOT EXISTS (SELECT 1 FROM ledger_pending p WHERE p.record_kind = 'triage' AND t.seq = ANY(p.record_seqs))) AS count`,
     );
     return Number(row!.count);
   }

@@ -42,7 +42,7 @@ export interface VerifyFailure {
   readonly purge_id?: string;
   readonly ledger_seq?: number;
   readonly event_id?: string;
-  readonly record_kind?: 'event' | 'conflict';
+  readonly record_kind?: RecordKind;
   readonly record_seq?: string;
   readonly tree_size?: number;
   readonly reason: string;

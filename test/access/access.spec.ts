@@ -88,11 +88,11 @@ describe('auditor authentication', () => {
 describe('API keys', () => {
   const context = withFreshApp();
 
-  it('makes an admin key with all three scopes from BOOTSTRAP_ADMIN_KEY, stored as its SHA-256', async () => {
+  it('makes an admin key with every scope from BOOTSTRAP_ADMIN_KEY, stored as its SHA-256', async () => {
     const response = await context.app.get('/v1/api-keys').expect(200);
     const bootstrap = response.body.items.filter((item: any) => item.name === 'bootstrap-admin');
     expect(bootstrap).toHaveLength(1);
-    expect([...bootstrap[0].scopes].sort()).toEqual(['audit:admin', 'audit:export', 'audit:read']);
+    expect([...bootstrap[0].scopes].sort()).toEqual(['audit:admin', 'audit:export', 'audit:read', 'audit:triage']);
     const [row] = await context.app.db.rows<{ key_sha256: Buffer }>('SELECT key_sha256 FROM api_keys WHERE id = $1', [bootstrap[0].id]);
     expect(row!.key_sha256.equals(sha256(context.app.adminKey))).toBe(true);
   });

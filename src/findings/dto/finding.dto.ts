@@ -50,8 +50,31 @@ export const findingView = z
 
 export type FindingView = z.infer<typeof findingView>;
 
+export const triageRequest = z
+  .strictObject({
+    status: z.enum(TRIAGE_STATUSES).describe('acknowledged: seen and being handled; false_positive: the rule fired where nothing went wrong; resolved: handled'),
+    note: z.string().trim().min(1).max(4096).describe('Why: what the reviewer found or did (kept as written, ledgered)'),
+  })
+  .meta({ id: 'TriageRequest' });
+
+export type TriageRequest = z.infer<typeof triageRequest>;
+
+export const triageView = z
+  .object({
+    id: z.string().describe('The triage record\'s id (its event_id in the ledger)'),
+    status: z.enum(TRIAGE_STATUSES),
+    note: z.string(),
+    triaged_by: z.object({ api_key_id: z.uuid(), name: z.string() }),
+    recorded_at: z.iso.datetime(),
+    ledger_seq: z.int().nullable().describe('Its place in the ledger (record kind triage); null while it waits for the sequencer'),
+  })
+  .meta({ id: 'Triage' });
+
+export type TriageView = z.infer<typeof triageView>;
+
 export const findingDetail = findingView
   .extend({
+    triage: z.array(triageView).describe('Every triage, oldest first (append-only, ledgered)'),
     history: z
       .array(z.object({ change: z.enum(FINDING_CHANGES), severity: z.enum(SEVERITIES), reason: z.string(), at: z.iso.datetime() }))
       .describe('Every change the evaluator made, oldest first (append-only)'),

@@ -1,3 +1,4 @@
+import { RECORD_KINDS } from '../ledger-leaf';
 import { z } from 'zod';
 
 const hash = z.string().describe('SHA-256, base64url without padding');
@@ -37,7 +38,7 @@ const leafInput = z
   .object({
     v: z.int(),
     ledger_seq: z.int(),
-    kind: z.enum(['event', 'conflict']),
+    kind: z.enum(RECORD_KINDS).describe('event: an accepted event; conflict: a body refused with 409 and kept; triage: a reviewer\'s triage of a finding'),
     record_seq: z.string(),
     source_id: z.string(),
     event_id: z.string(),
@@ -99,7 +100,7 @@ const verifyFailure = z.object({
   purge_id: z.string().optional().describe('The ledger_purges row, when what is purge (its signature does not verify)'),
   ledger_seq: z.int().optional(),
   event_id: z.string().optional(),
-  record_kind: z.enum(['event', 'conflict']).optional(),
+  record_kind: z.enum(RECORD_KINDS).optional(),
   record_seq: z.string().optional(),
   tree_size: z.int().optional(),
   reason: z.string(),
