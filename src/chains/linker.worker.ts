@@ -87,7 +87,13 @@ export class LinkerWorker implements OnApplicationBootstrap, BeforeApplicationSh
         const work = await this.queue.claim(manager, this.config.linker.batchStatements);
         if (work.queueIds.length === 0) return 0;
         const made = await this.linker.link(manager, work.events.map(recordToLink));
-        await this.findings.enqueueAfterLinking(manager, work.events.map((event) => event.seq), made, this.config.findings.orphanGraceSeconds);
+        await this.findings.enqueueAfterLinking(
+          manager,
+          work.events.map((event) => event.seq),
+          made,
+          this.config.findings.orphanGraceSeconds,
+          this.config.findings.delayMs,
+        );
         await this.queue.remove(manager, work.queueIds);
         return work.events.length;
       }),

@@ -21,7 +21,7 @@ const DEFAULTS: AppConfig = {
   privacy: { pseudonymizeSubjects: true, keepRequestObjects: true },
   verification: { clockSkewSeconds: 60, workerEnabled: true, pollIntervalMs: 1000, batchSize: 50, maxAttempts: 8, retryBaseMs: 5000 },
   linker: { enabled: true, pollIntervalMs: 250, batchStatements: 500, maxWaitMs: 5000, lagWarningSeconds: 30 },
-  findings: { enabled: true, pollIntervalMs: 500, batchSubjects: 500, orphanGraceSeconds: 600 },
+  findings: { enabled: true, pollIntervalMs: 500, batchSubjects: 500, delayMs: 1000, orphanGraceSeconds: 600 },
   jwks: { timeoutMs: 3000, maxBytes: 64 * 1024, cacheTtlSeconds: 300, refetchMinIntervalSeconds: 30, allowLoopbackHttp: false, allowPrivateAddresses: false },
   sets: { audience: 'http://localhost:3000' },
   ledger: {
@@ -115,6 +115,7 @@ describe('loadConfig', () => {
         FINDINGS_ENABLED: 'false',
         FINDINGS_POLL_INTERVAL_MS: '100',
         FINDINGS_BATCH_SUBJECTS: '20',
+        FINDINGS_DELAY_MS: '0',
         ORPHAN_GRACE_SECONDS: '0',
       }),
     ).toEqual({
@@ -129,7 +130,7 @@ describe('loadConfig', () => {
       privacy: { pseudonymizeSubjects: false, keepRequestObjects: false },
       verification: { clockSkewSeconds: 30, workerEnabled: false, pollIntervalMs: 200, batchSize: 10, maxAttempts: 3, retryBaseMs: 100 },
       linker: { enabled: false, pollIntervalMs: 100, batchStatements: 50, maxWaitMs: 1000, lagWarningSeconds: 5 },
-      findings: { enabled: false, pollIntervalMs: 100, batchSubjects: 20, orphanGraceSeconds: 0 },
+      findings: { enabled: false, pollIntervalMs: 100, batchSubjects: 20, delayMs: 0, orphanGraceSeconds: 0 },
       jwks: { timeoutMs: 500, maxBytes: 4096, cacheTtlSeconds: 60, refetchMinIntervalSeconds: 5, allowLoopbackHttp: true, allowPrivateAddresses: true },
       sets: { audience: 'https://jartrail.example.com' },
       ledger: {

@@ -65,6 +65,7 @@ const environmentSchema = z.object({
   FINDINGS_ENABLED: booleanFlag.default(true),
   FINDINGS_POLL_INTERVAL_MS: integer(10, 60_000).default(500),
   FINDINGS_BATCH_SUBJECTS: integer(1, 10_000).default(500),
+  FINDINGS_DELAY_MS: integer(0, 60_000).default(1000),
   ORPHAN_GRACE_SECONDS: integer(0, 30 * 86_400).default(600),
   JWKS_TIMEOUT_MS: integer(1, 60_000).default(3000),
   JWKS_MAX_BYTES: integer(256, 4 * 1024 * 1024).default(64 * 1024),
@@ -156,6 +157,11 @@ export interface AppConfig {
     readonly pollIntervalMs: number;
     /** Chains (or loose records) evaluated in one transaction. */
     readonly batchSubjects: number;
+    /**
+     * How long after linking a changed chain becomes due: the records of one authorization arriving close together
+     * are then judged in one evaluation instead of one per linker batch.
+     */
+    readonly delayMs: number;
     /** How long a record may wait for the record that completes it before it is an orphan. */
     readonly orphanGraceSeconds: number;
   };
@@ -246,6 +252,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
       enabled: env.FINDINGS_ENABLED,
       pollIntervalMs: env.FINDINGS_POLL_INTERVAL_MS,
       batchSubjects: env.FINDINGS_BATCH_SUBJECTS,
+      delayMs: env.FINDINGS_DELAY_MS,
       orphanGraceSeconds: env.ORPHAN_GRACE_SECONDS,
     },
     verification: {

@@ -310,6 +310,7 @@ export class FindingsRepository {
     );
     return { pendingSubjects: Number(row!.pending_subjects), oldestDueSeconds: Math.max(0, Math.round((row!.oldest_due_seconds ?? 0) * 1000) / 1000) };
   }
+
   /** Takes the evaluator's turn for this transaction, or answers false while another replica's evaluator has it. */
   async takeTurn(manager: EntityManager): Promise<boolean> {
     const [row]: { taken: boolean }[] = await manager.query(`SELECT pg_try_advisory_xact_lock(${EVALUATOR_LOCK_KEY}) AS taken`);
@@ -317,15 +318,15 @@ export class FindingsRepository {
   }
 
   /**
-   * The subjects due now (at most `limit`), with every due queue row of each, so that one evaluation answers all of
-   * them. Only these rows are deleted afterwards: a row queued while the evaluation runs stays, and is evaluated
-   * next, against evidence that includes whatever queued it.
+   * The subjects due now (at most `limit`), with every queue row of each that is committed now, due or not: one
+   * evaluation answers all of them, since the evidence it reads next includes whatever queued them (a row due later
+   * for a grace period is scheduled again by the rule that needs it, RuleOutcome.recheckAt). Only these rows are
+   * deleted afterwards: a row queued while the evaluation runs stays, and is evaluated next.
    */
   async claimDue(manager: EntityManager, limit: number): Promise<ClaimedChecks> {
     const rows: { id: string; subject: string }[] = await manager.query(
       `SELECT c.id, c.subject FROM finding_checks c
-       WHERE c.due_at <= clock_timestamp()
-         AND c.subject IN (SELECT d.subject FROM finding_checks d WHERE d.due_at <= clock_timestamp() ORDER BY d.due_at, d.id LIMIT $1)`,
+       WHERE c.subject IN (SELECT d.subject FROM finding_checks d WHERE d.due_at <= clock_timestamp() ORDER BY d.due_at, d.id LIMIT $1)`,
       [limit],
     );
     return { checkIds: rows.map((row) => String(row.id)), subjects: [...new Set(rows.map((row) => row.subject))] };
@@ -353,6 +354,7 @@ export class FindingsRepository {
     linkedSeqs: readonly string[],
     joined: readonly { readonly chainDigest: string; readonly eventSeq: string }[],
     orphanGraceSeconds: number,
+    delayMs: number,
   ): Promise<void> {
     if (linkedSeqs.length === 0) return;
     await manager.query(
@@ -372,7 +374,7 @@ export class FindingsRepository {
        )
        INSERT INTO finding_checks (subject, due_at)
        SELECT subject, due_at FROM (
-         SELECT DISTINCT s.subject, clock_timestamp() AS due_at FROM (
+         SELECT DISTINCT s.subject, clock_timestamp() + make_interval(secs => $5::float8 / 1000) AS due_at FROM (
            SELECT unnest($2::text[]) AS subject
            UNION SELECT m.chain_digest FROM related r CROSS JOIN LATERAL (SELECT m.chain_digest FROM chain_members m WHERE m.event_seq = r.seq OFFSET 0) m
            UNION SELECT f.subject FROM findings f WHERE f.subject = ANY(SELECT '${LOOSE_RECORD_PREFIX}' || seq FROM unnest($4::bigint[]) AS seq) AND f.status = 'open'
@@ -382,7 +384,7 @@ export class FindingsRepository {
          FROM batch b
          WHERE b.type IN ${LOOSE_TYPES} AND NOT EXISTS (SELECT 1 FROM chain_members m WHERE m.event_seq = b.seq)
        ) checks`,
-      [linkedSeqs, [...new Set(joined.map((member) => member.chainDigest))], orphanGraceSeconds, [...new Set(joined.map((member) => member.eventSeq))]],
+      [linkedSeqs, [...new Set(joined.map((member) => member.chainDigest))], orphanGraceSeconds, [...new Set(joined.map((member) => member.eventSeq))], delayMs],
     );
   }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { evaluateNow, fieldsOf, linkNow, problemOf, startTestApp, type TestApp } from '../support/app';
+import { FindingsWorker } from '../../src/findings/findings.worker';
 import { aConsent, aToken, aToolCall, aVerification, type Envelope, randomDigest, registerSenders } from '../support/events';
 import { aClientKey, registerClient } from '../support/request-objects';
 
@@ -172,6 +173,33 @@ describe('findings', () => {
     expect([...firstPage.items, ...secondPage.items].map((finding: { id: string }) => finding.id)).toEqual(all.slice(0, 4));
     expect(firstPage.linking).toEqual({ linked_below: expect.any(String), requested_position: null, reached: true });
     expect(firstPage.evaluation).toEqual({ pending_subjects: expect.any(Number), oldest_due_seconds: expect.any(Number) });
+  });
+
+  it('judges a chain changed by several linker batches in a burst once, when its delay has passed', async () => {
+    await evaluateNow(app);
+    const delayed = await startTestApp({ db: app.db, env: { FINDINGS_DELAY_MS: '400', LINKER_ENABLED: 'false' } });
+    try {
+      const delayedSenders = await registerSenders(delayed);
+      const digest = randomDigest();
+      for (const [sender, envelope] of [
+        ['as', aVerification({ digest })],
+        ['as', aConsent({ digest })],
+        ['tokens', aToken({ digest })],
+      ] as const) {
+        await delayedSenders[sender].event(envelope).expect(202);
+        await linkNow(delayed);
+      }
+      const checks = () => app.db.rows<{ n: string }>(`SELECT count(*) AS n FROM finding_checks WHERE subject = $1`, [digest]);
+      expect(await checks()).toEqual([{ n: '3' }]);
+      const worker = delayed.app.get(FindingsWorker);
+      expect(await worker.drain()).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // One evaluation of the chain answers every check queued for it, including those not due yet.
+      expect(await worker.drain()).toBe(1);
+      expect(await checks()).toEqual([{ n: '0' }]);
+    } finally {
+      await delayed.close();
+    }
   });
 
   it.each([

@@ -55,6 +55,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     VERIFY_WORKER_ENABLED: 'false',
     // Likewise the findings evaluator (evaluateNow); test/findings shows it running on its own.
     FINDINGS_ENABLED: 'false',
+    // Chains are due for evaluation as soon as they are linked, so that evaluateNow sees them (the delay is tested alone).
+    FINDINGS_DELAY_MS: '0',
     ...options.env,
   });
   const keyring = new Keyring(

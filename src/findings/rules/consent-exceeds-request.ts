@@ -11,7 +11,9 @@ import type { FindingDraft, Rule } from '../rule';
  * authorization_details exceeds the request).
  */
 export const consentExceedsRequest: Rule = (chain) => {
-  const asked = verificationsOf(chain.records).filter((record) => record.data !== null && record.data.verdict === 'accepted');
+  // A purged verification may have asked for more: with one, what was asked is unknown.
+  if (verificationsOf(chain.records).some((record) => record.data === null)) return { findings: [] };
+  const asked = verificationsOf(chain.records).filter((record) => record.data!.verdict === 'accepted');
   const requested: Grant = unionOf(asked.map((record) => record.data!.claims as Grant));
   if (requested.scope === undefined && requested.resource === undefined && requested.authorization_details === undefined) return { findings: [] };
   const findings: FindingDraft[] = [];

@@ -50,6 +50,11 @@ describe('token_exceeds_consent', () => {
     expect(findings(tokenExceedsConsent, aChain([...aLegitimateChain(), child]))).toHaveLength(1);
   });
 
+  it('does not compare when a consent or verification was purged: it may have granted more', () => {
+    expect(findings(tokenExceedsConsent, aChain([aVerification(), aConsent({}, { purged: true }), aToken({ scope: 'mail.send mail.read' })]))).toEqual([]);
+    expect(findings(consentExceedsRequest, aChain([aVerification({}, { purged: true }), aVerification({}, { chains: [] }), aConsent({ granted: { scope: 'admin' } })]))).toEqual([]);
+  });
+
   it('does not compare without a consent, nor take aud for a resource', () => {
     expect(findings(tokenExceedsConsent, aChain([aVerification(), aToken({ scope: 'anything' })]))).toEqual([]);
     expect(findings(tokenExceedsConsent, aChain([aVerification(), aConsent(), aToken({ aud: 'https://elsewhere.example' })]))).toEqual([]);
@@ -99,6 +104,12 @@ describe('outside_lifetime', () => {
   it('allows 60 s of clock skew at iat and exp, and a call before the revocation', () => {
     expect(findings(outsideLifetime, aChain([...aLegitimateChain().slice(0, 3), aToolCall({ started_at: at(22 - 59).toISOString(), completed_at: undefined })]))).toEqual([]);
     expect(findings(outsideLifetime, aChain([...aLegitimateChain(), aRevocation()]))).toEqual([]);
+  });
+
+  it('does not take refresh-token rotation (the parent revoked in the second the child is issued) for a late child', () => {
+    const rotatedAt = at(2000);
+    const child = aToken({ digest: undefined, parent: { jti: 'at-1' }, jti: 'at-2', iat: Math.floor(rotatedAt.getTime() / 1000), exp: Math.floor(at(5000).getTime() / 1000) });
+    expect(findings(outsideLifetime, aChain([...aLegitimateChain(), aRevocation({ revoked_at: rotatedAt.toISOString() }), child]))).toEqual([]);
   });
 
   it('fires, medium, on a refresh-derived token issued after its parent was revoked', () => {

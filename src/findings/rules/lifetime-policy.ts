@@ -2,12 +2,15 @@ import { eventRef, verificationsOf } from '../chain-evidence';
 import type { Rule } from '../rule';
 import { quoted } from './ordering';
 
+/** The verifier's default clock skew (VERIFY_CLOCK_SKEW_SECONDS). */
+export const EXPIRY_SKEW_SECONDS = 60;
+
 const LIFETIME_REASONS = new Set(['expired', 'lifetime_exceeded', 'exp_missing', 'not_yet_valid', 'iat_in_future']);
 
 /**
  * lifetime_policy: a request object the AS accepted although its lifetime (exp minus nbf, else iat, from the AS's
  * claim facts) exceeds the client's maximum, it has no exp, or it had expired when the AS accepted it (the time of the
- * AS's report); or jartrail's own verification found one of those. Medium; high when it was accepted while expired.
+ * AS's report, beyond a minute of clock skew); or jartrail's own verification found one of those. Medium; high when it was accepted while expired.
  * Without a registration only a missing or passed exp is judged.
  */
 export const lifetimePolicy: Rule = (chain) => {
@@ -20,7 +23,8 @@ export const lifetimePolicy: Rule = (chain) => {
     let expired = false;
     if (claims.exp === undefined) problems.push('it has no exp');
     else {
-      if (claims.exp < acceptedAt) {
+      // The AS's and the client's clocks differ: as the verifier does, a minute of skew is not held against it.
+      if (claims.exp + EXPIRY_SKEW_SECONDS < acceptedAt) {
         expired = true;
         problems.push(`it had expired ${acceptedAt - claims.exp} s before the AS accepted it`);
       }

@@ -10,7 +10,8 @@ export const CLOCK_SKEW_SECONDS = 60;
  * outside_lifetime: a tool call that started before its token's `iat`, after its `exp`, or at or after the token's
  * revocation (`revoked_at` of a `token.revoked` naming it), each beyond a clock skew of 60 s (the revocation without
  * one: a call after the revocation was recorded is a call after revocation). High. Also a token derived from a parent
- * (refresh) issued after the parent expired or was revoked: medium.
+ * (refresh) issued after the parent expired or in a second after it was revoked (rotation revokes the parent in the
+ * second it issues the child): medium.
  */
 export const outsideLifetime: Rule = (chain) => {
   const tokens = tokensByKey(chain.records);
@@ -49,7 +50,9 @@ export const outsideLifetime: Rule = (chain) => {
     const problem =
       child.data.iat > parent.data.exp + CLOCK_SKEW_SECONDS
         ? `issued ${child.data.iat - parent.data.exp} s after its parent expired`
-        : revokedAt !== undefined && child.data.iat >= revokedAt
+        : // Refresh-token rotation revokes the parent in the second it issues the child (iat has whole seconds):
+          // only a child of a later second came after the revocation.
+          revokedAt !== undefined && child.data.iat > Math.floor(revokedAt)
           ? `issued ${Math.round(child.data.iat - revokedAt)} s after its parent was revoked`
           : undefined;
     if (!problem) continue;
@@ -57,7 +60,7 @@ export const outsideLifetime: Rule = (chain) => {
       rule: 'outside_lifetime',
       severity: 'medium',
       key: `token:${child.eventId}:${child.sourceId}`,
-      evidence: [eventRef(child), eventRef(parent), ...(revocation && revokedAt !== undefined && child.data.iat >= revokedAt ? [eventRef(revocation)] : [])],
+      evidence: [eventRef(child), eventRef(parent), ...(revocation && revokedAt !== undefined && child.data.iat > Math.floor(revokedAt) ? [eventRef(revocation)] : [])],
       summary: `${tokenName(child)} was ${problem} (${tokenName(parent)})`,
       facts: { iat: child.data.iat, parent_exp: parent.data.exp, parent_revoked_at: revocation?.data?.revoked_at ?? null },
     });

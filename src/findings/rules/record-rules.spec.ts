@@ -137,9 +137,10 @@ describe('lifetime_policy', () => {
     expectOrderIndependent(lifetimePolicy, chain);
   });
 
-  it('is high when the object had expired when the AS accepted it', () => {
-    const chain = aChain([aVerification({ claims: { ...claims, exp: claims.iat! + 10 } }, { occurredAt: at(60) })]);
+  it('is high when the object had expired when the AS accepted it, beyond a minute of clock skew', () => {
+    const chain = aChain([aVerification({ claims: { ...claims, exp: claims.iat! + 10 } }, { occurredAt: at(71) })]);
     expect(findings(lifetimePolicy, chain)).toEqual([expect.objectContaining({ severity: 'high' })]);
+    expect(findings(lifetimePolicy, aChain([aVerification({ claims: { ...claims, exp: claims.iat! + 10 } }, { occurredAt: at(70) })]))).toEqual([]);
   });
 
   it('does not fire within the policy, nor on a refused object', () => {

@@ -12,7 +12,9 @@ import { tokenName } from './token-lookup';
  * consents are denied granted nothing, so any token in it exceeds them.
  */
 export const tokenExceedsConsent: Rule = (chain) => {
-  const consents = consentsOf(chain.records).filter((consent) => consent.data !== null).sort(byOccurrence);
+  // A purged consent or verification may have granted or asked for more: with one, what was granted is unknown.
+  if (consentsOf(chain.records).some((consent) => consent.data === null) || verificationsOf(chain.records).some((record) => record.data === null)) return { findings: [] };
+  const consents = consentsOf(chain.records).sort(byOccurrence);
   if (consents.length === 0) return { findings: [] };
   const approving = consents.filter((consent) => consent.data!.decision !== 'denied');
   const requested = unionOf(verificationsOf(chain.records).filter((record) => record.data?.verdict === 'accepted').map((record) => record.data!.claims as Grant));
