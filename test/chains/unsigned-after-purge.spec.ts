@@ -1,5 +1,5 @@
 import { RetentionService } from '../../src/ledger/retention.service';
-import { startTestApp, type TestApp } from '../support/app';
+import { linkNow, startTestApp, type TestApp } from '../support/app';
 import { aConsent, aVerification, registerSenders } from '../support/events';
 import { checkpointNow } from '../support/ledger';
 
@@ -23,6 +23,8 @@ describe("a chain's unsigned flag after retention purges its payloads", () => {
     // A signed report first, then an alg "none" one in the same chain: one is enough.
     const mixed = aVerification();
     for (const event of [explicit, none, mixed, aVerification({ digest: mixed.data.digest, header: { alg: 'none' } })]) await as.event(event).expect(202);
+    // Facets are written by the linker, after commit: read them once it has linked everything.
+    await linkNow(app);
     const unsigned = await app.db.rows<{ chain_digest: string }>(`SELECT chain_digest FROM chain_facets WHERE name = 'unsigned' AND value = 'true'`);
     const digests = unsigned.map((row) => row.chain_digest);
     expect([explicit, none, mixed].map((event) => digests.includes(String(event.data.digest)))).toEqual([false, true, true]);
