@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { PreparedStatements } from '../database/prepared-statements';
+import { FINDING_COLUMNS, type FindingReadRow, type FindingRecord, toFindingRecord } from '../findings/findings.repository';
 import type { FacetName } from './chain-facet.entity';
 
 /** An event as the chain document shows it. */
@@ -69,6 +70,9 @@ export interface ChainDocumentRead {
   /** Ledger seqs by events.seq and by event_conflicts.seq; null while a record waits for the sequencer. */
   readonly ledgerSeqs?: ReadonlyMap<string, number | null>;
   readonly conflictLedgerSeqs?: ReadonlyMap<string, number | null>;
+  /** The chain's findings, open first, and whether an evaluation of it is queued (its findings may be about to change). */
+  readonly findings?: readonly FindingRecord[];
+  readonly findingsDue?: boolean;
   readonly latestCheckpoint?: { readonly treeSize: number; readonly rootHash: Buffer; readonly issuedAt: string };
 }
 
@@ -194,7 +198,7 @@ export class ChainsRepository {
   /**
    * Everything the chain document shows, in one statement (one round trip, one snapshot): which chains the digest
    * designates and, when it is exactly one, that chain with its records and their verdicts, the conflicting bodies
-   * kept against them, each one's ledger seq, and the latest checkpoint. The document used to take seven statements,
+   * kept against them, each one's ledger seq, its findings, and the latest checkpoint. The document used to take seven statements,
    * and on a chain GET the statements' fixed cost was most of the database's time (docs/PERFORMANCE.md).
    */
   async loadChainDocument(digest: string): Promise<ChainDocumentRead> {
@@ -206,6 +210,8 @@ export class ChainsRepository {
       unsigned: boolean | null;
       records: (Omit<RecordRow, 'emitted_at' | 'occurred_at' | 'recorded_at'> & { emitted_at: string; occurred_at: string; recorded_at: string; iv: VerdictRow | null; pending: boolean; ledger_seq: number | null })[] | null;
       conflicts: (ConflictRow & { emitted_at: string; recorded_at: string; ledger_seq: number | null })[] | null;
+      findings: (Omit<FindingReadRow, 'occurred_at' | 'first_seen_at' | 'updated_at' | 'resolved_at'> & { occurred_at: string; first_seen_at: string; updated_at: string; resolved_at: string | null })[] | null;
+      findings_due: boolean | null;
       checkpoint_tree_size: string | null;
       checkpoint_root_hash: Buffer | null;
       checkpoint_issued_at: string | null;
@@ -235,6 +241,8 @@ export class ChainsRepository {
                  FROM chain_members m JOIN event_conflicts x ON x.original_seq = m.event_seq JOIN sources s ON s.id = x.source_id
                    LEFT JOIN ledger_entries le ON le.record_kind = 'conflict' AND le.record_seq = x.seq
                  WHERE m.chain_digest = c.digest) k) AS conflicts,
+              (SELECT json_agg(f ORDER BY f.status, f.id) FROM (SELECT ${FINDING_COLUMNS} FROM findings f WHERE f.chain_digest = c.digest) f) AS findings,
+              EXISTS (SELECT 1 FROM finding_checks fc WHERE fc.subject = c.digest) AS findings_due,
               (SELECT tree_size FROM latest) AS checkpoint_tree_size,
               (SELECT root_hash FROM latest) AS checkpoint_root_hash,
               (SELECT issued_at FROM latest) AS checkpoint_issued_at
@@ -257,6 +265,16 @@ export class ChainsRepository {
       chain: { digest: row!.digest, createdAt: row!.created_at!, aliases: row!.aliases ?? [], unsigned: row!.unsigned === true, records, conflicts },
       ledgerSeqs: new Map((row!.records ?? []).map((json) => [String(json.seq), json.ledger_seq])),
       conflictLedgerSeqs: new Map((row!.conflicts ?? []).map((json) => [String(json.seq), json.ledger_seq])),
+      findings: (row!.findings ?? []).map((json) =>
+        toFindingRecord({
+          ...json,
+          occurred_at: new Date(json.occurred_at),
+          first_seen_at: new Date(json.first_seen_at),
+          updated_at: new Date(json.updated_at),
+          resolved_at: json.resolved_at === null ? null : new Date(json.resolved_at),
+        }),
+      ),
+      findingsDue: row!.findings_due === true,
       latestCheckpoint,
     };
   }

@@ -78,7 +78,7 @@ export class ChainsService {
         chain.conflicts.map((conflict) => ({ seq: conflict.seq, purged: conflict.data === null, ledgerSeq: read.conflictLedgerSeqs?.get(conflict.seq) ?? null })),
         read.latestCheckpoint,
       ),
-      this.findings.ofChain(chain.digest),
+      this.findings.views(read.findings ?? []),
     ]);
     const linked = new Set(chain.records.map((record) => record.seq));
     const unlinked = waiting.filter((record) => !linked.has(record.seq));
@@ -86,9 +86,9 @@ export class ChainsService {
       ...toChainDocument(chain, ledger, conflictLedger),
       linking: { ...linking, chain_complete: unlinked.length === 0 },
       unlinked_records: unlinked.map((record) => toRecordView(record)),
-      findings: findings.findings,
+      findings,
       // Findings follow linking: records still waiting for the linker are in neither the chain nor its findings.
-      findings_evaluation: { up_to_date: !findings.evaluationDue && unlinked.length === 0 },
+      findings_evaluation: { up_to_date: read.findingsDue !== true && unlinked.length === 0 },
     };
   }
 

@@ -161,10 +161,10 @@ export interface EvaluationProgress {
   readonly oldestDueSeconds: number;
 }
 
-const FINDING_COLUMNS = `f.id, f.rule, f.severity, f.status, f.chain_digest, f.summary, f.facts, f.evidence, f.client_id, f.issuer,
+export const FINDING_COLUMNS = `f.id, f.rule, f.severity, f.status, f.chain_digest, f.summary, f.facts, f.evidence, f.client_id, f.issuer,
   f.occurred_at, f.first_seen_at, f.updated_at, f.resolved_at, f.resolution, f.triage_status`;
 
-type FindingReadRow = {
+export type FindingReadRow = {
   id: string;
   rule: string;
   severity: string;
@@ -183,7 +183,7 @@ type FindingReadRow = {
   triage_status: string | null;
 };
 
-const toFindingRecord = (row: FindingReadRow): FindingRecord => ({
+export const toFindingRecord = (row: FindingReadRow): FindingRecord => ({
   id: String(row.id),
   rule: row.rule,
   severity: row.severity,
@@ -243,17 +243,6 @@ export class FindingsRepository {
       [id],
     );
     return { finding: toFindingRecord(row), history };
-  }
-
-  /** A chain's findings, open first, and whether an evaluation of it is due (its findings may be about to change). */
-  async ofChain(chainDigest: string): Promise<{ findings: FindingRecord[]; evaluationDue: boolean }> {
-    const rows: (FindingReadRow & { due: boolean })[] = await this.dataSource.query(
-      `SELECT ${FINDING_COLUMNS}, due.due FROM (SELECT EXISTS (SELECT 1 FROM finding_checks c WHERE c.subject = $1) AS due) due
-       LEFT JOIN findings f ON f.chain_digest = $1
-       ORDER BY f.status, f.id`,
-      [chainDigest],
-    );
-    return { findings: rows.filter((row) => row.id !== null).map(toFindingRecord), evaluationDue: rows[0]?.due ?? false };
   }
 
   /** What the API shows of each piece of evidence: its event id and type (the ledger seq comes from the ledger). */

@@ -72,14 +72,11 @@ export class FindingsService {
     }));
   }
 
-  /** A chain's findings for its document, and whether an evaluation of the chain is due. */
-  async ofChain(chainDigest: string): Promise<{ findings: FindingView[]; evaluationDue: boolean }> {
-    const { findings, evaluationDue } = await this.findings.ofChain(chainDigest);
-    return { findings: await this.views(findings), evaluationDue };
-  }
-
-  /** Evidence shown by event id, type and ledger seq (the record's own seq is internal). */
-  private async views(findings: readonly FindingRecord[]): Promise<FindingView[]> {
+  /**
+   * Findings as the API shows them: evidence by event id, type and ledger seq (the record's own seq is internal).
+   * No findings, no statement: the chain document reads a chain's findings in its own statement.
+   */
+  async views(findings: readonly FindingRecord[]): Promise<FindingView[]> {
     if (findings.length === 0) return [];
     const refs = findings.flatMap((finding) => finding.evidence);
     const described = await this.findings.describeEvidence(refs);
