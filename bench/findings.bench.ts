@@ -6,13 +6,11 @@ import { dataSourceOptions } from '../src/database/data-source-options';
 import { runMigrationsUnderLock } from '../src/database/database-bootstrap';
 import { EVENTS_PER_CHAIN } from './support/chains';
 import { type BenchDatabase, benchPool, describeDatabase, startDatabase } from './support/database';
-import { chainsFor, sendBatches, sendSingles, signedSingles, waitForBackgroundWork } from './support/ingest-load';
-import { HttpClient, rate } from './support/load';
+import { waitForBackgroundWork } from './support/ingest-load';
+import { ingestModeRun } from './support/mode-runs';
 import { loadAverage, machineInfo, waitForQuietMachine } from './support/machine';
 import { describeSettings, logger, median, medianOfRoundRatios, readSettings, referenceFirst, sourceRevision, table, writeResult } from './support/report';
-import { VerifiableRequestObjects } from './support/request-objects';
-import { registerSources, signedBatches, Signer } from './support/senders';
-import { startService } from './support/service';
+import type { VerifiableRequestObjects } from './support/request-objects';
 
 /**
  * `npm run bench:findings`: what findings cost ingest. Rounds of one run with the findings evaluator off and one with
@@ -60,55 +58,30 @@ interface IngestRun {
 }
 
 async function ingestRun(database: BenchDatabase, pool: Pool, masterKey: string, mode: Mode, tag: string, registered: { objects?: VerifiableRequestObjects }): Promise<IngestRun> {
-  const service = await startService({ databaseUrl: database.url, masterKey, env: mode === 'off' ? { FINDINGS_ENABLED: 'false' } : {} });
-  const http = new HttpClient(service.url, Math.max(settings.singleSenders, settings.batchSenders));
-  const alive = () => {
-    if (service.child.exitCode !== null || service.child.signalCode !== null) {
-      throw new Error(`the service exited (${service.child.exitCode ?? service.child.signalCode}):\n${service.warnings().slice(-20).join('\n')}`);
-    }
-  };
   const findingsOn = mode === 'on';
-  try {
-    const sources = await registerSources(http, service.adminKey, tag);
-    if (registered.objects) registered.objects.useService(http, service.adminKey);
-    else registered.objects = new VerifiableRequestObjects(http, service.adminKey);
-    const objects = registered.objects;
-    const signer = new Signer();
-    const warmup = await chainsFor(`${tag}w`, settings.warmupChains, objects);
-    const singleChains = await chainsFor(`${tag}s`, settings.singleChains, objects);
-    const batchChains = await chainsFor(`${tag}b`, settings.batchChains, objects);
-    await sendSingles(http, signedSingles(warmup, settings.singleSenders, sources, signer), 60);
-    await waitForBackgroundWork(pool, 600, alive, true, findingsOn);
-    const { rows: before } = await pool.query<{ findings: string }>(`SELECT count(*) AS findings FROM finding_changes`);
-    const singles = await sendSingles(http, signedSingles(singleChains, settings.singleSenders, sources, signer), 240);
-    await waitForBackgroundWork(pool, 600, alive, true, findingsOn);
-    const batches = await sendBatches(http, signedBatches(`${tag}b`, batchChains, settings.batchSize, sources, signer), settings.batchSenders, 240);
-    if (singles.failed + batches.failed > 0) throw new Error(`ingest failed: ${[...singles.firstErrors, ...batches.firstErrors].join('\n')}`);
-    const caughtUpSeconds = await waitForBackgroundWork(pool, 600, alive, true, findingsOn);
-    let findings: IngestRun['findings'];
-    if (findingsOn) {
-      const { rows } = await pool.query<{ open: string; changes: string }>(`SELECT (SELECT count(*) FROM findings WHERE status = 'open') AS open, (SELECT count(*) FROM finding_changes) AS changes`);
-      findings = { evaluatedChains: settings.singleChains + settings.batchChains, open: Number(rows[0]!.open) };
-      log(`  findings: ${Number(rows[0]!.changes) - Number(before[0]!.findings)} changes recorded during the run, ${rows[0]!.open} open in all`);
-    } else {
-      // Nobody evaluated what the linker queued: the next run must not inherit it (this bench's own database).
-      await pool.query(`DELETE FROM finding_checks`);
-    }
-    const run: IngestRun = {
-      mode,
-      singlesPerSecond: rate(singles.completed, singles.seconds),
-      singlesP99: singles.latency.p99,
-      batchesPerSecond: rate(batches.events, batches.seconds),
-      batchesP99: batches.latency.p99,
-      caughtUpSeconds,
-      ...(findings && { findings }),
-    };
-    log(`  findings ${mode}: singles ${run.singlesPerSecond} events/s (p99 ${run.singlesP99} ms), batches ${run.batchesPerSecond} events/s (p99 ${run.batchesP99} ms), background work done ${caughtUpSeconds} s after the last batch`);
-    return run;
-  } finally {
-    await http.close();
-    await service.stop();
-  }
+  const { after, ...rates } = await ingestModeRun({
+    database,
+    pool,
+    masterKey,
+    env: findingsOn ? {} : { FINDINGS_ENABLED: 'false' },
+    tag,
+    registered,
+    settings,
+    findingsOn,
+    afterBatches: async (_service, alive) => {
+      const caughtUpSeconds = await waitForBackgroundWork(pool, 600, alive, true, findingsOn);
+      if (!findingsOn) {
+        // Nobody evaluated what the linker queued: the next run must not inherit it (this bench's own database).
+        await pool.query(`DELETE FROM finding_checks`);
+        return { caughtUpSeconds };
+      }
+      const { rows } = await pool.query<{ open: string }>(`SELECT count(*) AS open FROM findings WHERE status = 'open'`);
+      return { caughtUpSeconds, findings: { evaluatedChains: settings.singleChains + settings.batchChains, open: Number(rows[0]!.open) } };
+    },
+  });
+  const run: IngestRun = { mode, ...rates, ...after };
+  log(`  findings ${mode}: singles ${run.singlesPerSecond} events/s (p99 ${run.singlesP99} ms), batches ${run.batchesPerSecond} events/s (p99 ${run.batchesP99} ms), background work done ${run.caughtUpSeconds} s after the last batch${run.findings ? `, ${run.findings.open} findings open in all` : ''}`);
+  return run;
 }
 
 async function main(): Promise<void> {

@@ -7,13 +7,14 @@ import { runMigrationsUnderLock } from '../src/database/database-bootstrap';
 import { EVENTS_PER_CHAIN } from './support/chains';
 import { copyBytea, copyIn, copyRow } from './support/copy';
 import { type BenchDatabase, benchPool, describeDatabase, startDatabase } from './support/database';
-import { chainsFor, sendBatches, sendSingles, signedSingles, waitForBackgroundWork } from './support/ingest-load';
+import { waitForBackgroundWork } from './support/ingest-load';
+import { ingestModeRun } from './support/mode-runs';
 import { HttpClient, newHistogram, rate, summarize } from './support/load';
 import { type LedgerMode, setLedgerMode } from './support/ledger-modes';
 import { loadAverage, machineInfo, round2, waitForQuietMachine } from './support/machine';
 import { describeSettings, logger, median, medianOfRoundRatios, readSettings, referenceFirst, sourceRevision, table, verdict, writeResult } from './support/report';
-import { VerifiableRequestObjects } from './support/request-objects';
-import { registerSources, signedBatches, Signer } from './support/senders';
+import type { VerifiableRequestObjects } from './support/request-objects';
+import { registerSources } from './support/senders';
 import { type ServiceProcess, startService } from './support/service';
 
 /**
@@ -84,46 +85,25 @@ async function waitForDrain(pool: Pool, timeoutSeconds: number, service: Service
 async function ingestRun(database: BenchDatabase, pool: Pool, masterKey: string, mode: Mode, tag: string, registered: { objects?: VerifiableRequestObjects }): Promise<IngestRun> {
   await setLedgerMode(pool, mode);
   // "On" is the service as it comes (LEDGER_ENABLED defaults to true); "off" sets LEDGER_ENABLED=false.
-  const service = await startService({ databaseUrl: database.url, masterKey, env: mode === 'off' ? { LEDGER_ENABLED: 'false' } : {} });
-  const http = new HttpClient(service.url, Math.max(settings.singleSenders, settings.batchSenders));
-  const alive = () => {
-    if (service.child.exitCode !== null || service.child.signalCode !== null) {
-      throw new Error(`the service exited (${service.child.exitCode ?? service.child.signalCode}):\n${service.warnings().slice(-20).join('\n')}`);
-    }
-  };
-  try {
-    const sources = await registerSources(http, service.adminKey, tag);
-    // Clients and decryption keys are registered once in the database (the first run), for every run after it.
-    if (registered.objects) registered.objects.useService(http, service.adminKey);
-    else registered.objects = new VerifiableRequestObjects(http, service.adminKey);
-    const objects = registered.objects;
-    const signer = new Signer();
-    const warmup = await chainsFor(`${tag}w`, settings.warmupChains, objects);
-    const singleChains = await chainsFor(`${tag}s`, settings.singleChains, objects);
-    const batchChains = await chainsFor(`${tag}b`, settings.batchChains, objects);
-    await sendSingles(http, signedSingles(warmup, settings.singleSenders, sources, signer), 60);
-    await waitForBackgroundWork(pool, 600, alive);
-    const singles = await sendSingles(http, signedSingles(singleChains, settings.singleSenders, sources, signer), 240);
-    await waitForBackgroundWork(pool, 600, alive);
-    const batches = await sendBatches(http, signedBatches(`${tag}b`, batchChains, settings.batchSize, sources, signer), settings.batchSenders, 240);
-    if (singles.failed + batches.failed > 0) throw new Error(`ingest failed: ${[...singles.firstErrors, ...batches.firstErrors].join('\n')}`);
-    const drainSeconds = mode === 'on' ? await waitForDrain(pool, 300, service) : undefined;
-    // Every run leaves no queued work behind: the next run's service would otherwise do it during its measurement.
-    await waitForBackgroundWork(pool, 600, alive);
-    const run: IngestRun = {
-      mode,
-      singlesPerSecond: rate(singles.completed, singles.seconds),
-      singlesP99: singles.latency.p99,
-      batchesPerSecond: rate(batches.events, batches.seconds),
-      batchesP99: batches.latency.p99,
-      ...(drainSeconds !== undefined && { drainSeconds }),
-    };
-    log(`  ${mode}: singles ${run.singlesPerSecond} events/s (p99 ${run.singlesP99} ms), batches ${run.batchesPerSecond} events/s (p99 ${run.batchesP99} ms)${run.drainSeconds !== undefined ? `, ledger drained ${run.drainSeconds} s after the last batch` : ''}`);
-    return run;
-  } finally {
-    await http.close();
-    await service.stop();
-  }
+  const { after: drainSeconds, ...rates } = await ingestModeRun({
+    database,
+    pool,
+    masterKey,
+    env: mode === 'off' ? { LEDGER_ENABLED: 'false' } : {},
+    tag,
+    registered,
+    settings,
+    findingsOn: true,
+    afterBatches: async (service, alive) => {
+      const drained = mode === 'on' ? await waitForDrain(pool, 300, service) : undefined;
+      // Every run leaves no queued work behind: the next run's service would otherwise do it during its measurement.
+      await waitForBackgroundWork(pool, 600, alive);
+      return drained;
+    },
+  });
+  const run: IngestRun = { mode, ...rates, ...(drainSeconds !== undefined && { drainSeconds }) };
+  log(`  ${mode}: singles ${run.singlesPerSecond} events/s (p99 ${run.singlesP99} ms), batches ${run.batchesPerSecond} events/s (p99 ${run.batchesP99} ms)${run.drainSeconds !== undefined ? `, ledger drained ${run.drainSeconds} s after the last batch` : ''}`);
+  return run;
 }
 
 /** COPYs `count` small events of one source into `events` (the queue trigger on), in chunks. */

@@ -127,6 +127,9 @@ describe('findings', () => {
     const resolved = (await app.get(`/v1/findings/${String(orphan!.id)}`).expect(200)).body;
     expect(resolved).toMatchObject({ status: 'resolved', resolution: expect.stringContaining('joined a chain') });
     expect(resolved.history.map((entry: { change: string }) => entry.change)).toEqual(['opened', 'resolved']);
+    // Resolved, never deleted, and its history cannot be rewritten.
+    await expect(app.db.pool.query(`DELETE FROM finding_changes WHERE finding_id = $1`, [orphan!.id])).rejects.toThrow(/append-only/);
+    await expect(app.db.pool.query(`UPDATE finding_changes SET reason = 'rewritten' WHERE finding_id = $1`, [orphan!.id])).rejects.toThrow(/append-only/);
     expect(resolved.resolved_at).toEqual(expect.any(String));
   });
 
