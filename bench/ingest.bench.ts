@@ -6,6 +6,7 @@ import { type BenchDatabase, benchPool, describeDatabase, startDatabase, STATEME
 import { HttpClient, type LoadResult, newHistogram, queue, rate, runLoad, summarize } from './support/load';
 import { type CpuUse, loadAverage, machineInfo, round2, waitForQuietMachine } from './support/machine';
 import { describeSettings, logger, median, medianOfRoundRatios, ratio, readSettings, sourceRevision, table, verdict, writeResult } from './support/report';
+import { compareFindingsOnOff, findingsComparisonRows } from './support/findings-comparison';
 import { chainsFor, sendBatches, sendSingles, signedSingles, waitForBackgroundWork } from './support/ingest-load';
 import { type LagSummary, LinkLagSampler, summarizeLag, waitForLinking } from './support/link-lag';
 import { VerifiableRequestObjects } from './support/request-objects';
@@ -34,6 +35,9 @@ import { type ServiceProcess, startService } from './support/service';
  * odd rounds, on the previous round's rows); every phase starts once the service's background work (ledger and
  * verification queues) is done. Each ratio is the median of the per-round ratios (support/report.ts).
  *
+ * Then, on the same database, what findings cost ingest: rounds of a service with the findings evaluator off and
+ * one with it on (support/findings-comparison.ts; `npm run bench:findings` runs that comparison alone).
+ *
  * Settings (environment):
  *   DATABASE_URL              use this PostgreSQL instead of a fresh embedded one
  *   BENCH_KEEP_DATA_DIR       keep the embedded cluster in this folder, for inspection (a later run adds to it)
@@ -50,6 +54,8 @@ import { type ServiceProcess, startService } from './support/service';
  *   BENCH_WARMUP_CHAINS       chains of the unmeasured warm-up, each way (default 100)
  *   BENCH_LEDGER_ENABLED      false: run the service with LEDGER_ENABLED=false (no sequencer; records still queue).
  *                             `npm run bench:ledger` compares ledger off and on in one run
+ *   BENCH_FINDINGS_ROUNDS     rounds of the findings off/on comparison run after the ceilings (default 3; 0 skips it)
+ *   BENCH_FINDINGS_SINGLE_CHAINS, BENCH_FINDINGS_BATCH_CHAINS  chains a comparison run sends (300 singly, 1000 in batches)
  *   BENCH_MAX_LOAD, BENCH_LOAD_WAIT_SECONDS  wait for a 1-minute load below this before measuring (0.7, 600)
  *   BENCH_SERVICE_ENV, BENCH_SERVICE_POOL_SIZE, BENCH_SERVICE_NODE_ARGS  service settings (support/service.ts)
  * Every setting that is not its default is printed and recorded in the result (nonDefaultSettings).
@@ -69,6 +75,9 @@ const benchSettings = readSettings({
   maxLoad: ['BENCH_MAX_LOAD', 0.7],
   loadWaitSeconds: ['BENCH_LOAD_WAIT_SECONDS', 600],
   warmupChains: ['BENCH_WARMUP_CHAINS', 100],
+  findingsRounds: ['BENCH_FINDINGS_ROUNDS', 3],
+  findingsSingleChains: ['BENCH_FINDINGS_SINGLE_CHAINS', 300],
+  findingsBatchChains: ['BENCH_FINDINGS_BATCH_CHAINS', 1000],
 });
 const settings = benchSettings.values;
 
@@ -227,9 +236,10 @@ async function main(): Promise<void> {
     const statementStats: Record<string, StatementStats> = {};
     const databaseInfo = await describeDatabase(database.url);
     log(`PostgreSQL ${databaseInfo.version}: ${JSON.stringify(databaseInfo.settings)}`);
+    const masterKey = randomBytes(32).toString('base64url');
     service = await startService({
       databaseUrl: database.url,
-      masterKey: randomBytes(32).toString('base64url'),
+      masterKey,
       env: process.env.BENCH_LEDGER_ENABLED ? { LEDGER_ENABLED: process.env.BENCH_LEDGER_ENABLED } : {},
     });
     const running = service;
@@ -399,6 +409,19 @@ async function main(): Promise<void> {
     service = undefined;
     const { rows: sizes } = await direct.query<{ avg_bytes: string }>(`SELECT round(avg(pg_column_size(e.*))) AS avg_bytes FROM events e WHERE seq > $1`, [warmStart]);
 
+    // What findings cost ingest, on the same database in the same run (issue 9): services with the evaluator off and on.
+    const findingsSettings = {
+      rounds: settings.findingsRounds,
+      singleChains: settings.findingsSingleChains,
+      batchChains: settings.findingsBatchChains,
+      singleSenders: settings.singleSenders,
+      batchSize: settings.batchSize,
+      batchSenders: settings.batchSenders,
+      warmupChains: settings.warmupChains,
+    };
+    // (Not with the ledger off: the comparison's services sequence the ledger, and would first work off the whole backlog.)
+    const findings = settings.findingsRounds > 0 && ledgerOn ? await compareFindingsOnOff({ database, pool: direct, masterKey, settings: findingsSettings, log }) : null;
+
     // The rate that counts is events linked per second of the phase; a phase that was short or whose backlog grew
     // does not meet a target whatever its ratio.
     const singlesVsInsert = medianOfRoundRatios(results.map((round) => round.singles.linkedPerSecond), results.map((round) => round.insertCeiling.rowsPerSecond));
@@ -434,6 +457,7 @@ async function main(): Promise<void> {
       livenessReference: { requestsPerSecond: livenessRate, ...liveness },
       linking: { ...linked, complete: linkingComplete },
       verification: { requestObjects, verdicts, allVerified: verificationComplete },
+      findings,
       ...(statements ? { diagnostics: { pgStatStatementsFirstRound: statementStats } } : {}),
     };
     const path = await writeResult('ingest', benchSettings, result);
@@ -475,6 +499,7 @@ async function main(): Promise<void> {
             }),
           ),
         ]) +
+        (findings ? `\n\n${table(findingsComparisonRows(findings, findingsSettings))}` : '') +
         `\n\nlinking ${linkingComplete ? 'complete' : 'INCOMPLETE'}; verification: ${requestObjects} request objects, ${JSON.stringify(verdicts)}; ` +
         `${serviceWarnings.length} service log lines at warn or above\nresult: ${path}\n`,
     );
