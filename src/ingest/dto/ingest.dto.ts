@@ -1,14 +1,5 @@
 import { z } from 'zod';
-
-const problemDocument = z
-  .object({
-    type: z.string(),
-    title: z.string(),
-    status: z.int(),
-    detail: z.string().optional(),
-    errors: z.array(z.object({ field: z.string(), pointer: z.string(), code: z.string(), detail: z.string() })).optional(),
-  })
-  .meta({ id: 'Problem' });
+import { problemSchema } from '../../common/problem/problem.schema';
 
 export const eventResult = z
   .object({
@@ -28,7 +19,7 @@ export const batchResult = z
         index: z.int().describe('Position of the event in the batch'),
         event_id: z.string().optional(),
         status: z.enum(['accepted', 'duplicate', 'conflict', 'rejected']),
-        problem: problemDocument.optional().describe('Why the event was refused (rejected or conflict)'),
+        problem: problemSchema.optional().describe('Why the event was refused (rejected or conflict)'),
       }),
     ),
   })
@@ -36,8 +27,3 @@ export const batchResult = z
 
 export const sourceQuery = z.strictObject({ source: z.string().describe('The id of the sending source') });
 
-export const envelopeExample = {
-  type: 'consent.decision',
-  timestamp: '2026-11-28T10:00:00Z',
-  data: { digest: '47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU', decision: 'approved', subject: 'user-42' },
-};
