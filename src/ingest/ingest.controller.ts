@@ -1,5 +1,5 @@
 import { applyDecorators, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
-import { ApiBody, ApiConsumes, ApiHeader, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Access } from '../access/access.decorator';
 import { BATCH_SCHEMA } from './dto/event-contract.dto';
@@ -64,7 +64,6 @@ export class IngestController {
   @Access({ kind: 'sender' })
   @OpaqueBody('batch')
   @ApiOperation({ summary: 'Record a batch of events (JSON array or NDJSON), with a result for each' })
-  @ApiConsumes('application/json', 'application/x-ndjson')
   @ApiBody({
     description: 'Envelopes, each with its own "id": a JSON array, or NDJSON (application/x-ndjson, also application/jsonl) with one envelope a line',
     required: true,

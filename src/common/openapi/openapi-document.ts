@@ -4,6 +4,7 @@ import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swag
 import { ACCESS_METADATA, type AccessRule } from '../../access/access.decorator';
 import { problemSchema } from '../problem/problem.schema';
 import { componentsOf, convertStandardSchema } from './json-schema';
+import { OPERATION_EXAMPLES, type OperationExample } from './operation-examples';
 
 export const API_KEY_SCHEME = 'api-key';
 export const WEBHOOK_SIGNATURE_SCHEME = 'webhook-signature';
@@ -15,12 +16,13 @@ export interface OpenApiInfo {
   readonly components: readonly { readonly schema: unknown; readonly io: 'input' | 'output' }[];
 }
 
+type MediaType = { schema?: unknown; example?: unknown; examples?: unknown };
+
 type Operation = {
   operationId?: string;
   security?: Record<string, string[]>[];
-  requestBody?: { content?: Record<string, unknown> };
-  parameters?: { name: string; in: string }[];
-  responses: Record<string, { description?: string; content?: Record<string, unknown> }>;
+  requestBody?: { content?: Record<string, MediaType> };
+  responses: Record<string, { description?: string; content?: Record<string, MediaType> }>;
 };
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'] as const;
@@ -67,7 +69,7 @@ function applyAccessRules(document: OpenAPIObject, rules: Map<string, AccessRule
   }
 }
 
-const PROBLEM_CONTENT = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
+const problemContent = () => ({ 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } });
 
 /**
  * Every error answer is a problem document (the global filter makes it so): each documented 4xx and 5xx without a
@@ -77,9 +79,24 @@ const PROBLEM_CONTENT = { 'application/problem+json': { schema: { $ref: '#/compo
 function applyProblemResponses(document: OpenAPIObject): void {
   for (const [, operation] of operationsOf(document)) {
     for (const [status, response] of Object.entries(operation.responses)) {
-      if (Number(status) >= 400 && response.content === undefined) response.content = PROBLEM_CONTENT;
+      if (Number(status) >= 400 && response.content === undefined) response.content = problemContent();
     }
-    operation.responses.default ??= { description: 'An error, as RFC 9457 problem details naming each offending field', content: PROBLEM_CONTENT };
+    operation.responses.default ??= { description: 'An error, as RFC 9457 problem details naming each offending field', content: problemContent() };
+  }
+}
+
+/** Each operation's recorded exchange, where its decorators give no example of their own. */
+function applyExamples(document: OpenAPIObject, examples: Readonly<Record<string, OperationExample>>): void {
+  const exampleOf = (media: MediaType, value: unknown) => {
+    if (media.example === undefined && media.examples === undefined) media.example = value;
+  };
+  for (const [, operation] of operationsOf(document)) {
+    const example = operation.operationId === undefined ? undefined : examples[operation.operationId];
+    if (!example) continue;
+    if (example.request !== undefined) for (const media of Object.values(operation.requestBody?.content ?? {})) exampleOf(media, example.request);
+    for (const [status, value] of Object.entries(example.responses ?? {})) {
+      for (const media of Object.values(operation.responses[status]?.content ?? {})) exampleOf(media, value);
+    }
   }
 }
 
@@ -122,5 +139,6 @@ export function buildOpenApiDocument(app: INestApplicationContext & Parameters<t
   document.components.schemas = Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => a.localeCompare(b)));
   applyAccessRules(document, accessRules(app));
   applyProblemResponses(document);
+  applyExamples(document, OPERATION_EXAMPLES);
   return document;
 }
