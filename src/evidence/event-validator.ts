@@ -30,7 +30,7 @@ export interface ValidatedEvent {
 export type EventOutcome = { readonly ok: true; readonly event: ValidatedEvent } | { readonly ok: false; readonly problem: ProblemException };
 
 /** The Standard Webhooks envelope; `id` is the event id, required in a batch and optional for a single event. */
-const envelopeSchema = z.strictObject({
+export const envelopeSchema = z.strictObject({
   // The same rule as webhook-id: a batch item's id is the event id all the same.
   id: z
     .string()

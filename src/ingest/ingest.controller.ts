@@ -2,7 +2,9 @@ import { applyDecorators, Controller, HttpCode, Post, Req, Res } from '@nestjs/c
 import { ApiBody, ApiHeader, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Access } from '../access/access.decorator';
-import { batchResult, envelopeExample, eventResult } from './dto/ingest.dto';
+import { BATCH_SCHEMA } from './dto/event-contract.dto';
+import { batchExamples, singleEventExamples } from './dto/event-examples';
+import { batchResult, eventResult } from './dto/ingest.dto';
 import { IngestService } from './ingest.service';
 import type { Delivery } from './sender-authentication';
 import { OpaqueBody } from './opaque-body';
@@ -13,11 +15,7 @@ const SignedDelivery = () =>
     ApiQuery({ name: 'source', required: true, description: 'The id of the sending source' }),
     ApiHeader({ name: 'webhook-id', required: true, description: 'The event id (single event) or the delivery id (batch)' }),
     ApiHeader({ name: 'webhook-timestamp', required: true, description: 'Unix seconds; at most 5 minutes off' }),
-    ApiHeader({
-      name: 'webhook-signature',
-      required: true,
-      description: 'v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">, space-separated for rotation',
-    }),
+    // webhook-signature is the operation's security scheme (openapi-document.ts), not a parameter.
     ApiResponse({ status: 401, description: 'Unknown source, missing or invalid signature, timestamp out of tolerance' }),
     ApiResponse({ status: 413, description: 'The body is over the size limit' }),
     ApiResponse({ status: 415, description: 'Not application/json (or NDJSON for a batch)' }),
@@ -43,7 +41,12 @@ export class IngestController {
   @Access({ kind: 'sender' })
   @OpaqueBody('event')
   @ApiOperation({ summary: 'Record one event (Standard Webhooks envelope, signed with the source secret)' })
-  @ApiBody({ description: 'One envelope: {"type", "timestamp", "data"}', schema: { type: 'object', example: envelopeExample } })
+  @ApiBody({
+    description: 'One envelope: {"type", "timestamp", "data"}; the type selects the schema of data',
+    required: true,
+    schema: { $ref: '#/components/schemas/Event' },
+    examples: singleEventExamples,
+  })
   @ApiResponse({ status: 202, description: 'Recorded and committed', standardSchema: eventResult })
   @ApiResponse({ status: 200, description: 'Recorded earlier with the same body: nothing changed', standardSchema: eventResult })
   @ApiResponse({ status: 409, description: 'Recorded earlier with another body; this one is kept as evidence of the conflict' })
@@ -61,7 +64,12 @@ export class IngestController {
   @Access({ kind: 'sender' })
   @OpaqueBody('batch')
   @ApiOperation({ summary: 'Record a batch of events (JSON array or NDJSON), with a result for each' })
-  @ApiBody({ description: 'Envelopes, each with its own "id"', schema: { type: 'array', items: { type: 'object' }, example: [{ id: 'evt-1', ...envelopeExample }] } })
+  @ApiBody({
+    description: 'Envelopes, each with its own "id": a JSON array, or NDJSON (application/x-ndjson, also application/jsonl) with one envelope a line',
+    required: true,
+    schema: BATCH_SCHEMA,
+    examples: batchExamples,
+  })
   @ApiResponse({ status: 200, description: 'Every valid event was committed; see each result', standardSchema: batchResult })
   @SignedDelivery()
   recordBatch(@Req() request: FastifyRequest) {

@@ -38,7 +38,16 @@ export class SetsController {
   @OpaqueBody('event')
   @ApiOperation({ summary: 'Record one event pushed as a Security Event Token (RFC 8417, delivered per RFC 8935)' })
   @ApiConsumes('application/secevent+jwt')
-  @ApiBody({ description: 'A SET signed by the source\'s registered key: iss the source id, aud this service, jti the event id, one event keyed by its URN', schema: { type: 'string' } })
+  @ApiBody({
+    description: "A SET signed by the source's registered key: iss the source id, aud this service, jti the event id, one event keyed by its URN",
+    required: true,
+    schema: {
+      type: 'string',
+      // A compact JWS: three base64url parts. Its payload is described by the component it names.
+      pattern: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$',
+      description: 'A compact JWS (typ secevent+jwt) whose payload is a SecurityEventTokenClaims (#/components/schemas/SecurityEventTokenClaims)',
+    },
+  })
   @ApiResponse({ status: 202, description: 'Recorded and committed (also for a retransmission of a SET recorded before); empty body' })
   @ApiResponse({
     status: 400,

@@ -11,13 +11,19 @@ const DIGEST_PROBLEM_MESSAGES = {
   non_canonical: ['digest_non_canonical', 'is not the canonical base64url encoding of 32 bytes'],
 } as const;
 
+/** What digestProblem accepts, for the JSON Schema: 43 base64url characters, the last with its two unused bits zero. */
+const CANONICAL_SHA256_BASE64URL = '^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$';
+
 function sha256Base64Url<Brand extends Digest | TokenHash>() {
-  return z.string().check((context) => {
-    const problem = digestProblem(context.value);
-    if (problem === undefined) return;
-    const [code, message] = DIGEST_PROBLEM_MESSAGES[problem];
-    context.issues.push({ code: 'custom', message, input: context.value, params: { code } });
-  }) as unknown as z.ZodType<Brand, string>;
+  return z
+    .string()
+    .check((context) => {
+      const problem = digestProblem(context.value);
+      if (problem === undefined) return;
+      const [code, message] = DIGEST_PROBLEM_MESSAGES[problem];
+      context.issues.push({ code: 'custom', message, input: context.value, params: { code } });
+    })
+    .meta({ pattern: CANONICAL_SHA256_BASE64URL, description: 'base64url(SHA-256(...)) without padding: 43 characters' }) as unknown as z.ZodType<Brand, string>;
 }
 
 export const digest = sha256Base64Url<Digest>();
@@ -27,7 +33,8 @@ export const valueHash = sha256Base64Url<Digest>();
 
 /** A string that must match a pattern, failing with its own field error code. */
 export function matching(schema: z.ZodString, pattern: RegExp, code: string, message: string) {
-  return schema.refine((value) => pattern.test(value), { message, params: { code } });
+  // The pattern goes into the JSON Schema too: a refinement alone is invisible there.
+  return schema.refine((value) => pattern.test(value), { message, params: { code } }).meta({ pattern: pattern.source });
 }
 
 export const identifier = z.string().min(1).max(256);
@@ -35,7 +42,8 @@ export const shortText = z.string().max(1024);
 export const uri = z
   .string()
   .max(2048)
-  .refine((value) => URL.canParse(value), { message: 'must be an absolute URI', params: { code: 'uri' } });
+  .refine((value) => URL.canParse(value), { message: 'must be an absolute URI', params: { code: 'uri' } })
+  .meta({ format: 'uri' });
 
 /** JWT NumericDate: seconds since the epoch (RFC 7519 section 2). */
 export const numericDate = z.int().min(0).max(253402300799);
@@ -65,6 +73,7 @@ export const tokenReference = z
   .refine((value) => value.jti !== undefined || value.token_hash !== undefined, {
     message: 'must name the token by jti or token_hash',
     params: { code: 'token_reference' },
-  });
+  })
+  .meta({ anyOf: [{ required: ['jti'] }, { required: ['token_hash'] }] });
 
 export type TokenReference = z.infer<typeof tokenReference>;

@@ -1,19 +1,13 @@
 import { z } from 'zod';
+import { problemSchema } from '../../common/problem/problem.schema';
 
-const problemDocument = z
-  .object({
-    type: z.string(),
-    title: z.string(),
-    status: z.int(),
-    detail: z.string().optional(),
-    errors: z.array(z.object({ field: z.string(), pointer: z.string(), code: z.string(), detail: z.string() })).optional(),
-  })
-  .meta({ id: 'Problem' });
+const position = z.string().regex(/^\d+$/).describe("The record's position (a decimal integer): pass it as min_position to read your own write");
 
 export const eventResult = z
   .object({
     event_id: z.string(),
     status: z.enum(['accepted', 'duplicate']).describe('accepted (202): recorded now; duplicate (200): recorded before with this body'),
+    position,
   })
   .meta({ id: 'EventResult' });
 
@@ -23,12 +17,14 @@ export const batchResult = z
     duplicates: z.int(),
     conflicts: z.int(),
     rejected: z.int(),
+    position: position.optional().describe('The highest position of the accepted and duplicate events, when there are any'),
     results: z.array(
       z.object({
         index: z.int().describe('Position of the event in the batch'),
         event_id: z.string().optional(),
         status: z.enum(['accepted', 'duplicate', 'conflict', 'rejected']),
-        problem: problemDocument.optional().describe('Why the event was refused (rejected or conflict)'),
+        position: position.optional().describe('For an accepted or duplicate event'),
+        problem: problemSchema.optional().describe('Why the event was refused (rejected or conflict)'),
       }),
     ),
   })
@@ -36,8 +32,3 @@ export const batchResult = z
 
 export const sourceQuery = z.strictObject({ source: z.string().describe('The id of the sending source') });
 
-export const envelopeExample = {
-  type: 'consent.decision',
-  timestamp: '2026-11-28T10:00:00Z',
-  data: { digest: '47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU', decision: 'approved', subject: 'user-42' },
-};

@@ -1,0 +1,43 @@
+import type { StandardJSONSchemaV1 } from '@standard-schema/spec';
+import type { StandardSchemaConversionResult } from '@nestjs/swagger';
+
+/**
+ * The document is OpenAPI 3.1, whose schema dialect is JSON Schema 2020-12: every schema in it is converted by
+ * its own library (zod's `~standard.jsonSchema`) for that dialect, request bodies as input, responses as output.
+ */
+export const JSON_SCHEMA_TARGET = 'draft-2020-12';
+
+type JsonSchema = Record<string, unknown>;
+
+function isStandardJsonSchema(schema: unknown): schema is StandardJSONSchemaV1 {
+  return typeof schema === 'object' && schema !== null && 'jsonSchema' in ((schema as { '~standard'?: object })['~standard'] ?? {});
+}
+
+/**
+ * A schema with its named parts apart: zod puts every schema with a `.meta({ id })` into `$defs`, and those become
+ * components (Nest rewrites the `#/$defs/` references to `#/components/schemas/`).
+ */
+export function convertStandardSchema(schema: unknown, io: 'input' | 'output'): StandardSchemaConversionResult | undefined {
+  if (!isStandardJsonSchema(schema)) return undefined;
+  const { $schema: _dialect, $defs, ...rest } = schema['~standard'].jsonSchema[io]({ target: JSON_SCHEMA_TARGET }) as JsonSchema;
+  return { schema: rest, components: ($defs ?? {}) as Record<string, JsonSchema> };
+}
+
+/** `#/$defs/X` as the document's `#/components/schemas/X`, everywhere in a converted schema. */
+export function rewriteDefinitionRefs<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(rewriteDefinitionRefs) as T;
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, member]) => [
+      key,
+      key === '$ref' && typeof member === 'string' ? member.replace('#/$defs/', '#/components/schemas/') : rewriteDefinitionRefs(member),
+    ]),
+  ) as T;
+}
+
+/** The named schemas of a standard schema, ready for `components.schemas` (the schema itself must have an id). */
+export function componentsOf(schema: unknown, io: 'input' | 'output'): Record<string, JsonSchema> {
+  const converted = convertStandardSchema(schema, io);
+  if (!converted) throw new Error('not a standard schema with a JSON Schema converter');
+  return rewriteDefinitionRefs(converted.components ?? {});
+}
