@@ -55,7 +55,11 @@ type ChangeRow = {
   subscription_ids: string[];
 };
 
-/** The outbox of finding notifications: written with the changes it notifies, claimed and settled by the delivery worker. */
+/**
+ * The outbox of finding notifications: written with the changes it notifies, claimed and settled by the delivery
+ * worker. An UPDATE ... RETURNING is wrapped in a top-level SELECT, so the driver answers with rows (an UPDATE
+ * answers with a count too).
+ */
 @Injectable()
 export class NotificationOutboxRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -127,15 +131,18 @@ export class NotificationOutboxRepository {
          ORDER BY d.next_attempt_at
          LIMIT $1
          FOR UPDATE SKIP LOCKED
+       ),
+       claimed AS (
+         UPDATE notification_deliveries d SET
+           status = CASE WHEN s.disabled_at IS NULL THEN 'pending' ELSE 'cancelled' END,
+           next_attempt_at = CASE WHEN s.disabled_at IS NULL THEN clock_timestamp() + make_interval(secs => $2::float8 / 1000) END,
+           lease_token = CASE WHEN s.disabled_at IS NULL THEN $3::uuid END,
+           finished_at = CASE WHEN s.disabled_at IS NULL THEN NULL ELSE clock_timestamp() END
+         FROM due, notification_subscriptions s
+         WHERE d.id = due.id AND s.id = d.subscription_id
+         RETURNING d.id, d.status, d.finding_change_id, d.payload, d.attempts, d.created_at, s.id AS subscription_id, s.url, s.secret_id, s.sealed, s.sealed_by
        )
-       UPDATE notification_deliveries d SET
-         status = CASE WHEN s.disabled_at IS NULL THEN 'pending' ELSE 'cancelled' END,
-         next_attempt_at = CASE WHEN s.disabled_at IS NULL THEN clock_timestamp() + make_interval(secs => $2::float8 / 1000) END,
-         lease_token = CASE WHEN s.disabled_at IS NULL THEN $3::uuid END,
-         finished_at = CASE WHEN s.disabled_at IS NULL THEN NULL ELSE clock_timestamp() END
-       FROM due, notification_subscriptions s
-       WHERE d.id = due.id AND s.id = d.subscription_id
-       RETURNING d.id, d.status, d.finding_change_id, d.payload, d.attempts, d.created_at, s.id AS subscription_id, s.url, s.secret_id, s.sealed, s.sealed_by`,
+       SELECT * FROM claimed`,
       [limit, leaseMs, leaseToken],
     );
     return rows
@@ -161,12 +168,15 @@ export class NotificationOutboxRepository {
          INSERT INTO notification_attempts (delivery_id, attempt, at, duration_ms, outcome, status_code, error, response_excerpt)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT ON CONSTRAINT "uq_notification_attempts_delivery_attempt" DO NOTHING
+       ),
+       settled AS (
+         UPDATE notification_deliveries SET
+           attempts = $2, status = $10, next_attempt_at = $11::timestamptz, lease_token = NULL,
+           finished_at = CASE WHEN $10 = 'pending' THEN NULL ELSE clock_timestamp() END
+         WHERE id = $1 AND lease_token = $9::uuid AND status = 'pending'
+         RETURNING id
        )
-       UPDATE notification_deliveries SET
-         attempts = $2, status = $10, next_attempt_at = $11::timestamptz, lease_token = NULL,
-         finished_at = CASE WHEN $10 = 'pending' THEN NULL ELSE clock_timestamp() END
-       WHERE id = $1 AND lease_token = $9::uuid AND status = 'pending'
-       RETURNING id`,
+       SELECT id FROM settled`,
       [
         delivery.id,
         delivery.attempts + 1,

@@ -81,7 +81,10 @@ const toSubscription = (row: SubscriptionRow): StoredSubscription => ({
   disabledAt: row.disabled_at,
 });
 
-/** The SQL of subscriptions and of reading their deliveries. */
+/**
+ * The SQL of subscriptions and of reading their deliveries. An UPDATE ... RETURNING is wrapped in a top-level SELECT,
+ * so the driver answers with rows (an UPDATE answers with a count too).
+ */
 @Injectable()
 export class SubscriptionsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -128,7 +131,8 @@ export class SubscriptionsRepository {
   async disable(id: string): Promise<StoredSubscription | undefined> {
     return this.dataSource.transaction(async (manager) => {
       const [row]: SubscriptionRow[] = await manager.query(
-        `UPDATE notification_subscriptions SET disabled_at = coalesce(disabled_at, now()) WHERE id = $1::bigint RETURNING ${SUBSCRIPTION_COLUMNS}`,
+        `WITH disabled AS (UPDATE notification_subscriptions SET disabled_at = coalesce(disabled_at, now()) WHERE id = $1::bigint RETURNING ${SUBSCRIPTION_COLUMNS})
+         SELECT * FROM disabled`,
         [id],
       );
       if (!row) return undefined;
@@ -144,9 +148,12 @@ export class SubscriptionsRepository {
   /** Replaces the secret of an active subscription; undefined when there is none with this id (or it is disabled). */
   async replaceSecret(id: string, secret: Pick<NewSubscription, 'secretId' | 'sealed' | 'sealedBy'>): Promise<StoredSubscription | undefined> {
     const [row]: SubscriptionRow[] = await this.dataSource.query(
-      `UPDATE notification_subscriptions SET secret_id = $2, sealed = $3, sealed_by = $4, secret_rotated_at = now()
-       WHERE id = $1::bigint AND disabled_at IS NULL
-       RETURNING ${SUBSCRIPTION_COLUMNS}`,
+      `WITH rotated AS (
+         UPDATE notification_subscriptions SET secret_id = $2, sealed = $3, sealed_by = $4, secret_rotated_at = now()
+         WHERE id = $1::bigint AND disabled_at IS NULL
+         RETURNING ${SUBSCRIPTION_COLUMNS}
+       )
+       SELECT * FROM rotated`,
       [id, secret.secretId, secret.sealed, secret.sealedBy],
     );
     return row && toSubscription(row);
