@@ -439,15 +439,14 @@ describe('finding notifications', () => {
       [{ url: 'https://localhost/x' }, 'url', 'non_public_address'],
       [{ url: 'https://169.254.169.254/latest' }, 'url', 'non_public_address'],
       [{ url: 'https://user:pw@hooks.example.com/x' }, 'url', 'url_credentials'],
-      [{}, 'url', undefined],
-      [{ url: 'https://hooks.example.com/x', rules: ['not_a_rule'] }, 'rules.0', undefined],
-      [{ url: 'https://hooks.example.com/x', rules: [] }, 'rules', undefined],
-      [{ url: 'https://hooks.example.com/x', min_severity: 'urgent' }, 'min_severity', undefined],
-      [{ url: 'https://hooks.example.com/x', severity: 'high' }, 'severity', undefined],
+      [{}, 'url', expect.any(String)],
+      [{ url: 'https://hooks.example.com/x', rules: ['not_a_rule'] }, 'rules.0', expect.any(String)],
+      [{ url: 'https://hooks.example.com/x', rules: [] }, 'rules', expect.any(String)],
+      [{ url: 'https://hooks.example.com/x', min_severity: 'urgent' }, 'min_severity', expect.any(String)],
+      [{ url: 'https://hooks.example.com/x', severity: 'high' }, 'severity', expect.any(String)],
     ])('refuses %j naming %s', async (body, field, code) => {
       const problem = problemOf(await strict.http().post('/v1/subscriptions').set('authorization', `Bearer ${strict.adminKey}`).send(body), 400, 'invalid-request');
-      expect(fieldsOf(problem).map(([name]) => name)).toContain(field);
-      if (code) expect(fieldsOf(problem)).toContainEqual([field, code]);
+      expect(fieldsOf(problem)).toContainEqual([field, code]);
     });
 
     it('takes a public https URL', async () => {

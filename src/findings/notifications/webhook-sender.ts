@@ -99,7 +99,7 @@ async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): void }): P
   } finally {
     body.destroy();
   }
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(chunks).subarray(0, EXCERPT_BYTES)).replace(/\u0000/g, '');
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(chunks).subarray(0, EXCERPT_BYTES)).replaceAll('\u0000', '');
   const excerpt = [...text].slice(0, RESPONSE_EXCERPT_CHARS).join('').trim();
   return excerpt === '' ? null : excerpt;
 }
