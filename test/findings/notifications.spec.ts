@@ -3,7 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { NotificationsWorker } from '../../src/findings/notifications/notifications.worker';
-import { evaluateNow, fieldsOf, issueApiKey, problemOf, startTestApp, type TestApp } from '../support/app';
+import { evaluateNow, fieldsOf, issueApiKey, problemOf, startTestApp, TEST_MASTER_KEY, type TestApp } from '../support/app';
 import { createTestDatabase } from '../support/database';
 import { aConsent, aToolCall, aVerification, type Envelope, randomDigest, registerSenders } from '../support/events';
 
@@ -313,6 +313,38 @@ describe('finding notifications', () => {
       for (const one of received) expect(verify(subscription.secret, one)).toMatchObject({ type: 'finding.opened' });
     } finally {
       await second.close();
+      await db.drop();
+    }
+  });
+
+  it('keeps a subscription secret through a master-key rotation: re-sealed under the new key, and still what notifications are signed with', async () => {
+    const db = await createTestDatabase();
+    const secondKey = Buffer.alloc(32, 8).toString('base64url');
+    const hooks = await receiver();
+    const quiet = { ...NOTIFY_ENV, NOTIFICATIONS_ENABLED: 'false' };
+    let subscription: Subscription;
+    const before = await startTestApp({ db, masterKey: TEST_MASTER_KEY, env: quiet });
+    try {
+      subscription = await subscribe(before, { url: hooks.url });
+    } finally {
+      await before.close();
+    }
+    const rotating = await startTestApp({ db, masterKey: secondKey, previousMasterKeys: [TEST_MASTER_KEY], env: quiet });
+    try {
+      const rotation = await rotating.http().post('/v1/master-keys/rotate').set('authorization', `Bearer ${rotating.adminKey}`).send({}).expect(200);
+      expect(rotation.body).toMatchObject({ ok: true, resealed: { notification_subscriptions: 1 } });
+    } finally {
+      await rotating.close();
+    }
+    // The old key is gone: the secret opens under the new one alone.
+    const after = await startTestApp({ db, masterKey: secondKey, env: NOTIFY_ENV });
+    try {
+      await fireReplay(after, await registerSenders(after));
+      const [delivery] = await deliveriesOf(after, subscription.id);
+      const [received] = await eventually('the notification', () => (hooks.of(delivery!.message_id).length > 0 ? hooks.of(delivery!.message_id) : undefined));
+      expect(verify(subscription.secret, received!)).toMatchObject({ type: 'finding.opened' });
+    } finally {
+      await after.close();
       await db.drop();
     }
   });
