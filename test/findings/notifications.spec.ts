@@ -233,6 +233,7 @@ describe('finding notifications', () => {
     const hooks = await receiver();
     const orphansOnly = await subscribe(app, { url: hooks.url, rules: ['orphan'] });
     const highOnly = await subscribe(app, { url: hooks.url, min_severity: 'high' });
+    const everything = await subscribe(app, { url: hooks.url });
     try {
       const orphanCall = await fireOrphan(app, senders);
       const chain = await fireReplay(app, senders);
@@ -250,9 +251,13 @@ describe('finding notifications', () => {
       expect(replay.data.finding).toMatchObject({ rule: 'request_uri_replay', severity: 'high', chain_digest: chain });
       // Each receiver's secret is its own.
       expect(() => verify(highOnly.secret, orphanNotice!)).toThrow();
+      // One finding change, one webhook-id, whichever subscription it goes to.
+      const toEverything = await deliveriesOf(app, everything.id);
+      expect(toEverything.map((delivery) => delivery.message_id).sort()).toEqual([orphanDelivery!.message_id, highDelivery!.message_id].sort());
     } finally {
       await disable(app, orphansOnly.id).expect(200);
       await disable(app, highOnly.id).expect(200);
+      await disable(app, everything.id).expect(200);
     }
   });
 
