@@ -381,6 +381,8 @@ describe('finding notifications', () => {
     expect((await app.get(`/v1/subscriptions/${failing.id}`).expect(200)).body).toMatchObject({ status: 'disabled', deliveries: { cancelled: 1 } });
     // Disabling again changes nothing.
     expect((await disable(app, failing.id).expect(200)).body.disabled_at).toBe(disabled.disabled_at);
+    // A disabled subscription has no secret to rotate.
+    problemOf(await app.http().post(`/v1/subscriptions/${failing.id}/rotate-secret`).set('authorization', `Bearer ${app.adminKey}`), 409, 'conflict');
   });
 
   it('owes a subscription nothing of a finding change made before it was created', async () => {
