@@ -28,7 +28,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: the database answers a ping within 1.5 s; `linker` gauges linking lag (pending_records, oldest_pending_seconds, linked_below), degraded past LINKER_LAG_WARNING_SECONDS; `findings` gauges the evaluation queue (pending_subjects, oldest_due_seconds), degraded past the same threshold */
+        /** Readiness: the database answers a ping within 1.5 s; `linker` gauges linking lag (pending_records, oldest_pending_seconds, linked_below), degraded past LINKER_LAG_WARNING_SECONDS; `findings` gauges the evaluation queue (pending_subjects, oldest_due_seconds), degraded past the same threshold; `notifications` gauges the delivery backlog (pending_deliveries, oldest_due_seconds), never degraded by it */
         get: operations["HealthController_ready"];
         put?: never;
         post?: never;
@@ -622,6 +622,76 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Subscriptions, newest first, with keyset pagination (never their secrets) */
+        get: operations["SubscriptionsController_list"];
+        put?: never;
+        /** Subscribe a URL to finding notifications (signed Standard Webhooks); its whsec_ secret is shown in this answer only */
+        post: operations["SubscriptionsController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One subscription and how many deliveries it has by status */
+        get: operations["SubscriptionsController_get"];
+        put?: never;
+        post?: never;
+        /** Disable a subscription: nothing more is delivered and its pending deliveries are cancelled; it is kept with its history */
+        delete: operations["SubscriptionsController_disable"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Issue a new signing secret, effective at once (the next attempt is signed with it); shown in this answer only */
+        post: operations["SubscriptionsController_rotateSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A subscription's deliveries, newest first, with every attempt and its outcome, and when the next is due */
+        get: operations["SubscriptionsController_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1015,6 +1085,20 @@ export interface components {
             /** @description Or where to fetch them (https) */
             set_jwks_uri?: string;
         };
+        CreateSubscriptionRequest: {
+            /** @description Where to POST the notifications: https (plain http only with NOTIFICATIONS_ALLOW_HTTP), no credentials, a public address unless NOTIFICATIONS_ALLOW_PRIVATE */
+            url: string;
+            /** @description Only findings of these rules; omitted: every rule */
+            rules?: ("request_uri_replay" | "beyond_grant" | "token_exceeds_consent" | "outside_lifetime" | "orphan" | "consent_exceeds_request" | "redirect_uri_unregistered" | "unencrypted_sensitive" | "alg_policy" | "verdict_mismatch" | "lifetime_policy" | "unsigned_high_impact" | "conflicting_redelivery")[];
+            /**
+             * @description Only changes to this severity or a higher one; omitted: low (every severity)
+             * @default low
+             * @enum {string}
+             */
+            min_severity: "low" | "medium" | "high" | "critical";
+            /** @description What the subscription is for, for the people who read the list */
+            description?: string;
+        };
         DecryptionKey: {
             /** Format: uuid */
             id: string;
@@ -1036,6 +1120,61 @@ export interface components {
         };
         DecryptionKeyList: {
             items: components["schemas"]["DecryptionKey"][];
+        };
+        DeliveriesPage: {
+            /** @description Newest first */
+            items: components["schemas"]["Delivery"][];
+            /** @description Pass as cursor for the next page; null on the last page */
+            next_cursor: string | null;
+        };
+        DeliveriesQuery: {
+            /** @enum {string} */
+            status?: "pending" | "delivered" | "failed" | "cancelled";
+            /** @default 25 */
+            limit: number;
+            /** @description next_cursor of the previous page */
+            cursor?: string;
+        };
+        Delivery: {
+            id: string;
+            /** @description The webhook-id header: one per finding change, the same on every attempt and for every subscription */
+            message_id: string;
+            /** @description finding.opened, finding.escalated or finding.reopened */
+            type: string;
+            finding_id: string;
+            finding_change_id: string;
+            /**
+             * @description pending: to be (re)tried at next_attempt_at; cancelled: the subscription was disabled first
+             * @enum {string}
+             */
+            status: "pending" | "delivered" | "failed" | "cancelled";
+            attempt_count: number;
+            next_attempt_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the finding change was committed and the delivery queued
+             */
+            created_at: string;
+            finished_at: string | null;
+            /** @description Every attempt, oldest first (append-only) */
+            attempts: components["schemas"]["DeliveryAttempt"][];
+        };
+        DeliveryAttempt: {
+            /** @description 1 for the first */
+            attempt: number;
+            /** Format: date-time */
+            at: string;
+            duration_ms: number;
+            /**
+             * @description delivered (2xx), http_status (any other status, redirects included), timeout, connection_error, address_refused (a non-public address)
+             * @enum {string}
+             */
+            outcome: "delivered" | "http_status" | "timeout" | "connection_error" | "address_refused";
+            status_code: number | null;
+            /** @description Why, when there was no status */
+            error: string | null;
+            /** @description The start of the receiver's answer (at most 256 characters); the rest is not kept */
+            response_excerpt: string | null;
         };
         /** @description A Standard Webhooks envelope {"type", "timestamp", "data"}; the type selects the schema of data */
         Event: components["schemas"]["RequestObjectVerificationEvent"] | components["schemas"]["ConsentDecisionEvent"] | components["schemas"]["TokenIssuedEvent"] | components["schemas"]["TokenRevokedEvent"] | components["schemas"]["ToolCallRecordedEvent"];
@@ -1669,6 +1808,81 @@ export interface components {
             } | null;
             set_jwks_uri: string | null;
             /** @description The whsec_ signing secret: shown this once, never again */
+            secret: string;
+        };
+        Subscription: {
+            id: string;
+            url: string;
+            /** @description null: every rule */
+            rules: ("request_uri_replay" | "beyond_grant" | "token_exceeds_consent" | "outside_lifetime" | "orphan" | "consent_exceeds_request" | "redirect_uri_unregistered" | "unencrypted_sensitive" | "alg_policy" | "verdict_mismatch" | "lifetime_policy" | "unsigned_high_impact" | "conflicting_redelivery")[] | null;
+            /** @enum {string} */
+            min_severity: "low" | "medium" | "high" | "critical";
+            description: string | null;
+            /**
+             * @description disabled: nothing more is delivered, pending deliveries are cancelled; kept with its history
+             * @enum {string}
+             */
+            status: "enabled" | "disabled";
+            /** Format: date-time */
+            created_at: string;
+            secret_rotated_at: string | null;
+            disabled_at: string | null;
+        };
+        SubscriptionDetail: {
+            id: string;
+            url: string;
+            /** @description null: every rule */
+            rules: ("request_uri_replay" | "beyond_grant" | "token_exceeds_consent" | "outside_lifetime" | "orphan" | "consent_exceeds_request" | "redirect_uri_unregistered" | "unencrypted_sensitive" | "alg_policy" | "verdict_mismatch" | "lifetime_policy" | "unsigned_high_impact" | "conflicting_redelivery")[] | null;
+            /** @enum {string} */
+            min_severity: "low" | "medium" | "high" | "critical";
+            description: string | null;
+            /**
+             * @description disabled: nothing more is delivered, pending deliveries are cancelled; kept with its history
+             * @enum {string}
+             */
+            status: "enabled" | "disabled";
+            /** Format: date-time */
+            created_at: string;
+            secret_rotated_at: string | null;
+            disabled_at: string | null;
+            /** @description How many deliveries it has, by status */
+            deliveries: {
+                pending: number;
+                delivered: number;
+                failed: number;
+                cancelled: number;
+            };
+        };
+        SubscriptionsPage: {
+            /** @description Newest first */
+            items: components["schemas"]["Subscription"][];
+            /** @description Pass as cursor for the next page; null on the last page */
+            next_cursor: string | null;
+        };
+        SubscriptionsQuery: {
+            /** @default 25 */
+            limit: number;
+            /** @description next_cursor of the previous page */
+            cursor?: string;
+        };
+        SubscriptionWithSecret: {
+            id: string;
+            url: string;
+            /** @description null: every rule */
+            rules: ("request_uri_replay" | "beyond_grant" | "token_exceeds_consent" | "outside_lifetime" | "orphan" | "consent_exceeds_request" | "redirect_uri_unregistered" | "unencrypted_sensitive" | "alg_policy" | "verdict_mismatch" | "lifetime_policy" | "unsigned_high_impact" | "conflicting_redelivery")[] | null;
+            /** @enum {string} */
+            min_severity: "low" | "medium" | "high" | "critical";
+            description: string | null;
+            /**
+             * @description disabled: nothing more is delivered, pending deliveries are cancelled; kept with its history
+             * @enum {string}
+             */
+            status: "enabled" | "disabled";
+            /** Format: date-time */
+            created_at: string;
+            secret_rotated_at: string | null;
+            disabled_at: string | null;
+            /** @description The whsec_ signing secret (Standard Webhooks): shown in this answer only, never again */
             secret: string;
         };
         /** @description The data of a token.issued event */
@@ -6154,6 +6368,467 @@ export interface operations {
                 };
             };
             /** @description No finding has this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An error, as RFC 9457 problem details naming each offending field */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    SubscriptionsController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "1",
+                     *           "url": "https://hooks.example.com/jartrail",
+                     *           "rules": null,
+                     *           "min_severity": "high",
+                     *           "description": "security on-call",
+                     *           "status": "enabled",
+                     *           "created_at": "2026-12-04T04:47:08.633Z",
+                     *           "secret_rotated_at": null,
+                     *           "disabled_at": null
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SubscriptionsPage"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one (problem details) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the audit:admin scope (problem details) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An error, as RFC 9457 problem details naming each offending field */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    SubscriptionsController_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://hooks.example.com/jartrail",
+                 *       "min_severity": "high",
+                 *       "description": "security on-call"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateSubscriptionRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "1",
+                     *       "url": "https://hooks.example.com/jartrail",
+                     *       "rules": null,
+                     *       "min_severity": "high",
+                     *       "description": "security on-call",
+                     *       "status": "enabled",
+                     *       "created_at": "2026-12-04T04:47:08.633Z",
+                     *       "secret_rotated_at": null,
+                     *       "disabled_at": null,
+                     *       "secret": "whsec_b6DEC6VHXLgG5e1wZRrkmleww1dSAj3Z5QvXJU02vE0="
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SubscriptionWithSecret"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one (problem details) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the audit:admin scope (problem details) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An error, as RFC 9457 problem details naming each offending field */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    SubscriptionsController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of a subscription */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "1",
+                     *       "url": "https://hooks.example.com/jartrail",
+                     *       "rules": null,
+                     *       "min_severity": "high",
+                     *       "description": "security on-call",
+                     *       "status": "enabled",
+                     *       "created_at": "2026-12-04T04:47:08.633Z",
+                     *       "secret_rotated_at": null,
+                     *       "disabled_at": null,
+                     *       "deliveries": {
+                     *         "pending": 0,
+                     *         "delivered": 1,
+                     *         "failed": 0,
+                     *         "cancelled": 0
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SubscriptionDetail"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one (problem details) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the audit:admin scope (problem details) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No subscription has this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An error, as RFC 9457 problem details naming each offending field */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    SubscriptionsController_disable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of a subscription */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "1",
+                     *       "url": "https://hooks.example.com/jartrail",
+                     *       "rules": null,
+                     *       "min_severity": "high",
+                     *       "description": "security on-call",
+                     *       "status": "disabled",
+                     *       "created_at": "2026-12-04T04:47:08.633Z",
+                     *       "secret_rotated_at": "2026-12-04T04:47:08.984Z",
+                     *       "disabled_at": "2026-12-04T04:47:09.006Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Subscription"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one (problem details) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the audit:admin scope (problem details) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No subscription has this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An error, as RFC 9457 problem details naming each offending field */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    SubscriptionsController_rotateSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of a subscription */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "1",
+                     *       "url": "https://hooks.example.com/jartrail",
+                     *       "rules": null,
+                     *       "min_severity": "high",
+                     *       "description": "security on-call",
+                     *       "status": "enabled",
+                     *       "created_at": "2026-12-04T04:47:08.633Z",
+                     *       "secret_rotated_at": "2026-12-04T04:47:08.984Z",
+                     *       "disabled_at": null,
+                     *       "secret": "whsec_ikcFNIxF7NgWrDkF3azqiEjxuZxbKMReewygRTJNTh8="
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SubscriptionWithSecret"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one (problem details) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the audit:admin scope (problem details) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No subscription has this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The subscription is disabled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An error, as RFC 9457 problem details naming each offending field */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    SubscriptionsController_deliveries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of a subscription */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "1",
+                     *           "message_id": "msg_finding_change_1",
+                     *           "type": "finding.opened",
+                     *           "finding_id": "1",
+                     *           "finding_change_id": "1",
+                     *           "status": "delivered",
+                     *           "attempt_count": 2,
+                     *           "next_attempt_at": null,
+                     *           "created_at": "2026-12-04T04:47:08.756Z",
+                     *           "finished_at": "2026-12-04T04:47:08.876Z",
+                     *           "attempts": [
+                     *             {
+                     *               "attempt": 1,
+                     *               "at": "2026-12-04T04:47:08.783Z",
+                     *               "duration_ms": 19,
+                     *               "outcome": "http_status",
+                     *               "status_code": 503,
+                     *               "error": null,
+                     *               "response_excerpt": "upstream unavailable upstream unavailable upstream unavailable upstream unavailable upstream unavailable upstream unavailable upstream unavailable upstream unavailable upstream unavailable upstream unavailable upstream unavailable upstream unavailable upst"
+                     *             },
+                     *             {
+                     *               "attempt": 2,
+                     *               "at": "2026-12-04T04:47:08.866Z",
+                     *               "duration_ms": 6,
+                     *               "outcome": "delivered",
+                     *               "status_code": 204,
+                     *               "error": null,
+                     *               "response_excerpt": null
+                     *             }
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DeliveriesPage"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one (problem details) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the audit:admin scope (problem details) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No subscription has this id */
             404: {
                 headers: {
                     [name: string]: unknown;

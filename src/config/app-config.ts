@@ -67,6 +67,16 @@ const environmentSchema = z.object({
   FINDINGS_BATCH_SUBJECTS: integer(1, 10_000).default(500),
   FINDINGS_DELAY_MS: integer(0, 60_000).default(1000),
   ORPHAN_GRACE_SECONDS: integer(0, 30 * 86_400).default(600),
+  NOTIFICATIONS_ENABLED: booleanFlag.default(true),
+  NOTIFICATIONS_POLL_INTERVAL_MS: integer(10, 60_000).default(1000),
+  NOTIFICATIONS_BATCH_SIZE: integer(1, 1000).default(20),
+  NOTIFICATIONS_TIMEOUT_MS: integer(100, 120_000).default(10_000),
+  NOTIFICATIONS_RETRY_BASE_MS: integer(1, 3_600_000).default(5000),
+  NOTIFICATIONS_RETRY_CAP_MS: integer(1, 86_400_000).default(3_600_000),
+  NOTIFICATIONS_MAX_ATTEMPTS: integer(1, 1000).default(15),
+  NOTIFICATIONS_MAX_AGE_SECONDS: integer(1, 30 * 86_400).default(86_400),
+  NOTIFICATIONS_ALLOW_HTTP: booleanFlag.default(false),
+  NOTIFICATIONS_ALLOW_PRIVATE: booleanFlag.default(false),
   JWKS_TIMEOUT_MS: integer(1, 60_000).default(3000),
   JWKS_MAX_BYTES: integer(256, 4 * 1024 * 1024).default(64 * 1024),
   JWKS_CACHE_TTL_SECONDS: integer(0, 86_400).default(300),
@@ -165,6 +175,25 @@ export interface AppConfig {
     /** How long a record may wait for the record that completes it before it is an orphan. */
     readonly orphanGraceSeconds: number;
   };
+  readonly notifications: {
+    /** Run the delivery worker in this process (every replica may; they claim different deliveries). */
+    readonly enabled: boolean;
+    readonly pollIntervalMs: number;
+    /** Deliveries claimed, and sent concurrently, at once. */
+    readonly batchSize: number;
+    /** One attempt: connecting, sending and the receiver's answer. */
+    readonly timeoutMs: number;
+    /** Retry delays: base doubled per failed attempt, at most cap, with jitter (retry-schedule.ts). */
+    readonly retryBaseMs: number;
+    readonly retryCapMs: number;
+    /** A delivery is `failed` after this many attempts, or when its next attempt would be later than maxAgeSeconds after it was queued. */
+    readonly maxAttempts: number;
+    readonly maxAgeSeconds: number;
+    /** Plain http:// subscription URLs (tests, a receiver inside the same network); https otherwise. */
+    readonly allowHttp: boolean;
+    /** Subscription URLs on loopback, private, link-local and other non-public addresses (checked again at each attempt). */
+    readonly allowPrivateAddresses: boolean;
+  };
   readonly jwks: {
     readonly timeoutMs: number;
     readonly maxBytes: number;
@@ -254,6 +283,18 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
       batchSubjects: env.FINDINGS_BATCH_SUBJECTS,
       delayMs: env.FINDINGS_DELAY_MS,
       orphanGraceSeconds: env.ORPHAN_GRACE_SECONDS,
+    },
+    notifications: {
+      enabled: env.NOTIFICATIONS_ENABLED,
+      pollIntervalMs: env.NOTIFICATIONS_POLL_INTERVAL_MS,
+      batchSize: env.NOTIFICATIONS_BATCH_SIZE,
+      timeoutMs: env.NOTIFICATIONS_TIMEOUT_MS,
+      retryBaseMs: env.NOTIFICATIONS_RETRY_BASE_MS,
+      retryCapMs: env.NOTIFICATIONS_RETRY_CAP_MS,
+      maxAttempts: env.NOTIFICATIONS_MAX_ATTEMPTS,
+      maxAgeSeconds: env.NOTIFICATIONS_MAX_AGE_SECONDS,
+      allowHttp: env.NOTIFICATIONS_ALLOW_HTTP,
+      allowPrivateAddresses: env.NOTIFICATIONS_ALLOW_PRIVATE,
     },
     verification: {
       clockSkewSeconds: env.VERIFY_CLOCK_SKEW_SECONDS,

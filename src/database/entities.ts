@@ -11,6 +11,9 @@ import { FindingChangeEntity } from '../findings/finding-change.entity';
 import { FindingCheckEntity } from '../findings/finding-check.entity';
 import { FindingTriageEntity } from '../findings/finding-triage.entity';
 import { FindingEntity } from '../findings/finding.entity';
+import { NotificationAttemptEntity } from '../findings/notifications/notification-attempt.entity';
+import { NotificationDeliveryEntity } from '../findings/notifications/notification-delivery.entity';
+import { SubscriptionEntity } from '../findings/notifications/subscription.entity';
 import { ClientEntity } from '../request-objects/client.entity';
 import { DecryptionKeyEntity } from '../request-objects/decryption-key.entity';
 import { IndependentVerdictEntity } from '../request-objects/independent-verdict.entity';
@@ -48,6 +51,9 @@ export const ENTITIES = [
   FindingChangeEntity,
   FindingCheckEntity,
   FindingTriageEntity,
+  SubscriptionEntity,
+  NotificationDeliveryEntity,
+  NotificationAttemptEntity,
   ClientEntity,
   DecryptionKeyEntity,
   VerificationQueueEntity,

@@ -4,9 +4,10 @@ import { FindingsController } from './findings.controller';
 import { FindingsRepository } from './findings.repository';
 import { FindingsService } from './findings.service';
 import { FindingsWorker } from './findings.worker';
+import { NotificationsModule } from './notifications/notifications.module';
 
 @Module({
-  imports: [LedgerModule],
+  imports: [LedgerModule, NotificationsModule],
   controllers: [FindingsController],
   providers: [FindingsRepository, FindingsService, FindingsWorker],
   exports: [FindingsRepository, FindingsService, FindingsWorker],

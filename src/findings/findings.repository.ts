@@ -523,10 +523,13 @@ export class FindingsRepository {
     return bySubject;
   }
 
-  /** New findings and their `opened` history rows; occurred_at is the earliest occurrence among their evidence. */
-  async open(manager: EntityManager, findings: readonly (FindingDraft & { subject: string; facts_of_subject: SubjectFacts; occurredAt: Date })[]): Promise<void> {
-    if (findings.length === 0) return;
-    await manager.query(
+  /**
+   * New findings and their `opened` history rows; occurred_at is the earliest occurrence among their evidence.
+   * Returns the ids of the history rows written.
+   */
+  async open(manager: EntityManager, findings: readonly (FindingDraft & { subject: string; facts_of_subject: SubjectFacts; occurredAt: Date })[]): Promise<string[]> {
+    if (findings.length === 0) return [];
+    const changes: { id: string }[] = await manager.query(
       `WITH opened AS (
          INSERT INTO findings (subject, chain_digest, rule, finding_key, severity, status, summary, facts, evidence, client_id, issuer, occurred_at, first_seen_at, updated_at)
          SELECT f.subject, CASE WHEN f.subject LIKE '${LOOSE_RECORD_PREFIX}%' THEN NULL ELSE f.subject END, f.rule, f.finding_key, f.severity, 'open', f.summary, f.facts, f.evidence,
@@ -535,7 +538,8 @@ export class FindingsRepository {
          RETURNING id, severity
        )
        INSERT INTO finding_changes (finding_id, change, severity, reason, at)
-       SELECT id, 'opened', severity, 'the rule fires on the evidence', clock_timestamp() FROM opened`,
+       SELECT id, 'opened', severity, 'the rule fires on the evidence', clock_timestamp() FROM opened
+       RETURNING id`,
       [
         JSON.stringify(
           findings.map((finding) => ({
@@ -553,11 +557,13 @@ export class FindingsRepository {
         ),
       ],
     );
+    return changes.map((change) => String(change.id));
   }
 
-  async update(manager: EntityManager, updates: readonly (FindingUpdate & { occurredAt: Date })[]): Promise<void> {
-    if (updates.length === 0) return;
-    await manager.query(
+  /** Updates findings found again; returns the ids of the history rows written (escalated, deescalated, reopened). */
+  async update(manager: EntityManager, updates: readonly (FindingUpdate & { occurredAt: Date })[]): Promise<string[]> {
+    if (updates.length === 0) return [];
+    const changes: { id: string }[] = await manager.query(
       `WITH changed AS (
          UPDATE findings f SET severity = u.severity, status = 'open', summary = u.summary, facts = u.facts, evidence = u.evidence,
                 occurred_at = u.occurred_at, updated_at = clock_timestamp(),
@@ -570,7 +576,8 @@ export class FindingsRepository {
        SELECT id, change, severity,
               CASE change WHEN 'reopened' THEN 'the rule fires again on the evidence' WHEN 'escalated' THEN 'new evidence raised its severity' ELSE 'new evidence lowered its severity' END,
               clock_timestamp()
-       FROM changed WHERE change IS NOT NULL`,
+       FROM changed WHERE change IS NOT NULL
+       RETURNING id`,
       [
         JSON.stringify(
           updates.map((update) => ({
@@ -585,6 +592,7 @@ export class FindingsRepository {
         ),
       ],
     );
+    return changes.map((change) => String(change.id));
   }
 
   async resolve(manager: EntityManager, resolutions: readonly FindingResolution[]): Promise<void> {

@@ -7,14 +7,15 @@ import { withTransactionRetry } from '../database/transaction-retry';
 import { evaluateSubject } from './evaluate-subject';
 import { reconcile } from './finding-reconciler';
 import { FindingsRepository } from './findings.repository';
+import { NotificationOutboxRepository } from './notifications/notification-outbox.repository';
 import type { FindingDraft } from './rule';
 
 /**
  * Evaluates the finding rules over the chains the linker, the verification worker and the client registry queue
  * (finding_checks), after their commits and never in an ingest transaction. Every replica runs one; they take turns
  * (one evaluation transaction at a time, cluster-wide), so a chain's findings have one writer and a replica killed
- * mid-batch leaves its checks queued for the next. A batch's findings, their history and the removal of its checks
- * commit together.
+ * mid-batch leaves its checks queued for the next. A batch's findings, their history, the notifications they owe
+ * subscribers and the removal of its checks commit together.
  */
 @Injectable()
 export class FindingsWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -24,6 +25,7 @@ export class FindingsWorker implements OnApplicationBootstrap, BeforeApplication
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly findings: FindingsRepository,
+    private readonly notifications: NotificationOutboxRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.loop = new BatchLoop({
@@ -87,9 +89,10 @@ export class FindingsWorker implements OnApplicationBootstrap, BeforeApplication
           resolved.push(...changes.resolved);
           if (evaluation.recheckAt) rechecks.push({ subject, dueAt: evaluation.recheckAt });
         }
-        await this.findings.open(manager, opened);
-        await this.findings.update(manager, updated);
+        const changeIds = [...(await this.findings.open(manager, opened)), ...(await this.findings.update(manager, updated))];
         await this.findings.resolve(manager, resolved);
+        // What subscribers are owed commits with the changes that owe it: nothing lost to a restart in between.
+        await this.notifications.enqueue(manager, changeIds);
         await this.findings.removeChecks(manager, claimed.checkIds);
         await this.findings.scheduleChecks(manager, rechecks);
         return claimed.subjects.length;

@@ -5,6 +5,7 @@ import { Access } from '../access/access.decorator';
 import { LinkQueueRepository } from '../chains/link-queue.repository';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { FindingsRepository } from '../findings/findings.repository';
+import { NotificationOutboxRepository } from '../findings/notifications/notification-outbox.repository';
 
 /** A database that does not answer within this is as good as down for a readiness probe. */
 const DATABASE_PING_TIMEOUT_MS = 1500;
@@ -18,6 +19,7 @@ export class HealthController {
     private readonly indicators: HealthIndicatorService,
     private readonly linkQueue: LinkQueueRepository,
     private readonly findings: FindingsRepository,
+    private readonly notifications: NotificationOutboxRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -34,13 +36,14 @@ export class HealthController {
   @HealthCheck()
   @ApiOperation({
     summary:
-      'Readiness: the database answers a ping within 1.5 s; `linker` gauges linking lag (pending_records, oldest_pending_seconds, linked_below), degraded past LINKER_LAG_WARNING_SECONDS; `findings` gauges the evaluation queue (pending_subjects, oldest_due_seconds), degraded past the same threshold',
+      'Readiness: the database answers a ping within 1.5 s; `linker` gauges linking lag (pending_records, oldest_pending_seconds, linked_below), degraded past LINKER_LAG_WARNING_SECONDS; `findings` gauges the evaluation queue (pending_subjects, oldest_due_seconds), degraded past the same threshold; `notifications` gauges the delivery backlog (pending_deliveries, oldest_due_seconds), never degraded by it',
   })
   ready() {
     return this.health.check([
       () => this.database.pingCheck('database', { timeout: DATABASE_PING_TIMEOUT_MS }),
       () => this.linkerLag(),
       () => this.findingsLag(),
+      () => this.notificationBacklog(),
     ]);
   }
 
@@ -54,6 +57,17 @@ export class HealthController {
     if (!progress) return linker.down({ message: 'the link queue cannot be read' });
     const gauge = { pending_records: progress.pendingRecords, oldest_pending_seconds: progress.oldestPendingSeconds, linked_below: progress.linkedBelow };
     return progress.oldestPendingSeconds > this.config.linker.lagWarningSeconds ? linker.degraded(gauge) : linker.up(gauge);
+  }
+
+  /**
+   * The delivery backlog as a gauge only: it grows while a receiver is down, which says nothing about this replica's
+   * readiness, so it never degrades it (alert on oldest_due_seconds instead).
+   */
+  private async notificationBacklog() {
+    const notifications = this.indicators.check('notifications');
+    const backlog = await this.notifications.backlog().catch(() => undefined);
+    if (!backlog) return notifications.down({ message: 'the notification outbox cannot be read' });
+    return notifications.up({ pending_deliveries: backlog.pendingDeliveries, oldest_due_seconds: backlog.oldestDueSeconds });
   }
 
   /** Findings lag behind linking the same way: derived data, late but not lost. */

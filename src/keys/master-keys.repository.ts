@@ -5,7 +5,7 @@ import type { MasterKeyId, SealedValue, SealPurpose } from '../common/crypto/key
 
 /** One kind of sealed value: where it is kept, what its seal is bound to, and which derived key seals it. */
 export interface SealedTable {
-  readonly table: 'source_secrets' | 'decryption_keys' | 'ledger_signing_key_secrets' | 'service_keys';
+  readonly table: 'source_secrets' | 'decryption_keys' | 'ledger_signing_key_secrets' | 'service_keys' | 'notification_subscriptions';
   readonly keyColumn: string;
   /** The columns the associated data is made of, in the order `contextOf` takes them. */
   readonly contextColumns: readonly string[];

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Keyring, type MasterKeyId } from '../common/crypto/keyring';
 import { serviceKeySealingContext } from '../database/database-bootstrap';
 import type { ServiceKeyPurpose } from '../database/service-key.entity';
+import { subscriptionSecretSealingContext } from '../findings/notifications/subscriptions.service';
 import { ledgerKeySealingContext } from '../ledger/signing-keys.service';
 import { decryptionKeySealingContext } from '../request-objects/clients.service';
 import { sourceSecretSealingContext } from '../sources/sources.service';
@@ -13,6 +14,7 @@ export const SEALED_TABLES: readonly SealedTable[] = [
   { table: 'decryption_keys', keyColumn: 'id', contextColumns: ['id'], purpose: 'secret', contextOf: (row) => decryptionKeySealingContext(row.id!) },
   { table: 'ledger_signing_key_secrets', keyColumn: 'kid', contextColumns: ['kid'], purpose: 'ledger key', contextOf: (row) => ledgerKeySealingContext(row.kid!) },
   { table: 'service_keys', keyColumn: 'purpose', contextColumns: ['purpose'], purpose: 'secret', contextOf: (row) => serviceKeySealingContext(row.purpose as ServiceKeyPurpose) },
+  { table: 'notification_subscriptions', keyColumn: 'id', contextColumns: ['secret_id'], purpose: 'secret', contextOf: (row) => subscriptionSecretSealingContext(row.secret_id!) },
 ];
 
 export interface SealedCount {

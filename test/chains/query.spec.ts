@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { fieldsOf, problemOf, startTestApp, type TestApp } from '../support/app';
 import { aConsent, aRevocation, aToken, aToolCall, aVerification, type Envelope, hashOf, randomDigest, registerSenders } from '../support/events';
+import { checkpointNow } from '../support/ledger';
 
 type Senders = Awaited<ReturnType<typeof registerSenders>>;
 type Item = { digest: string; first_recorded_at: string };
@@ -191,6 +192,8 @@ describe('encrypted request objects: the inner digest finds the chain', () => {
     const inner = randomDigest();
     const verification = jwe(inner);
     await context.senders.as.event(verification).expect(202);
+    // The record ledgered and checkpointed first: otherwise the sequencer may do it between the two reads.
+    await checkpointNow(context.app);
     const byOuter = (await context.app.get(`/v1/chains/${verification.data.digest}`).expect(200)).body;
     const byInner = (await context.app.get(`/v1/chains/${inner}`).expect(200)).body;
     expect(byOuter.aliases).toEqual([inner]);

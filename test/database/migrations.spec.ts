@@ -23,6 +23,7 @@ const APPEND_ONLY: Record<string, string> = {
   ledger_signing_keys: 'alg',
   ledger_checkpoints: 'jws',
   ledger_purges: 'policy',
+  notification_attempts: 'outcome',
 };
 
 describe('migrations', () => {

@@ -180,7 +180,8 @@ describe('findings', () => {
 
   it('judges a chain changed by several linker batches in a burst once, when its delay has passed', async () => {
     await evaluateNow(app);
-    const delayed = await startTestApp({ db: app.db, env: { FINDINGS_DELAY_MS: '400', LINKER_ENABLED: 'false' } });
+    // A delay long enough that three sends and links finish within it on a loaded machine.
+    const delayed = await startTestApp({ db: app.db, env: { FINDINGS_DELAY_MS: '3000', LINKER_ENABLED: 'false' } });
     try {
       const delayedSenders = await registerSenders(delayed);
       const digest = randomDigest();
@@ -196,9 +197,13 @@ describe('findings', () => {
       expect(await checks()).toEqual([{ n: '3' }]);
       const worker = delayed.app.get(FindingsWorker);
       expect(await worker.drain()).toBe(0);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      // One evaluation of the chain answers every check queued for it, including those not due yet.
-      expect(await worker.drain()).toBe(1);
+      // Once the first check is due, one evaluation of the chain answers every check queued for it, including those not due yet.
+      let evaluated = 0;
+      for (const deadline = Date.now() + 30_000; evaluated === 0 && Date.now() < deadline; ) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        evaluated = await worker.drain();
+      }
+      expect(evaluated).toBe(1);
       expect(await checks()).toEqual([{ n: '0' }]);
     } finally {
       await delayed.close();

@@ -1850,5 +1850,139 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
         "next_cursor": "WyI0MCJd"
       }
     }
+  },
+  "SubscriptionsController_create": {
+    "request": {
+      "url": "https://hooks.example.com/jartrail",
+      "min_severity": "high",
+      "description": "security on-call"
+    },
+    "responses": {
+      "201": {
+        "id": "1",
+        "url": "https://hooks.example.com/jartrail",
+        "rules": null,
+        "min_severity": "high",
+        "description": "security on-call",
+        "status": "enabled",
+        "created_at": "2026-12-04T04:47:08.633Z",
+        "secret_rotated_at": null,
+        "disabled_at": null,
+        "secret": "whsec_b6DEC6VHXLgG5e1wZRrkmleww1dSAj3Z5QvXJU02vE0="
+      }
+    }
+  },
+  "SubscriptionsController_list": {
+    "responses": {
+      "200": {
+        "items": [
+          {
+            "id": "1",
+            "url": "https://hooks.example.com/jartrail",
+            "rules": null,
+            "min_severity": "high",
+            "description": "security on-call",
+            "status": "enabled",
+            "created_at": "2026-12-04T04:47:08.633Z",
+            "secret_rotated_at": null,
+            "disabled_at": null
+          }
+        ],
+        "next_cursor": null
+      }
+    }
+  },
+  "SubscriptionsController_get": {
+    "responses": {
+      "200": {
+        "id": "1",
+        "url": "https://hooks.example.com/jartrail",
+        "rules": null,
+        "min_severity": "high",
+        "description": "security on-call",
+        "status": "enabled",
+        "created_at": "2026-12-04T04:47:08.633Z",
+        "secret_rotated_at": null,
+        "disabled_at": null,
+        "deliveries": {
+          "pending": 0,
+          "delivered": 1,
+          "failed": 0,
+          "cancelled": 0
+        }
+      }
+    }
+  },
+  "SubscriptionsController_disable": {
+    "responses": {
+      "200": {
+        "id": "1",
+        "url": "https://hooks.example.com/jartrail",
+        "rules": null,
+        "min_severity": "high",
+        "description": "security on-call",
+        "status": "disabled",
+        "created_at": "2026-12-04T04:47:08.633Z",
+        "secret_rotated_at": "2026-12-04T04:47:08.984Z",
+        "disabled_at": "2026-12-04T04:47:09.006Z"
+      }
+    }
+  },
+  "SubscriptionsController_rotateSecret": {
+    "responses": {
+      "201": {
+        "id": "1",
+        "url": "https://hooks.example.com/jartrail",
+        "rules": null,
+        "min_severity": "high",
+        "description": "security on-call",
+        "status": "enabled",
+        "created_at": "2026-12-04T04:47:08.633Z",
+        "secret_rotated_at": "2026-12-04T04:47:08.984Z",
+        "disabled_at": null,
+        "secret": "whsec_ikcFNIxF7NgWrDkF3azqiEjxuZxbKMReewygRTJNTh8="
+      }
+    }
+  },
+  "SubscriptionsController_deliveries": {
+    "responses": {
+      "200": {
+        "items": [
+          {
+            "id": "1",
+            "message_id": "msg_finding_change_1",
+            "type": "finding.opened",
+            "finding_id": "1",
+            "finding_change_id": "1",
+            "status": "delivered",
+            "attempt_count": 2,
+            "next_attempt_at": null,
+            "created_at": "2026-12-04T04:47:08.756Z",
+            "finished_at": "2026-12-04T04:47:08.876Z",
+            "attempts": [
+              {
+                "attempt": 1,
+                "at": "2026-12-04T04:47:08.783Z",
+                "duration_ms": 19,
+                "outcome": "http_status",
+                "status_code": 503,
+                "error": null,
+                "response_excerpt": "upstream unavailable upstream unavailable upstream unavailable upstream unavailable upstream unavailable upstream unavailable upstream unavailable upstream unavailable upstream unavailable upstream unavailable upstream unavailable upstream unavailable upst"
+              },
+              {
+                "attempt": 2,
+                "at": "2026-12-04T04:47:08.866Z",
+                "duration_ms": 6,
+                "outcome": "delivered",
+                "status_code": 204,
+                "error": null,
+                "response_excerpt": null
+              }
+            ]
+          }
+        ],
+        "next_cursor": null
+      }
+    }
   }
 };
