@@ -9,6 +9,11 @@ export interface MinimizationPolicy {
   readonly keepRequestObjects: boolean;
 }
 
+/** Who reported a record, for its summary. */
+export interface RecordedBy {
+  readonly sourceName: string;
+}
+
 /**
  * One event type of the ingest contract: who may send it, the schema of its `data`, when it happened, how it
  * links into chains, and what is removed before storage. Pure: no I/O, so it is tested alone.
@@ -26,6 +31,11 @@ export interface EventTypeDefinition<Data extends object = object> {
    */
   readonly causalRank: number;
   links(data: Data): RecordLinks;
+  /**
+   * One line for a reviewer reading a chain's timeline top to bottom. `data` is as stored: it passed the schema on the
+   * way in, and minimisation only removed or replaced values.
+   */
+  summarize(data: Data, recorded: RecordedBy): string;
   minimize(data: Data, policy: MinimizationPolicy): Data;
   /**
    * For a type jartrail verifies again itself: what the verification needs that minimisation may drop (the

@@ -27,4 +27,5 @@ export const consentDecisionEvent = defineEventType<ConsentData>({
   causalRank: 1,
   links: (data) => ({ digest: data.digest }),
   minimize: (data, policy) => ({ ...data, subject: policy.subjectOf(data.subject) }),
+  summarize: (data) => `consent ${data.decision} by subject ${data.subject}${data.granted?.scope ? ` for scope "${data.granted.scope}"` : ''}`,
 });

@@ -33,6 +33,9 @@ const confirmation = z.union([
   z.strictObject({ 'x5t#S256': z.string().min(1).max(128) }),
 ]);
 
+/** A token as a summary names it: by jti, else by the start of its hash. */
+const tokenName = (token: { jti?: string; token_hash?: string }) => (token.jti ? `jti ${token.jti}` : `hash ${String(token.token_hash).slice(0, 12)}…`);
+
 const tokenIssuedData = z
   .strictObject({
     digest: digest.optional(),
@@ -75,6 +78,8 @@ export const tokenIssuedEvent = defineEventType<TokenIssuedData>({
     tokenReference: data.parent ? { role: 'parent', keys: tokenKeysOf(data.parent) } : undefined,
   }),
   minimize: (data) => data,
+  summarize: (data) =>
+    `${data.token_type} token issued (${tokenName(data)})${data.parent ? ` from parent ${tokenName(data.parent)}` : ''}${data.grant_type ? ` by ${data.grant_type}` : ''}${data.scope ? `, scope "${data.scope}"` : ''}`,
 });
 
 const tokenRevokedData = z
@@ -101,4 +106,5 @@ export const tokenRevokedEvent = defineEventType<TokenRevokedData>({
   causalRank: 3,
   links: (data) => ({ tokenReference: { role: 'revocation', keys: tokenKeysOf(data) } }),
   minimize: (data) => data,
+  summarize: (data) => `token ${tokenName(data)} revoked${data.reason ? `: ${data.reason}` : ''}`,
 });

@@ -41,4 +41,6 @@ export const toolCallRecordedEvent = defineEventType<ToolCallData>({
   causalRank: 3,
   links: (data) => ({ tokenReference: { role: 'usage', keys: tokenKeysOf(data.token) } }),
   minimize: (data) => data,
+  summarize: (data) =>
+    `agent ${data.agent_id} called ${data.tool}.${data.action}: ${data.outcome}${data.side_effect ? `, side effect ${data.side_effect.kind} ${data.side_effect.reference}` : ''}`,
 });

@@ -115,4 +115,11 @@ export const requestObjectVerificationEvent = defineEventType<VerificationData>(
     const { request_object: _dropped, ...kept } = data;
     return kept;
   },
+  // The AS's word only; the chain document adds jartrail's own verdict, which is not part of the record.
+  summarize: (data, { sourceName }) => {
+    const what = data.unsigned
+      ? 'plain (unsigned) authorization request'
+      : `request object (${data.header?.alg ?? '?'}${data.encryption ? `, encrypted ${data.encryption.alg}/${data.encryption.enc}` : ''})`;
+    return `${sourceName} ${data.verdict} the ${what} of client ${data.client_id}, delivered by ${data.delivery}${data.reason ? `: ${data.reason}` : ''}`;
+  },
 });
