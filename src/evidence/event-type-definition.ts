@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { FacetDeclaration } from './facets';
 import type { RecordLinks } from './record-links';
 import type { SourceKind } from '../sources/source-kind';
 
@@ -18,8 +19,8 @@ export interface RecordedBy {
  * One event type of the ingest contract: who may send it, the schema of its `data`, when it happened, how it
  * links into chains, and what is removed before storage. Pure: no I/O, so it is tested alone.
  */
-export interface EventTypeDefinition<Data extends object = object> {
-  readonly type: string;
+export interface EventTypeDefinition<Data extends object = object, Type extends string = string> {
+  readonly type: Type;
   readonly senderKind: SourceKind;
   readonly data: z.ZodType<Data>;
   /** The moment the record describes, for the chain's timeline (the envelope timestamp when nothing better exists). */
@@ -36,6 +37,8 @@ export interface EventTypeDefinition<Data extends object = object> {
    * way in, and minimisation only removed or replaced values.
    */
   summarize(data: Data, recorded: RecordedBy): string;
+  /** What a record of this type makes searchable in each chain it joins (`GET /v1/chains?client_id=...`). */
+  readonly facets: readonly FacetDeclaration[];
   minimize(data: Data, policy: MinimizationPolicy): Data;
   /**
    * For a type jartrail verifies again itself: what the verification needs that minimisation may drop (the
@@ -44,6 +47,6 @@ export interface EventTypeDefinition<Data extends object = object> {
   independentVerification?(data: Data): { readonly requestObject: string | undefined };
 }
 
-export function defineEventType<Data extends object>(definition: EventTypeDefinition<Data>): EventTypeDefinition<Data> {
+export function defineEventType<Data extends object, const Type extends string>(definition: EventTypeDefinition<Data, Type>): EventTypeDefinition<Data, Type> {
   return definition;
 }

@@ -19,13 +19,15 @@ const consentData = z.strictObject({
 
 export type ConsentData = z.infer<typeof consentData>;
 
-export const consentDecisionEvent = defineEventType<ConsentData>({
+export const consentDecisionEvent = defineEventType({
   type: 'consent.decision',
   senderKind: 'authorization_server',
   data: consentData,
   occurredAt: (_data, envelopeTimestamp) => envelopeTimestamp,
   causalRank: 1,
   links: (data) => ({ digest: data.digest }),
+  // The subject as stored: its pseudonym, unless so configured.
+  facets: [{ name: 'subject', text: ['subject'] }],
   minimize: (data, policy) => ({ ...data, subject: policy.subjectOf(data.subject) }),
   summarize: (data) => `consent ${data.decision} by subject ${data.subject}${data.granted?.scope ? ` for scope "${data.granted.scope}"` : ''}`,
 });

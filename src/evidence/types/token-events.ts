@@ -66,7 +66,7 @@ const tokenIssuedData = z
 
 export type TokenIssuedData = z.infer<typeof tokenIssuedData>;
 
-export const tokenIssuedEvent = defineEventType<TokenIssuedData>({
+export const tokenIssuedEvent = defineEventType({
   type: 'token.issued',
   senderKind: 'token_service',
   data: tokenIssuedData,
@@ -77,6 +77,7 @@ export const tokenIssuedEvent = defineEventType<TokenIssuedData>({
     tokenIdentity: tokenKeysOf(data),
     tokenReference: data.parent ? { role: 'parent', keys: tokenKeysOf(data.parent) } : undefined,
   }),
+  facets: [],
   minimize: (data) => data,
   summarize: (data) =>
     `${data.token_type} token issued (${tokenName(data)})${data.parent ? ` from parent ${tokenName(data.parent)}` : ''}${data.grant_type ? ` by ${data.grant_type}` : ''}${data.scope ? `, scope "${data.scope}"` : ''}`,
@@ -97,7 +98,7 @@ const tokenRevokedData = z
 
 export type TokenRevokedData = z.infer<typeof tokenRevokedData>;
 
-export const tokenRevokedEvent = defineEventType<TokenRevokedData>({
+export const tokenRevokedEvent = defineEventType({
   type: 'token.revoked',
   senderKind: 'token_service',
   data: tokenRevokedData,
@@ -105,6 +106,7 @@ export const tokenRevokedEvent = defineEventType<TokenRevokedData>({
   // Like a tool call it needs the token; between the two, only their own times can tell which came first.
   causalRank: 3,
   links: (data) => ({ tokenReference: { role: 'revocation', keys: tokenKeysOf(data) } }),
+  facets: [],
   minimize: (data) => data,
   summarize: (data) => `token ${tokenName(data)} revoked${data.reason ? `: ${data.reason}` : ''}`,
 });

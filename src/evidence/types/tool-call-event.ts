@@ -33,13 +33,14 @@ const toolCallData = z
 
 export type ToolCallData = z.infer<typeof toolCallData>;
 
-export const toolCallRecordedEvent = defineEventType<ToolCallData>({
+export const toolCallRecordedEvent = defineEventType({
   type: 'tool_call.recorded',
   senderKind: 'agent',
   data: toolCallData,
   occurredAt: (data) => new Date(data.started_at),
   causalRank: 3,
   links: (data) => ({ tokenReference: { role: 'usage', keys: tokenKeysOf(data.token) } }),
+  facets: [{ name: 'tool', text: ['tool'] }],
   minimize: (data) => data,
   summarize: (data) =>
     `agent ${data.agent_id} called ${data.tool}.${data.action}: ${data.outcome}${data.side_effect ? `, side effect ${data.side_effect.kind} ${data.side_effect.reference}` : ''}`,

@@ -102,13 +102,25 @@ const verificationData = z
 
 export type VerificationData = z.infer<typeof verificationData>;
 
-export const requestObjectVerificationEvent = defineEventType<VerificationData>({
+export const requestObjectVerificationEvent = defineEventType({
   type: 'request_object.verification',
   senderKind: 'authorization_server',
   data: verificationData,
   occurredAt: (_data, envelopeTimestamp) => envelopeTimestamp,
   causalRank: 0,
   links: (data) => ({ digest: data.digest, innerDigest: data.inner_digest }),
+  facets: [
+    { name: 'client_id', text: ['client_id'] },
+    { name: 'issuer', text: ['issuer'] },
+    // A plain authorization request, or a request object with alg "none": nothing proves what the client asked.
+    {
+      name: 'unsigned',
+      trueWhenAny: [
+        { path: ['unsigned'], equals: 'true' },
+        { path: ['header', 'alg'], equals: 'none' },
+      ],
+    },
+  ],
   independentVerification: (data) => ({ requestObject: data.request_object }),
   minimize: (data, policy) => {
     if (policy.keepRequestObjects || data.request_object === undefined) return data;
