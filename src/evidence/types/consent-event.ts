@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { authorizationDetails, digest, resource, scope } from '../../common/schema/oauth-fields';
 import { defineEventType } from '../event-type-definition';
+import type { StoredEventOf } from '../evidence-record';
+import type { Grant } from '../grant';
 
 const consentData = z.strictObject({
   digest,
@@ -31,3 +33,11 @@ export const consentDecisionEvent = defineEventType({
   minimize: (data, policy) => ({ ...data, subject: policy.subjectOf(data.subject) }),
   summarize: (data) => `consent ${data.decision} by subject ${data.subject}${data.granted?.scope ? ` for scope "${data.granted.scope}"` : ''}`,
 });
+
+export type ConsentRecord = StoredEventOf<typeof consentDecisionEvent>;
+
+/** Approved or partial: the user let something through; a denied consent granted nothing. */
+export const approves = (data: ConsentData) => data.decision !== 'denied';
+
+/** What the user granted; undefined when the consent does not say, and so granted what was asked. */
+export const consentedGrantOf = (data: ConsentData): Grant | undefined => data.granted;

@@ -15,6 +15,8 @@ import {
 } from '../../common/schema/oauth-fields';
 import { tokenKeysOf } from '../record-links';
 import { defineEventType } from '../event-type-definition';
+import type { StoredEventOf } from '../evidence-record';
+import type { Grant } from '../grant';
 
 /** `access`, `refresh`, `id`, or an RFC 8693 token type URI. */
 const tokenType = z.union([
@@ -110,3 +112,9 @@ export const tokenRevokedEvent = defineEventType({
   minimize: (data) => data,
   summarize: (data) => `token ${tokenName(data)} revoked${data.reason ? `: ${data.reason}` : ''}`,
 });
+
+export type TokenRecord = StoredEventOf<typeof tokenIssuedEvent>;
+export type RevocationRecord = StoredEventOf<typeof tokenRevokedEvent>;
+
+/** What the token carries. Its `aud` is not a resource: only `resource` (RFC 8707) is. */
+export const tokenGrantOf = (data: TokenIssuedData): Grant => ({ scope: data.scope, resource: data.resource, authorization_details: data.authorization_details });

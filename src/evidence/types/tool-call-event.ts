@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { dateTime, digest, identifier, resource, shortText, tokenReference } from '../../common/schema/oauth-fields';
 import { tokenKeysOf } from '../record-links';
 import { defineEventType } from '../event-type-definition';
+import type { StoredEventOf } from '../evidence-record';
 
 const toolCallData = z
   .strictObject({
@@ -45,3 +46,5 @@ export const toolCallRecordedEvent = defineEventType({
   summarize: (data) =>
     `agent ${data.agent_id} called ${data.tool}.${data.action}: ${data.outcome}${data.side_effect ? `, side effect ${data.side_effect.kind} ${data.side_effect.reference}` : ''}`,
 });
+
+export type ToolCallRecord = StoredEventOf<typeof toolCallRecordedEvent>;
