@@ -37,6 +37,11 @@ export interface EventTypeDefinition<Data extends object = object, Type extends 
    * way in, and minimisation only removed or replaced values.
    */
   summarize(data: Data, recorded: RecordedBy): string;
+  /**
+   * A `data` as a sender writes it, valid for the schema: what a reader of the contract is shown first, and the case
+   * that the checks over every type (event-types.spec.ts) run through the definition.
+   */
+  readonly example: Readonly<Record<string, unknown>>;
   /** What a record of this type makes searchable in each chain it joins (`GET /v1/chains?client_id=...`). */
   readonly facets: readonly FacetDeclaration[];
   minimize(data: Data, policy: MinimizationPolicy): Data;

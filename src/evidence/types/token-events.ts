@@ -74,6 +74,7 @@ export const tokenIssuedEvent = defineEventType({
   data: tokenIssuedData,
   occurredAt: (data) => new Date(data.iat * 1000),
   causalRank: 2,
+  example: { digest: '47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU', token_type: 'access', jti: 'at-1', scope: 'openid mail.send', iat: 1_795_000_020, exp: 1_795_003_620, grant_type: 'authorization_code' },
   links: (data) => ({
     digest: data.digest,
     tokenIdentity: tokenKeysOf(data),
@@ -107,6 +108,7 @@ export const tokenRevokedEvent = defineEventType({
   occurredAt: (data) => new Date(data.revoked_at),
   // Like a tool call it needs the token; between the two, only their own times can tell which came first.
   causalRank: 3,
+  example: { jti: 'at-1', revoked_at: '2026-11-28T11:00:00Z', reason: 'user logout' },
   links: (data) => ({ tokenReference: { role: 'revocation', keys: tokenKeysOf(data) } }),
   facets: [],
   minimize: (data) => data,

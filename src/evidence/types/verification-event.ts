@@ -120,6 +120,16 @@ export const requestObjectVerificationEvent = defineEventType({
   data: verificationData,
   occurredAt: (_data, envelopeTimestamp) => envelopeTimestamp,
   causalRank: 0,
+  example: {
+    digest: '47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU',
+    verdict: 'accepted',
+    client_id: 'agent-client',
+    issuer: 'https://as.example.com',
+    delivery: 'par',
+    request_uri: `${PAR_REQUEST_URI_PREFIX}6esc_11ACC5bwc-014ltc8I`,
+    header: { alg: 'PS256', kid: 'client-key-1', typ: 'oauth-authz-req+jwt' },
+    claims: { iss: 'agent-client', aud: 'https://as.example.com', exp: 1_795_000_300, iat: 1_795_000_000, scope: 'openid mail.send', jti: 'ro-1' },
+  },
   links: (data) => ({ digest: data.digest, innerDigest: data.inner_digest }),
   facets: [
     { name: 'client_id', text: ['client_id'] },
