@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { sqlTextLiteral } from '../common/sql-literal';
 import { EVENT_TYPES } from '../evidence/event-types';
-import type { DataPath, FacetDeclaration } from '../evidence/facets';
+import type { FacetDeclaration } from '../evidence/facets';
+import { textAtSql } from './data-path-sql';
 import type { TokenRefRole } from './token-ref.entity';
 
 /** A record's membership of a chain. */
@@ -30,13 +31,10 @@ const toMembers = (rows: MemberRow[]): ChainMember[] => rows.map((row) => ({ cha
 const memberRows = (members: readonly ChainMember[]) =>
   JSON.stringify(members.map((member) => ({ chain_digest: member.chainDigest, event_seq: member.eventSeq })));
 
-/** `e.data -> 'a' ->> 'b'`: the text at a path, as facetValuesOf reads it. */
-const textAtSql = (path: DataPath) => ['e.data', ...path.map(sqlTextLiteral)].map((part, index) => (index === 0 ? part : `${index === path.length ? '->>' : '->'} ${part}`)).join(' ');
-
 const facetValueSql = (facet: FacetDeclaration) =>
   'text' in facet
-    ? textAtSql(facet.text)
-    : `CASE WHEN ${facet.trueWhenAny.map((condition) => `(${textAtSql(condition.path)}) = ${sqlTextLiteral(condition.equals)}`).join(' OR ')} THEN 'true' END`;
+    ? textAtSql('e.data', facet.text)
+    : `CASE WHEN ${facet.trueWhenAny.map((condition) => `(${textAtSql('e.data', condition.path)}) = ${sqlTextLiteral(condition.equals)}`).join(' OR ')} THEN 'true' END`;
 
 /**
  * One row `(name, value)` per facet any type declares, its value NULL unless the event is of that type: composed

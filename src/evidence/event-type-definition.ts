@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { FacetDeclaration } from './facets';
-import type { RecordLinks } from './record-links';
+import type { LinkDeclaration } from './record-links';
 import type { SourceKind } from '../sources/source-kind';
 
 /** What the minimisation step needs: the spec keeps subjects pseudonymous and raw request objects only by choice. */
@@ -31,7 +31,8 @@ export interface EventTypeDefinition<Data extends object = object, Type extends 
    * token's `iat` is whole seconds), so within one second they cannot order a consent before its token.
    */
   readonly causalRank: number;
-  links(data: Data): RecordLinks;
+  /** How a record of this type links into chains (read with linksOf). */
+  readonly links: LinkDeclaration;
   /**
    * One line for a reviewer reading a chain's timeline top to bottom. `data` is as stored: it passed the schema on the
    * way in, and minimisation only removed or replaced values.

@@ -1,6 +1,7 @@
 import { Keyring } from '../common/crypto/keyring';
 import { EVENT_TYPE_NAMES, EVENT_TYPES, FACET_NAMES } from './event-types';
 import { facetValuesOf } from './facets';
+import { linksOf } from './record-links';
 import { validateEvent } from './event-validator';
 
 const keyring = new Keyring(Buffer.alloc(32, 7));
@@ -19,7 +20,7 @@ describe('every event type', () => {
     if (!outcome.ok) throw new Error(JSON.stringify(outcome.problem.toDocument()));
     const stored = outcome.event.data;
     // A record joins a chain by a digest or a token: one that names neither could never be found.
-    const links = definition.links(stored);
+    const links = linksOf(definition.links, stored);
     expect(links.digest !== undefined || (links.tokenIdentity?.length ?? 0) > 0 || (links.tokenReference?.keys.length ?? 0) > 0).toBe(true);
     expect(definition.summarize(stored, { sourceName: 'example source' })).toMatch(/\S/);
     for (const facet of facetValuesOf(definition.facets, stored)) expect(FACET_NAMES).toContain(facet.name);

@@ -1,5 +1,6 @@
-/** A path into an event's `data`: member names from the top. */
-export type DataPath = readonly string[];
+import { type DataPath, valueAt } from './data-path';
+
+export type { DataPath } from './data-path';
 
 /**
  * A searchable value a record brings to each chain it joins (`chain_facets`), declared as data so that it has one
@@ -25,15 +26,6 @@ export const VERDICT_FACET_NAMES = ['independent_verdict', 'verdict_mismatch'] a
 function textOf(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
   return typeof value === 'string' ? value : JSON.stringify(value);
-}
-
-function valueAt(data: unknown, path: DataPath): unknown {
-  let value = data;
-  for (const member of path) {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-    value = (value as Record<string, unknown>)[member];
-  }
-  return value;
 }
 
 /** The facets one record's data brings, by its type's declarations, as the linker's SQL computes them. */

@@ -28,7 +28,7 @@ export const consentDecisionEvent = defineEventType({
   occurredAt: (_data, envelopeTimestamp) => envelopeTimestamp,
   causalRank: 1,
   example: { digest: '47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU', decision: 'approved', subject: 'user-42', granted: { scope: 'openid mail.send' } },
-  links: (data) => ({ digest: data.digest }),
+  links: { digest: ['digest'] },
   // The subject as stored: its pseudonym, unless so configured.
   facets: [{ name: 'subject', text: ['subject'] }],
   minimize: (data, policy) => ({ ...data, subject: policy.subjectOf(data.subject) }),

@@ -13,7 +13,6 @@ import {
   tokenHash,
   tokenReference,
 } from '../../common/schema/oauth-fields';
-import { tokenKeysOf } from '../record-links';
 import { defineEventType } from '../event-type-definition';
 import type { StoredEventOf } from '../evidence-record';
 import type { Grant } from '../grant';
@@ -75,11 +74,8 @@ export const tokenIssuedEvent = defineEventType({
   occurredAt: (data) => new Date(data.iat * 1000),
   causalRank: 2,
   example: { digest: '47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU', token_type: 'access', jti: 'at-1', scope: 'openid mail.send', iat: 1_795_000_020, exp: 1_795_003_620, grant_type: 'authorization_code' },
-  links: (data) => ({
-    digest: data.digest,
-    tokenIdentity: tokenKeysOf(data),
-    tokenReference: data.parent ? { role: 'parent', keys: tokenKeysOf(data.parent) } : undefined,
-  }),
+  // Known by its own jti and/or hash; a refreshed or exchanged token names its parent instead of a digest.
+  links: { digest: ['digest'], tokenIdentity: [], tokenReference: { role: 'parent', at: ['parent'] } },
   facets: [],
   minimize: (data) => data,
   summarize: (data) =>
@@ -109,7 +105,7 @@ export const tokenRevokedEvent = defineEventType({
   // Like a tool call it needs the token; between the two, only their own times can tell which came first.
   causalRank: 3,
   example: { jti: 'at-1', revoked_at: '2026-11-28T11:00:00Z', reason: 'user logout' },
-  links: (data) => ({ tokenReference: { role: 'revocation', keys: tokenKeysOf(data) } }),
+  links: { tokenReference: { role: 'revocation', at: [] } },
   facets: [],
   minimize: (data) => data,
   summarize: (data) => `token ${tokenName(data)} revoked${data.reason ? `: ${data.reason}` : ''}`,

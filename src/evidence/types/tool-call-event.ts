@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { dateTime, digest, identifier, resource, shortText, tokenReference } from '../../common/schema/oauth-fields';
-import { tokenKeysOf } from '../record-links';
 import { defineEventType } from '../event-type-definition';
 import type { StoredEventOf } from '../evidence-record';
 
@@ -50,7 +49,7 @@ export const toolCallRecordedEvent = defineEventType({
     outcome: 'succeeded',
     side_effect: { kind: 'email', reference: 'msg-1' },
   },
-  links: (data) => ({ tokenReference: { role: 'usage', keys: tokenKeysOf(data.token) } }),
+  links: { tokenReference: { role: 'usage', at: ['token'] } },
   facets: [{ name: 'tool', text: ['tool'] }],
   minimize: (data) => data,
   summarize: (data) =>

@@ -130,7 +130,7 @@ export const requestObjectVerificationEvent = defineEventType({
     header: { alg: 'PS256', kid: 'client-key-1', typ: 'oauth-authz-req+jwt' },
     claims: { iss: 'agent-client', aud: 'https://as.example.com', exp: 1_795_000_300, iat: 1_795_000_000, scope: 'openid mail.send', jti: 'ro-1' },
   },
-  links: (data) => ({ digest: data.digest, innerDigest: data.inner_digest }),
+  links: { digest: ['digest'], innerDigest: ['inner_digest'] },
   facets: [
     { name: 'client_id', text: ['client_id'] },
     { name: 'issuer', text: ['issuer'] },
