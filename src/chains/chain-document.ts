@@ -1,3 +1,4 @@
+import type { ChainSection } from '../evidence/event-type-definition';
 import { EVENT_TYPES } from '../evidence/event-types';
 import { requestObjectVerificationEvent, type VerificationData } from '../evidence/types/verification-event';
 import type { RecordLedgerView } from '../ledger/ledger.service';
@@ -160,8 +161,9 @@ export function toChainDocument(
 ): ChainDocument {
   const view = (record: StoredRecord) => toRecordView(record, ledger.get(record.seq));
   const records = inTimelineOrder(chain.records);
-  const of = (type: string) => records.filter((record) => record.type === type).map(view);
-  const verifications = records.filter((record) => record.type === 'request_object.verification');
+  const inSection = (section: ChainSection) => records.filter((record) => EVENT_TYPES.get(record.type)?.chainSection === section);
+  const of = (section: ChainSection) => inSection(section).map(view);
+  const verifications = inSection('verifications');
   return {
     digest: chain.digest,
     aliases: chain.aliases,
@@ -171,10 +173,10 @@ export function toChainDocument(
     first_recorded_at: chain.createdAt.toISOString(),
     request_object: { verifications: verifications.map((record) => ({ ...view(record), independent: independentViewOf(record) })) },
     verdict_mismatch: verifications.some((record) => typeof record.independent === 'object' && record.independent !== null && record.independent.mismatch),
-    consents: of('consent.decision'),
-    tokens: of('token.issued'),
-    revocations: of('token.revoked'),
-    tool_calls: of('tool_call.recorded'),
+    consents: of('consents'),
+    tokens: of('tokens'),
+    revocations: of('revocations'),
+    tool_calls: of('tool_calls'),
     timeline: records.map((record) => ({
       occurred_at: record.occurredAt.toISOString(),
       type: record.type,

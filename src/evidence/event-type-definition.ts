@@ -10,6 +10,9 @@ export interface MinimizationPolicy {
   readonly keepRequestObjects: boolean;
 }
 
+/** The part of a chain (its document, and the record counts of a search) that a record of a type is shown in. */
+export type ChainSection = 'verifications' | 'consents' | 'tokens' | 'revocations' | 'tool_calls';
+
 /** Who reported a record, for its summary. */
 export interface RecordedBy {
   readonly sourceName: string;
@@ -38,6 +41,7 @@ export interface EventTypeDefinition<Data extends object = object, Type extends 
    * way in, and minimisation only removed or replaced values.
    */
   summarize(data: Data, recorded: RecordedBy): string;
+  readonly chainSection: ChainSection;
   /**
    * A `data` as a sender writes it, valid for the schema: what a reader of the contract is shown first, and the case
    * that the checks over every type (event-types.spec.ts) run through the definition.

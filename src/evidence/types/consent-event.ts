@@ -32,6 +32,7 @@ export const consentDecisionEvent = defineEventType({
   // The subject as stored: its pseudonym, unless so configured.
   facets: [{ name: 'subject', text: ['subject'] }],
   minimize: (data, policy) => ({ ...data, subject: policy.subjectOf(data.subject) }),
+  chainSection: 'consents',
   summarize: (data) => `consent ${data.decision} by subject ${data.subject}${data.granted?.scope ? ` for scope "${data.granted.scope}"` : ''}`,
 });
 

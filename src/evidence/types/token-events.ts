@@ -78,6 +78,7 @@ export const tokenIssuedEvent = defineEventType({
   links: { digest: ['digest'], tokenIdentity: [], tokenReference: { role: 'parent', at: ['parent'] } },
   facets: [],
   minimize: (data) => data,
+  chainSection: 'tokens',
   summarize: (data) =>
     `${data.token_type} token issued (${tokenName(data)})${data.parent ? ` from parent ${tokenName(data.parent)}` : ''}${data.grant_type ? ` by ${data.grant_type}` : ''}${data.scope ? `, scope "${data.scope}"` : ''}`,
 });
@@ -108,6 +109,7 @@ export const tokenRevokedEvent = defineEventType({
   links: { tokenReference: { role: 'revocation', at: [] } },
   facets: [],
   minimize: (data) => data,
+  chainSection: 'revocations',
   summarize: (data) => `token ${tokenName(data)} revoked${data.reason ? `: ${data.reason}` : ''}`,
 });
 

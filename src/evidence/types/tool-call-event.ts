@@ -52,6 +52,7 @@ export const toolCallRecordedEvent = defineEventType({
   links: { tokenReference: { role: 'usage', at: ['token'] } },
   facets: [{ name: 'tool', text: ['tool'] }],
   minimize: (data) => data,
+  chainSection: 'tool_calls',
   summarize: (data) =>
     `agent ${data.agent_id} called ${data.tool}.${data.action}: ${data.outcome}${data.side_effect ? `, side effect ${data.side_effect.kind} ${data.side_effect.reference}` : ''}`,
 });

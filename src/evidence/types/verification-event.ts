@@ -143,6 +143,7 @@ export const requestObjectVerificationEvent = defineEventType({
     return kept;
   },
   // The AS's word only; the chain document adds jartrail's own verdict, which is not part of the record.
+  chainSection: 'verifications',
   summarize: (data, { sourceName }) => {
     const what = data.unsigned
       ? 'plain (unsigned) authorization request'
