@@ -1,7 +1,5 @@
 import { type DataPath, valueAt } from './data-path';
 
-export type { DataPath } from './data-path';
-
 /**
  * A searchable value a record brings to each chain it joins (`chain_facets`), declared as data so that it has one
  * meaning in two places: the linker composes it into one set-based SQL statement per batch

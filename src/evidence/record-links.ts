@@ -53,13 +53,16 @@ const tokenAt = (data: object, path: DataPath) => {
 
 /** What one record's data says about its chains, by its type's declaration. */
 export function linksOf(declaration: LinkDeclaration, data: object): RecordLinks {
-  const digestAt = (path: DataPath | undefined) => (path === undefined ? undefined : (valueAt(data, path) as Digest | undefined));
-  const identity = declaration.tokenIdentity && tokenAt(data, declaration.tokenIdentity);
-  const reference = declaration.tokenReference && tokenAt(data, declaration.tokenReference.at);
+  const { digest: digestPath, innerDigest: innerDigestPath, tokenIdentity: identityPath, tokenReference: referenceDeclaration } = declaration;
+  // The schemas hold a digest (or nothing) at a declared digest path.
+  const digest = digestPath && (valueAt(data, digestPath) as Digest | undefined);
+  const innerDigest = innerDigestPath && (valueAt(data, innerDigestPath) as Digest | undefined);
+  const identity = identityPath && tokenAt(data, identityPath);
+  const reference = referenceDeclaration && tokenAt(data, referenceDeclaration.at);
   return {
-    ...(digestAt(declaration.digest) !== undefined && { digest: digestAt(declaration.digest) }),
-    ...(digestAt(declaration.innerDigest) !== undefined && { innerDigest: digestAt(declaration.innerDigest) }),
+    ...(digest !== undefined && { digest }),
+    ...(innerDigest !== undefined && { innerDigest }),
     ...(identity && { tokenIdentity: tokenKeysOf(identity) }),
-    ...(reference && { tokenReference: { role: declaration.tokenReference!.role, keys: tokenKeysOf(reference) } }),
+    ...(referenceDeclaration && reference && { tokenReference: { role: referenceDeclaration.role, keys: tokenKeysOf(reference) } }),
   };
 }
