@@ -9,7 +9,7 @@ import { Logger } from 'nestjs-pino';
 import { AccessGuard, registerEarlyAuthentication } from './access/access.guard';
 import { AppModule, type AppRuntime } from './app.module';
 import { BODY_JSON_LIMITS, findJsonLimitViolation } from './common/json-limits';
-import { buildOpenApiDocument as buildDocument } from './common/openapi/openapi-document';
+import { buildOpenApiDocument as buildDocument } from './openapi/openapi-document';
 import { problemClientErrorHandler } from './common/problem/client-error';
 import { ProblemException } from './common/problem/problem';
 import { replyWithProblem } from './common/problem/problem.filter';

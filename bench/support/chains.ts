@@ -1,4 +1,10 @@
 import { createHash } from 'node:crypto';
+import type { EventTypeDefinition } from '../../src/evidence/event-type-definition';
+import { consentDecisionEvent } from '../../src/evidence/types/consent-event';
+import { tokenIssuedEvent, tokenRevokedEvent } from '../../src/evidence/types/token-events';
+import { toolCallRecordedEvent } from '../../src/evidence/types/tool-call-event';
+import { requestObjectVerificationEvent } from '../../src/evidence/types/verification-event';
+import { SOURCE_KINDS, type SourceKind } from '../../src/sources/source-kind';
 
 /**
  * Realistic, reproducible authorizations for the benchmarks: chain `index` of run `tag` is always the same ten
@@ -11,8 +17,8 @@ import { createHash } from 'node:crypto';
  * The refreshed token and the calls that use it link only through tokens, so linking does its whole job.
  */
 
-export type SenderKind = 'authorization_server' | 'token_service' | 'agent';
-export const SENDER_KINDS: readonly SenderKind[] = ['authorization_server', 'token_service', 'agent'];
+export type SenderKind = SourceKind;
+export const SENDER_KINDS: readonly SenderKind[] = SOURCE_KINDS;
 
 export interface Envelope {
   readonly id: string;
@@ -238,72 +244,61 @@ export function completeChain(draft: ChainDraft, produced: ProducedRequestObject
   const [firstTool, firstActions, firstKind] = TOOLS[random.skewed(TOOLS.length)]!;
   const [secondTool, secondActions, secondKind] = random.chance(0.5) ? TOOLS[random.skewed(TOOLS.length)]! : [firstTool, firstActions, firstKind];
   const agentId = `agent-${random.int(AGENTS)}`;
-  const toolCall = (name: string, seconds: number, token: object, tool: string, actions: readonly string[], kind: string): Envelope => {
+  const toolCall = (name: string, seconds: number, token: object, tool: string, actions: readonly string[], kind: string): ChainEvent => {
     const hasSideEffect = random.chance(0.7);
-    return {
-      id: id(name),
-      type: 'tool_call.recorded',
-      timestamp: at(seconds + 1),
-      data: {
-        call_id: id(name),
-        agent_id: agentId,
-        token,
-        tool,
-        action: random.pick(actions),
-        resource: `https://api.example.com/${tool}`,
-        arguments_digest: sha256Base64Url(id(`${name}-args`)),
-        started_at: at(seconds),
-        completed_at: at(seconds + 1),
-        outcome: random.chance(0.95) ? 'succeeded' : 'failed',
-        ...(hasSideEffect ? { side_effect: { kind, reference: `${kind}-${id(name)}`, summary: `${tool} ${kind} created for ${clientId}` } } : {}),
-      },
-    };
+    return eventOf(toolCallRecordedEvent, id(name), at(seconds + 1), {
+      call_id: id(name),
+      agent_id: agentId,
+      token,
+      tool,
+      action: random.pick(actions),
+      resource: `https://api.example.com/${tool}`,
+      arguments_digest: sha256Base64Url(id(`${name}-args`)),
+      started_at: at(seconds),
+      completed_at: at(seconds + 1),
+      outcome: random.chance(0.95) ? 'succeeded' : 'failed',
+      ...(hasSideEffect ? { side_effect: { kind, reference: `${kind}-${id(name)}`, summary: `${tool} ${kind} created for ${clientId}` } } : {}),
+    });
   };
   const cnf = random.chance(0.5) ? { cnf: { jkt: sha256Base64Url(id('dpop-key')) } } : {};
 
   const events: ChainEvent[] = [
-    { kind: 'authorization_server', envelope: { id: id('ver'), type: 'request_object.verification', timestamp: at(0), data: verification } },
-    {
-      kind: 'authorization_server',
-      envelope: {
-        id: id('con'),
-        type: 'consent.decision',
-        timestamp: at(20),
-        data: { digest, decision: 'approved', subject, granted: { scope, ...(authorizationDetails ? { authorization_details: authorizationDetails } : {}) }, rendered_digest: sha256Base64Url(id('screen')) },
-      },
-    },
-    {
-      kind: 'token_service',
-      envelope: {
-        id: id('at'),
-        type: 'token.issued',
-        timestamp: at(22),
-        data: { digest, token_type: 'access', jti: accessJti, scope, aud: 'https://api.example.com', iat: unix(22), exp: unix(22 + 3600), grant_type: 'authorization_code', ...cnf },
-      },
-    },
-    {
-      kind: 'token_service',
-      envelope: {
-        id: id('rt'),
-        type: 'token.issued',
-        timestamp: at(22),
-        data: { digest, token_type: 'refresh', jti: refreshJti, scope, iat: unix(22), exp: unix(22 + 30 * 86400), grant_type: 'authorization_code' },
-      },
-    },
-    { kind: 'agent', envelope: toolCall('call1', 60, { jti: accessJti }, firstTool, firstActions, firstKind) },
-    { kind: 'agent', envelope: toolCall('call2', 300, { jti: accessJti }, firstTool, firstActions, firstKind) },
-    {
-      kind: 'token_service',
-      envelope: {
-        id: id('at2'),
-        type: 'token.issued',
-        timestamp: at(3700),
-        data: { parent: { jti: refreshJti }, grant_type: 'refresh_token', token_type: 'access', token_hash: refreshedHash, scope, aud: 'https://api.example.com', iat: unix(3700), exp: unix(3700 + 3600), ...cnf },
-      },
-    },
-    { kind: 'agent', envelope: toolCall('call3', 3800, { token_hash: refreshedHash }, secondTool, secondActions, secondKind) },
-    { kind: 'agent', envelope: toolCall('call4', 4000, { token_hash: refreshedHash }, secondTool, secondActions, secondKind) },
-    { kind: 'token_service', envelope: { id: id('rev'), type: 'token.revoked', timestamp: at(7000), data: { jti: refreshJti, revoked_at: at(7000), reason: 'user logout' } } },
+    eventOf(requestObjectVerificationEvent, id('ver'), at(0), verification),
+    eventOf(consentDecisionEvent, id('con'), at(20), {
+      digest,
+      decision: 'approved',
+      subject,
+      granted: { scope, ...(authorizationDetails ? { authorization_details: authorizationDetails } : {}) },
+      rendered_digest: sha256Base64Url(id('screen')),
+    }),
+    eventOf(tokenIssuedEvent, id('at'), at(22), {
+      digest,
+      token_type: 'access',
+      jti: accessJti,
+      scope,
+      aud: 'https://api.example.com',
+      iat: unix(22),
+      exp: unix(22 + 3600),
+      grant_type: 'authorization_code',
+      ...cnf,
+    }),
+    eventOf(tokenIssuedEvent, id('rt'), at(22), { digest, token_type: 'refresh', jti: refreshJti, scope, iat: unix(22), exp: unix(22 + 30 * 86400), grant_type: 'authorization_code' }),
+    toolCall('call1', 60, { jti: accessJti }, firstTool, firstActions, firstKind),
+    toolCall('call2', 300, { jti: accessJti }, firstTool, firstActions, firstKind),
+    eventOf(tokenIssuedEvent, id('at2'), at(3700), {
+      parent: { jti: refreshJti },
+      grant_type: 'refresh_token',
+      token_type: 'access',
+      token_hash: refreshedHash,
+      scope,
+      aud: 'https://api.example.com',
+      iat: unix(3700),
+      exp: unix(3700 + 3600),
+      ...cnf,
+    }),
+    toolCall('call3', 3800, { token_hash: refreshedHash }, secondTool, secondActions, secondKind),
+    toolCall('call4', 4000, { token_hash: refreshedHash }, secondTool, secondActions, secondKind),
+    eventOf(tokenRevokedEvent, id('rev'), at(7000), { jti: refreshJti, revoked_at: at(7000), reason: 'user logout' }),
   ];
   return {
     index,
@@ -317,6 +312,12 @@ export function completeChain(draft: ChainDraft, produced: ProducedRequestObject
     events,
   };
 }
+
+/** An event of one type, sent by the kind of source its definition names. */
+const eventOf = (definition: EventTypeDefinition, id: string, timestamp: string, data: Record<string, unknown>): ChainEvent => ({
+  kind: definition.senderKind,
+  envelope: { id, type: definition.type, timestamp, data },
+});
 
 /** The body of a single-event delivery: the envelope without its id (that travels in webhook-id). */
 export function singleBody(envelope: Envelope): string {

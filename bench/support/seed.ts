@@ -3,6 +3,8 @@ import type { RecordLinks } from '../../src/evidence/record-links';
 import { canonicalJson } from '../../src/common/canonical-json';
 import type { Keyring } from '../../src/common/crypto/keyring';
 import { validateEvent, type ValidatedEvent } from '../../src/evidence/event-validator';
+import { EVENT_FACET_NAMES, EVENT_TYPES } from '../../src/evidence/event-types';
+import { facetValuesOf } from '../../src/evidence/facets';
 import { type ChainEvent, EVENTS_PER_CHAIN, generateChain, type GeneratedChain, type SenderKind } from './chains';
 import { copyBytea, copyIn, copyRow } from './copy';
 import type { BenchSource } from './senders';
@@ -54,13 +56,12 @@ export function validateChain(chain: GeneratedChain, keyring: Keyring): Validate
 }
 
 /**
- * The facets the bulk derivation writes: the ones the linker writes from the events themselves (bench:query searches
- * by the first four). Facets written later by someone else (the verification worker's `independent_verdict`
- * and `verdict_mismatch`, once it has judged a chain) are neither derived nor compared:
+ * The facets the bulk derivation writes: the ones the linker writes from the events themselves, by their types'
+ * declarations (bench:query searches by them). Facets written later by someone else (the verification worker's
+ * `independent_verdict` and `verdict_mismatch`, once it has judged a chain) are neither derived nor compared:
  * bulk-loaded chains do not have them, and the check must not depend on how far the worker has got.
  */
-export const BULK_FACETS = ['client_id', 'issuer', 'subject', 'tool', 'unsigned'] as const;
-export type FacetName = (typeof BULK_FACETS)[number];
+export const BULK_FACETS = EVENT_FACET_NAMES;
 
 /** The chain rows of one self-contained set of events, by event index (seqs are given later). */
 export interface DerivedChainRows {
@@ -69,27 +70,11 @@ export interface DerivedChainRows {
   readonly aliases: readonly { alias: string; chainDigest: string; eventIndex: number }[];
   readonly tokenRefs: readonly { tokenKey: string; role: string; eventIndex: number }[];
   /** The facets each event brings to each of its chains. */
-  readonly facets: readonly (readonly { name: FacetName; value: string; chainDigest: string }[])[];
+  readonly facets: readonly (readonly { name: string; value: string; chainDigest: string }[])[];
 }
 
-function facetsOf(event: ValidatedEvent): { name: FacetName; value: string }[] {
-  const data = event.data as Record<string, unknown>;
-  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
-  const facets: { name: FacetName; value: string | undefined }[] =
-    event.type === 'request_object.verification'
-      ? [
-          { name: 'client_id', value: text(data.client_id) },
-          { name: 'issuer', value: text(data.issuer) },
-          // The linker's rule (ChainLinksRepository.insertFacets): a plain request, or alg "none".
-          { name: 'unsigned', value: data.unsigned === true || (data.header as { alg?: unknown } | undefined)?.alg === 'none' ? 'true' : undefined },
-        ]
-      : event.type === 'consent.decision'
-        ? [{ name: 'subject', value: text(data.subject) }]
-        : event.type === 'tool_call.recorded'
-          ? [{ name: 'tool', value: text(data.tool) }]
-          : [];
-  return facets.filter((facet): facet is { name: FacetName; value: string } => facet.value !== undefined);
-}
+/** The linker's facets of one event, from its type's declarations (the meaning the linker's SQL is composed with). */
+const facetsOf = (event: ValidatedEvent) => facetValuesOf(EVENT_TYPES.get(event.type)?.facets ?? [], event.data);
 
 /**
  * What the chain linker makes of a set of events that only link among themselves, whatever their arrival order:

@@ -1,8 +1,6 @@
-import type { ConsentData } from '../evidence/types/consent-event';
+import type { ChainSection } from '../evidence/event-type-definition';
 import { EVENT_TYPES } from '../evidence/event-types';
-import type { VerificationData } from '../evidence/types/verification-event';
-import type { TokenIssuedData, TokenRevokedData } from '../evidence/types/token-events';
-import type { ToolCallData } from '../evidence/types/tool-call-event';
+import { requestObjectVerificationEvent, type VerificationData } from '../evidence/types/verification-event';
 import type { RecordLedgerView } from '../ledger/ledger.service';
 import type { StoredChain, StoredConflict, StoredRecord } from './chains.repository';
 
@@ -109,39 +107,19 @@ export function independentViewOf(record: StoredRecord): IndependentVerification
   };
 }
 
-const tokenName = (token: { jti?: string; token_hash?: string }) => (token.jti ? `jti ${token.jti}` : `hash ${String(token.token_hash).slice(0, 12)}…`);
-
-/** One line per record, for a reviewer reading the timeline top to bottom. */
+/**
+ * One line per record, for a reviewer reading the timeline top to bottom: the type's own summary, and for a
+ * verification jartrail's verdict beside the AS's.
+ */
 export function summaryOf(record: StoredRecord, ledger?: RecordLedgerView): string {
   if (record.data === null) return `${record.type}: ${ledger?.payload_purged?.note ?? 'payload purged'}`;
-  // The stored data passed the type's schema on the way in; minimisation only removed or replaced values.
-  switch (record.type) {
-    case 'request_object.verification': {
-      const data = record.data as VerificationData;
-      const what = data.unsigned ? 'plain (unsigned) authorization request' : `request object (${data.header?.alg ?? '?'}${data.encryption ? `, encrypted ${data.encryption.alg}/${data.encryption.enc}` : ''})`;
-      const independent = independentViewOf(record);
-      const own = independent.status === 'not_queued' ? '' : `; jartrail: ${independent.status}${independent.reasons.length > 0 ? ` (${independent.reasons.map((reason) => String(reason.code)).join(', ')})` : ''}`;
-      return `${record.sourceName} ${data.verdict} the ${what} of client ${data.client_id}, delivered by ${data.delivery}${data.reason ? `: ${data.reason}` : ''}${own}`;
-    }
-    case 'consent.decision': {
-      const data = record.data as ConsentData;
-      return `consent ${data.decision} by subject ${data.subject}${data.granted?.scope ? ` for scope "${data.granted.scope}"` : ''}`;
-    }
-    case 'token.issued': {
-      const data = record.data as TokenIssuedData;
-      return `${data.token_type} token issued (${tokenName(data)})${data.parent ? ` from parent ${tokenName(data.parent)}` : ''}${data.grant_type ? ` by ${data.grant_type}` : ''}${data.scope ? `, scope "${data.scope}"` : ''}`;
-    }
-    case 'token.revoked': {
-      const data = record.data as TokenRevokedData;
-      return `token ${tokenName(data)} revoked${data.reason ? `: ${data.reason}` : ''}`;
-    }
-    case 'tool_call.recorded': {
-      const data = record.data as ToolCallData;
-      return `agent ${data.agent_id} called ${data.tool}.${data.action}: ${data.outcome}${data.side_effect ? `, side effect ${data.side_effect.kind} ${data.side_effect.reference}` : ''}`;
-    }
-    default:
-      return record.type;
-  }
+  const definition = EVENT_TYPES.get(record.type);
+  if (!definition) return record.type;
+  const summary = definition.summarize(record.data, { sourceName: record.sourceName });
+  if (record.type !== requestObjectVerificationEvent.type) return summary;
+  const independent = independentViewOf(record);
+  if (independent.status === 'not_queued') return summary;
+  return `${summary}; jartrail: ${independent.status}${independent.reasons.length > 0 ? ` (${independent.reasons.map((reason) => String(reason.code)).join(', ')})` : ''}`;
 }
 
 const wholeSecondOf = (record: StoredRecord) => Math.floor(record.occurredAt.getTime() / 1000);
@@ -183,8 +161,9 @@ export function toChainDocument(
 ): ChainDocument {
   const view = (record: StoredRecord) => toRecordView(record, ledger.get(record.seq));
   const records = inTimelineOrder(chain.records);
-  const of = (type: string) => records.filter((record) => record.type === type).map(view);
-  const verifications = records.filter((record) => record.type === 'request_object.verification');
+  const inSection = (section: ChainSection) => records.filter((record) => EVENT_TYPES.get(record.type)?.chainSection === section);
+  const of = (section: ChainSection) => inSection(section).map(view);
+  const verifications = inSection('verifications');
   return {
     digest: chain.digest,
     aliases: chain.aliases,
@@ -194,10 +173,10 @@ export function toChainDocument(
     first_recorded_at: chain.createdAt.toISOString(),
     request_object: { verifications: verifications.map((record) => ({ ...view(record), independent: independentViewOf(record) })) },
     verdict_mismatch: verifications.some((record) => typeof record.independent === 'object' && record.independent !== null && record.independent.mismatch),
-    consents: of('consent.decision'),
-    tokens: of('token.issued'),
-    revocations: of('token.revoked'),
-    tool_calls: of('tool_call.recorded'),
+    consents: of('consents'),
+    tokens: of('tokens'),
+    revocations: of('revocations'),
+    tool_calls: of('tool_calls'),
     timeline: records.map((record) => ({
       occurred_at: record.occurredAt.toISOString(),
       type: record.type,

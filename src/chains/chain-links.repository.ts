@@ -1,5 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { sqlTextLiteral } from '../common/sql-literal';
+import { EVENT_TYPES } from '../evidence/event-types';
+import type { FacetDeclaration } from '../evidence/facets';
+import { textAtSql } from './data-path-sql';
 import type { TokenRefRole } from './token-ref.entity';
 
 /** A record's membership of a chain. */
@@ -26,6 +30,21 @@ const toMembers = (rows: MemberRow[]): ChainMember[] => rows.map((row) => ({ cha
 
 const memberRows = (members: readonly ChainMember[]) =>
   JSON.stringify(members.map((member) => ({ chain_digest: member.chainDigest, event_seq: member.eventSeq })));
+
+const facetValueSql = (facet: FacetDeclaration) =>
+  'text' in facet
+    ? textAtSql('e.data', facet.text)
+    : `CASE WHEN ${facet.trueWhenAny.map((condition) => `(${textAtSql('e.data', condition.path)}) = ${sqlTextLiteral(condition.equals)}`).join(' OR ')} THEN 'true' END`;
+
+/**
+ * One row `(name, value)` per facet any type declares, its value NULL unless the event is of that type: composed
+ * once from the definitions (evidence/facets.ts), so that the statement stays one set-based insert per batch.
+ */
+const EVENT_FACET_ROWS_SQL = [...EVENT_TYPES.values()]
+  .flatMap((definition) =>
+    definition.facets.map((facet) => `(${sqlTextLiteral(facet.name)}, CASE WHEN e.type = ${sqlTextLiteral(definition.type)} THEN ${facetValueSql(facet)} END)`),
+  )
+  .join(',\n         ');
 
 /**
  * The SQL of chain linking. Every insert is `ON CONFLICT DO NOTHING ... RETURNING`, so each call reports only
@@ -157,8 +176,8 @@ export class ChainLinksRepository {
 
   /**
    * The searchable values each new membership brings to its chain, read from the record as it is linked (before any
-   * purge): `unsigned` marks a chain with a plain authorization request or a request object with alg "none". A
-   * verification judged before it was linked brings its verdict facets (the verifier wrote none: no chain yet).
+   * purge) by its type's facet declarations. A verification judged before it was linked brings its verdict facets
+   * (the verifier wrote none: no chain yet).
    */
   async insertFacets(manager: EntityManager, members: readonly ChainMember[]): Promise<void> {
     if (members.length === 0) return;
@@ -170,11 +189,7 @@ export class ChainLinksRepository {
        CROSS JOIN LATERAL (SELECT c.created_at FROM chains c WHERE c.digest = m.chain_digest OFFSET 0) c
        LEFT JOIN LATERAL (SELECT iv.verdict, iv.mismatch FROM independent_verdicts iv WHERE iv.event_seq = m.event_seq OFFSET 0) iv ON true
        CROSS JOIN LATERAL (VALUES
-         ('client_id', CASE WHEN e.type = 'request_object.verification' THEN e.data ->> 'client_id' END),
-         ('issuer', CASE WHEN e.type = 'request_object.verification' THEN e.data ->> 'issuer' END),
-         ('subject', CASE WHEN e.type = 'consent.decision' THEN e.data ->> 'subject' END),
-         ('tool', CASE WHEN e.type = 'tool_call.recorded' THEN e.data ->> 'tool' END),
-         ('unsigned', CASE WHEN e.type = 'request_object.verification' AND ((e.data ->> 'unsigned') = 'true' OR (e.data -> 'header' ->> 'alg') = 'none') THEN 'true' END),
+         ${EVENT_FACET_ROWS_SQL},
          ('independent_verdict', iv.verdict),
          ('verdict_mismatch', CASE WHEN iv.mismatch THEN 'true' END)
        ) AS f(name, value)

@@ -3,7 +3,11 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { PreparedStatements } from '../database/prepared-statements';
 import { FINDING_COLUMNS, type FindingReadRow, type FindingRecord, toFindingRecord } from '../findings/findings.repository';
+import { sqlTextLiteral } from '../common/sql-literal';
+import { EVENT_TYPES } from '../evidence/event-types';
+import { TOKEN_KEY_MEMBERS } from '../evidence/record-links';
 import type { FacetName } from './chain-facet.entity';
+import { textAtSql } from './data-path-sql';
 
 /** An event as the chain document shows it. */
 export interface StoredRecord {
@@ -186,6 +190,32 @@ const toConflict = (row: ConflictRow): StoredConflict => ({
 });
 
 /** Reads of the chain tables for the auditor API. */
+/** A waiting record names one of the chain's digests at a path some type declares (`digest`, `inner_digest`). */
+const WAITING_NAMES_DIGEST_SQL = [
+  ...new Set([...EVENT_TYPES.values()].flatMap(({ links }) => [links.digest, links.innerDigest].flatMap((path) => (path ? [textAtSql('w.data', path)] : [])))),
+]
+  .map((text) => `(${text}) IN (SELECT digest FROM digests)`)
+  .join(' OR ');
+
+/**
+ * The token keys (`jti:`, `th:`) a waiting record names, as rows `(key, role)`: composed once from the types' link
+ * declarations (evidence/record-links.ts), the same keys the linker will write to token_refs.
+ */
+const WAITING_TOKEN_KEY_ROWS_SQL = [...EVENT_TYPES.values()]
+  .flatMap((definition) => {
+    const { tokenIdentity, tokenReference } = definition.links;
+    const named = [
+      ...(tokenIdentity ? [{ at: tokenIdentity, role: 'identity' }] : []),
+      ...(tokenReference ? [{ at: tokenReference.at, role: 'reference' }] : []),
+    ];
+    return named.flatMap(({ at, role }) =>
+      TOKEN_KEY_MEMBERS.map(
+        ({ member, prefix }) => `(CASE WHEN w.type = ${sqlTextLiteral(definition.type)} THEN ${sqlTextLiteral(prefix)} || (${textAtSql('w.data', [...at, member])}) END, '${role}')`,
+      ),
+    );
+  })
+  .join(',\n           ');
+
 @Injectable()
 export class ChainsRepository {
   /** The chain document's reads run on every GET: named prepared statements, planned once per connection. */
@@ -304,14 +334,7 @@ export class ChainsRepository {
        ), waiting_keys AS (
          SELECT w.seq, k.key, k.role
          FROM waiting w CROSS JOIN LATERAL (VALUES
-           (CASE WHEN w.type = 'token.issued' THEN 'jti:' || (w.data ->> 'jti') END, 'identity'),
-           (CASE WHEN w.type = 'token.issued' THEN 'th:' || (w.data ->> 'token_hash') END, 'identity'),
-           (CASE WHEN w.type = 'token.issued' THEN 'jti:' || (w.data -> 'parent' ->> 'jti') END, 'reference'),
-           (CASE WHEN w.type = 'token.issued' THEN 'th:' || (w.data -> 'parent' ->> 'token_hash') END, 'reference'),
-           (CASE WHEN w.type = 'tool_call.recorded' THEN 'jti:' || (w.data -> 'token' ->> 'jti') END, 'reference'),
-           (CASE WHEN w.type = 'tool_call.recorded' THEN 'th:' || (w.data -> 'token' ->> 'token_hash') END, 'reference'),
-           (CASE WHEN w.type = 'token.revoked' THEN 'jti:' || (w.data ->> 'jti') END, 'reference'),
-           (CASE WHEN w.type = 'token.revoked' THEN 'th:' || (w.data ->> 'token_hash') END, 'reference')
+           ${WAITING_TOKEN_KEY_ROWS_SQL}
          ) AS k(key, role)
          WHERE k.key IS NOT NULL
        ), digests AS (
@@ -323,7 +346,7 @@ export class ChainsRepository {
          WHERE m.chain_digest IN (SELECT digest FROM digests)
        ), joining(seq) AS (
          SELECT w.seq FROM waiting w
-         WHERE (w.data ->> 'digest') IN (SELECT digest FROM digests) OR (w.data ->> 'inner_digest') IN (SELECT digest FROM digests)
+         WHERE ${WAITING_NAMES_DIGEST_SQL}
          UNION
          SELECT k.seq FROM waiting_keys k WHERE k.role = 'reference' AND k.key IN (SELECT token_key FROM chain_tokens)
          UNION

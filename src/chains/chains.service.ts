@@ -10,6 +10,8 @@ import type { Severity } from '../findings/rule';
 import { LedgerService } from '../ledger/ledger.service';
 import type { EvidenceBundle } from '../ledger/verification/documents';
 import { tokenKeysOf } from '../evidence/record-links';
+import type { ChainSection } from '../evidence/event-type-definition';
+import { EVENT_TYPES } from '../evidence/event-types';
 import { toChainDocument, toRecordView, type ChainDocument, type RecordView } from './chain-document';
 import type { FacetName } from './chain-facet.entity';
 import { ChainsRepository, type LookupKey } from './chains.repository';
@@ -48,6 +50,16 @@ export function decodeCursor(cursor: string): { createdAt: string; digest: strin
     detail: 'the cursor is not one this API returned',
     errors: [fieldError(['cursor'], 'invalid_cursor', 'pass next_cursor of the previous page unchanged')],
   });
+}
+
+/** A chain's record counts by type, summed by the chain section each type is shown in. */
+function recordCountsBySection(countsByType: Readonly<Record<string, number>>): Record<ChainSection, number> {
+  const counts: Record<ChainSection, number> = { verifications: 0, consents: 0, tokens: 0, revocations: 0, tool_calls: 0 };
+  for (const [type, count] of Object.entries(countsByType)) {
+    const section = EVENT_TYPES.get(type)?.chainSection;
+    if (section) counts[section] += count;
+  }
+  return counts;
 }
 
 @Injectable()
@@ -137,13 +149,7 @@ export class ChainsService {
         subjects: row.facets.subject ?? [],
         tools: row.facets.tool ?? [],
         open_findings: row.openFindings as Partial<Record<Severity, number>>,
-        records: {
-          verifications: row.counts['request_object.verification'] ?? 0,
-          consents: row.counts['consent.decision'] ?? 0,
-          tokens: row.counts['token.issued'] ?? 0,
-          revocations: row.counts['token.revoked'] ?? 0,
-          tool_calls: row.counts['tool_call.recorded'] ?? 0,
-        },
+        records: recordCountsBySection(row.counts),
       })),
       next_cursor: rows.length > query.limit && last ? encodeCursor(last.createdAtExact, last.digest) : null,
       linking,

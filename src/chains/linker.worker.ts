@@ -5,6 +5,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { BatchLoop } from '../common/background/batch-loop';
 import { withTransactionRetry } from '../database/transaction-retry';
 import { EVENT_TYPES } from '../evidence/event-types';
+import { linksOf } from '../evidence/record-links';
 import { FindingsRepository } from '../findings/findings.repository';
 import { FindingsWorker } from '../findings/findings.worker';
 import { ChainLinker, type RecordToLink } from './chain-linker';
@@ -117,5 +118,5 @@ export class LinkerWorker implements OnApplicationBootstrap, BeforeApplicationSh
 /** The links a stored event brings, derived by its type's own definition; a purged payload links nothing. */
 function recordToLink(event: StoredLinkFacts): RecordToLink {
   const definition = EVENT_TYPES.get(event.type);
-  return { seq: event.seq, links: definition && event.data ? definition.links(event.data as never) : {} };
+  return { seq: event.seq, links: definition && event.data ? linksOf(definition.links, event.data) : {} };
 }

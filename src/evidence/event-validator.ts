@@ -1,6 +1,6 @@
 import { canonicalJson } from '../common/canonical-json';
 import { z } from 'zod';
-import type { RecordLinks } from './record-links';
+import { linksOf, type RecordLinks } from './record-links';
 import type { Keyring } from '../common/crypto/keyring';
 import { EVENT_JSON_LIMITS, findJsonLimitViolation } from '../common/json-limits';
 import { fieldError, ProblemException } from '../common/problem/problem';
@@ -132,7 +132,7 @@ export function validateEvent(envelope: unknown, context: ValidationContext, ide
       occurredAt: definition.occurredAt(validated.data, emittedAt),
       data: definition.minimize(validated.data, context.minimization),
       fingerprint,
-      links: definition.links(validated.data),
+      links: linksOf(definition.links, validated.data),
       ...(definition.independentVerification && { independentVerification: definition.independentVerification(validated.data) }),
     },
   };

@@ -1,7 +1,13 @@
 import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import { inListCheck } from '../common/sql-literal';
 import { SourceEntity } from '../sources/source.entity';
+import { EVENT_TYPE_NAMES } from './event-types';
 
-export const EVENT_TYPE_CHECK = `"type" IN ('request_object.verification', 'consent.decision', 'token.issued', 'token.revoked', 'tool_call.recorded')`;
+/**
+ * The types the definitions declare. A migration writes the live constraint; test/database/type-constraints.spec.ts
+ * fails when it and the definitions differ (a new type needs a migration).
+ */
+export const EVENT_TYPE_CHECK = inListCheck('type', EVENT_TYPE_NAMES);
 
 /**
  * Evidence: one accepted event, exactly once per (source, event id). Append-only, enforced by a trigger.

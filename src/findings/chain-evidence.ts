@@ -1,7 +1,16 @@
-import type { ConsentData } from '../evidence/types/consent-event';
-import type { TokenIssuedData, TokenRevokedData } from '../evidence/types/token-events';
-import type { ToolCallData } from '../evidence/types/tool-call-event';
-import type { VerificationData } from '../evidence/types/verification-event';
+import { recordsOfType } from '../evidence/evidence-record';
+import type { EvidenceRecord } from '../evidence/event-types';
+import { consentDecisionEvent } from '../evidence/types/consent-event';
+import { tokenIssuedEvent, tokenRevokedEvent } from '../evidence/types/token-events';
+import { toolCallRecordedEvent } from '../evidence/types/tool-call-event';
+import { requestObjectVerificationEvent } from '../evidence/types/verification-event';
+
+// The records the rules read are the evidence core's typed views, one per event type (evidence/types/*.ts).
+export type { EvidenceRecord } from '../evidence/event-types';
+export type { ConsentRecord } from '../evidence/types/consent-event';
+export type { RevocationRecord, TokenRecord } from '../evidence/types/token-events';
+export type { ToolCallRecord } from '../evidence/types/tool-call-event';
+export type { IndependentVerdictFacts, VerificationRecord } from '../evidence/types/verification-event';
 
 /**
  * What the finding rules read: one chain's records as stored, jartrail's own verdicts on its verifications, the
@@ -18,45 +27,6 @@ export interface ChainEvidence {
   readonly conflicts: readonly EvidenceConflict[];
   /** By client_id; a client the chain names but nobody registered is absent. */
   readonly clients: ReadonlyMap<string, ClientPolicy>;
-}
-
-interface StoredEvent<Type extends string, Data> {
-  /** events.seq: the evidence reference, turned into a ledger seq when shown. */
-  readonly seq: string;
-  readonly eventId: string;
-  readonly sourceId: string;
-  readonly type: Type;
-  /** When the recorded thing happened (the type's occurredAt). */
-  readonly occurredAt: Date;
-  /** When jartrail committed it. */
-  readonly recordedAt: Date;
-  /** null once retention purged the payload: a rule cannot read it and must not fire on its absence. */
-  readonly data: Data | null;
-  /** The chains the record belongs to (empty for a loose record). */
-  readonly chains: readonly string[];
-}
-
-export type VerificationRecord = StoredEvent<'request_object.verification', VerificationData> & {
-  /** jartrail's own verdict; `pending` while queued; null when never queued (nothing to verify was kept). */
-  readonly independent: IndependentVerdictFacts | 'pending' | null;
-};
-export type ConsentRecord = StoredEvent<'consent.decision', ConsentData>;
-export type TokenRecord = StoredEvent<'token.issued', TokenIssuedData>;
-export type RevocationRecord = StoredEvent<'token.revoked', TokenRevokedData>;
-export type ToolCallRecord = StoredEvent<'tool_call.recorded', ToolCallData>;
-
-export type EvidenceRecord = VerificationRecord | ConsentRecord | TokenRecord | RevocationRecord | ToolCallRecord;
-
-export interface IndependentVerdictFacts {
-  readonly verdict: 'verified' | 'rejected' | 'unverifiable' | 'not_verifiable';
-  /** The AS accepted what jartrail rejects, or rejected what jartrail verified. */
-  readonly mismatch: boolean;
-  /** Reason codes (request-objects/verification/reasons.ts), e.g. `alg_not_allowed`, `lifetime_exceeded`. */
-  readonly reasons: readonly { readonly code: string; readonly detail: string }[];
-  /** The signing algorithm jartrail found in the object's header (null when it could not read one). */
-  readonly alg: string | null;
-  /** Encrypted and not decrypted: only the AS's word about what is inside. */
-  readonly opaque: boolean;
 }
 
 /** A body refused with 409 under the event id of one of the chain's records, kept as evidence. */
@@ -97,9 +67,8 @@ export interface EvidenceRef {
 
 export const eventRef = (record: { readonly seq: string }): EvidenceRef => ({ kind: 'event', seq: record.seq });
 
-export const verificationsOf = (records: readonly EvidenceRecord[]) =>
-  records.filter((record): record is VerificationRecord => record.type === 'request_object.verification');
-export const consentsOf = (records: readonly EvidenceRecord[]) => records.filter((record): record is ConsentRecord => record.type === 'consent.decision');
-export const tokensOf = (records: readonly EvidenceRecord[]) => records.filter((record): record is TokenRecord => record.type === 'token.issued');
-export const revocationsOf = (records: readonly EvidenceRecord[]) => records.filter((record): record is RevocationRecord => record.type === 'token.revoked');
-export const toolCallsOf = (records: readonly EvidenceRecord[]) => records.filter((record): record is ToolCallRecord => record.type === 'tool_call.recorded');
+export const verificationsOf = (records: readonly EvidenceRecord[]) => recordsOfType(records, requestObjectVerificationEvent);
+export const consentsOf = (records: readonly EvidenceRecord[]) => recordsOfType(records, consentDecisionEvent);
+export const tokensOf = (records: readonly EvidenceRecord[]) => recordsOfType(records, tokenIssuedEvent);
+export const revocationsOf = (records: readonly EvidenceRecord[]) => recordsOfType(records, tokenRevokedEvent);
+export const toolCallsOf = (records: readonly EvidenceRecord[]) => recordsOfType(records, toolCallRecordedEvent);

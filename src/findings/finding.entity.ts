@@ -1,7 +1,6 @@
 import { Check, Column, Entity, Index, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import { inListCheck } from '../common/sql-literal';
 import { RULES, SEVERITIES } from './rule';
-
-const quoted = (values: readonly string[]) => values.map((value) => `'${value}'`).join(', ');
 
 export const FINDING_STATUSES = ['open', 'resolved'] as const;
 export type FindingStatus = (typeof FINDING_STATUSES)[number];
@@ -16,10 +15,10 @@ export type TriageStatus = (typeof TRIAGE_STATUSES)[number];
  */
 @Entity('findings')
 @Unique('uq_findings_subject_rule_key', ['subject', 'rule', 'findingKey'])
-@Check('chk_findings_rule', `"rule" IN (${quoted(RULES)})`)
-@Check('chk_findings_severity', `"severity" IN (${quoted(SEVERITIES)})`)
-@Check('chk_findings_status', `"status" IN (${quoted(FINDING_STATUSES)})`)
-@Check('chk_findings_triage_status', `"triage_status" IN (${quoted(TRIAGE_STATUSES)})`)
+@Check('chk_findings_rule', inListCheck('rule', RULES))
+@Check('chk_findings_severity', inListCheck('severity', SEVERITIES))
+@Check('chk_findings_status', inListCheck('status', FINDING_STATUSES))
+@Check('chk_findings_triage_status', inListCheck('triage_status', TRIAGE_STATUSES))
 @Index('idx_findings_listing', ['firstSeenAt', 'id'])
 @Index('idx_findings_chain', ['chainDigest'])
 export class FindingEntity {

@@ -1,4 +1,8 @@
 import { canonicalJson } from '../common/canonical-json';
+import type { AuthorizationDetail, Grant } from '../evidence/grant';
+
+// The authority each record states is read by its type (evidence/types/*.ts); here it is compared.
+export type { AuthorizationDetail, Grant } from '../evidence/grant';
 
 /**
  * What a request asked for, a consent granted, a token carries: the three kinds of authority OAuth names, compared
@@ -13,16 +17,6 @@ import { canonicalJson } from '../common/canonical-json';
  *   (canonical JSON): jartrail does not know what a type's own members mean, so it never guesses that one covers
  *   another; such a difference is reported as `not_comparable` rather than as an excess.
  */
-export interface Grant {
-  readonly scope?: string;
-  readonly resource?: string | readonly string[];
-  readonly authorization_details?: readonly AuthorizationDetail[];
-}
-
-export interface AuthorizationDetail {
-  readonly type: string;
-  readonly [member: string]: unknown;
-}
 
 export interface Excess {
   readonly scopes: readonly string[];

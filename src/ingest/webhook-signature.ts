@@ -1,12 +1,14 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { EVENT_ID } from '../evidence/event-id';
 
+// The secret format is shared with sources and the CLI; readers of the signature get both from here.
+export { SECRET_PREFIX, secretKeyBytes } from '../common/crypto/webhook-secret';
+
 /**
  * Standard Webhooks signatures (https://www.standardwebhooks.com): `webhook-signature` holds one or more
  * space-separated `v1,<base64 HMAC-SHA256>` values over `{webhook-id}.{webhook-timestamp}.{body}`, so that a
  * sender can sign with the old and the new secret while a rotation is under way.
  */
-export const SECRET_PREFIX = 'whsec_';
 
 export interface SignedDelivery {
   readonly id: string | undefined;
@@ -21,11 +23,6 @@ export type SignatureFailure =
   | { readonly reason: 'malformed_timestamp' }
   | { readonly reason: 'timestamp_out_of_tolerance'; readonly skewSeconds: number }
   | { readonly reason: 'no_matching_signature' };
-
-/** The HMAC key of a `whsec_` secret: the base64 after the prefix (a bare base64 secret is accepted too). */
-export function secretKeyBytes(secret: string): Buffer {
-  return Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64');
-}
 
 export function verifyWebhookSignature(
   delivery: SignedDelivery,

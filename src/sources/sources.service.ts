@@ -8,7 +8,7 @@ import type { PublicKeySet } from '../common/jose/key-set';
 import { jwksUriProblem } from '../common/jose/remote-jwks';
 import { fieldError, ProblemException } from '../common/problem/problem';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { SECRET_PREFIX, secretKeyBytes } from '../ingest/webhook-signature';
+import { SECRET_PREFIX, secretKeyBytes } from '../common/crypto/webhook-secret';
 import type { SourceKind } from './source-kind';
 import type { SourceEntity } from './source.entity';
 import { SetKeysTakenError, SourcesRepository, type SourceWithSecrets } from './sources.repository';

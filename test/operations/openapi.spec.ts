@@ -4,7 +4,7 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { SCOPES } from '../../src/access/scopes';
-import { OPERATION_EXAMPLES } from '../../src/common/openapi/operation-examples';
+import { OPERATION_EXAMPLES } from '../../src/openapi/operation-examples';
 import { EVENT_EXAMPLES } from '../../src/ingest/dto/event-examples';
 import { startTestApp, type TestApp } from '../support/app';
 import { aConsent, aRevocation, aToken, aToolCall, aVerification, hashOf, randomDigest } from '../support/events';

@@ -13,8 +13,9 @@ import {
   tokenHash,
   tokenReference,
 } from '../../common/schema/oauth-fields';
-import { tokenKeysOf } from '../record-links';
 import { defineEventType } from '../event-type-definition';
+import type { StoredEventOf } from '../evidence-record';
+import type { Grant } from '../grant';
 
 /** `access`, `refresh`, `id`, or an RFC 8693 token type URI. */
 const tokenType = z.union([
@@ -32,6 +33,9 @@ const confirmation = z.union([
   z.strictObject({ jkt: z.string().min(1).max(128) }),
   z.strictObject({ 'x5t#S256': z.string().min(1).max(128) }),
 ]);
+
+/** A token as a summary names it: by jti, else by the start of its hash. */
+const tokenName = (token: { jti?: string; token_hash?: string }) => (token.jti ? `jti ${token.jti}` : `hash ${String(token.token_hash).slice(0, 12)}…`);
 
 const tokenIssuedData = z
   .strictObject({
@@ -63,18 +67,20 @@ const tokenIssuedData = z
 
 export type TokenIssuedData = z.infer<typeof tokenIssuedData>;
 
-export const tokenIssuedEvent = defineEventType<TokenIssuedData>({
+export const tokenIssuedEvent = defineEventType({
   type: 'token.issued',
   senderKind: 'token_service',
   data: tokenIssuedData,
   occurredAt: (data) => new Date(data.iat * 1000),
   causalRank: 2,
-  links: (data) => ({
-    digest: data.digest,
-    tokenIdentity: tokenKeysOf(data),
-    tokenReference: data.parent ? { role: 'parent', keys: tokenKeysOf(data.parent) } : undefined,
-  }),
+  example: { digest: '47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU', token_type: 'access', jti: 'at-1', scope: 'openid mail.send', iat: 1_795_000_020, exp: 1_795_003_620, grant_type: 'authorization_code' },
+  // Known by its own jti and/or hash; a refreshed or exchanged token names its parent instead of a digest.
+  links: { digest: ['digest'], tokenIdentity: [], tokenReference: { role: 'parent', at: ['parent'] } },
+  facets: [],
   minimize: (data) => data,
+  chainSection: 'tokens',
+  summarize: (data) =>
+    `${data.token_type} token issued (${tokenName(data)})${data.parent ? ` from parent ${tokenName(data.parent)}` : ''}${data.grant_type ? ` by ${data.grant_type}` : ''}${data.scope ? `, scope "${data.scope}"` : ''}`,
 });
 
 const tokenRevokedData = z
@@ -92,13 +98,23 @@ const tokenRevokedData = z
 
 export type TokenRevokedData = z.infer<typeof tokenRevokedData>;
 
-export const tokenRevokedEvent = defineEventType<TokenRevokedData>({
+export const tokenRevokedEvent = defineEventType({
   type: 'token.revoked',
   senderKind: 'token_service',
   data: tokenRevokedData,
   occurredAt: (data) => new Date(data.revoked_at),
   // Like a tool call it needs the token; between the two, only their own times can tell which came first.
   causalRank: 3,
-  links: (data) => ({ tokenReference: { role: 'revocation', keys: tokenKeysOf(data) } }),
+  example: { jti: 'at-1', revoked_at: '2026-11-28T11:00:00Z', reason: 'user logout' },
+  links: { tokenReference: { role: 'revocation', at: [] } },
+  facets: [],
   minimize: (data) => data,
+  chainSection: 'revocations',
+  summarize: (data) => `token ${tokenName(data)} revoked${data.reason ? `: ${data.reason}` : ''}`,
 });
+
+export type TokenRecord = StoredEventOf<typeof tokenIssuedEvent>;
+export type RevocationRecord = StoredEventOf<typeof tokenRevokedEvent>;
+
+/** What the token carries. Its `aud` is not a resource: only `resource` (RFC 8707) is. */
+export const tokenGrantOf = (data: TokenIssuedData): Grant => ({ scope: data.scope, resource: data.resource, authorization_details: data.authorization_details });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { dateTime, digest, identifier, resource, shortText, tokenReference } from '../../common/schema/oauth-fields';
-import { tokenKeysOf } from '../record-links';
 import { defineEventType } from '../event-type-definition';
+import type { StoredEventOf } from '../evidence-record';
 
 const toolCallData = z
   .strictObject({
@@ -33,12 +33,28 @@ const toolCallData = z
 
 export type ToolCallData = z.infer<typeof toolCallData>;
 
-export const toolCallRecordedEvent = defineEventType<ToolCallData>({
+export const toolCallRecordedEvent = defineEventType({
   type: 'tool_call.recorded',
   senderKind: 'agent',
   data: toolCallData,
   occurredAt: (data) => new Date(data.started_at),
   causalRank: 3,
-  links: (data) => ({ tokenReference: { role: 'usage', keys: tokenKeysOf(data.token) } }),
+  example: {
+    call_id: 'call-1',
+    agent_id: 'mail-agent',
+    token: { jti: 'at-1' },
+    tool: 'mail',
+    action: 'send',
+    started_at: '2026-11-28T10:01:00Z',
+    outcome: 'succeeded',
+    side_effect: { kind: 'email', reference: 'msg-1' },
+  },
+  links: { tokenReference: { role: 'usage', at: ['token'] } },
+  facets: [{ name: 'tool', text: ['tool'] }],
   minimize: (data) => data,
+  chainSection: 'tool_calls',
+  summarize: (data) =>
+    `agent ${data.agent_id} called ${data.tool}.${data.action}: ${data.outcome}${data.side_effect ? `, side effect ${data.side_effect.kind} ${data.side_effect.reference}` : ''}`,
 });
+
+export type ToolCallRecord = StoredEventOf<typeof toolCallRecordedEvent>;

@@ -13,6 +13,9 @@ import {
   valueHash,
 } from '../../common/schema/oauth-fields';
 import { defineEventType } from '../event-type-definition';
+import type { StoredEventOf } from '../evidence-record';
+import { type FacetDeclaration, facetValuesOf } from '../facets';
+import type { Grant } from '../grant';
 
 /** PAR request URIs (RFC 9126 section 2.2) carry this prefix. */
 export const PAR_REQUEST_URI_PREFIX = 'urn:ietf:params:oauth:request_uri:';
@@ -102,17 +105,77 @@ const verificationData = z
 
 export type VerificationData = z.infer<typeof verificationData>;
 
-export const requestObjectVerificationEvent = defineEventType<VerificationData>({
+/** A plain authorization request, or a request object with alg "none": nothing proves what the client asked. */
+const UNSIGNED_REQUEST_FACET: FacetDeclaration = {
+  name: 'unsigned',
+  trueWhenAny: [
+    { path: ['unsigned'], equals: 'true' },
+    { path: ['header', 'alg'], equals: 'none' },
+  ],
+};
+
+export const requestObjectVerificationEvent = defineEventType({
   type: 'request_object.verification',
   senderKind: 'authorization_server',
   data: verificationData,
   occurredAt: (_data, envelopeTimestamp) => envelopeTimestamp,
   causalRank: 0,
-  links: (data) => ({ digest: data.digest, innerDigest: data.inner_digest }),
+  example: {
+    digest: '47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU',
+    verdict: 'accepted',
+    client_id: 'agent-client',
+    issuer: 'https://as.example.com',
+    delivery: 'par',
+    request_uri: `${PAR_REQUEST_URI_PREFIX}6esc_11ACC5bwc-014ltc8I`,
+    header: { alg: 'PS256', kid: 'client-key-1', typ: 'oauth-authz-req+jwt' },
+    claims: { iss: 'agent-client', aud: 'https://as.example.com', exp: 1_795_000_300, iat: 1_795_000_000, scope: 'openid mail.send', jti: 'ro-1' },
+  },
+  links: { digest: ['digest'], innerDigest: ['inner_digest'] },
+  facets: [
+    { name: 'client_id', text: ['client_id'] },
+    { name: 'issuer', text: ['issuer'] },
+    UNSIGNED_REQUEST_FACET,
+  ],
   independentVerification: (data) => ({ requestObject: data.request_object }),
   minimize: (data, policy) => {
     if (policy.keepRequestObjects || data.request_object === undefined) return data;
     const { request_object: _dropped, ...kept } = data;
     return kept;
   },
+  // The AS's word only; the chain document adds jartrail's own verdict, which is not part of the record.
+  chainSection: 'verifications',
+  summarize: (data, { sourceName }) => {
+    const what = data.unsigned
+      ? 'plain (unsigned) authorization request'
+      : `request object (${data.header?.alg ?? '?'}${data.encryption ? `, encrypted ${data.encryption.alg}/${data.encryption.enc}` : ''})`;
+    return `${sourceName} ${data.verdict} the ${what} of client ${data.client_id}, delivered by ${data.delivery}${data.reason ? `: ${data.reason}` : ''}`;
+  },
 });
+
+/** jartrail's own verdict on a verification (request-objects/verification), as readers of the record need it. */
+export interface IndependentVerdictFacts {
+  readonly verdict: 'verified' | 'rejected' | 'unverifiable' | 'not_verifiable';
+  /** The AS accepted what jartrail rejects, or rejected what jartrail verified. */
+  readonly mismatch: boolean;
+  /** Reason codes (request-objects/verification/reasons.ts), e.g. `alg_not_allowed`, `lifetime_exceeded`. */
+  readonly reasons: readonly { readonly code: string; readonly detail: string }[];
+  /** The signing algorithm jartrail found in the object's header (null when it could not read one). */
+  readonly alg: string | null;
+  /** Encrypted and not decrypted: only the AS's word about what is inside. */
+  readonly opaque: boolean;
+}
+
+export type VerificationRecord = StoredEventOf<typeof requestObjectVerificationEvent> & {
+  /** jartrail's own verdict; `pending` while queued; null when never queued (nothing to verify was kept). */
+  readonly independent: IndependentVerdictFacts | 'pending' | null;
+};
+
+/** What the request asked for: the scope, resource and authorization_details of its claim facts. */
+export const requestedGrantOf = (data: VerificationData): Grant => ({
+  scope: data.claims.scope,
+  resource: data.claims.resource,
+  authorization_details: data.claims.authorization_details,
+});
+
+/** Unsigned as the chain's `unsigned` facet says it: by the same declaration. */
+export const isUnsignedRequest = (data: VerificationData) => facetValuesOf([UNSIGNED_REQUEST_FACET], data).length > 0;

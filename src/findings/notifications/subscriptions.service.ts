@@ -4,7 +4,7 @@ import { Keyring, type SealedValue } from '../../common/crypto/keyring';
 import { decodeIdCursor, encodeIdCursor } from '../../common/id-cursor';
 import { fieldError, ProblemException } from '../../common/problem/problem';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
-import { SECRET_PREFIX } from '../../ingest/webhook-signature';
+import { SECRET_PREFIX } from '../../common/crypto/webhook-secret';
 import {
   type CreateSubscriptionRequest,
   type DeliveriesPage,

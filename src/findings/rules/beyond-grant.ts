@@ -1,4 +1,5 @@
 import { eventRef, toolCallsOf } from '../chain-evidence';
+import { tokenGrantOf } from '../../evidence/types/token-events';
 import { type AuthorizationDetail, resourcesOf, scopesOf } from '../grant';
 import type { FindingDraft, Rule } from '../rule';
 import { byOccurrence, quoted } from './ordering';
@@ -35,14 +36,15 @@ export const beyondGrant: Rule = (chain) => {
     const token = tokenNamed(call.data.token, tokens);
     if (!token?.data) continue;
     const { tool, action, resource, authorization_details_ref: ref } = call.data;
+    const carried = tokenGrantOf(token.data);
     const problems: string[] = [];
     const callResources = resourcesOf(resource);
-    const tokenResources = resourcesOf(token.data.resource);
+    const tokenResources = resourcesOf(carried.resource);
     if (tokenResources.length > 0) {
       for (const target of callResources.filter((value) => !tokenResources.includes(value))) problems.push(`resource ${quoted(target)} is not among the token's resources`);
     }
     if (ref !== undefined) {
-      const entry = entryFor(ref, (token.data.authorization_details ?? []) as AuthorizationDetail[]);
+      const entry = entryFor(ref, carried.authorization_details ?? []);
       if (!entry) problems.push(`authorization_details_ref ${quoted(ref)} names no entry of the token's authorization_details`);
       else {
         const actions = Array.isArray(entry.actions) ? entry.actions.map(String) : undefined;
@@ -53,7 +55,7 @@ export const beyondGrant: Rule = (chain) => {
         }
       }
     }
-    const scopes = scopesOf(token.data.scope);
+    const scopes = scopesOf(carried.scope);
     if (scopes.some((scope) => TOOL_SCOPE.test(scope))) {
       const covering = [`${tool}.${action}`, `${tool}:${action}`, `${tool}.*`, `${tool}:*`];
       if (!scopes.some((scope) => covering.includes(scope))) problems.push(`no scope of the token covers ${quoted(`${tool}.${action}`)} (scopes: ${quoted(scopes.join(' '))})`);

@@ -1,4 +1,6 @@
 import { consentsOf, eventRef, verificationsOf } from '../chain-evidence';
+import { approves, consentedGrantOf } from '../../evidence/types/consent-event';
+import { requestedGrantOf } from '../../evidence/types/verification-event';
 import { describeExcess, excessOf, type Grant, isEmptyExcess, unionOf } from '../grant';
 import type { FindingDraft, Rule } from '../rule';
 
@@ -14,12 +16,13 @@ export const consentExceedsRequest: Rule = (chain) => {
   // A purged verification may have asked for more: with one, what was asked is unknown.
   if (verificationsOf(chain.records).some((record) => record.data === null)) return { findings: [] };
   const asked = verificationsOf(chain.records).filter((record) => record.data!.verdict === 'accepted');
-  const requested: Grant = unionOf(asked.map((record) => record.data!.claims as Grant));
+  const requested: Grant = unionOf(asked.map((record) => requestedGrantOf(record.data!)));
   if (requested.scope === undefined && requested.resource === undefined && requested.authorization_details === undefined) return { findings: [] };
   const findings: FindingDraft[] = [];
   for (const consent of consentsOf(chain.records)) {
-    if (consent.data === null || consent.data.decision === 'denied' || consent.data.granted === undefined) continue;
-    const excess = excessOf(consent.data.granted as Grant, requested, { scope: true, resource: true, authorization_details: true });
+    const granted = consent.data !== null && approves(consent.data) ? consentedGrantOf(consent.data) : undefined;
+    if (granted === undefined) continue;
+    const excess = excessOf(granted, requested, { scope: true, resource: true, authorization_details: true });
     if (isEmptyExcess(excess)) continue;
     findings.push({
       rule: 'consent_exceeds_request',

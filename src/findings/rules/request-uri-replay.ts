@@ -1,3 +1,4 @@
+import { approves } from '../../evidence/types/consent-event';
 import { consentsOf, eventRef, type EvidenceRecord, type VerificationRecord, verificationsOf } from '../chain-evidence';
 import type { FindingDraft, Rule } from '../rule';
 import { quoted, withRelated } from './ordering';
@@ -46,7 +47,7 @@ export function isReplayedUse(record: VerificationRecord, records: readonly Evid
 export const requestUriReplay: Rule = (chain) => {
   const all = withRelated(chain.records, chain.related);
   const own = new Set(chain.records.map((record) => record.seq));
-  const approvedConsents = consentsOf(chain.records).filter((consent) => consent.data !== null && consent.data.decision !== 'denied').length;
+  const approvedConsents = consentsOf(chain.records).filter((consent) => consent.data !== null && approves(consent.data)).length;
   const findings: FindingDraft[] = [];
   for (const [key, { what, uses }] of usesByKey(all)) {
     if (uses.length < 2) continue;

@@ -1,5 +1,8 @@
 import { consentsOf, eventRef, tokensOf, verificationsOf } from '../chain-evidence';
-import { describeExcess, excessOf, type Grant, isEmptyExcess, unionOf } from '../grant';
+import { approves, consentedGrantOf } from '../../evidence/types/consent-event';
+import { tokenGrantOf } from '../../evidence/types/token-events';
+import { requestedGrantOf } from '../../evidence/types/verification-event';
+import { describeExcess, excessOf, isEmptyExcess, unionOf } from '../grant';
 import type { FindingDraft, Rule } from '../rule';
 import { byOccurrence } from './ordering';
 import { tokenName } from './token-lookup';
@@ -16,14 +19,13 @@ export const tokenExceedsConsent: Rule = (chain) => {
   if (consentsOf(chain.records).some((consent) => consent.data === null) || verificationsOf(chain.records).some((record) => record.data === null)) return { findings: [] };
   const consents = consentsOf(chain.records).sort(byOccurrence);
   if (consents.length === 0) return { findings: [] };
-  const approving = consents.filter((consent) => consent.data!.decision !== 'denied');
-  const requested = unionOf(verificationsOf(chain.records).filter((record) => record.data?.verdict === 'accepted').map((record) => record.data!.claims as Grant));
-  const granted = unionOf(approving.map((consent) => (consent.data!.granted as Grant | undefined) ?? requested));
+  const approving = consents.filter((consent) => approves(consent.data!));
+  const requested = unionOf(verificationsOf(chain.records).filter((record) => record.data?.verdict === 'accepted').map((record) => requestedGrantOf(record.data!)));
+  const granted = unionOf(approving.map((consent) => consentedGrantOf(consent.data!) ?? requested));
   const findings: FindingDraft[] = [];
   for (const token of tokensOf(chain.records).sort(byOccurrence)) {
     if (token.data === null) continue;
-    const carried: Grant = { scope: token.data.scope, resource: token.data.resource, authorization_details: token.data.authorization_details as Grant['authorization_details'] };
-    const excess = excessOf(carried, granted, { scope: true, resource: true, authorization_details: true });
+    const excess = excessOf(tokenGrantOf(token.data), granted, { scope: true, resource: true, authorization_details: true });
     if (isEmptyExcess(excess) && approving.length > 0) continue;
     findings.push({
       rule: 'token_exceeds_consent',

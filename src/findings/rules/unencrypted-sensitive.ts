@@ -1,5 +1,6 @@
 import { eventRef, verificationsOf } from '../chain-evidence';
-import { type AuthorizationDetail, scopesOf } from '../grant';
+import { requestedGrantOf } from '../../evidence/types/verification-event';
+import { scopesOf } from '../grant';
 import type { Rule } from '../rule';
 import { quoted } from './ordering';
 
@@ -13,8 +14,9 @@ export const unencryptedSensitive: Rule = (chain) => {
     if (record.data === null || record.data.encryption !== undefined) return [];
     const client = chain.clients.get(record.data.client_id);
     if (!client) return [];
-    const scopes = scopesOf(record.data.claims.scope).filter((scope) => client.sensitiveScopes.includes(scope));
-    const types = ((record.data.claims.authorization_details ?? []) as AuthorizationDetail[])
+    const requested = requestedGrantOf(record.data);
+    const scopes = scopesOf(requested.scope).filter((scope) => client.sensitiveScopes.includes(scope));
+    const types = (requested.authorization_details ?? [])
       .map((entry) => entry.type)
       .filter((type, index, all) => client.sensitiveAuthorizationDetailsTypes.includes(type) && all.indexOf(type) === index);
     if (scopes.length + types.length === 0) return [];

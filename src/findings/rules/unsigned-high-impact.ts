@@ -1,5 +1,8 @@
 import { consentsOf, eventRef, tokensOf, verificationsOf } from '../chain-evidence';
-import { type AuthorizationDetail, scopesOf } from '../grant';
+import { approves, consentedGrantOf } from '../../evidence/types/consent-event';
+import { tokenGrantOf } from '../../evidence/types/token-events';
+import { isUnsignedRequest } from '../../evidence/types/verification-event';
+import { scopesOf } from '../grant';
 import type { Rule } from '../rule';
 import { quoted } from './ordering';
 
@@ -10,16 +13,21 @@ import { quoted } from './ordering';
  * client asked for it. High. Cannot judge an unregistered client.
  */
 export const unsignedHighImpact: Rule = (chain) => {
-  const unsignedRequests = verificationsOf(chain.records).filter((record) => record.data !== null && (record.data.unsigned === true || record.data.header?.alg === 'none'));
+  const unsignedRequests = verificationsOf(chain.records).filter((record) => record.data !== null && isUnsignedRequest(record.data));
   if (unsignedRequests.length === 0) return { findings: [] };
   const findings = unsignedRequests.flatMap((request) => {
     const client = chain.clients.get(request.data!.client_id);
     if (!client) return [];
-    const consents = consentsOf(chain.records).filter((consent) => consent.data !== null && consent.data.decision !== 'denied');
-    const grants = consents.length > 0 ? consents.map((consent) => ({ record: consent, grant: consent.data!.granted })) : tokensOf(chain.records).filter((token) => token.data !== null).map((token) => ({ record: token, grant: token.data! }));
+    const consents = consentsOf(chain.records).filter((consent) => consent.data !== null && approves(consent.data));
+    const grants =
+      consents.length > 0
+        ? consents.map((consent) => ({ record: consent, grant: consentedGrantOf(consent.data!) }))
+        : tokensOf(chain.records)
+            .filter((token) => token.data !== null)
+            .map((token) => ({ record: token, grant: tokenGrantOf(token.data!) }));
     const highImpact = grants.flatMap(({ record, grant }) => {
       const scopes = scopesOf(grant?.scope).filter((scope) => client.highImpactScopes.includes(scope));
-      const types = ((grant?.authorization_details ?? []) as AuthorizationDetail[]).map((entry) => entry.type).filter((type) => client.highImpactAuthorizationDetailsTypes.includes(type));
+      const types = (grant?.authorization_details ?? []).map((entry) => entry.type).filter((type) => client.highImpactAuthorizationDetailsTypes.includes(type));
       return scopes.length + types.length > 0 ? [{ record, scopes, types }] : [];
     });
     if (highImpact.length === 0) return [];

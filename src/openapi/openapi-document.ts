@@ -1,8 +1,8 @@
 import type { INestApplicationContext, Type } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { ACCESS_METADATA, type AccessRule } from '../../access/access.decorator';
-import { problemSchema } from '../problem/problem.schema';
+import { ACCESS_METADATA, type AccessRule } from '../access/access.decorator';
+import { problemSchema } from '../common/problem/problem.schema';
 import { componentsOf, convertStandardSchema } from './json-schema';
 import { OPERATION_EXAMPLES, type OperationExample } from './operation-examples';
 
