@@ -13,6 +13,7 @@ import { MasterKeyRotation1796250000001 } from './1796250000001-MasterKeyRotatio
 import { LinkAfterCommit1796300000000 } from './1796300000000-LinkAfterCommit';
 import { Findings1796400000000 } from './1796400000000-Findings';
 import { FindingTriage1796400000001 } from './1796400000001-FindingTriage';
+import { Exports1796600000000 } from './1796600000000-Exports';
 
 /** Every migration, in order. Listed explicitly so that the app, the CLI and the tests load the same set. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   LinkAfterCommit1796300000000,
   Findings1796400000000,
   FindingTriage1796400000001,
+  Exports1796600000000,
 ];
