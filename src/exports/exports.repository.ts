@@ -141,6 +141,10 @@ function selectionSql(selection: RecordSelection): { where: string; values: unkn
 
 const FROM = `"ledger_entries" l JOIN "events" e ON e."seq" = l."record_seq" JOIN "sources" s ON s."id" = e."source_id"`;
 
+/**
+ * Statements that change rows and read them back are written `WITH changed AS (UPDATE ... RETURNING ...) SELECT`:
+ * the driver answers a top-level UPDATE with its rows and a count, a SELECT with rows only.
+ */
 @Injectable()
 export class ExportsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -173,8 +177,8 @@ export class ExportsRepository {
   async cancel(id: string, ttlHours: number): Promise<ExportJob | undefined> {
     return this.dataSource.transaction(async (manager) => {
       const rows: ExportRow[] = await manager.query(
-        `UPDATE "exports" SET "status" = 'cancelled', "run_token" = NULL, "lease_until" = NULL, "finished_at" = now(), "expires_at" = now() + make_interval(hours => $2)
-         WHERE "id" = $1 AND "status" IN ('queued', 'running') RETURNING ${COLUMNS}`,
+        `WITH changed AS (UPDATE "exports" SET "status" = 'cancelled', "run_token" = NULL, "lease_until" = NULL, "finished_at" = now(), "expires_at" = now() + make_interval(hours => $2)
+         WHERE "id" = $1 AND "status" IN ('queued', 'running') RETURNING *) SELECT ${COLUMNS} FROM changed`,
         [id, ttlHours],
       );
       if (rows.length === 0) return undefined;
@@ -192,14 +196,14 @@ export class ExportsRepository {
     return this.dataSource.transaction(async (manager) => {
       await manager.query(`SELECT pg_advisory_xact_lock(hashtext('jartrail.exports.claim'))`);
       const rows: ExportRow[] = await manager.query(
-        `UPDATE "exports" SET "status" = 'running', "run_token" = gen_random_uuid(), "lease_until" = now() + make_interval(secs => $1),
+        `WITH changed AS (UPDATE "exports" SET "status" = 'running', "run_token" = gen_random_uuid(), "lease_until" = now() + make_interval(secs => $1),
            "attempts" = "attempts" + 1, "started_at" = now(), "records_done" = 0, "records_total" = NULL, "bytes" = 0, "tree_size" = NULL
          WHERE "id" = (
            SELECT "id" FROM "exports"
            WHERE "status" = 'queued' OR ("status" = 'running' AND "lease_until" < now())
            ORDER BY "created_at" LIMIT 1 FOR UPDATE SKIP LOCKED
          ) AND (SELECT count(*) FROM "exports" WHERE "status" = 'running' AND "lease_until" >= now()) < $2
-         RETURNING ${COLUMNS}`,
+         RETURNING *) SELECT ${COLUMNS} FROM changed`,
         [leaseSeconds, maxRunning],
       );
       if (rows.length === 0) return undefined;
@@ -211,7 +215,7 @@ export class ExportsRepository {
   /** The job's cut and total, if this run still holds it. */
   async started(id: string, runToken: string, treeSize: number, total: number): Promise<boolean> {
     const rows: unknown[] = await this.dataSource.query(
-      `UPDATE "exports" SET "tree_size" = $3, "records_total" = $4 WHERE "id" = $1 AND "run_token" = $2 AND "status" = 'running' RETURNING "id"`,
+      `WITH changed AS (UPDATE "exports" SET "tree_size" = $3, "records_total" = $4 WHERE "id" = $1 AND "run_token" = $2 AND "status" = 'running' RETURNING "id") SELECT "id" FROM changed`,
       [id, runToken, treeSize, total],
     );
     return rows.length > 0;
@@ -235,9 +239,9 @@ export class ExportsRepository {
 
   async complete(id: string, runToken: string, result: { recordsDone: number; bytes: number; sha256: Buffer }, ttlHours: number): Promise<boolean> {
     const rows: unknown[] = await this.dataSource.query(
-      `UPDATE "exports" SET "status" = 'completed', "records_done" = $3, "bytes" = $4, "sha256" = $5, "run_token" = NULL, "lease_until" = NULL,
+      `WITH changed AS (UPDATE "exports" SET "status" = 'completed', "records_done" = $3, "bytes" = $4, "sha256" = $5, "run_token" = NULL, "lease_until" = NULL,
          "finished_at" = now(), "expires_at" = now() + make_interval(hours => $6)
-       WHERE "id" = $1 AND "run_token" = $2 AND "status" = 'running' RETURNING "id"`,
+       WHERE "id" = $1 AND "run_token" = $2 AND "status" = 'running' RETURNING "id") SELECT "id" FROM changed`,
       [id, runToken, result.recordsDone, result.bytes, result.sha256, ttlHours],
     );
     return rows.length > 0;
@@ -246,8 +250,8 @@ export class ExportsRepository {
   async fail(id: string, runToken: string, error: string, ttlHours: number): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       const rows: unknown[] = await manager.query(
-        `UPDATE "exports" SET "status" = 'failed', "error" = $3, "run_token" = NULL, "lease_until" = NULL, "finished_at" = now(), "expires_at" = now() + make_interval(hours => $4)
-         WHERE "id" = $1 AND "run_token" = $2 AND "status" = 'running' RETURNING "id"`,
+        `WITH changed AS (UPDATE "exports" SET "status" = 'failed', "error" = $3, "run_token" = NULL, "lease_until" = NULL, "finished_at" = now(), "expires_at" = now() + make_interval(hours => $4)
+         WHERE "id" = $1 AND "run_token" = $2 AND "status" = 'running' RETURNING "id") SELECT "id" FROM changed`,
         [id, runToken, error, ttlHours],
       );
       if (rows.length > 0) await manager.query(`DELETE FROM "export_chunks" WHERE "export_id" = $1`, [id]);
