@@ -23,6 +23,7 @@ export class Exports1796600000000 implements MigrationInterface {
         "records_done" bigint NOT NULL DEFAULT 0,
         "bytes" bigint NOT NULL DEFAULT 0,
         "sha256" bytea,
+        "manifest" text,
         "tree_size" bigint,
         "error" text,
         "attempts" integer NOT NULL DEFAULT 0,
@@ -36,7 +37,7 @@ export class Exports1796600000000 implements MigrationInterface {
         CONSTRAINT "chk_exports_format" CHECK ("format" IN ('ndjson', 'csv')),
         CONSTRAINT "chk_exports_status" CHECK ("status" IN ('queued', 'running', 'completed', 'failed', 'cancelled', 'expired')),
         CONSTRAINT "chk_exports_chunk_bytes" CHECK ("chunk_bytes" > 0),
-        CONSTRAINT "chk_exports_completed" CHECK ("status" <> 'completed' OR ("sha256" IS NOT NULL AND "finished_at" IS NOT NULL AND "expires_at" IS NOT NULL)),
+        CONSTRAINT "chk_exports_completed" CHECK ("status" <> 'completed' OR ("sha256" IS NOT NULL AND "manifest" IS NOT NULL AND "finished_at" IS NOT NULL AND "expires_at" IS NOT NULL)),
         CONSTRAINT "fk_exports_api_key" FOREIGN KEY ("api_key_id") REFERENCES "api_keys"("id") ON DELETE RESTRICT ON UPDATE NO ACTION
       )`);
     await queryRunner.query(`CREATE INDEX "idx_exports_listing" ON "exports" ("created_at", "id")`);

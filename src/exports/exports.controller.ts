@@ -5,7 +5,7 @@ import { Access } from '../access/access.decorator';
 import type { AuditorRequest } from '../access/access.guard';
 import type { Auditor } from '../access/api-keys.service';
 import { CurrentAuditor } from '../access/current-auditor.decorator';
-import { createExportRequest, type CreateExportRequest, exportIdParam, exportsPage, exportsQuery, type ExportsQuery, exportView } from './dto/export.dto';
+import { createExportRequest, type CreateExportRequest, exportIdParam, exportsPage, manifestDocument, exportsQuery, type ExportsQuery, exportView } from './dto/export.dto';
 import { ExportsService } from './exports.service';
 
 const EXPORT = { kind: 'auditor', scope: 'audit:export' } as const;
@@ -63,6 +63,16 @@ export class ExportsController {
   @ApiResponse({ status: 409, description: 'The export has already finished' })
   remove(@Param('id', { schema: exportIdParam }) id: string) {
     return this.exports.cancel(id);
+  }
+
+  @Get(':id/manifest')
+  @Access(EXPORT)
+  @ApiOperation({ summary: "The export's signed manifest (scope, format, count, SHA-256, ledger seqs, checkpoint): `jartrail verify FILE --manifest` checks the file offline" })
+  @ApiResponse({ status: 200, standardSchema: manifestDocument })
+  @ApiResponse({ status: 404, description: 'No export has this id' })
+  @ApiResponse({ status: 409, description: 'The export is not completed' })
+  manifest(@Param('id', { schema: exportIdParam }) id: string) {
+    return this.exports.manifest(id);
   }
 
   @Get(':id/download')

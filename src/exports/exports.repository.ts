@@ -237,12 +237,12 @@ export class ExportsRepository {
     return rows.length > 0;
   }
 
-  async complete(id: string, runToken: string, result: { recordsDone: number; bytes: number; sha256: Buffer }, ttlHours: number): Promise<boolean> {
+  async complete(id: string, runToken: string, result: { recordsDone: number; bytes: number; sha256: Buffer; manifest: string }, ttlHours: number): Promise<boolean> {
     const rows: unknown[] = await this.dataSource.query(
-      `WITH changed AS (UPDATE "exports" SET "status" = 'completed', "records_done" = $3, "bytes" = $4, "sha256" = $5, "run_token" = NULL, "lease_until" = NULL,
+      `WITH changed AS (UPDATE "exports" SET "status" = 'completed', "records_done" = $3, "bytes" = $4, "sha256" = $5, "manifest" = $7, "run_token" = NULL, "lease_until" = NULL,
          "finished_at" = now(), "expires_at" = now() + make_interval(hours => $6)
        WHERE "id" = $1 AND "run_token" = $2 AND "status" = 'running' RETURNING "id") SELECT "id" FROM changed`,
-      [id, runToken, result.recordsDone, result.bytes, result.sha256, ttlHours],
+      [id, runToken, result.recordsDone, result.bytes, result.sha256, ttlHours, result.manifest],
     );
     return rows.length > 0;
   }
@@ -274,6 +274,12 @@ export class ExportsRepository {
        SELECT "id" FROM gone`,
     );
     return rows.length;
+  }
+
+  /** The signed manifest (compact JWS) of a completed export. */
+  async manifest(id: string): Promise<string | undefined> {
+    const rows: { manifest: string | null }[] = await this.dataSource.query(`SELECT "manifest" FROM "exports" WHERE "id" = $1 AND "status" = 'completed'`, [id]);
+    return rows[0]?.manifest ?? undefined;
   }
 
   /** One stored chunk of a completed export's file. */

@@ -8,6 +8,8 @@ import type { CreateExportRequest, ExportsQuery, ExportView } from './dto/export
 import { CONTENT_TYPES, FILE_EXTENSIONS } from './export-formats';
 import { type ExportJob, ExportsRepository } from './exports.repository';
 import { ExportsWorker } from './exports.worker';
+import type { ManifestClaims, ManifestDocument } from './export-manifest';
+import { SigningKeysService } from '../ledger/signing-keys.service';
 
 /** A byte range of a file, both ends included (RFC 9110 14.1.2). */
 export interface ByteRange {
@@ -54,6 +56,7 @@ export class ExportsService {
     private readonly exports: ExportsRepository,
     private readonly worker: ExportsWorker,
     private readonly keyring: Keyring,
+    private readonly signingKeys: SigningKeysService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -83,6 +86,17 @@ export class ExportsService {
     if (cancelled) return toView(cancelled);
     const job = await this.require(id);
     throw new ProblemException('conflict', { detail: `the export is ${job.status}: only a queued or running export can be cancelled` });
+  }
+
+  /** The signed manifest of a completed export, its claims in the clear, and the ledger's public keys. */
+  async manifest(id: string): Promise<ManifestDocument> {
+    const jws = await this.exports.manifest(id);
+    if (jws === undefined) {
+      const job = await this.require(id);
+      throw new ProblemException('conflict', { detail: `the export is ${job.status}: its manifest is signed when it completes` });
+    }
+    const claims = JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8')) as ManifestClaims;
+    return { kind: 'export_manifest', jws, manifest: claims, jwks: await this.signingKeys.jwks() };
   }
 
   /** The file, or the range of it asked for, read chunk by chunk from PostgreSQL. */

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { LedgerService } from '../ledger/ledger.service';
+import { SigningKeysService } from '../ledger/signing-keys.service';
+import { addSeq, type SeqRanges, signManifest } from './export-manifest';
 import { safeDatabaseMessage } from '../logging/safe-error';
 import { CSV_HEADER, type ExportRecord, formatBatch } from './export-formats';
 import { type ExportJob, ExportsRepository } from './exports.repository';
@@ -31,6 +33,7 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
   constructor(
     private readonly exports: ExportsRepository,
     private readonly ledger: LedgerService,
+    private readonly keys: SigningKeysService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -104,7 +107,21 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
       await this.exports.readSelection({ scope: job.scope, treeSize }, async (total, records) => {
         if (!(await this.exports.started(job.id, runToken, treeSize, total))) throw new RunStopped();
         const result = await this.write(job, runToken, records, leaseSeconds);
-        if (!(await this.exports.complete(job.id, runToken, result, ttlHours))) throw new RunStopped();
+        const manifest = await signManifest(await this.keys.current(), {
+          log: 'jartrail',
+          kind: 'export_manifest',
+          format: 'jartrail-export-manifest/v1',
+          export_id: job.id,
+          file_format: job.format,
+          query: job.scope,
+          records: result.recordsDone,
+          bytes: result.bytes,
+          sha256: result.sha256.toString('hex'),
+          ledger_seqs: result.ledgerSeqs,
+          checkpoint,
+          created_at: new Date().toISOString(),
+        });
+        if (!(await this.exports.complete(job.id, runToken, { ...result, manifest }, ttlHours))) throw new RunStopped();
       });
     } catch (error) {
       if (error instanceof RunStopped) {
@@ -126,6 +143,8 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
     let chunkNo = 0;
     let bytes = 0;
     let recordsDone = 0;
+    // Runs of consecutive seqs: a handful for an unfiltered export, one per gap for a filtered one.
+    const ledgerSeqs: SeqRanges = [];
 
     const store = async (data: Buffer) => {
       if (this.stopped) throw new RunStopped();
@@ -152,6 +171,7 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
     if (job.format === 'csv') await append(CSV_HEADER);
     let batch: ExportRecord[] = [];
     for await (const record of records) {
+      addSeq(ledgerSeqs, record.ledgerSeq);
       batch.push(record);
       if (batch.length === FORMAT_BATCH) {
         recordsDone += batch.length;
@@ -162,7 +182,7 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
     recordsDone += batch.length;
     await append(formatBatch(job.format, batch));
     if (pendingBytes > 0 || chunkNo === 0) await store(Buffer.concat(pending));
-    return { recordsDone, bytes, sha256: hash.digest() };
+    return { recordsDone, bytes, sha256: hash.digest(), ledgerSeqs };
   }
 }
 

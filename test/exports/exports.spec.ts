@@ -1,9 +1,17 @@
+import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CompactSign, exportJWK, generateKeyPair } from 'jose';
+import { canonicalJson } from '../../src/common/canonical-json';
+import { type ManifestDocument, MANIFEST_JWS_TYPE, verifyExport } from '../../src/exports/export-manifest';
 import { parse } from 'csv-parse/sync';
 import type request from 'supertest';
 import { ExportsRepository } from '../../src/exports/exports.repository';
 import { ExportsWorker } from '../../src/exports/exports.worker';
 import { CSV_COLUMNS } from '../../src/exports/export-formats';
+import { REPOSITORY_ROOT } from '../support/process';
 import { fieldsOf, issueApiKey, linkNow, problemOf, startTestApp, type TestApp } from '../support/app';
 import { aConsent, aToken, aToolCall, aVerification, randomDigest, registerSenders } from '../support/events';
 
@@ -37,6 +45,19 @@ const binary = (test: request.Test) =>
     response.on('data', (part: Buffer) => parts.push(part));
     response.on('end', () => callback(null, Buffer.concat(parts)));
   });
+
+/** `jartrail verify EXPORT --manifest MANIFEST --jwks JWKS` as a user runs it: the built CLI, in its own process. */
+function cliVerify(file: string, manifest: string, jwks: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(REPOSITORY_ROOT, 'bin', 'jartrail.js'), 'verify', file, '--manifest', manifest, '--jwks', jwks], { env: { PATH: process.env.PATH ?? '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 /**
  * Exports over real HTTP against a real PostgreSQL: jobs (create, progress, cancel, expiry, a job whose worker died),
@@ -218,7 +239,7 @@ describe('exports', () => {
     expect(await repository.writeChunk(running.id, claimed!.runToken!, { no: 0, data: Buffer.from('a,b\r\n') }, { recordsDone: 1, bytes: 5 }, 60)).toBe(true);
     expect((await app.http().post(`/v1/exports/${running.id}/cancel`).set('authorization', `Bearer ${exporter}`).expect(200)).body).toMatchObject({ status: 'cancelled' });
     expect(await repository.writeChunk(running.id, claimed!.runToken!, { no: 1, data: Buffer.from('c,d\r\n') }, { recordsDone: 2, bytes: 10 }, 60)).toBe(false);
-    expect(await repository.complete(running.id, claimed!.runToken!, { recordsDone: 2, bytes: 10, sha256: Buffer.alloc(32) }, 1)).toBe(false);
+    expect(await repository.complete(running.id, claimed!.runToken!, { recordsDone: 2, bytes: 10, sha256: Buffer.alloc(32), manifest: 'x.y.z' }, 1)).toBe(false);
     expect(await app.db.rows(`SELECT 1 FROM "export_chunks" WHERE "export_id" = $1`, [running.id])).toEqual([]);
     expect((await job(running.id)).status).toBe('cancelled');
   });
@@ -254,6 +275,90 @@ describe('exports', () => {
     expect(await app.db.rows(`SELECT 1 FROM "export_chunks" WHERE "export_id" = $1`, [done.id])).toEqual([]);
     const problem = problemOf(await get(`/v1/exports/${done.id}/download`), 409, 'conflict');
     expect(problem.detail).toMatch(/expired/);
+  });
+
+  describe('the signed manifest', () => {
+    let trustedJwks: { keys: Record<string, unknown>[] };
+    let ndjson: { job: ExportJobBody; file: Buffer; manifest: ManifestDocument };
+    const failureOf = async (file: Buffer, manifest: ManifestDocument) => {
+      const report = await verifyExport(file, manifest, trustedJwks);
+      expect(report.ok).toBe(false);
+      return report;
+    };
+
+    beforeAll(async () => {
+      // The keys a reviewer pinned, from the service's well-known address (not from the manifest).
+      trustedJwks = (await app.http().get('/.well-known/jwks.json').expect(200)).body;
+      const made = await exportOf({ format: 'ndjson' });
+      ndjson = { ...made, manifest: (await get(`/v1/exports/${made.job.id}/manifest`).expect(200)).body as ManifestDocument };
+    });
+
+    it('states the query, format, count, SHA-256, ledger seqs and checkpoint, and verifies offline with the built CLI', async () => {
+      const lines = ndjson.file.toString('utf8').trim().split('\n').map((line) => JSON.parse(line) as NdjsonRecord);
+      expect(ndjson.manifest.manifest).toMatchObject({
+        export_id: ndjson.job.id,
+        file_format: 'ndjson',
+        query: {},
+        records: lines.length,
+        bytes: ndjson.file.length,
+        sha256: ndjson.job.sha256,
+        ledger_seqs: [[lines[0]!.ledger_seq, lines.at(-1)!.ledger_seq]],
+        checkpoint: { kind: 'checkpoint', tree_size: ndjson.job.checkpoint_tree_size },
+      });
+      const dir = await mkdtemp(join(tmpdir(), 'jartrail-export-'));
+      await writeFile(join(dir, 'export.ndjson'), ndjson.file);
+      await writeFile(join(dir, 'manifest.json'), JSON.stringify(ndjson.manifest));
+      await writeFile(join(dir, 'jwks.json'), JSON.stringify(trustedJwks));
+      const ok = await cliVerify(join(dir, 'export.ndjson'), join(dir, 'manifest.json'), join(dir, 'jwks.json'));
+      expect({ code: ok.code, report: JSON.parse(ok.stdout) }).toMatchObject({ code: 0, report: { kind: 'export', ok: true, keys: 'given' } });
+
+      const changed = Buffer.from(ndjson.file);
+      changed[10] = changed[10] === 0x31 ? 0x32 : 0x31;
+      await writeFile(join(dir, 'changed.ndjson'), changed);
+      const refused = await cliVerify(join(dir, 'changed.ndjson'), join(dir, 'manifest.json'), join(dir, 'jwks.json'));
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/NOT VERIFIED: file: the file has \d+ bytes and SHA-256/);
+    });
+
+    it('verifies a CSV export too', async () => {
+      const made = await exportOf({ format: 'csv', scope: { client_id: 'export-client' } });
+      const manifest = (await get(`/v1/exports/${made.job.id}/manifest`).expect(200)).body as ManifestDocument;
+      expect(await verifyExport(made.file, manifest, trustedJwks)).toMatchObject({ ok: true });
+      expect(manifest.manifest.query).toEqual({ client_id: 'export-client' });
+    });
+
+    it('names a changed byte, a removed record and a forged signature', async () => {
+      const changed = Buffer.from(ndjson.file.toString('utf8').replace('"consent.decision"', '"consent.decisioN"'), 'utf8');
+      expect((await failureOf(changed, ndjson.manifest)).first_failure).toMatchObject({ subject: 'file' });
+
+      const lines = ndjson.file.toString('utf8').split('\n');
+      const removedSeq = (JSON.parse(lines[3]!) as NdjsonRecord).ledger_seq;
+      const removed = Buffer.from([...lines.slice(0, 3), ...lines.slice(4)].join('\n'), 'utf8');
+      const report = await failureOf(removed, ndjson.manifest);
+      expect(report.checks.filter((check) => !check.ok).map((check) => check.subject)).toEqual(['file', 'records']);
+      expect(report.checks.find((check) => check.subject === 'records')!.detail).toBe(
+        `the file holds ${lines.length - 2} records; the manifest lists ${lines.length - 1}, and ledger seq ${removedSeq} is not in the file`,
+      );
+
+      // A forger makes the manifest fit the shortened file and signs it with a key of their own.
+      const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+      const claims = { ...ndjson.manifest.manifest, records: lines.length - 2, bytes: removed.length, sha256: createHash('sha256').update(removed).digest('hex') };
+      const jws = await new CompactSign(Buffer.from(canonicalJson(claims), 'utf8')).setProtectedHeader({ alg: 'EdDSA', kid: 'forger', typ: MANIFEST_JWS_TYPE }).sign(privateKey);
+      const forged: ManifestDocument = { kind: 'export_manifest', jws, manifest: claims, jwks: { keys: [{ ...(await exportJWK(publicKey)), kid: 'forger' }] } };
+      expect((await failureOf(removed, forged)).first_failure).toMatchObject({ subject: 'manifest', detail: expect.stringMatching(/^the signature does not verify under the JWKS/) });
+      // Against the keys inside the forged document it "verifies", and the report says whose keys those were.
+      expect(await verifyExport(removed, forged)).toMatchObject({ keys: 'document' });
+
+      // The manifest in the clear edited, the signature left alone.
+      const edited: ManifestDocument = { ...ndjson.manifest, manifest: { ...ndjson.manifest.manifest, records: 1 } };
+      expect((await failureOf(ndjson.file, edited)).first_failure).toMatchObject({ subject: 'manifest', detail: 'the manifest in the clear differs from what the signature covers' });
+    });
+
+    it('is there only once the export is completed', async () => {
+      const queued = (await post({ format: 'csv' }).expect(202)).body as ExportJobBody;
+      problemOf(await get(`/v1/exports/${queued.id}/manifest`), 409, 'conflict');
+      await app.http().post(`/v1/exports/${queued.id}/cancel`).set('authorization', `Bearer ${exporter}`).expect(200);
+    });
   });
 
   it('lists jobs newest first with keyset pages', async () => {

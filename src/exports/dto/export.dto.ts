@@ -89,3 +89,27 @@ export type ExportsQuery = z.infer<typeof exportsQuery>;
 export const exportsPage = z
   .object({ items: z.array(exportView).describe('Newest first'), next_cursor: z.string().nullable() })
   .meta({ id: 'ExportsPage' });
+
+export const manifestDocument = z
+  .object({
+    kind: z.literal('export_manifest'),
+    jws: z.string().describe('Compact JWS (typ jartrail-export-manifest+json) over the RFC 8785 JSON of `manifest`, under the ledger key'),
+    manifest: z
+      .object({
+        log: z.literal('jartrail'),
+        kind: z.literal('export_manifest'),
+        format: z.literal('jartrail-export-manifest/v1'),
+        export_id: z.uuid(),
+        file_format: z.enum(EXPORT_FORMATS),
+        query: exportScope,
+        records: z.int(),
+        bytes: z.int(),
+        sha256: z.string().describe('Hex SHA-256 of the file'),
+        ledger_seqs: z.array(z.tuple([z.int(), z.int()])).describe('The ledger seqs of the records, as runs [first, last], ascending'),
+        checkpoint: z.object({ kind: z.literal('checkpoint'), tree_size: z.int(), root_hash: z.string(), issued_at: z.string(), kid: z.string(), jws: z.string() }).describe('The signed checkpoint the export was cut at'),
+        created_at: z.iso.datetime(),
+      })
+      .describe('What the signature covers, in the clear'),
+    jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).describe("The ledger's public keys (verify against the ones you pinned, with --jwks)"),
+  })
+  .meta({ id: 'ExportManifest' });
