@@ -4,6 +4,7 @@ import { parseRange } from './exports.service';
 
 const record = (data: Record<string, unknown> | null): ExportRecord => ({
   ledgerSeq: 7,
+  recordSeq: '3',
   eventId: 'evt-1',
   source: 'as-main',
   type: 'tool_call.recorded',

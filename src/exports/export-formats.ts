@@ -14,6 +14,8 @@ export const FILE_EXTENSIONS: Readonly<Record<ExportFormat, string>> = { ndjson:
 /** One ledgered event as the export query reads it. Times are the stored values, in UTC to the microsecond. */
 export interface ExportRecord {
   readonly ledgerSeq: number;
+  /** events.seq: not exported, the key to the record's ledger entry. */
+  readonly recordSeq: string;
   readonly eventId: string;
   readonly source: string;
   readonly type: string;
@@ -26,8 +28,18 @@ export interface ExportRecord {
   readonly data: Record<string, unknown> | null;
 }
 
-/** One line of the NDJSON records format. */
-export function ndjsonLine(record: ExportRecord): string {
+/** What proves a record in the checkpoint's tree (exports with proofs). */
+export interface RecordProof {
+  /** The ledger leaf input (as the inclusion proof route gives it); null when the database lost the record. */
+  readonly leaf: object | null;
+  /** base64url of the payload's salt. */
+  readonly salt: string;
+  /** The audit path, base64url hashes, leaf to root. */
+  readonly inclusion_proof: readonly string[];
+}
+
+/** One line of the NDJSON records format; with a proof, its `proof` member. */
+export function ndjsonLine(record: ExportRecord, proof?: RecordProof): string {
   return `${JSON.stringify({
     ledger_seq: record.ledgerSeq,
     kind: 'event',
@@ -40,6 +52,7 @@ export function ndjsonLine(record: ExportRecord): string {
     chain_digests: record.chainDigests,
     payload_purged: record.data === null,
     data: record.data,
+    ...(proof && { proof }),
   })}\n`;
 }
 
@@ -123,7 +136,7 @@ export function csvText(rows: readonly (readonly string[])[]): string {
 export const CSV_HEADER = csvText([[...CSV_COLUMNS]]);
 
 /** The text of a batch of records in this format (CSV: rows only; the header is written once, first). */
-export function formatBatch(format: ExportFormat, records: readonly ExportRecord[]): string {
-  if (format === 'ndjson') return records.map(ndjsonLine).join('');
+export function formatBatch(format: ExportFormat, records: readonly ExportRecord[], proofs?: ReadonlyMap<number, RecordProof>): string {
+  if (format === 'ndjson') return records.map((record) => ndjsonLine(record, proofs?.get(record.ledgerSeq))).join('');
   return csvText(records.map(csvCells));
 }

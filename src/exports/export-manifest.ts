@@ -3,6 +3,8 @@ import { parse } from 'csv-parse/sync';
 import { CompactSign, compactVerify, createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import { canonicalJson } from '../common/canonical-json';
 import type { Signer } from '../ledger/signing-keys.service';
+import { type LeafInput, leafHashOf, payloadHashOf } from '../ledger/ledger-leaf';
+import { verifyInclusion } from '../ledger/merkle/merkle-tree';
 import type { CheckpointDocument, PublicJwks } from '../ledger/verification/documents';
 import { type Check, SIGNING_ALGORITHMS, type VerificationReport, verifyCheckpoint } from '../ledger/verification/evidence-verifier';
 import type { ExportScope } from './dto/export.dto';
@@ -21,6 +23,8 @@ export interface ManifestClaims {
   readonly export_id: string;
   readonly file_format: ExportFormat;
   readonly query: ExportScope;
+  /** Each NDJSON line carries `proof`: its leaf input, salt and inclusion proof in the checkpoint's tree. */
+  readonly proofs: boolean;
   readonly records: number;
   readonly bytes: number;
   /** Hex SHA-256 of the file. */
@@ -146,7 +150,51 @@ export async function verifyExport(file: Buffer, document: ManifestDocument, giv
       checks.push({ subject: 'records', ok: true, detail: `${seqs.length} records, ledger seqs ${claims.ledger_seqs.map(([from, to]) => (from === to ? `${from}` : `${from}-${to}`)).join(', ') || 'none'}, all in the checkpoint` });
     }
   }
+  if (claims.proofs) checks.push(checkProofs(file, claims.checkpoint));
   return report(checks, keys);
+}
+
+interface ProvedLine {
+  ledger_seq?: unknown;
+  event_id?: unknown;
+  type?: unknown;
+  data?: unknown;
+  proof?: { leaf?: LeafInput | null; salt?: unknown; inclusion_proof?: unknown };
+}
+
+/**
+ * Every NDJSON line against the checkpoint's root: the leaf is the line's (its seq, event id and type), the payload
+ * is the one the leaf commits to (through its salted hash; a purged payload is null and only the leaf is proved),
+ * and the audit path leads from the leaf to the signed root. The first line that fails is named.
+ */
+function checkProofs(file: Buffer, checkpoint: CheckpointDocument): Check {
+  const subject = 'proofs';
+  const root = Buffer.from(String(checkpoint.root_hash), 'base64url');
+  const text = file.toString('utf8');
+  const lines = text === '' ? [] : text.replace(/\n$/, '').split('\n');
+  for (const [index, text] of lines.entries()) {
+    let line: ProvedLine;
+    try {
+      line = JSON.parse(text) as ProvedLine;
+    } catch {
+      return { subject, ok: false, detail: `line ${index + 1} is not JSON` };
+    }
+    const name = `ledger seq ${String(line.ledger_seq)} (event ${String(line.event_id)})`;
+    const proof = line.proof;
+    if (!proof?.leaf || typeof proof.salt !== 'string' || !Array.isArray(proof.inclusion_proof)) return { subject, ok: false, detail: `${name}: no leaf, salt and inclusion proof` };
+    const leaf = proof.leaf;
+    if (leaf.ledger_seq !== line.ledger_seq || leaf.event_id !== line.event_id || leaf.type !== line.type) {
+      return { subject, ok: false, detail: `${name}: the leaf is of ledger seq ${String(leaf.ledger_seq)}, event ${String(leaf.event_id)}, type ${String(leaf.type)}` };
+    }
+    if (line.data !== null && payloadHashOf(Buffer.from(proof.salt, 'base64url'), line.data).toString('base64url') !== leaf.payload_hash) {
+      return { subject, ok: false, detail: `${name}: the data differs from the payload the leaf commits to` };
+    }
+    const path = (proof.inclusion_proof as unknown[]).map((hash) => Buffer.from(String(hash), 'base64url'));
+    if (!verifyInclusion(leaf.ledger_seq, checkpoint.tree_size, leafHashOf(leaf), path, root)) {
+      return { subject, ok: false, detail: `${name}: the inclusion proof does not lead to the checkpoint's root` };
+    }
+  }
+  return { subject, ok: true, detail: `${lines.length} records, each proved in the tree of ${checkpoint.tree_size} records` };
 }
 
 /** The first seq the manifest lists that the file lacks. */

@@ -13,6 +13,8 @@ export interface ExportJob {
   readonly scope: ExportScope;
   /** The size of the file's stored chunks: chunk n holds bytes [n * chunkBytes, (n + 1) * chunkBytes). */
   readonly chunkBytes: number;
+  /** NDJSON with each record's inclusion proof in the checkpoint's tree. */
+  readonly proofs: boolean;
   readonly status: ExportStatus;
   readonly recordsTotal: number | null;
   readonly recordsDone: number;
@@ -36,6 +38,7 @@ interface ExportRow {
   format: ExportFormat;
   query: ExportScope;
   chunk_bytes: number;
+  proofs: boolean;
   status: ExportStatus;
   records_total: string | null;
   records_done: string;
@@ -52,7 +55,7 @@ interface ExportRow {
   expires_at: Date | null;
 }
 
-const COLUMNS = `to_char("created_at" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at_exact, "id", "api_key_id", "format", "query", "chunk_bytes", "status", "records_total", "records_done", "bytes", "sha256", "tree_size", "error", "attempts", "run_token", "created_at", "started_at", "finished_at", "expires_at"`;
+const COLUMNS = `to_char("created_at" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at_exact, "id", "api_key_id", "format", "query", "chunk_bytes", "proofs", "status", "records_total", "records_done", "bytes", "sha256", "tree_size", "error", "attempts", "run_token", "created_at", "started_at", "finished_at", "expires_at"`;
 
 function toJob(row: ExportRow): ExportJob {
   return {
@@ -61,6 +64,7 @@ function toJob(row: ExportRow): ExportJob {
     format: row.format,
     scope: row.query,
     chunkBytes: row.chunk_bytes,
+    proofs: row.proofs,
     status: row.status,
     recordsTotal: row.records_total === null ? null : Number(row.records_total),
     recordsDone: Number(row.records_done),
@@ -83,6 +87,7 @@ const exactTime = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YY
 
 interface RecordRow {
   ledger_seq: string;
+  record_seq: string;
   event_id: string;
   source: string;
   type: string;
@@ -149,10 +154,10 @@ const FROM = `"ledger_entries" l JOIN "events" e ON e."seq" = l."record_seq" JOI
 export class ExportsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async create(job: { apiKeyId: string; format: ExportFormat; scope: ExportScope; chunkBytes: number }): Promise<ExportJob> {
+  async create(job: { apiKeyId: string; format: ExportFormat; scope: ExportScope; proofs: boolean; chunkBytes: number }): Promise<ExportJob> {
     const rows: ExportRow[] = await this.dataSource.query(
-      `INSERT INTO "exports" ("api_key_id", "format", "query", "proofs", "chunk_bytes") VALUES ($1, $2, $3, false, $4) RETURNING ${COLUMNS}`,
-      [job.apiKeyId, job.format, JSON.stringify(job.scope), job.chunkBytes],
+      `INSERT INTO "exports" ("api_key_id", "format", "query", "proofs", "chunk_bytes") VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
+      [job.apiKeyId, job.format, JSON.stringify(job.scope), job.proofs, job.chunkBytes],
     );
     return toJob(rows[0]!);
   }
@@ -304,7 +309,7 @@ export class ExportsRepository {
       const counted = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${FROM} WHERE ${where}`, values);
       const stream = client.query(
         new QueryStream(
-          `SELECT l."seq" AS ledger_seq, e."event_id", s."name" AS source, e."type",
+          `SELECT l."seq" AS ledger_seq, l."record_seq", e."event_id", s."name" AS source, e."type",
              ${exactTime('e."emitted_at"')} AS emitted_at, ${exactTime('e."occurred_at"')} AS occurred_at, ${exactTime('e."recorded_at"')} AS recorded_at,
              ARRAY(SELECT m."chain_digest" FROM "chain_members" m WHERE m."event_seq" = e."seq" ORDER BY m."chain_digest") AS chain_digests,
              e."data"
@@ -317,6 +322,7 @@ export class ExportsRepository {
         for await (const row of stream as AsyncIterable<RecordRow>) {
           yield {
             ledgerSeq: Number(row.ledger_seq),
+            recordSeq: row.record_seq,
             eventId: row.event_id,
             source: row.source,
             type: row.type,

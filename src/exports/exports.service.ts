@@ -64,7 +64,7 @@ export class ExportsService {
     const scope = { ...request.scope };
     // The subject is kept (and matched) as the chain facets hold it: its pseudonym, unless configured otherwise.
     if (scope.subject !== undefined && this.config.privacy.pseudonymizeSubjects) scope.subject = this.keyring.pseudonymOf(scope.subject);
-    const job = await this.exports.create({ apiKeyId: auditor.apiKeyId, format: request.format, scope, chunkBytes: this.config.exports.chunkBytes });
+    const job = await this.exports.create({ apiKeyId: auditor.apiKeyId, format: request.format, scope, proofs: request.proofs, chunkBytes: this.config.exports.chunkBytes });
     this.worker.wake();
     return toView(job);
   }
@@ -154,6 +154,7 @@ export function toView(job: ExportJob): ExportView {
     id: job.id,
     format: job.format,
     scope: job.scope,
+    proofs: job.proofs,
     status: job.status,
     progress: {
       records_done: job.recordsDone,

@@ -106,7 +106,7 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
       const treeSize = checkpoint.tree_size;
       await this.exports.readSelection({ scope: job.scope, treeSize }, async (total, records) => {
         if (!(await this.exports.started(job.id, runToken, treeSize, total))) throw new RunStopped();
-        const result = await this.write(job, runToken, records, leaseSeconds);
+        const result = await this.write(job, runToken, records, leaseSeconds, treeSize);
         const manifest = await signManifest(await this.keys.current(), {
           log: 'jartrail',
           kind: 'export_manifest',
@@ -114,6 +114,7 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
           export_id: job.id,
           file_format: job.format,
           query: job.scope,
+          proofs: job.proofs,
           records: result.recordsDone,
           bytes: result.bytes,
           sha256: result.sha256.toString('hex'),
@@ -136,7 +137,7 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   /** Formats the records and stores the file in chunks, hashing it on the way. */
-  private async write(job: ExportJob, runToken: string, records: AsyncIterable<ExportRecord>, leaseSeconds: number) {
+  private async write(job: ExportJob, runToken: string, records: AsyncIterable<ExportRecord>, leaseSeconds: number, treeSize: number) {
     const hash = createHash('sha256');
     let pending: Buffer[] = [];
     let pendingBytes = 0;
@@ -168,6 +169,9 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
       }
     };
 
+    // With proofs, a batch's proofs are read in two statements while the cursor waits.
+    const format = async (batch: readonly ExportRecord[]) =>
+      formatBatch(job.format, batch, job.proofs && batch.length > 0 ? await this.ledger.eventProofsAt(batch.map((record) => record.recordSeq), treeSize) : undefined);
     if (job.format === 'csv') await append(CSV_HEADER);
     let batch: ExportRecord[] = [];
     for await (const record of records) {
@@ -175,12 +179,12 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
       batch.push(record);
       if (batch.length === FORMAT_BATCH) {
         recordsDone += batch.length;
-        await append(formatBatch(job.format, batch));
+        await append(await format(batch));
         batch = [];
       }
     }
     recordsDone += batch.length;
-    await append(formatBatch(job.format, batch));
+    await append(await format(batch));
     if (pendingBytes > 0 || chunkNo === 0) await store(Buffer.concat(pending));
     return { recordsDone, bytes, sha256: hash.digest(), ledgerSeqs };
   }

@@ -354,6 +354,26 @@ describe('exports', () => {
       expect((await failureOf(ndjson.file, edited)).first_failure).toMatchObject({ subject: 'manifest', detail: 'the manifest in the clear differs from what the signature covers' });
     });
 
+    it("carries each record's inclusion proof with proofs=true, checked against the checkpoint's root", async () => {
+      const made = await exportOf({ format: 'ndjson', proofs: true, scope: { client_id: 'export-client' } });
+      expect(made.job).toMatchObject({ proofs: true });
+      const manifest = (await get(`/v1/exports/${made.job.id}/manifest`).expect(200)).body as ManifestDocument;
+      expect(manifest.manifest.proofs).toBe(true);
+      const report = await verifyExport(made.file, manifest, trustedJwks);
+      expect(report).toMatchObject({ ok: true });
+      expect(report.checks.find((check) => check.subject === 'proofs')!.detail).toMatch(/^15 records, each proved in the tree of \d+ records$/);
+
+      // One record's data changed: the file's hash fails, and the proofs name the record.
+      const lines = made.file.toString('utf8').split('\n');
+      const target = JSON.parse(lines[2]!) as NdjsonRecord & { proof: unknown };
+      lines[2] = JSON.stringify({ ...target, data: { ...target.data, outcome: 'failed' } });
+      const changed = await failureOf(Buffer.from(lines.join('\n'), 'utf8'), manifest);
+      expect(changed.checks.filter((check) => !check.ok).map((check) => [check.subject, check.detail])).toEqual([
+        ['file', expect.any(String)],
+        ['proofs', `ledger seq ${target.ledger_seq} (event ${target.event_id}): the data differs from the payload the leaf commits to`],
+      ]);
+    });
+
     it('is there only once the export is completed', async () => {
       const queued = (await post({ format: 'csv' }).expect(202)).body as ExportJobBody;
       problemOf(await get(`/v1/exports/${queued.id}/manifest`), 409, 'conflict');
@@ -379,6 +399,7 @@ describe('exports', () => {
     ['an empty seq range', { format: 'csv', scope: { from_seq: 5, to_seq: 5 } }, [['scope.to_seq', 'empty_range']]],
     ['an unknown event type', { format: 'csv', scope: { types: ['token.minted'] } }, [['scope.types.0', 'invalid_value']]],
     ['an unknown finding rule', { format: 'csv', scope: { finding_rule: 'everything' } }, [['scope.finding_rule', 'invalid_value']]],
+    ['proofs in a CSV export', { format: 'csv', proofs: true }, [['proofs', 'ndjson_only']]],
     ['an unknown scope filter', { format: 'csv', scope: { client: 'x' } }, [['scope.client', 'unknown_field']]],
   ])('refuses %s with a problem naming the field', async (_name, body, fields) => {
     const problem = problemOf(await post(body), 400, 'invalid-request');

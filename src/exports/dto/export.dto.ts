@@ -34,8 +34,12 @@ export const createExportRequest = z
   .strictObject({
     format: z.enum(EXPORT_FORMATS).describe('ndjson: one record a line; csv: RFC 4180, one row a record (docs/exports.md)'),
     scope: exportScope.default({}),
+    proofs: z.boolean().default(false).describe("NDJSON only: each record carries its leaf, salt and inclusion proof in the checkpoint's tree, which `jartrail verify` checks"),
   })
   .superRefine((request, context) => {
+    if (request.proofs && request.format !== 'ndjson') {
+      context.addIssue({ code: 'custom', path: ['proofs'], message: 'proofs are carried by NDJSON exports only', params: { code: 'ndjson_only' } });
+    }
     const { from, to, from_seq: fromSeq, to_seq: toSeq } = request.scope;
     if (from && to && Date.parse(from) >= Date.parse(to)) {
       context.addIssue({ code: 'custom', path: ['scope', 'to'], message: 'from must be before to', params: { code: 'empty_range' } });
@@ -55,6 +59,7 @@ export const exportView = z
     id: z.uuid(),
     format: z.enum(EXPORT_FORMATS),
     scope: exportScope.describe('The scope as requested (a subject as its pseudonym when subjects are pseudonymised)'),
+    proofs: z.boolean(),
     status: z.enum(EXPORT_STATUSES).describe('queued, running, then completed, failed or cancelled; expired once its file is removed'),
     progress: z.object({
       records_done: z.int(),
@@ -102,6 +107,7 @@ export const manifestDocument = z
         export_id: z.uuid(),
         file_format: z.enum(EXPORT_FORMATS),
         query: exportScope,
+        proofs: z.boolean().describe("Each record carries its inclusion proof in the checkpoint's tree"),
         records: z.int(),
         bytes: z.int(),
         sha256: z.string().describe('Hex SHA-256 of the file'),
