@@ -14,6 +14,7 @@ import { LinkAfterCommit1796300000000 } from './1796300000000-LinkAfterCommit';
 import { Findings1796400000000 } from './1796400000000-Findings';
 import { FindingTriage1796400000001 } from './1796400000001-FindingTriage';
 import { FindingNotifications1796500000000 } from './1796500000000-FindingNotifications';
+import { Exports1796600000000 } from './1796600000000-Exports';
 
 /** Every migration, in order. Listed explicitly so that the app, the CLI and the tests load the same set. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   Findings1796400000000,
   FindingTriage1796400000001,
   FindingNotifications1796500000000,
+  Exports1796600000000,
 ];

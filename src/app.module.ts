@@ -9,6 +9,7 @@ import { ProblemValidationPipe } from './common/problem/problem-validation.pipe'
 import { APP_CONFIG, type AppConfig } from './config/app-config';
 import { dataSourceOptions } from './database/data-source-options';
 import { DatabaseModule } from './database/database.module';
+import { ExportsModule } from './exports/exports.module';
 import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
 import { JwksModule } from './common/jose/jwks.module';
@@ -64,6 +65,7 @@ export class AppModule {
         IngestModule,
         LedgerModule,
         KeysModule,
+        ExportsModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemFilter },

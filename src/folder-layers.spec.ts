@@ -17,7 +17,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['ledger', 'request-objects'],
   ['findings'],
   ['chains'],
-  ['ingest', 'keys'],
+  ['ingest', 'keys', 'exports'],
   // The outermost: what serves, documents or calls the whole API (the OpenAPI document walks every controller).
   ['health', 'cli', 'openapi', 'client'],
 ];

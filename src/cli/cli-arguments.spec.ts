@@ -85,8 +85,14 @@ describe('the command line', () => {
   it('turns the ledger commands into their requests, and verify into an offline command that needs no key', () => {
     expect(parse(['ledger', 'verify'])).toMatchObject({ command: 'call', request: { method: 'GET', path: '/v1/ledger/verify' }, failUnlessOk: true });
     expect(parse(['ledger', 'export-chain', 'a/b'])).toMatchObject({ command: 'call', request: { method: 'GET', path: '/v1/chains/a%2Fb/evidence' } });
-    expect(parse(['verify', 'bundle.json', '--jwks', 'jwks.json'], {})).toEqual({ command: 'verify', file: 'bundle.json', jwksFile: 'jwks.json' });
-    expect(parse(['verify', '-'], {})).toEqual({ command: 'verify', file: '-', jwksFile: undefined });
+    expect(parse(['verify', 'bundle.json', '--jwks', 'jwks.json'], {})).toEqual({ command: 'verify', file: 'bundle.json', jwksFile: 'jwks.json', manifestFile: undefined });
+    expect(parse(['verify', '-'], {})).toEqual({ command: 'verify', file: '-', jwksFile: undefined, manifestFile: undefined });
+    expect(parse(['verify', 'export.csv', '--manifest', 'manifest.json', '--jwks', 'jwks.json'], {})).toEqual({
+      command: 'verify',
+      file: 'export.csv',
+      jwksFile: 'jwks.json',
+      manifestFile: 'manifest.json',
+    });
     expect(usageError(['verify'], {})).toMatch(/verify needs the FILE/);
     expect(usageError(['verify', 'a.json', '--url', 'http://x'], {})).toMatch(/does not take --url/);
     expect(usageError(['ledger', 'rewrite'])).toMatch(/unknown action "ledger rewrite"/);

@@ -40,7 +40,7 @@ export type CliCommand =
       readonly batchSize: number;
     }
   | { readonly command: 'migrate' }
-  | { readonly command: 'verify'; readonly file: string; readonly jwksFile: string | undefined }
+  | { readonly command: 'verify'; readonly file: string; readonly jwksFile: string | undefined; readonly manifestFile: string | undefined }
   | { readonly command: 'openapi'; readonly file: string };
 
 /** The command line asks for something the CLI cannot do; the message says what, the usage says how. */
@@ -111,8 +111,11 @@ Ledger, with an API key holding audit:admin (verify) or audit:export (export-cha
 
 Offline verification (no service, no network):
   jartrail verify FILE [--jwks JWKS_FILE]
+  jartrail verify EXPORT_FILE --manifest MANIFEST_FILE [--jwks JWKS_FILE]
       FILE holds a checkpoint, an inclusion or consistency proof (as the API returns them) or an evidence
-      bundle; - reads stdin. Signatures are checked against --jwks (fetch /.well-known/jwks.json from a source
+      bundle; - reads stdin. With --manifest, FILE is a downloaded export and MANIFEST_FILE its manifest
+      (GET /v1/exports/ID/manifest): the manifest's and the checkpoint's signatures, the file's SHA-256, and its
+      records' count and ledger seqs are checked. Signatures are checked against --jwks (fetch /.well-known/jwks.json from a source
       you trust); without it, against the JWKS inside the file, with a WARNING, since that proves nothing
       against whoever made the file. A proof verifies only against a signed checkpoint.
       Exit 0 when everything verifies, 1 otherwise.
@@ -146,6 +149,7 @@ const OPTIONS = {
   'batch-size': { type: 'string' },
   file: { type: 'string' },
   jwks: { type: 'string' },
+  manifest: { type: 'string' },
   'jwks-uri': { type: 'string' },
   issuer: { type: 'string' },
   alg: { type: 'string' },
@@ -461,10 +465,10 @@ export function parseCommandLine(argv: readonly string[], env: Environment): Cli
     case 'keys':
       return keysCommand(invocation);
     case 'verify': {
-      invocation.accept(['jwks'], 1);
+      invocation.accept(['jwks', 'manifest'], 1);
       const [file] = invocation.operands;
       if (file === undefined) throw new UsageError('verify needs the FILE to check (- for stdin)');
-      return { command: 'verify', file, jwksFile: invocation.string('jwks') };
+      return { command: 'verify', file, jwksFile: invocation.string('jwks'), manifestFile: invocation.string('manifest') };
     }
     case 'migrate':
       invocation.accept([], 0);

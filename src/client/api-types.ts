@@ -571,6 +571,93 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Export jobs, newest first, with keyset pagination */
+        get: operations["ExportsController_list"];
+        put?: never;
+        /** Start an export of the records of a scope (NDJSON or CSV) as a job; poll it, then download its file */
+        post: operations["ExportsController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/exports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An export job: its status and progress (records done of total, bytes, ETA) */
+        get: operations["ExportsController_get"];
+        put?: never;
+        post?: never;
+        /** The same as POST /v1/exports/{id}/cancel */
+        delete: operations["ExportsController_remove"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/exports/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a queued or running export; what it wrote is removed */
+        post: operations["ExportsController_cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/exports/{id}/manifest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The export's signed manifest (scope, format, count, SHA-256, ledger seqs, checkpoint): `jartrail verify FILE --manifest` checks the file offline */
+        get: operations["ExportsController_manifest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/exports/{id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The export's file, with Content-Length; a single bytes Range resumes an interrupted download (206) */
+        get: operations["ExportsController_download"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/findings": {
         parameters: {
             query?: never;
@@ -1072,6 +1159,20 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        CreateExportRequest: {
+            /**
+             * @description ndjson: one record a line; csv: RFC 4180, one row a record (docs/exports.md)
+             * @enum {string}
+             */
+            format: "ndjson" | "csv";
+            /** @default {} */
+            scope: components["schemas"]["ExportScope"];
+            /**
+             * @description NDJSON only: each record carries its leaf, salt and inclusion proof in the checkpoint's tree, which `jartrail verify` checks
+             * @default false
+             */
+            proofs: boolean;
+        };
         CreateSourceRequest: {
             /** @description A unique name, e.g. "as-1" */
             name: string;
@@ -1227,6 +1328,154 @@ export interface components {
             /** @description Event ids of the chain (and of its kept conflicts, marked so) not yet covered by a checkpoint */
             pending: string[];
             jwks: components["schemas"]["JWKS"];
+        };
+        Export: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            format: "ndjson" | "csv";
+            /** @description The scope as requested (a subject as its pseudonym when subjects are pseudonymised) */
+            scope: components["schemas"]["ExportScope"];
+            proofs: boolean;
+            /**
+             * @description queued, running, then completed, failed or cancelled; expired once its file is removed
+             * @enum {string}
+             */
+            status: "queued" | "running" | "completed" | "failed" | "cancelled" | "expired";
+            progress: {
+                records_done: number;
+                /** @description Known once the job has started */
+                records_total: number | null;
+                /** @description Bytes written so far (the file size once completed) */
+                bytes: number;
+                percent: number | null;
+                /** @description Estimated from the rate so far; null until there is one */
+                eta_seconds: number | null;
+            };
+            /** @description The signed checkpoint the export was cut at: it holds the records of ledger seqs below this */
+            checkpoint_tree_size: number | null;
+            /** @description Hex SHA-256 of the file, once completed */
+            sha256: string | null;
+            /** @description Why the job failed */
+            error: string | null;
+            /** @description How many times a worker has started it (a job whose worker died is started again) */
+            attempts: number;
+            /** Format: date-time */
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            /** @description When the file is removed */
+            expires_at: string | null;
+            /** @description Where to download the file, once completed */
+            download: string | null;
+        };
+        ExportManifest: {
+            /** @enum {string} */
+            kind: "export_manifest";
+            /** @description Compact JWS (typ jartrail-export-manifest+json) over the RFC 8785 JSON of `manifest`, under the ledger key */
+            jws: string;
+            /** @description What the signature covers, in the clear */
+            manifest: {
+                /** @enum {string} */
+                log: "jartrail";
+                /** @enum {string} */
+                kind: "export_manifest";
+                /** @enum {string} */
+                format: "jartrail-export-manifest/v1";
+                /** Format: uuid */
+                export_id: string;
+                /** @enum {string} */
+                file_format: "ndjson" | "csv";
+                query: components["schemas"]["ExportScope"];
+                /** @description Each record carries its inclusion proof in the checkpoint's tree */
+                proofs: boolean;
+                records: number;
+                bytes: number;
+                /** @description Hex SHA-256 of the file */
+                sha256: string;
+                /** @description The ledger seqs of the records, as runs [first, last], ascending */
+                ledger_seqs: [
+                    number,
+                    number
+                ][];
+                /** @description The signed checkpoint the export was cut at */
+                checkpoint: {
+                    /** @enum {string} */
+                    kind: "checkpoint";
+                    tree_size: number;
+                    root_hash: string;
+                    issued_at: string;
+                    kid: string;
+                    jws: string;
+                };
+                /** Format: date-time */
+                created_at: string;
+            };
+            /** @description The ledger's public keys (verify against the ones you pinned, with --jwks) */
+            jwks: {
+                keys: {
+                    [key: string]: unknown;
+                }[];
+            };
+        };
+        ExportScope: {
+            /**
+             * Format: date-time
+             * @description Records that happened (occurred_at) at or after this time
+             */
+            from?: string;
+            /**
+             * Format: date-time
+             * @description Records that happened before this time
+             */
+            to?: string;
+            /** @description Records at this ledger seq or later */
+            from_seq?: number;
+            /** @description Records before this ledger seq */
+            to_seq?: number;
+            /** @description Records sent by the source of this name */
+            source?: string;
+            /** @description Records of these event types */
+            types?: ("request_object.verification" | "consent.decision" | "token.issued" | "token.revoked" | "tool_call.recorded")[];
+            /** @description Records of chains of this client */
+            client_id?: string;
+            /** @description Records of chains of this authorization server */
+            issuer?: string;
+            /** @description Records of chains of this subject (kept, and matched, as its pseudonym when subjects are pseudonymised) */
+            subject?: string;
+            /** @description Records of chains in which this tool was called */
+            tool?: string;
+            /**
+             * @description Records of chains that jartrail's own verification judged so
+             * @enum {string}
+             */
+            independent_verdict?: "verified" | "rejected" | "unverifiable" | "not_verifiable";
+            /**
+             * @description Records of chains where the AS and independent verification disagree
+             * @enum {boolean}
+             */
+            verdict_mismatch?: true;
+            /**
+             * @description Records of chains with a finding (open or resolved) of this rule
+             * @enum {string}
+             */
+            finding_rule?: "request_uri_replay" | "beyond_grant" | "token_exceeds_consent" | "outside_lifetime" | "orphan" | "consent_exceeds_request" | "redirect_uri_unregistered" | "unencrypted_sensitive" | "alg_policy" | "verdict_mismatch" | "lifetime_policy" | "unsigned_high_impact" | "conflicting_redelivery";
+            /**
+             * @description Records of chains with a finding of this severity (with finding_rule: of both)
+             * @enum {string}
+             */
+            finding_severity?: "low" | "medium" | "high" | "critical";
+        };
+        ExportsPage: {
+            /** @description Newest first */
+            items: components["schemas"]["Export"][];
+            next_cursor: string | null;
+        };
+        ExportsQuery: {
+            /** @default 25 */
+            limit: number;
+            /** @description next_cursor of the previous page */
+            cursor?: string;
         };
         FieldError: {
             /** @description Dotted path of the offending field, e.g. data.header.alg */
@@ -6003,6 +6252,660 @@ export interface operations {
             };
             /** @description The API key lacks the audit:admin scope (problem details) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An error, as RFC 9457 problem details naming each offending field */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ExportsController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "c13c5f6d-9946-438c-8155-1465b55593be",
+                     *           "format": "ndjson",
+                     *           "scope": {},
+                     *           "proofs": true,
+                     *           "status": "queued",
+                     *           "progress": {
+                     *             "records_done": 0,
+                     *             "records_total": null,
+                     *             "bytes": 0,
+                     *             "percent": null,
+                     *             "eta_seconds": null
+                     *           },
+                     *           "checkpoint_tree_size": null,
+                     *           "sha256": null,
+                     *           "error": null,
+                     *           "attempts": 0,
+                     *           "created_at": "2026-12-04T05:14:32.036Z",
+                     *           "started_at": null,
+                     *           "finished_at": null,
+                     *           "expires_at": null,
+                     *           "download": null
+                     *         },
+                     *         {
+                     *           "id": "7e80c562-064e-447a-ba1b-9e5ce5b15551",
+                     *           "format": "csv",
+                     *           "scope": {
+                     *             "client_id": "agent-app"
+                     *           },
+                     *           "proofs": false,
+                     *           "status": "completed",
+                     *           "progress": {
+                     *             "records_done": 4,
+                     *             "records_total": 4,
+                     *             "bytes": 2629,
+                     *             "percent": 100,
+                     *             "eta_seconds": 0
+                     *           },
+                     *           "checkpoint_tree_size": 4,
+                     *           "sha256": "74b51e47d3d06f92d5c81694f7b9c5b204f8fc2a833a843f0b0e87d58a050532",
+                     *           "error": null,
+                     *           "attempts": 1,
+                     *           "created_at": "2026-12-04T05:14:31.941Z",
+                     *           "started_at": "2026-12-04T05:14:31.953Z",
+                     *           "finished_at": "2026-12-04T05:14:31.997Z",
+                     *           "expires_at": "2026-12-07T05:14:31.997Z",
+                     *           "download": "/v1/exports/7e80c562-064e-447a-ba1b-9e5ce5b15551/download"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ExportsPage"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one (problem details) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the audit:export scope (problem details) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An error, as RFC 9457 problem details naming each offending field */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ExportsController_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "format": "csv",
+                 *       "scope": {
+                 *         "client_id": "agent-app"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateExportRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "7e80c562-064e-447a-ba1b-9e5ce5b15551",
+                     *       "format": "csv",
+                     *       "scope": {
+                     *         "client_id": "agent-app"
+                     *       },
+                     *       "proofs": false,
+                     *       "status": "queued",
+                     *       "progress": {
+                     *         "records_done": 0,
+                     *         "records_total": null,
+                     *         "bytes": 0,
+                     *         "percent": null,
+                     *         "eta_seconds": null
+                     *       },
+                     *       "checkpoint_tree_size": null,
+                     *       "sha256": null,
+                     *       "error": null,
+                     *       "attempts": 0,
+                     *       "created_at": "2026-12-04T05:14:31.941Z",
+                     *       "started_at": null,
+                     *       "finished_at": null,
+                     *       "expires_at": null,
+                     *       "download": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Export"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one (problem details) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the audit:export scope (problem details) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An error, as RFC 9457 problem details naming each offending field */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ExportsController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of an export job */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "7e80c562-064e-447a-ba1b-9e5ce5b15551",
+                     *       "format": "csv",
+                     *       "scope": {
+                     *         "client_id": "agent-app"
+                     *       },
+                     *       "proofs": false,
+                     *       "status": "completed",
+                     *       "progress": {
+                     *         "records_done": 4,
+                     *         "records_total": 4,
+                     *         "bytes": 2629,
+                     *         "percent": 100,
+                     *         "eta_seconds": 0
+                     *       },
+                     *       "checkpoint_tree_size": 4,
+                     *       "sha256": "74b51e47d3d06f92d5c81694f7b9c5b204f8fc2a833a843f0b0e87d58a050532",
+                     *       "error": null,
+                     *       "attempts": 1,
+                     *       "created_at": "2026-12-04T05:14:31.941Z",
+                     *       "started_at": "2026-12-04T05:14:31.953Z",
+                     *       "finished_at": "2026-12-04T05:14:31.997Z",
+                     *       "expires_at": "2026-12-07T05:14:31.997Z",
+                     *       "download": "/v1/exports/7e80c562-064e-447a-ba1b-9e5ce5b15551/download"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Export"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one (problem details) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the audit:export scope (problem details) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No export has this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An error, as RFC 9457 problem details naming each offending field */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ExportsController_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of an export job */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "8a7daf44-c4e8-49e7-a95d-f247cee5df06",
+                     *       "format": "ndjson",
+                     *       "scope": {},
+                     *       "proofs": false,
+                     *       "status": "cancelled",
+                     *       "progress": {
+                     *         "records_done": 0,
+                     *         "records_total": null,
+                     *         "bytes": 0,
+                     *         "percent": null,
+                     *         "eta_seconds": null
+                     *       },
+                     *       "checkpoint_tree_size": null,
+                     *       "sha256": null,
+                     *       "error": null,
+                     *       "attempts": 0,
+                     *       "created_at": "2026-12-04T05:14:32.054Z",
+                     *       "started_at": null,
+                     *       "finished_at": "2026-12-04T05:14:32.087Z",
+                     *       "expires_at": "2026-12-07T05:14:32.087Z",
+                     *       "download": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Export"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one (problem details) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the audit:export scope (problem details) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No export has this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The export has already finished */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An error, as RFC 9457 problem details naming each offending field */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ExportsController_cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of an export job */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "c13c5f6d-9946-438c-8155-1465b55593be",
+                     *       "format": "ndjson",
+                     *       "scope": {},
+                     *       "proofs": true,
+                     *       "status": "cancelled",
+                     *       "progress": {
+                     *         "records_done": 0,
+                     *         "records_total": null,
+                     *         "bytes": 0,
+                     *         "percent": null,
+                     *         "eta_seconds": null
+                     *       },
+                     *       "checkpoint_tree_size": null,
+                     *       "sha256": null,
+                     *       "error": null,
+                     *       "attempts": 0,
+                     *       "created_at": "2026-12-04T05:14:32.036Z",
+                     *       "started_at": null,
+                     *       "finished_at": "2026-12-04T05:14:32.047Z",
+                     *       "expires_at": "2026-12-07T05:14:32.047Z",
+                     *       "download": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Export"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one (problem details) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the audit:export scope (problem details) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No export has this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The export has already finished */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An error, as RFC 9457 problem details naming each offending field */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ExportsController_manifest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of an export job */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "kind": "export_manifest",
+                     *       "jws": "eyJhbGciOiJFZERTQSIsImtpZCI6ImN2YnllZ0lLc3ltWmpWZ3pINnpOZ0N3UUJ3bUFlUVBMOExRWDZnQk5KT2ciLCJ0eXAiOiJqYXJ0cmFpbC1leHBvcnQtbWFuaWZlc3QranNvbiJ9.eyJieXRlcyI6MjYyOSwiY2hlY2twb2ludCI6eyJpc3N1ZWRfYXQiOiIyMDI2LTEyLTA0VDA1OjE0OjMxLjk3NzAwMFoiLCJqd3MiOiJleUpoYkdjaU9pSkZaRVJUUVNJc0ltdHBaQ0k2SW1OMllubGxaMGxMYzNsdFdtcFdaM3BJTm5wT1owTjNVVUozYlVGbFVWQk1PRXhSV0RablFrNUtUMmNpTENKMGVYQWlPaUpxWVhKMGNtRnBiQzFqYUdWamEzQnZhVzUwSzJwemIyNGlmUS5leUpwYzNOMVpXUmZZWFFpT2lJeU1ESTJMVEV5TFRBMFZEQTFPakUwT2pNeExqazNOekF3TUZvaUxDSnNiMmNpT2lKcVlYSjBjbUZwYkNJc0luSnZiM1JmYUdGemFDSTZJa3A1VlRodWJXOWlTVE0yZUhNNVRsZGxXbk5CTFZGalpIcFpVM2hTZFZSeFpFdGlORUZpV1VSaVZ6UWlMQ0owY21WbFgzTnBlbVVpT2pSOS5RcThpVU9rank5aEJtNTFJWGQzcDVpeWVUWTJyUTVKRjlwRU1aTVYxa1NjakFMZzREcGVQeVNUSm50MXdRbVJfUEpRckN0NkRyM0ZoeVU4Zy00SzlCZyIsImtpZCI6ImN2YnllZ0lLc3ltWmpWZ3pINnpOZ0N3UUJ3bUFlUVBMOExRWDZnQk5KT2ciLCJraW5kIjoiY2hlY2twb2ludCIsInJvb3RfaGFzaCI6Ikp5VThubW9iSTM2eHM5TldlWnNBLVFjZHpZU3hSdVRxZEtiNEFiWURiVzQiLCJ0cmVlX3NpemUiOjR9LCJjcmVhdGVkX2F0IjoiMjAyNi0xMi0wNFQwNToxNDozMS45OTZaIiwiZXhwb3J0X2lkIjoiN2U4MGM1NjItMDY0ZS00NDdhLWJhMWItOWU1Y2U1YjE1NTUxIiwiZmlsZV9mb3JtYXQiOiJjc3YiLCJmb3JtYXQiOiJqYXJ0cmFpbC1leHBvcnQtbWFuaWZlc3QvdjEiLCJraW5kIjoiZXhwb3J0X21hbmlmZXN0IiwibGVkZ2VyX3NlcXMiOltbMCwzXV0sImxvZyI6ImphcnRyYWlsIiwicHJvb2ZzIjpmYWxzZSwicXVlcnkiOnsiY2xpZW50X2lkIjoiYWdlbnQtYXBwIn0sInJlY29yZHMiOjQsInNoYTI1NiI6Ijc0YjUxZTQ3ZDNkMDZmOTJkNWM4MTY5NGY3YjljNWIyMDRmOGZjMmE4MzNhODQzZjBiMGU4N2Q1OGEwNTA1MzIifQ.im8E9J2ZRD422agNKS9Lt_8kr1Cm1trwDA2VOdrqFnCFbNIPrQ5J26__Gyawhmopeaeb7Y9xdrfS5DkAgL4CBQ",
+                     *       "manifest": {
+                     *         "bytes": 2629,
+                     *         "checkpoint": {
+                     *           "issued_at": "2026-12-04T05:14:31.977000Z",
+                     *           "jws": "eyJhbGciOiJFZERTQSIsImtpZCI6ImN2YnllZ0lLc3ltWmpWZ3pINnpOZ0N3UUJ3bUFlUVBMOExRWDZnQk5KT2ciLCJ0eXAiOiJqYXJ0cmFpbC1jaGVja3BvaW50K2pzb24ifQ.eyJpc3N1ZWRfYXQiOiIyMDI2LTEyLTA0VDA1OjE0OjMxLjk3NzAwMFoiLCJsb2ciOiJqYXJ0cmFpbCIsInJvb3RfaGFzaCI6Ikp5VThubW9iSTM2eHM5TldlWnNBLVFjZHpZU3hSdVRxZEtiNEFiWURiVzQiLCJ0cmVlX3NpemUiOjR9.Qq8iUOkjy9hBm51IXd3p5iyeTY2rQ5JF9pEMZMV1kScjALg4DpePySTJnt1wQmR_PJQrCt6Dr3FhyU8g-4K9Bg",
+                     *           "kid": "cvbyegIKsymZjVgzH6zNgCwQBwmAeQPL8LQX6gBNJOg",
+                     *           "kind": "checkpoint",
+                     *           "root_hash": "JyU8nmobI36xs9NWeZsA-QcdzYSxRuTqdKb4AbYDbW4",
+                     *           "tree_size": 4
+                     *         },
+                     *         "created_at": "2026-12-04T05:14:31.996Z",
+                     *         "export_id": "7e80c562-064e-447a-ba1b-9e5ce5b15551",
+                     *         "file_format": "csv",
+                     *         "format": "jartrail-export-manifest/v1",
+                     *         "kind": "export_manifest",
+                     *         "ledger_seqs": [
+                     *           [
+                     *             0,
+                     *             3
+                     *           ]
+                     *         ],
+                     *         "log": "jartrail",
+                     *         "proofs": false,
+                     *         "query": {
+                     *           "client_id": "agent-app"
+                     *         },
+                     *         "records": 4,
+                     *         "sha256": "74b51e47d3d06f92d5c81694f7b9c5b204f8fc2a833a843f0b0e87d58a050532"
+                     *       },
+                     *       "jwks": {
+                     *         "keys": [
+                     *           {
+                     *             "x": "9jD8NmMPJXIX2RikOpGvAf5kXxntD8ZvTCV-a14dIc0",
+                     *             "alg": "EdDSA",
+                     *             "crv": "Ed25519",
+                     *             "kid": "cvbyegIKsymZjVgzH6zNgCwQBwmAeQPL8LQX6gBNJOg",
+                     *             "kty": "OKP",
+                     *             "use": "sig"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ExportManifest"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one (problem details) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the audit:export scope (problem details) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No export has this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The export is not completed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An error, as RFC 9457 problem details naming each offending field */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ExportsController_download: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description bytes=START-[END] or bytes=-SUFFIX: one range; anything else is ignored and the whole file sent */
+                Range?: string;
+            };
+            path: {
+                /** @description The id of an export job */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The whole file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The range asked for (Content-Range) */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No API key, or an unknown or revoked one (problem details) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the audit:export scope (problem details) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No export has this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The export is not completed, or has expired */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The range starts past the end of the file */
+            416: {
                 headers: {
                     [name: string]: unknown;
                 };

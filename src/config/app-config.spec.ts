@@ -21,6 +21,7 @@ const DEFAULTS: AppConfig = {
   privacy: { pseudonymizeSubjects: true, keepRequestObjects: true },
   verification: { clockSkewSeconds: 60, workerEnabled: true, pollIntervalMs: 1000, batchSize: 50, maxAttempts: 8, retryBaseMs: 5000 },
   linker: { enabled: true, pollIntervalMs: 250, batchStatements: 500, maxWaitMs: 5000, lagWarningSeconds: 30 },
+  exports: { enabled: true, concurrency: 1, maxRunning: 2, pollIntervalMs: 1000, leaseSeconds: 60, ttlHours: 72, chunkBytes: 1048576 },
   findings: { enabled: true, pollIntervalMs: 500, batchSubjects: 500, delayMs: 1000, orphanGraceSeconds: 600 },
   notifications: {
     enabled: true,
@@ -139,6 +140,13 @@ describe('loadConfig', () => {
         NOTIFICATIONS_MAX_AGE_SECONDS: '60',
         NOTIFICATIONS_ALLOW_HTTP: 'true',
         NOTIFICATIONS_ALLOW_PRIVATE: 'true',
+        EXPORTS_ENABLED: 'false',
+        EXPORTS_CONCURRENCY: '3',
+        EXPORTS_MAX_RUNNING: '5',
+        EXPORTS_POLL_INTERVAL_MS: '200',
+        EXPORTS_LEASE_SECONDS: '30',
+        EXPORTS_TTL_HOURS: '24',
+        EXPORTS_CHUNK_BYTES: '4096',
       }),
     ).toEqual({
       http: { port: 8080, host: '127.0.0.1', requestTimeoutMs: 30_000 },
@@ -152,6 +160,7 @@ describe('loadConfig', () => {
       privacy: { pseudonymizeSubjects: false, keepRequestObjects: false },
       verification: { clockSkewSeconds: 30, workerEnabled: false, pollIntervalMs: 200, batchSize: 10, maxAttempts: 3, retryBaseMs: 100 },
       linker: { enabled: false, pollIntervalMs: 100, batchStatements: 50, maxWaitMs: 1000, lagWarningSeconds: 5 },
+      exports: { enabled: false, concurrency: 3, maxRunning: 5, pollIntervalMs: 200, leaseSeconds: 30, ttlHours: 24, chunkBytes: 4096 },
       findings: { enabled: false, pollIntervalMs: 100, batchSubjects: 20, delayMs: 0, orphanGraceSeconds: 0 },
       notifications: {
         enabled: false,

@@ -66,6 +66,13 @@ const environmentSchema = z.object({
   FINDINGS_POLL_INTERVAL_MS: integer(10, 60_000).default(500),
   FINDINGS_BATCH_SUBJECTS: integer(1, 10_000).default(500),
   FINDINGS_DELAY_MS: integer(0, 60_000).default(1000),
+  EXPORTS_ENABLED: booleanFlag.default(true),
+  EXPORTS_CONCURRENCY: integer(1, 16).default(1),
+  EXPORTS_MAX_RUNNING: integer(1, 256).default(2),
+  EXPORTS_POLL_INTERVAL_MS: integer(10, 60_000).default(1000),
+  EXPORTS_LEASE_SECONDS: integer(5, 3600).default(60),
+  EXPORTS_TTL_HOURS: integer(1, 24 * 90).default(72),
+  EXPORTS_CHUNK_BYTES: integer(1024, 64 * 1024 * 1024).default(1024 * 1024),
   ORPHAN_GRACE_SECONDS: integer(0, 30 * 86_400).default(600),
   NOTIFICATIONS_ENABLED: booleanFlag.default(true),
   NOTIFICATIONS_POLL_INTERVAL_MS: integer(10, 60_000).default(1000),
@@ -159,6 +166,18 @@ export interface AppConfig {
     readonly maxWaitMs: number;
     /** A warning is logged while the oldest unlinked record has waited longer than this. */
     readonly lagWarningSeconds: number;
+  };
+  readonly exports: {
+    readonly enabled: boolean;
+    /** Jobs this process runs at once. */
+    readonly concurrency: number;
+    /** Jobs running at once in the whole cluster (every replica counts its claims against it). */
+    readonly maxRunning: number;
+    readonly pollIntervalMs: number;
+    readonly leaseSeconds: number;
+    readonly ttlHours: number;
+    /** The size of the chunks a file is stored in (kept per job, so a change applies to new jobs only). */
+    readonly chunkBytes: number;
   };
   readonly findings: {
     /** Evaluate the finding rules in this process (every replica may; they take turns). */
@@ -276,6 +295,15 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
       batchStatements: env.LINKER_BATCH_STATEMENTS,
       maxWaitMs: env.LINKER_MAX_WAIT_MS,
       lagWarningSeconds: env.LINKER_LAG_WARNING_SECONDS,
+    },
+    exports: {
+      enabled: env.EXPORTS_ENABLED,
+      concurrency: env.EXPORTS_CONCURRENCY,
+      maxRunning: env.EXPORTS_MAX_RUNNING,
+      pollIntervalMs: env.EXPORTS_POLL_INTERVAL_MS,
+      leaseSeconds: env.EXPORTS_LEASE_SECONDS,
+      ttlHours: env.EXPORTS_TTL_HOURS,
+      chunkBytes: env.EXPORTS_CHUNK_BYTES,
     },
     findings: {
       enabled: env.FINDINGS_ENABLED,

@@ -9,6 +9,6 @@ import { SigningKeysService } from './signing-keys.service';
 @Module({
   controllers: [LedgerController, JwksController],
   providers: [LedgerRepository, SigningKeysService, LedgerSequencerService, LedgerService, RetentionService],
-  exports: [LedgerService],
+  exports: [LedgerService, SigningKeysService],
 })
 export class LedgerModule {}

@@ -335,6 +335,28 @@ export class LedgerService {
     };
   }
 
+  /**
+   * Each of these events' leaf input, salt and inclusion proof in the tree of `treeSize` records (a signed
+   * checkpoint's), keyed by ledger seq: what an export with proofs carries per record. Events not in that tree are
+   * absent. Two reads whatever the number: the entries, and the nodes of every path.
+   */
+  async eventProofsAt(recordSeqs: readonly string[], treeSize: number): Promise<Map<number, { leaf: LeafInput | null; salt: string; inclusion_proof: string[] }>> {
+    const entries = (await this.ledger.entriesOfRecords('event', recordSeqs)).filter((entry) => entry.seq < treeSize);
+    const proofRanges = new Map(entries.map((entry) => [entry.seq, inclusionProofRanges(entry.seq, treeSize)]));
+    const nodes = await this.ledger.nodes(nodesFor([...proofRanges.values()].flat()));
+    const lookup = (node: { level: number; index: number }) => nodes.get(`${node.level}/${node.index}`);
+    return new Map(
+      entries.map((entry) => [
+        entry.seq,
+        {
+          leaf: entry.fields ? leafInputOf(entry.seq, entry.fields, entry.payloadHash) : null,
+          salt: entry.salt.toString('base64url'),
+          inclusion_proof: proofRanges.get(entry.seq)!.map((range) => rangeHash(range, lookup).toString('base64url')),
+        },
+      ]),
+    );
+  }
+
   /** Why a stored record no longer matches its ledger entry, or undefined when it does. */
   private recheck(entry: StoredEntry, purges: readonly PurgeClaims[]): string | undefined {
     if (!entry.fields) return `the ${entry.kind} record ${entry.recordSeq} is missing (deleted)`;

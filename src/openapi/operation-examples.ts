@@ -1984,5 +1984,229 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
         "next_cursor": null
       }
     }
+  },
+  "ExportsController_create": {
+    "request": {
+      "format": "csv",
+      "scope": {
+        "client_id": "agent-app"
+      }
+    },
+    "responses": {
+      "202": {
+        "id": "7e80c562-064e-447a-ba1b-9e5ce5b15551",
+        "format": "csv",
+        "scope": {
+          "client_id": "agent-app"
+        },
+        "proofs": false,
+        "status": "queued",
+        "progress": {
+          "records_done": 0,
+          "records_total": null,
+          "bytes": 0,
+          "percent": null,
+          "eta_seconds": null
+        },
+        "checkpoint_tree_size": null,
+        "sha256": null,
+        "error": null,
+        "attempts": 0,
+        "created_at": "2026-12-04T05:14:31.941Z",
+        "started_at": null,
+        "finished_at": null,
+        "expires_at": null,
+        "download": null
+      }
+    }
+  },
+  "ExportsController_list": {
+    "responses": {
+      "200": {
+        "items": [
+          {
+            "id": "c13c5f6d-9946-438c-8155-1465b55593be",
+            "format": "ndjson",
+            "scope": {},
+            "proofs": true,
+            "status": "queued",
+            "progress": {
+              "records_done": 0,
+              "records_total": null,
+              "bytes": 0,
+              "percent": null,
+              "eta_seconds": null
+            },
+            "checkpoint_tree_size": null,
+            "sha256": null,
+            "error": null,
+            "attempts": 0,
+            "created_at": "2026-12-04T05:14:32.036Z",
+            "started_at": null,
+            "finished_at": null,
+            "expires_at": null,
+            "download": null
+          },
+          {
+            "id": "7e80c562-064e-447a-ba1b-9e5ce5b15551",
+            "format": "csv",
+            "scope": {
+              "client_id": "agent-app"
+            },
+            "proofs": false,
+            "status": "completed",
+            "progress": {
+              "records_done": 4,
+              "records_total": 4,
+              "bytes": 2629,
+              "percent": 100,
+              "eta_seconds": 0
+            },
+            "checkpoint_tree_size": 4,
+            "sha256": "74b51e47d3d06f92d5c81694f7b9c5b204f8fc2a833a843f0b0e87d58a050532",
+            "error": null,
+            "attempts": 1,
+            "created_at": "2026-12-04T05:14:31.941Z",
+            "started_at": "2026-12-04T05:14:31.953Z",
+            "finished_at": "2026-12-04T05:14:31.997Z",
+            "expires_at": "2026-12-07T05:14:31.997Z",
+            "download": "/v1/exports/7e80c562-064e-447a-ba1b-9e5ce5b15551/download"
+          }
+        ],
+        "next_cursor": null
+      }
+    }
+  },
+  "ExportsController_get": {
+    "responses": {
+      "200": {
+        "id": "7e80c562-064e-447a-ba1b-9e5ce5b15551",
+        "format": "csv",
+        "scope": {
+          "client_id": "agent-app"
+        },
+        "proofs": false,
+        "status": "completed",
+        "progress": {
+          "records_done": 4,
+          "records_total": 4,
+          "bytes": 2629,
+          "percent": 100,
+          "eta_seconds": 0
+        },
+        "checkpoint_tree_size": 4,
+        "sha256": "74b51e47d3d06f92d5c81694f7b9c5b204f8fc2a833a843f0b0e87d58a050532",
+        "error": null,
+        "attempts": 1,
+        "created_at": "2026-12-04T05:14:31.941Z",
+        "started_at": "2026-12-04T05:14:31.953Z",
+        "finished_at": "2026-12-04T05:14:31.997Z",
+        "expires_at": "2026-12-07T05:14:31.997Z",
+        "download": "/v1/exports/7e80c562-064e-447a-ba1b-9e5ce5b15551/download"
+      }
+    }
+  },
+  "ExportsController_cancel": {
+    "responses": {
+      "200": {
+        "id": "c13c5f6d-9946-438c-8155-1465b55593be",
+        "format": "ndjson",
+        "scope": {},
+        "proofs": true,
+        "status": "cancelled",
+        "progress": {
+          "records_done": 0,
+          "records_total": null,
+          "bytes": 0,
+          "percent": null,
+          "eta_seconds": null
+        },
+        "checkpoint_tree_size": null,
+        "sha256": null,
+        "error": null,
+        "attempts": 0,
+        "created_at": "2026-12-04T05:14:32.036Z",
+        "started_at": null,
+        "finished_at": "2026-12-04T05:14:32.047Z",
+        "expires_at": "2026-12-07T05:14:32.047Z",
+        "download": null
+      }
+    }
+  },
+  "ExportsController_remove": {
+    "responses": {
+      "200": {
+        "id": "8a7daf44-c4e8-49e7-a95d-f247cee5df06",
+        "format": "ndjson",
+        "scope": {},
+        "proofs": false,
+        "status": "cancelled",
+        "progress": {
+          "records_done": 0,
+          "records_total": null,
+          "bytes": 0,
+          "percent": null,
+          "eta_seconds": null
+        },
+        "checkpoint_tree_size": null,
+        "sha256": null,
+        "error": null,
+        "attempts": 0,
+        "created_at": "2026-12-04T05:14:32.054Z",
+        "started_at": null,
+        "finished_at": "2026-12-04T05:14:32.087Z",
+        "expires_at": "2026-12-07T05:14:32.087Z",
+        "download": null
+      }
+    }
+  },
+  "ExportsController_manifest": {
+    "responses": {
+      "200": {
+        "kind": "export_manifest",
+        "jws": "eyJhbGciOiJFZERTQSIsImtpZCI6ImN2YnllZ0lLc3ltWmpWZ3pINnpOZ0N3UUJ3bUFlUVBMOExRWDZnQk5KT2ciLCJ0eXAiOiJqYXJ0cmFpbC1leHBvcnQtbWFuaWZlc3QranNvbiJ9.eyJieXRlcyI6MjYyOSwiY2hlY2twb2ludCI6eyJpc3N1ZWRfYXQiOiIyMDI2LTEyLTA0VDA1OjE0OjMxLjk3NzAwMFoiLCJqd3MiOiJleUpoYkdjaU9pSkZaRVJUUVNJc0ltdHBaQ0k2SW1OMllubGxaMGxMYzNsdFdtcFdaM3BJTm5wT1owTjNVVUozYlVGbFVWQk1PRXhSV0RablFrNUtUMmNpTENKMGVYQWlPaUpxWVhKMGNtRnBiQzFqYUdWamEzQnZhVzUwSzJwemIyNGlmUS5leUpwYzNOMVpXUmZZWFFpT2lJeU1ESTJMVEV5TFRBMFZEQTFPakUwT2pNeExqazNOekF3TUZvaUxDSnNiMmNpT2lKcVlYSjBjbUZwYkNJc0luSnZiM1JmYUdGemFDSTZJa3A1VlRodWJXOWlTVE0yZUhNNVRsZGxXbk5CTFZGalpIcFpVM2hTZFZSeFpFdGlORUZpV1VSaVZ6UWlMQ0owY21WbFgzTnBlbVVpT2pSOS5RcThpVU9rank5aEJtNTFJWGQzcDVpeWVUWTJyUTVKRjlwRU1aTVYxa1NjakFMZzREcGVQeVNUSm50MXdRbVJfUEpRckN0NkRyM0ZoeVU4Zy00SzlCZyIsImtpZCI6ImN2YnllZ0lLc3ltWmpWZ3pINnpOZ0N3UUJ3bUFlUVBMOExRWDZnQk5KT2ciLCJraW5kIjoiY2hlY2twb2ludCIsInJvb3RfaGFzaCI6Ikp5VThubW9iSTM2eHM5TldlWnNBLVFjZHpZU3hSdVRxZEtiNEFiWURiVzQiLCJ0cmVlX3NpemUiOjR9LCJjcmVhdGVkX2F0IjoiMjAyNi0xMi0wNFQwNToxNDozMS45OTZaIiwiZXhwb3J0X2lkIjoiN2U4MGM1NjItMDY0ZS00NDdhLWJhMWItOWU1Y2U1YjE1NTUxIiwiZmlsZV9mb3JtYXQiOiJjc3YiLCJmb3JtYXQiOiJqYXJ0cmFpbC1leHBvcnQtbWFuaWZlc3QvdjEiLCJraW5kIjoiZXhwb3J0X21hbmlmZXN0IiwibGVkZ2VyX3NlcXMiOltbMCwzXV0sImxvZyI6ImphcnRyYWlsIiwicHJvb2ZzIjpmYWxzZSwicXVlcnkiOnsiY2xpZW50X2lkIjoiYWdlbnQtYXBwIn0sInJlY29yZHMiOjQsInNoYTI1NiI6Ijc0YjUxZTQ3ZDNkMDZmOTJkNWM4MTY5NGY3YjljNWIyMDRmOGZjMmE4MzNhODQzZjBiMGU4N2Q1OGEwNTA1MzIifQ.im8E9J2ZRD422agNKS9Lt_8kr1Cm1trwDA2VOdrqFnCFbNIPrQ5J26__Gyawhmopeaeb7Y9xdrfS5DkAgL4CBQ",
+        "manifest": {
+          "bytes": 2629,
+          "checkpoint": {
+            "issued_at": "2026-12-04T05:14:31.977000Z",
+            "jws": "eyJhbGciOiJFZERTQSIsImtpZCI6ImN2YnllZ0lLc3ltWmpWZ3pINnpOZ0N3UUJ3bUFlUVBMOExRWDZnQk5KT2ciLCJ0eXAiOiJqYXJ0cmFpbC1jaGVja3BvaW50K2pzb24ifQ.eyJpc3N1ZWRfYXQiOiIyMDI2LTEyLTA0VDA1OjE0OjMxLjk3NzAwMFoiLCJsb2ciOiJqYXJ0cmFpbCIsInJvb3RfaGFzaCI6Ikp5VThubW9iSTM2eHM5TldlWnNBLVFjZHpZU3hSdVRxZEtiNEFiWURiVzQiLCJ0cmVlX3NpemUiOjR9.Qq8iUOkjy9hBm51IXd3p5iyeTY2rQ5JF9pEMZMV1kScjALg4DpePySTJnt1wQmR_PJQrCt6Dr3FhyU8g-4K9Bg",
+            "kid": "cvbyegIKsymZjVgzH6zNgCwQBwmAeQPL8LQX6gBNJOg",
+            "kind": "checkpoint",
+            "root_hash": "JyU8nmobI36xs9NWeZsA-QcdzYSxRuTqdKb4AbYDbW4",
+            "tree_size": 4
+          },
+          "created_at": "2026-12-04T05:14:31.996Z",
+          "export_id": "7e80c562-064e-447a-ba1b-9e5ce5b15551",
+          "file_format": "csv",
+          "format": "jartrail-export-manifest/v1",
+          "kind": "export_manifest",
+          "ledger_seqs": [
+            [
+              0,
+              3
+            ]
+          ],
+          "log": "jartrail",
+          "proofs": false,
+          "query": {
+            "client_id": "agent-app"
+          },
+          "records": 4,
+          "sha256": "74b51e47d3d06f92d5c81694f7b9c5b204f8fc2a833a843f0b0e87d58a050532"
+        },
+        "jwks": {
+          "keys": [
+            {
+              "x": "9jD8NmMPJXIX2RikOpGvAf5kXxntD8ZvTCV-a14dIc0",
+              "alg": "EdDSA",
+              "crv": "Ed25519",
+              "kid": "cvbyegIKsymZjVgzH6zNgCwQBwmAeQPL8LQX6gBNJOg",
+              "kty": "OKP",
+              "use": "sig"
+            }
+          ]
+        }
+      }
+    }
   }
 };

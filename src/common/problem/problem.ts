@@ -36,6 +36,7 @@ export const PROBLEM_TYPES = {
   'json-too-complex': { status: 422, title: 'The JSON is nested too deeply or holds too many items' },
   'unstorable-text': { status: 422, title: 'A string holds a NUL character or a lone surrogate' },
   'ambiguous-digest': { status: 300, title: 'The digest is an alias of several chains' },
+  'range-not-satisfiable': { status: 416, title: 'The requested range lies outside the file' },
   'internal': { status: 500, title: 'Internal error' },
   'unavailable': { status: 503, title: 'The service is not available' },
 } as const satisfies Record<string, { status: number; title: string }>;
