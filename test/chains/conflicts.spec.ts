@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,20 +6,10 @@ import { verifyDocument } from '../../src/ledger/verification/evidence-verifier'
 import { startTestApp, type TestApp } from '../support/app';
 import { aConsent, aVerification, registerSenders } from '../support/events';
 import { checkpointNow } from '../support/ledger';
-import { REPOSITORY_ROOT } from '../support/process';
+import { runCli } from '../support/process';
 
 /** `jartrail verify FILE --jwks JWKS`: the built CLI in its own process, with no network and no database. */
-function cliVerify(file: string, jwksFile: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPOSITORY_ROOT, 'bin', 'jartrail.js'), 'verify', file, '--jwks', jwksFile], { env: { PATH: process.env.PATH ?? '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cliVerify = (file: string, jwksFile: string) => runCli(['verify', file, '--jwks', jwksFile]);
 
 describe('conflicts kept as evidence are shown to auditors: in the chain document and in the evidence bundle', () => {
   let app: TestApp;

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +10,7 @@ import type request from 'supertest';
 import { ExportsRepository } from '../../src/exports/exports.repository';
 import { ExportsWorker } from '../../src/exports/exports.worker';
 import { CSV_COLUMNS } from '../../src/exports/export-formats';
-import { REPOSITORY_ROOT } from '../support/process';
+import { runCli } from '../support/process';
 import { fieldsOf, issueApiKey, linkNow, problemOf, startTestApp, type TestApp } from '../support/app';
 import { aConsent, aToken, aToolCall, aVerification, randomDigest, registerSenders } from '../support/events';
 
@@ -47,17 +46,7 @@ const binary = (test: request.Test) =>
   });
 
 /** `jartrail verify EXPORT --manifest MANIFEST --jwks JWKS` as a user runs it: the built CLI, in its own process. */
-function cliVerify(file: string, manifest: string, jwks: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPOSITORY_ROOT, 'bin', 'jartrail.js'), 'verify', file, '--manifest', manifest, '--jwks', jwks], { env: { PATH: process.env.PATH ?? '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cliVerify = (file: string, manifest: string, jwks: string) => runCli(['verify', file, '--manifest', manifest, '--jwks', jwks]);
 
 /**
  * Exports over real HTTP against a real PostgreSQL: jobs (create, progress, cancel, expiry, a job whose worker died),

@@ -60,3 +60,16 @@ export async function startServiceProcess(env: Readonly<Record<string, string>>,
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/** `jartrail ARGS` as a user runs it: the built CLI in its own process, with no network and no database settings. */
+export function runCli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(REPOSITORY_ROOT, 'bin', 'jartrail.js'), ...args], { env: { PATH: process.env.PATH ?? '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (chunk) => (stdout += chunk));
+    child.stderr!.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
