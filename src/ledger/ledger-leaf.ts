@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
-import { canonicalJson } from '../common/canonical-json';
-import { type Hash, hashLeaf } from './merkle/merkle-tree';
+import { type Hash } from './merkle/merkle-tree';
+import { leafHash, payloadHash } from './leaf-hash';
 
 /** What the ledger holds: accepted events, the conflicting bodies kept as evidence, and reviewers' triage of findings. */
 export const RECORD_KINDS = ['event', 'conflict', 'triage'] as const;
@@ -52,8 +51,10 @@ export interface LeafInput {
 
 export const SALT_BYTES = 16;
 
+const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
 export function payloadHashOf(salt: Uint8Array, payload: unknown): Buffer {
-  return createHash('sha256').update(salt).update(canonicalJson(payload), 'utf8').digest();
+  return asBuffer(payloadHash(salt, payload));
 }
 
 export function leafInputOf(ledgerSeq: number, record: LedgerRecordFields, payloadHash: Uint8Array): LeafInput {
@@ -75,5 +76,5 @@ export function leafInputOf(ledgerSeq: number, record: LedgerRecordFields, paylo
 }
 
 export function leafHashOf(input: LeafInput): Hash {
-  return hashLeaf(Buffer.from(canonicalJson(input), 'utf8'));
+  return asBuffer(leafHash(input));
 }

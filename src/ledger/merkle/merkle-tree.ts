@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as proofs from './merkle-proofs';
 
 /**
  * The Merkle tree of RFC 9162 section 2.1 (the tree of RFC 6962): SHA-256, leaf hash H(0x00 || leaf), node hash
@@ -9,18 +9,21 @@ import { createHash } from 'node:crypto';
  */
 export type Hash = Buffer;
 
-const LEAF_PREFIX = Buffer.from([0x00]);
-const NODE_PREFIX = Buffer.from([0x01]);
+// The hashing and the proof checks live in merkle-proofs.ts, which the review console runs in the browser too;
+// the service works with Buffers (no copy: on Node the hash already is one).
+const asBuffer = (bytes: Uint8Array): Hash => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
-export const EMPTY_ROOT: Hash = createHash('sha256').digest();
+export const EMPTY_ROOT: Hash = asBuffer(proofs.EMPTY_ROOT);
 
 export function hashLeaf(data: Uint8Array): Hash {
-  return createHash('sha256').update(LEAF_PREFIX).update(data).digest();
+  return asBuffer(proofs.hashLeaf(data));
 }
 
 export function hashChildren(left: Uint8Array, right: Uint8Array): Hash {
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  return asBuffer(proofs.hashChildren(left, right));
 }
+
+export { verifyConsistency, verifyInclusion } from './merkle-proofs';
 
 /** The largest power of two strictly smaller than n (n ≥ 2). */
 export function splitPoint(n: number): number {
@@ -142,74 +145,6 @@ export function nodesFor(ranges: readonly LeafRange[]): NodeId[] {
   const seen = new Map<string, NodeId>();
   for (const range of ranges) for (const node of completeSubtrees(range)) seen.set(`${node.level}/${node.index}`, node);
   return [...seen.values()];
-}
-
-const isHash = (value: Uint8Array) => value.length === 32;
-
-/** RFC 9162 2.1.3.2: does this audit path lead from the leaf hash to the root of a tree of treeSize leaves? */
-export function verifyInclusion(leafIndex: number, treeSize: number, leafHash: Uint8Array, proof: readonly Uint8Array[], root: Uint8Array): boolean {
-  if (!Number.isSafeInteger(leafIndex) || !Number.isSafeInteger(treeSize) || leafIndex < 0 || leafIndex >= treeSize) return false;
-  if (!isHash(leafHash) || !isHash(root) || !proof.every(isHash)) return false;
-  let fn = leafIndex;
-  let sn = treeSize - 1;
-  let r: Uint8Array = leafHash;
-  for (const p of proof) {
-    if (sn === 0) return false;
-    if (fn % 2 === 1 || fn === sn) {
-      r = hashChildren(p, r);
-      while (fn % 2 === 0 && fn !== 0) {
-        fn /= 2;
-        sn = Math.floor(sn / 2);
-      }
-    } else {
-      r = hashChildren(r, p);
-    }
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
-  }
-  return sn === 0 && Buffer.from(r).equals(Buffer.from(root));
-}
-
-/** RFC 9162 2.1.4.2: is the tree of toSize leaves with toRoot an append-only extension of the one of fromSize leaves? */
-export function verifyConsistency(fromSize: number, toSize: number, fromRoot: Uint8Array, toRoot: Uint8Array, proof: readonly Uint8Array[]): boolean {
-  if (!Number.isSafeInteger(fromSize) || !Number.isSafeInteger(toSize) || fromSize < 0 || fromSize > toSize) return false;
-  if (!isHash(fromRoot) || !isHash(toRoot) || !proof.every(isHash)) return false;
-  const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
-  if (fromSize === 0) return proof.length === 0;
-  if (fromSize === toSize) return proof.length === 0 && same(fromRoot, toRoot);
-  if (proof.length === 0) return false;
-  // A first tree of a power-of-two size is itself a node of the second: its root starts the path.
-  const path = isPowerOfTwo(fromSize) ? [fromRoot, ...proof] : [...proof];
-  let fn = fromSize - 1;
-  let sn = toSize - 1;
-  while (fn % 2 === 1) {
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
-  }
-  let fr: Uint8Array = path[0]!;
-  let sr: Uint8Array = path[0]!;
-  for (const c of path.slice(1)) {
-    if (sn === 0) return false;
-    if (fn % 2 === 1 || fn === sn) {
-      fr = hashChildren(c, fr);
-      sr = hashChildren(c, sr);
-      while (fn % 2 === 0 && fn !== 0) {
-        fn /= 2;
-        sn = Math.floor(sn / 2);
-      }
-    } else {
-      sr = hashChildren(sr, c);
-    }
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
-  }
-  return sn === 0 && same(fr, fromRoot) && same(sr, toRoot);
-}
-
-function isPowerOfTwo(n: number): boolean {
-  let k = 1;
-  while (k < n) k *= 2;
-  return k === n;
 }
 
 /**

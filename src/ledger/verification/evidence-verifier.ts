@@ -1,6 +1,6 @@
-import { compactVerify, createLocalJWKSet, type JSONWebKeySet } from 'jose';
-import { leafHashOf, payloadHashOf } from '../ledger-leaf';
-import { EMPTY_ROOT, verifyConsistency, verifyInclusion } from '../merkle/merkle-tree';
+import { base64url, compactVerify, createLocalJWKSet, type JSONWebKeySet } from 'jose';
+import { leafHash as leafHashOf, payloadHash as payloadHashOf } from '../leaf-hash';
+import { EMPTY_ROOT, verifyConsistency, verifyInclusion } from '../merkle/merkle-proofs';
 import {
   CHECKPOINT_JWS_TYPE,
   type CheckpointClaims,
@@ -17,7 +17,8 @@ import {
 
 /**
  * The offline verifier: checks what the ledger hands out with nothing but the document and a JWKS. No database,
- * no network, no Nest; the service's tests and `jartrail verify` use the same functions.
+ * no network, no Nest, no Node API: the service's tests, `jartrail verify` and the review console in the browser
+ * use the same functions.
  */
 
 /** One thing checked, named so that a reader can find it: a checkpoint by its size, a record by seq and event id. */
@@ -42,8 +43,10 @@ export interface VerificationReport {
 
 export const SIGNING_ALGORITHMS = ['EdDSA', 'ES256'] as const;
 
-const b64 = (value: string) => Buffer.from(value, 'base64url');
+const b64 = (value: string): Uint8Array => base64url.decode(value);
+const text = new TextDecoder();
 const BASE64URL_HASH = /^[A-Za-z0-9_-]{43}$/;
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 function report(kind: string, checks: Check[]): VerificationReport {
   const failure = checks.find((check) => !check.ok);
@@ -54,7 +57,7 @@ function isHashText(value: unknown): value is string {
   return typeof value === 'string' && BASE64URL_HASH.test(value);
 }
 
-function hashes(values: readonly unknown[]): Buffer[] | undefined {
+function hashes(values: readonly unknown[]): Uint8Array[] | undefined {
   return values.every(isHashText) ? values.map(b64) : undefined;
 }
 
@@ -66,7 +69,7 @@ export async function verifyCheckpoint(checkpoint: CheckpointDocument, jwks: Pub
   try {
     const { payload, protectedHeader } = await compactVerify(checkpoint.jws, createLocalJWKSet(jwks as JSONWebKeySet), { algorithms: [...SIGNING_ALGORITHMS] });
     if (protectedHeader.typ !== CHECKPOINT_JWS_TYPE) return { subject, ok: false, detail: `the JWS type is ${String(protectedHeader.typ)}, not ${CHECKPOINT_JWS_TYPE}` };
-    claims = JSON.parse(Buffer.from(payload).toString('utf8')) as CheckpointClaims;
+    claims = JSON.parse(text.decode(payload)) as CheckpointClaims;
   } catch (error) {
     return { subject, ok: false, detail: `the signature does not verify under the JWKS: ${(error as Error).message}` };
   }
@@ -93,7 +96,7 @@ export async function verifyPurge(purge: PurgeDocument, jwks: PublicJwks): Promi
   try {
     const { payload, protectedHeader } = await compactVerify(purge.jws, createLocalJWKSet(jwks as JSONWebKeySet), { algorithms: [...SIGNING_ALGORITHMS] });
     if (protectedHeader.typ !== PURGE_JWS_TYPE) return { subject, ok: false, detail: `the JWS type is ${String(protectedHeader.typ)}, not ${PURGE_JWS_TYPE}` };
-    claims = JSON.parse(Buffer.from(payload).toString('utf8')) as PurgeClaims;
+    claims = JSON.parse(text.decode(payload)) as PurgeClaims;
   } catch (error) {
     return { subject, ok: false, detail: `the signature does not verify under the JWKS: ${(error as Error).message}` };
   }
@@ -164,7 +167,7 @@ export async function checkPurges(purges: readonly PurgeDocument[], jwks: Public
  */
 async function treeHeadChecks(name: string, head: TreeHead, jwks: PublicJwks | undefined): Promise<Check[]> {
   if (head.checkpoint === null || head.checkpoint === undefined) {
-    const empty = head.tree_size === 0 && head.root_hash === EMPTY_ROOT.toString('base64url');
+    const empty = head.tree_size === 0 && head.root_hash === base64url.encode(EMPTY_ROOT);
     return [
       {
         subject: `${name} tree_size=${head.tree_size}`,
@@ -182,7 +185,7 @@ async function treeHeadChecks(name: string, head: TreeHead, jwks: PublicJwks | u
 export async function verifyInclusionDocument(document: InclusionProofDocument, jwks: PublicJwks | undefined = document.jwks): Promise<VerificationReport> {
   const subject = `record ledger_seq=${document.ledger_seq} event_id=${document.leaf?.event_id}`;
   const checks = await treeHeadChecks('tree', { tree_size: document.tree_size, root_hash: document.root_hash, checkpoint: document.checkpoint }, jwks);
-  const leafHash = leafHashOf(document.leaf).toString('base64url');
+  const leafHash = base64url.encode(leafHashOf(document.leaf));
   checks.push({ subject, ok: leafHash === document.leaf_hash && document.leaf.ledger_seq === document.ledger_seq, detail: leafHash === document.leaf_hash ? 'the leaf hash is the hash of the leaf' : 'the leaf hash is not the hash of the leaf' });
   const proof = hashes(document.proof ?? []);
   const included = proof !== undefined && isHashText(document.root_hash) && verifyInclusion(document.ledger_seq, document.tree_size, b64(leafHash), proof, b64(document.root_hash));
@@ -243,8 +246,8 @@ export async function verifyEvidenceBundle(bundle: EvidenceBundle, jwks: PublicJ
       continue;
     }
     if (record.payload !== null) {
-      const recomputed = payloadHashOf(b64(record.salt), record.payload).toString('base64url');
-      const same = recomputed === record.leaf.payload_hash;
+      const salt = typeof record.salt === 'string' && BASE64URL.test(record.salt) ? b64(record.salt) : undefined;
+      const same = salt !== undefined && base64url.encode(payloadHashOf(salt, record.payload)) === record.leaf.payload_hash;
       checks.push({ subject, ok: same, detail: same ? 'the payload is the one committed' : 'the payload differs from the one committed (its salted hash does not match)' });
     } else {
       const problem = blankedPayloadProblem(purges.valid, record.ledger_seq, record.leaf.recorded_at);
