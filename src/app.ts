@@ -9,6 +9,7 @@ import { Logger } from 'nestjs-pino';
 import { AccessGuard, registerEarlyAuthentication } from './access/access.guard';
 import { AppModule, type AppRuntime } from './app.module';
 import { BODY_JSON_LIMITS, findJsonLimitViolation } from './common/json-limits';
+import { registerReviewConsole } from './console/review-console';
 import { buildOpenApiDocument as buildDocument } from './openapi/openapi-document';
 import { problemClientErrorHandler } from './common/problem/client-error';
 import { ProblemException } from './common/problem/problem';
@@ -84,6 +85,8 @@ export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject
 export interface CreateAppOptions {
   /** Serve the OpenAPI UI at /docs and the document at /openapi.json (default true). */
   readonly openApi?: boolean;
+  /** Where the review console's bundle is (default dist/console of this package). */
+  readonly consoleAssetsDir?: string;
 }
 
 /** The whole service as a Nest application on fastify, initialised but not yet listening. */
@@ -125,6 +128,7 @@ export async function createApp(runtime: AppRuntime, options: CreateAppOptions =
   if (options.openApi !== false) {
     SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), { jsonDocumentUrl: 'openapi.json', raw: ['json'] });
   }
+  await registerReviewConsole(app, { assetsDir: options.consoleAssetsDir });
   await app.init();
   return app;
 }

@@ -20,6 +20,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ['ingest', 'keys', 'exports'],
   // The outermost: what serves, documents or calls the whole API (the OpenAPI document walks every controller).
   ['health', 'cli', 'openapi', 'client'],
+  // The review console: the page (web/) reads the API's types and runs the ledger's verifier in the browser.
+  ['console'],
 ];
 
 /** Files that list every feature on purpose (composition roots): they import upward by design. */

@@ -1,6 +1,6 @@
 import { canonicalJson } from '../common/canonical-json';
 import { sha256 } from '../common/crypto/sha256';
-import type { LeafInput } from './ledger-leaf';
+import type { LeafInput } from './leaf-input';
 import { hashLeaf } from './merkle/merkle-proofs';
 
 /**

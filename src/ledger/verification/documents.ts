@@ -1,4 +1,4 @@
-import type { LeafInput } from '../ledger-leaf';
+import type { LeafInput } from '../leaf-input';
 
 /**
  * The documents the ledger hands out and the offline verifier checks. Hashes are base64url without padding.

@@ -1,0 +1,78 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import fastifyStatic from '@fastify/static';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ProblemException } from '../common/problem/problem';
+import { sendProblem, toProblem } from '../common/problem/problem.filter';
+import { consoleAssetsDir } from './package-root';
+
+/** Where the review console is served: the page at /review/, its script and style sheet beside it. */
+export const CONSOLE_PATH = '/review';
+
+export interface ReviewConsoleOptions {
+  /** The built bundle (console-build.ts); default dist/console of this package. */
+  readonly assetsDir?: string;
+  /** Origins the page may call besides its own: the identity providers' endpoints for sign-in. */
+  readonly connectOrigins?: readonly string[];
+}
+
+/**
+ * The page's Content-Security-Policy: its own script and style sheet only (no inline code, no other origin), no
+ * framing, no plugins, no <base>, and Trusted Types required with no policy allowed, so that no string can ever
+ * become markup or script in the page, even through a library.
+ */
+export function contentSecurityPolicy(connectOrigins: readonly string[] = []): string {
+  const connect = ["'self'", ...connectOrigins].join(' ');
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self'",
+    `connect-src ${connect}`,
+    `form-action ${connect}`,
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "object-src 'none'",
+    "require-trusted-types-for 'script'",
+    "trusted-types 'none'",
+  ].join('; ');
+}
+
+/** Serves the console's bundle at /review (before app.init()), with its security headers on every answer there. */
+export async function registerReviewConsole(app: NestFastifyApplication, options: ReviewConsoleOptions = {}): Promise<void> {
+  const fastify = app.getHttpAdapter().getInstance();
+  const policy = contentSecurityPolicy(options.connectOrigins);
+  fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
+    const path = request.url.split('?', 1)[0]!;
+    if (path !== CONSOLE_PATH && !path.startsWith(`${CONSOLE_PATH}/`)) return;
+    reply.header('content-security-policy', policy);
+    reply.header('x-content-type-options', 'nosniff');
+    // The sign-in redirect brings an authorization code in the URL: no Referer may carry it elsewhere.
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('cross-origin-opener-policy', 'same-origin');
+    reply.header('cross-origin-resource-policy', 'same-origin');
+    // Revalidated on every load (ETag), so a new version of the service serves its own console at once.
+    reply.header('cache-control', 'no-cache');
+  });
+
+  const root = options.assetsDir ?? consoleAssetsDir();
+  if (!existsSync(join(root, 'index.html'))) {
+    const notBuilt = (request: FastifyRequest, reply: FastifyReply) =>
+      sendProblem(request, reply, toProblem(new ProblemException('unavailable', { detail: 'the review console is not built: run npm run build' })));
+    fastify.get(CONSOLE_PATH, notBuilt);
+    fastify.get(`${CONSOLE_PATH}/*`, notBuilt);
+    return;
+  }
+  await app.register(fastifyStatic as never, {
+    root,
+    prefix: `${CONSOLE_PATH}/`,
+    // Routes for the files present at start, and nothing else under /review (an unknown path is a 404 problem).
+    wildcard: false,
+    redirect: true,
+    index: ['index.html'],
+    decorateReply: false,
+    dotfiles: 'deny',
+  });
+}

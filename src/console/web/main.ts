@@ -1,0 +1,48 @@
+import './console.css';
+import { whenUnauthenticated } from './api';
+import { chainPage } from './chain-page';
+import { h, replace } from './dom';
+import { keysPage } from './keys-page';
+import { currentRoute } from './router';
+import { searchPage } from './search-page';
+import { credential, describe, signOut } from './session';
+import { signInPage } from './sign-in';
+
+/** The review console's entry: the header, then the page the hash names, or sign-in first. */
+const main = document.getElementById('main') as HTMLElement;
+const account = document.getElementById('account') as HTMLElement;
+
+let notice: string | undefined;
+
+whenUnauthenticated(() => {
+  signOut();
+  notice = 'Your sign-in is no longer accepted: sign in again.';
+  void render();
+});
+
+async function render(): Promise<void> {
+  delete main.dataset.rendered;
+  delete main.dataset.integrity;
+  const signedIn = credential();
+  if (!signedIn) {
+    replace(account);
+    signInPage(main, () => void render(), notice);
+    notice = undefined;
+    return;
+  }
+  replace(
+    account,
+    h('span', { class: 'who' }, `Signed in with ${describe(signedIn)}`),
+    ' ',
+    h('button', { class: 'link', attrs: { type: 'button', id: 'sign-out' }, on: { click: () => (signOut(), void render()) } }, 'Sign out'),
+  );
+  const route = currentRoute();
+  for (const link of document.querySelectorAll<HTMLAnchorElement>('nav.main a')) link.toggleAttribute('aria-current', link.dataset.route === route.name);
+  if (route.name === 'chain') await chainPage(main, route.digest!);
+  else if (route.name === 'keys') await keysPage(main);
+  else await searchPage(main, route.params);
+  main.focus({ preventScroll: true });
+}
+
+window.addEventListener('hashchange', () => void render());
+void render();
