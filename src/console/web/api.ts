@@ -41,6 +41,8 @@ export interface RequestOptions {
   readonly body?: unknown;
   readonly query?: Readonly<Record<string, string | undefined>>;
   readonly signal?: AbortSignal;
+  /** A sign-in attempt answers its own 401 (a wrong key), instead of sending the console back to sign-in. */
+  readonly signingIn?: boolean;
 }
 
 export function pathWithQuery(path: string, query: RequestOptions['query'] = {}): string {
@@ -67,7 +69,7 @@ async function send(path: string, options: RequestOptions): Promise<Response> {
   if (!response.ok) {
     const problem = (await response.json().catch(() => undefined)) as Problem | undefined;
     const error = new ApiError(response.status, problem);
-    if (response.status === 401) onUnauthenticated(error);
+    if (response.status === 401 && !options.signingIn) onUnauthenticated(error);
     throw error;
   }
   return response;

@@ -151,15 +151,15 @@ async function fromBundle(chain: Chain, bundle: EvidenceBundle, jwks: PublicJwks
       if (!why) failures.push({ subject: `${kind} ${record.event_id}`, ok: false, detail: `the evidence has no record at ledger seq ${seq}` });
       continue;
     }
-    const details: string[] = [];
     const own = checksOf(report.checks, kind, seq);
-    for (const check of own) if (!check.ok) details.push(check.detail);
     // What the page shows must be what the ledger committed, not only what the bundle says.
+    const shownDiffers: string[] = [];
     if (proven.leaf && (proven.leaf.event_id !== record.event_id || proven.leaf.type !== record.type || proven.leaf.source_id !== record.source.id)) {
-      details.push('the ledger leaf names another event, type or source than the page shows');
+      shownDiffers.push('the ledger leaf names another event, type or source than the page shows');
     }
-    if (canonicalJson(proven.payload) !== canonicalJson(record.data)) details.push('the page shows other data than the payload the ledger committed');
-    if (details.length > 0) failures.push(...details.map((detail) => ({ subject: `${kind} ${record.event_id} (ledger seq ${seq})`, ok: false, detail })));
+    if (canonicalJson(proven.payload) !== canonicalJson(record.data)) shownDiffers.push('the page shows other data than the payload the ledger committed');
+    failures.push(...shownDiffers.map((detail) => ({ subject: `${kind} ${record.event_id} (ledger seq ${seq})`, ok: false, detail })));
+    const details = [...own.filter((check) => !check.ok).map((check) => check.detail), ...shownDiffers];
     records.set(
       key,
       details.length > 0 || own.length === 0

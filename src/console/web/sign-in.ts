@@ -27,7 +27,7 @@ export function signInPage(main: HTMLElement, onSignedIn: () => void, notice?: s
                 signInWithApiKey(key.value.trim());
                 try {
                   // Any read proves the key; the search is the page the auditor lands on anyway.
-                  await api('/v1/chains', { query: { limit: '1' } });
+                  await api('/v1/chains', { query: { limit: '1' }, signingIn: true });
                   onSignedIn();
                 } catch (error) {
                   signOut();
