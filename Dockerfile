@@ -14,7 +14,9 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY migrations ./migrations
-RUN npx tsc -p tsconfig.build.json
+# The review console's texts for reason codes and finding rules come from these two documents (src/console/catalogue.ts).
+COPY docs/verification.md docs/findings.md ./docs/
+RUN npx tsc -p tsconfig.build.json && node dist/src/console/console-build.js
 
 # Production dependencies only, without the optional ones: that leaves out embedded-postgres and its binaries.
 FROM ${NODE_IMAGE} AS dependencies
@@ -35,6 +37,7 @@ COPY --chown=node:node package.json ./
 COPY --from=dependencies --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist/src ./dist/src
 COPY --from=build --chown=node:node /app/dist/migrations ./dist/migrations
+COPY --from=build --chown=node:node /app/dist/console ./dist/console
 COPY --chown=node:node bin ./bin
 USER node
 VOLUME ["/var/lib/jartrail"]

@@ -25,6 +25,19 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'error' },
   },
   {
+    // The review console builds DOM from text only: evidence is attacker-controlled (src/console/web/dom.ts).
+    files: ['src/console/web/**/*.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { property: 'innerHTML', message: 'build DOM with h() and text nodes' },
+        { property: 'outerHTML', message: 'build DOM with h() and text nodes' },
+        { property: 'insertAdjacentHTML', message: 'build DOM with h() and text nodes' },
+        { object: 'document', property: 'write', message: 'build DOM with h() and text nodes' },
+      ],
+    },
+  },
+  {
     files: ['**/*.spec.ts', 'test/**/*.ts'],
     ...jest.configs['flat/recommended'],
     rules: {

@@ -190,6 +190,9 @@ describe('the review console', () => {
     await pinKeys(page);
     await openChain(page, hostile.digest);
     const main = page.locator('main');
+    await main.locator('.entry.type-request_object-verification details').evaluate((element) => ((element as HTMLDetailsElement).open = true));
+    // The README's picture (docs/images/chain-page.png is a copy of it).
+    await page.screenshot({ path: join(SHOTS, 'chain-page.png'), fullPage: true });
     // The reason code and the words docs/verification.md gives it.
     await expect(main.locator('.reasons li').first().textContent()).resolves.toMatch(/claims_mismatch \(rejected\): a reported claim fact differs from the object/);
     await expect(main.locator('.verdict').first().textContent()).resolves.toContain('accepted');
@@ -202,7 +205,7 @@ describe('the review console', () => {
     await expect(main.locator('.timeline .entry.evidence').count()).resolves.toBeGreaterThanOrEqual(2);
     await main.locator('.finding.severity-high', { hasText: 'outside_lifetime' }).getByRole('button').first().click();
     await expect(main.locator('.entry.focused .entry-head .type').allTextContents()).resolves.toContain('Tool call');
-    await page.screenshot({ path: join(SHOTS, 'chain.png'), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, 'chain-evidence-focused.png'), fullPage: true });
     await page.close();
   });
 

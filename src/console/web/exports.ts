@@ -1,5 +1,5 @@
 import { api, apiBlob, type Chain, type ExportJob, type Schemas } from './api';
-import { h, replace } from './dom';
+import { docText, h, replace } from './dom';
 import { problemView } from './problem-view';
 
 export type ExportSource = { readonly kind: 'search'; readonly scope: Schemas['ExportScope'] } | { readonly kind: 'chain'; readonly chain: Chain };
@@ -23,9 +23,11 @@ export function exportPanel(source: ExportSource): HTMLElement {
     h(
       'p',
       { class: 'muted' },
-      source.kind === 'search'
-        ? 'A report of the records of the chains these filters select (the time range applies to when records happened), with a signed manifest. Needs the audit:export scope.'
-        : 'Every record of this chain with its payload, salt and inclusion proof, the signed checkpoint and the ledger keys: `jartrail verify` checks it offline. Needs the audit:export scope.',
+      docText(
+        source.kind === 'search'
+          ? 'A report of the records of the chains these filters select (the time range applies to when records happened), with a signed manifest. Needs the `audit:export` scope.'
+          : 'Every record of this chain with its payload, salt and inclusion proof, the signed checkpoint and the ledger keys: `jartrail verify` checks it offline. Needs the `audit:export` scope.',
+      ),
     ),
     h('div', { class: 'buttons' }, buttons),
     status,
@@ -82,7 +84,7 @@ async function download(status: HTMLElement, path: string, name: string): Promis
 async function downloadBundle(status: HTMLElement, digest: string): Promise<void> {
   replace(status, h('p', null, 'Preparing…'));
   await download(status, `/v1/chains/${encodeURIComponent(digest)}/evidence`, `jartrail-chain-${digest}.json`);
-  if (!status.querySelector('.problem')) replace(status, h('p', null, 'Saved. Check it offline with: jartrail verify FILE --jwks YOUR-PINNED-JWKS'));
+  if (!status.querySelector('.problem')) replace(status, h('p', null, 'Saved. Check it offline with ', h('code', null, 'jartrail verify FILE --jwks PINNED-JWKS.json'), '.'));
 }
 
 function saveBlob(blob: Blob, name: string): void {

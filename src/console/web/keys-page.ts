@@ -39,7 +39,7 @@ export async function keysPage(main: HTMLElement): Promise<void> {
             },
           },
         },
-        h('label', { attrs: { for: 'jwks-text' } }, 'Paste the JWKS you obtained out of band (e.g. `jartrail` operators’ published copy)'),
+        h('label', { attrs: { for: 'jwks-text' } }, 'Paste the ledger’s JWKS as you obtained it out of band (from its operators, or a copy you kept)'),
         textarea,
         h('div', { class: 'buttons' }, h('button', { attrs: { type: 'submit' } }, 'Pin the pasted JWKS')),
       ),

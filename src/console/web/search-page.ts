@@ -150,7 +150,8 @@ function searchForm(params: URLSearchParams): HTMLElement {
         h('input', { id: 'f-from', attrs: { name: 'from', type: 'datetime-local', step: 1, value: toLocal(params.get('from')) } }),
         h('label', { attrs: { for: 'f-to' } }, 'to (UTC)'),
         h('input', { id: 'f-to', attrs: { name: 'to', type: 'datetime-local', step: 1, value: toLocal(params.get('to')) } }),
-        select('limit', 'Per page', LIMITS, params.get('limit')),
+        h('label', { attrs: { for: 'f-limit' } }, 'Per page'),
+        h('select', { id: 'f-limit', attrs: { name: 'limit' } }, LIMITS.map((limit) => h('option', { attrs: { value: limit, selected: limit === (params.get('limit') ?? '25') } }, limit))),
         h('label', { class: 'check', attrs: { for: 'f-verdict_mismatch' } }, h('input', { id: 'f-verdict_mismatch', attrs: { name: 'verdict_mismatch', type: 'checkbox', value: 'true', checked: params.get('verdict_mismatch') === 'true' } }), ' Only where the AS and jartrail disagree'),
       ),
       h('div', { class: 'buttons' }, h('button', { attrs: { type: 'submit' } }, 'Search'), ' ', h('a', { attrs: { href: '#/search' } }, 'Clear')),
@@ -172,6 +173,9 @@ function resultsTable(page: SearchResult, params: URLSearchParams): HTMLElement 
     page.items.length === 0
       ? h('p', null, 'No chain matches.')
       : h(
+          'div',
+          { class: 'table-wrap' },
+          h(
           'table',
           { class: 'chains' },
           h('thead', null, h('tr', null, ['Chain', 'First recorded', 'Client', 'Issuer', 'Subject', 'Tools', 'Open findings', 'Records'].map((title) => h('th', { attrs: { scope: 'col' } }, title)))),
@@ -183,15 +187,16 @@ function resultsTable(page: SearchResult, params: URLSearchParams): HTMLElement 
                 'tr',
                 null,
                 h('td', null, h('a', { class: 'digest', attrs: { href: `#/chain/${encodeURIComponent(item.digest)}` } }, item.digest)),
-                h('td', null, time(item.first_recorded_at)),
+                h('td', { class: 'when' }, time(item.first_recorded_at)),
                 h('td', null, item.client_ids.join(', ')),
                 h('td', null, item.issuers.join(', ')),
                 h('td', null, item.subjects.join(', ')),
                 h('td', null, item.tools.join(', ')),
                 h('td', null, SEVERITIES.filter((severity) => item.open_findings[severity]).map((severity) => h('span', { class: `badge sev-${severity}` }, `${item.open_findings[severity]} ${severity}`))),
-                h('td', null, `${item.records.verifications} verif., ${item.records.consents} consent, ${item.records.tokens} tokens, ${item.records.tool_calls} calls, ${item.records.revocations} revoc.`),
+                h('td', { class: 'counts' }, recordCounts(item.records)),
               ),
             ),
+          ),
           ),
         ),
     h(
@@ -202,6 +207,20 @@ function resultsTable(page: SearchResult, params: URLSearchParams): HTMLElement 
       page.next_cursor ? h('a', { class: 'next', attrs: { href: `#/search?${next.toString()}` } }, 'Next page →') : h('span', { class: 'muted' }, 'Last page'),
     ),
   );
+}
+
+function recordCounts(records: SearchResult['items'][number]['records']): string {
+  const parts: [number, string][] = [
+    [records.verifications, 'verification'],
+    [records.consents, 'consent'],
+    [records.tokens, 'token'],
+    [records.tool_calls, 'tool call'],
+    [records.revocations, 'revocation'],
+  ];
+  return parts
+    .filter(([count]) => count > 0)
+    .map(([count, name]) => `${count} ${name}${count === 1 ? '' : 's'}`)
+    .join(', ');
 }
 
 /** The search's filters as an export scope (src/exports/dto/export.dto.ts); pending has no export counterpart. */
