@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { calculateJwkThumbprint, type JWK } from 'jose';
+import { calculateJwkThumbprint, CompactSign, decodeJwt, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { canonicalJson } from '../../src/common/canonical-json';
 import type { Page } from 'playwright-core';
 import { buildConsole } from '../../src/console/console-build';
 import { evaluateNow, issueApiKey, startTestApp, type TestApp } from '../support/app';
@@ -191,8 +192,8 @@ describe('the review console', () => {
     await openChain(page, hostile.digest);
     const main = page.locator('main');
     await main.locator('.entry.type-request_object-verification details').evaluate((element) => ((element as HTMLDetailsElement).open = true));
-    // The README's picture (docs/images/chain-page.png is a copy of it).
-    await page.screenshot({ path: join(SHOTS, 'chain-page.png'), fullPage: true });
+    // The README's picture (docs/images/chain-page.png is a copy of it): down to the two verdicts.
+    await page.screenshot({ path: join(SHOTS, 'chain-page.png'), fullPage: true, clip: { x: 0, y: 0, width: 1280, height: 1750 } });
     // The reason code and the words docs/verification.md gives it.
     await expect(main.locator('.reasons li').first().textContent()).resolves.toMatch(/claims_mismatch \(rejected\): a reported claim fact differs from the object/);
     await expect(main.locator('.verdict').first().textContent()).resolves.toContain('accepted');
@@ -254,12 +255,23 @@ describe('the review console', () => {
     await expect(page.locator('.integrity-badge.failed').count()).resolves.toBe(1);
 
     await expect(tamper((bundle) => (bundle.records[1].payload.subject = 'mallory'))).resolves.toMatch(/the payload differs from the one committed/);
-    // A server that signs its own checkpoint with a key of its choosing: the pinned keys do not know it.
+    // A checkpoint whose readable root is not the signed one.
+    await expect(tamper((bundle) => (bundle.checkpoint.root_hash = flip(bundle.checkpoint.root_hash)))).resolves.toMatch(/Checkpoint signature, with your pinned keys: INVALID.*differ from what the signature covers/s);
+    // A server that signs its checkpoint with a key of its choosing, and hands out that key with it: the pinned keys
+    // do not know it, whatever the bundle's own JWKS says.
+    const forger = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+    const forgedKid = 'forged-key';
+    const forgedJwk = { ...(await exportJWK(forger.publicKey)), kid: forgedKid, alg: 'EdDSA' };
+    const { log, tree_size: treeSize, root_hash: rootHash, issued_at: issuedAt } = decodeJwt((await app.get(`/v1/chains/${hostile.digest}/evidence`).expect(200)).body.checkpoint.jws);
+    const forgedJws = await new CompactSign(new TextEncoder().encode(canonicalJson({ log, tree_size: treeSize, root_hash: rootHash, issued_at: issuedAt })))
+      .setProtectedHeader({ alg: 'EdDSA', kid: forgedKid, typ: 'jartrail-checkpoint+json' })
+      .sign(forger.privateKey);
     await expect(
       tamper((bundle) => {
-        bundle.checkpoint.root_hash = flip(bundle.checkpoint.root_hash);
+        bundle.checkpoint = { ...bundle.checkpoint, kid: forgedKid, jws: forgedJws };
+        bundle.jwks = { keys: [forgedJwk] };
       }),
-    ).resolves.toMatch(/Checkpoint signature, with your pinned keys: INVALID/);
+    ).resolves.toMatch(/Checkpoint signature, with your pinned keys: INVALID \(the signature does not verify under the JWKS/);
     await page.close();
   });
 

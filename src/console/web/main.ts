@@ -3,6 +3,7 @@ import { whenUnauthenticated } from './api';
 import { chainPage } from './chain-page';
 import { h, replace } from './dom';
 import { keysPage } from './keys-page';
+import { completeSignIn } from './oidc';
 import { currentRoute } from './router';
 import { searchPage } from './search-page';
 import { credential, describe, signOut } from './session';
@@ -26,8 +27,9 @@ async function render(): Promise<void> {
   const signedIn = credential();
   if (!signedIn) {
     replace(account);
-    signInPage(main, () => void render(), notice);
+    const shown = notice;
     notice = undefined;
+    await signInPage(main, () => void render(), shown);
     return;
   }
   replace(
@@ -45,4 +47,13 @@ async function render(): Promise<void> {
 }
 
 window.addEventListener('hashchange', () => void render());
-void render();
+void completeSignIn().then(
+  (outcome) => {
+    if (outcome && !outcome.ok) notice = outcome.error;
+    return render();
+  },
+  (error: unknown) => {
+    notice = `the sign-in could not be finished: ${(error as Error).message}`;
+    return render();
+  },
+);

@@ -1,18 +1,57 @@
 import { api, ApiError } from './api';
 import { h, replace } from './dom';
+import { type SignInOptions, startSignIn } from './oidc';
 import { problemView } from './problem-view';
 import { signInWithApiKey, signOut } from './session';
 
-/** The sign-in page: an API key for small setups (and, where an identity provider is configured, its button). */
-export function signInPage(main: HTMLElement, onSignedIn: () => void, notice?: string): void {
+/** What the service offers (public): its identity providers, and whether API keys are offered. */
+async function signInOptions(): Promise<SignInOptions> {
+  try {
+    return await api<SignInOptions>('/v1/access/sign-in-options', { signingIn: true });
+  } catch (error) {
+    // A service without identity providers configured still takes API keys.
+    if (error instanceof ApiError && error.status === 404) return { identity_providers: [], api_key_sign_in: true };
+    throw error;
+  }
+}
+
+/** The sign-in page: the organisation's identity providers, and an API key for small setups. */
+export async function signInPage(main: HTMLElement, onSignedIn: () => void, notice?: string): Promise<void> {
+  const options = await signInOptions().catch((error: unknown) => {
+    replace(main, h('h1', null, 'Sign in'), problemView(error));
+    return undefined;
+  });
+  if (!options) return;
   const message = h('div', { attrs: { 'aria-live': 'polite' } });
   const key = h('input', { id: 'api-key', attrs: { name: 'api_key', type: 'password', required: true, autocomplete: 'off', spellcheck: 'false' } });
   replace(
     main,
     h('h1', null, 'Sign in'),
     notice ? h('p', { class: 'problem', attrs: { role: 'alert' } }, notice) : null,
-    h('div', { class: 'identity-providers' }),
-    h(
+    options.identity_providers.length > 0
+      ? h(
+          'section',
+          { class: 'panel identity-providers', attrs: { 'aria-labelledby': 'idp-title' } },
+          h('h2', { id: 'idp-title' }, 'With your organisation’s identity provider'),
+          h(
+            'div',
+            { class: 'buttons' },
+            options.identity_providers.map((provider) =>
+              h(
+                'button',
+                {
+                  class: 'idp',
+                  attrs: { type: 'button' },
+                  on: { click: () => void startSignIn(provider).catch((error: unknown) => replace(message, problemView(error))) },
+                },
+                `Sign in with ${new URL(provider.issuer).host}`,
+              ),
+            ),
+          ),
+        )
+      : null,
+    !options.api_key_sign_in ? message : null,
+    options.api_key_sign_in && h(
       'section',
       { class: 'panel', attrs: { 'aria-labelledby': 'api-key-title' } },
       h('h2', { id: 'api-key-title' }, 'With an API key'),
@@ -43,4 +82,5 @@ export function signInPage(main: HTMLElement, onSignedIn: () => void, notice?: s
       message,
     ),
   );
+  main.dataset.rendered = 'true';
 }
