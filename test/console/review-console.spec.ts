@@ -17,6 +17,10 @@ import { aClientKey, drainVerifications, registerClient, requestClaims, signRequ
  * as text, pass axe, and render a chain of 100 records fast. Screenshots go to test-artifacts/console/.
  */
 const SHOTS = artifactsDir('console');
+
+// The page.evaluate callbacks below run in the browser; the tests' tsconfig has no DOM types, so the few names they use.
+declare const document: { querySelector(selector: string): { textContent: string | null } | null; querySelectorAll(selector: string): { length: number } };
+declare const window: Record<string, unknown>;
 const HOSTILE_TOOL = '<img src=x onerror="window.__xss=1">';
 const HOSTILE_SUMMARY = '</script><script>window.__xss=2</script>';
 const HOSTILE_AGENT = '"><svg onload="window.__xss=3">';
@@ -191,7 +195,7 @@ describe('the review console', () => {
     await pinKeys(page);
     await openChain(page, hostile.digest);
     const main = page.locator('main');
-    await main.locator('.entry.type-request_object-verification details').evaluate((element) => ((element as HTMLDetailsElement).open = true));
+    await main.locator('.entry.type-request_object-verification details').evaluate((element) => element.setAttribute('open', ''));
     // The README's picture (docs/images/chain-page.png is a copy of it): down to the two verdicts.
     await page.screenshot({ path: join(SHOTS, 'chain-page.png'), fullPage: true, clip: { x: 0, y: 0, width: 1280, height: 1750 } });
     // The reason code and the words docs/verification.md gives it.
@@ -285,13 +289,13 @@ describe('the review console', () => {
     expect(text).toContain(HOSTILE_TOOL);
     expect(text).toContain(HOSTILE_SUMMARY);
     expect(text).toContain(HOSTILE_AGENT);
-    await expect(page.evaluate(() => ({ xss: (window as { __xss?: number }).__xss, injected: document.querySelectorAll('main img, main script, main svg').length }))).resolves.toEqual({
+    await expect(page.evaluate(() => ({ xss: window.__xss, injected: document.querySelectorAll('main img, main script, main svg').length }))).resolves.toEqual({
       xss: undefined,
       injected: 0,
     });
     await visit(page, `#/search?tool=${encodeURIComponent(HOSTILE_TOOL)}`);
     await expect(page.locator('table.chains').innerText()).resolves.toContain(HOSTILE_TOOL);
-    await expect(page.evaluate(() => (window as { __xss?: number }).__xss)).resolves.toBeUndefined();
+    await expect(page.evaluate(() => window.__xss)).resolves.toBeUndefined();
     expect(violations.filter((line) => /Content Security Policy|Trusted Type/i.test(line))).toEqual([]);
     await page.close();
   });
@@ -302,7 +306,7 @@ describe('the review console', () => {
     const audit = async (name: string) => {
       await page.evaluate(axeSource);
       const result = await page.evaluate(async () => {
-        const axe = (window as unknown as { axe: { run: (context: Document, options: object) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
+        const axe = window.axe as { run: (context: unknown, options: object) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> };
         return axe.run(document, { resultTypes: ['violations'] });
       });
       return result.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical').map((violation) => `${name}: ${violation.id} ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`);
@@ -317,7 +321,7 @@ describe('the review console', () => {
     await pinKeys(page);
     found.push(...(await audit('keys')));
     await openChain(page, hostile.digest);
-    for (const details of await page.locator('main details').all()) await details.evaluate((element) => ((element as HTMLDetailsElement).open = true));
+    for (const details of await page.locator('main details').all()) await details.evaluate((element) => element.setAttribute('open', ''));
     found.push(...(await audit('chain')));
     expect(found).toEqual([]);
     await page.close();
