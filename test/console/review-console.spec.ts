@@ -344,6 +344,20 @@ describe('the review console', () => {
     await page.close();
   });
 
+  it('shows the access log to admins, and tells other auditors it needs audit:admin', async () => {
+    const admin = await signedInPage(app.adminKey);
+    await visit(admin, '#/access?outcome=refused');
+    await expect(admin.locator('table.access tbody tr').count()).resolves.toBeGreaterThan(0);
+    // The refused sign-in with a key nobody issued is there, as its fingerprint; no key is shown.
+    await expect(admin.locator('table.access').innerText()).resolves.toMatch(/unknown_key/);
+    await admin.screenshot({ path: join(SHOTS, 'access-log.png'), fullPage: true });
+    await admin.close();
+    const auditor = await signedInPage();
+    await visit(auditor, '#/access');
+    await expect(auditor.getByRole('alert').innerText()).resolves.toMatch(/403.*audit:admin/s);
+    await auditor.close();
+  });
+
   it('starts an export of the search, shows its progress and downloads the file; and downloads a chain’s evidence bundle', async () => {
     const page = await signedInPage();
     await visit(page, '#/search?client_id=console-app&tool=mail');

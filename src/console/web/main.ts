@@ -1,5 +1,6 @@
 import './console.css';
 import { whenUnauthenticated } from './api';
+import { accessLogPage } from './access-log-page';
 import { chainPage } from './chain-page';
 import { h, replace } from './dom';
 import { keysPage } from './keys-page';
@@ -42,6 +43,7 @@ async function render(): Promise<void> {
   for (const link of document.querySelectorAll<HTMLAnchorElement>('nav.main a')) link.toggleAttribute('aria-current', link.dataset.route === route.name);
   if (route.name === 'chain') await chainPage(main, route.digest!);
   else if (route.name === 'keys') await keysPage(main);
+  else if (route.name === 'access') await accessLogPage(main, route.params);
   else await searchPage(main, route.params);
   main.focus({ preventScroll: true });
 }

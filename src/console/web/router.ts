@@ -5,7 +5,7 @@ export function navigate(hash: string): void {
 }
 
 export interface Route {
-  readonly name: 'search' | 'chain' | 'keys';
+  readonly name: 'search' | 'chain' | 'keys' | 'access';
   readonly digest?: string;
   readonly params: URLSearchParams;
 }
@@ -17,5 +17,6 @@ export function currentRoute(): Route {
   const chain = /^\/chain\/([^/]+)$/.exec(path);
   if (chain) return { name: 'chain', digest: decodeURIComponent(chain[1]!), params };
   if (path === '/keys') return { name: 'keys', params };
+  if (path === '/access') return { name: 'access', params };
   return { name: 'search', params };
 }
