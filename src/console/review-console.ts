@@ -13,8 +13,11 @@ export const CONSOLE_PATH = '/review';
 export interface ReviewConsoleOptions {
   /** The built bundle (console-build.ts); default dist/console of this package. */
   readonly assetsDir?: string;
-  /** Origins the page may call besides its own: the identity providers' endpoints for sign-in. */
-  readonly connectOrigins?: readonly string[];
+  /**
+   * Origins the page may call besides its own: the identity providers' token endpoints, for sign-in. Asked at each
+   * answer (the endpoints come from discovery documents, read and cached by the service); a failure adds none.
+   */
+  readonly connectOrigins?: () => Promise<readonly string[]>;
 }
 
 /**
@@ -23,7 +26,7 @@ export interface ReviewConsoleOptions {
  * become markup or script in the page, even through a library.
  */
 export function contentSecurityPolicy(connectOrigins: readonly string[] = []): string {
-  const connect = ["'self'", ...connectOrigins].join(' ');
+  const connect = ["'self'", ...new Set(connectOrigins.flatMap(originOf))].join(' ');
   return [
     "default-src 'self'",
     "script-src 'self'",
@@ -39,14 +42,26 @@ export function contentSecurityPolicy(connectOrigins: readonly string[] = []): s
   ].join('; ');
 }
 
+const ORIGIN = /^https?:\/\/[A-Za-z0-9.\-[\]:]+$/;
+
+/**
+ * The origin of a URL, as a CSP source; nothing for anything else. The endpoints come from discovery documents, so
+ * a value that could smuggle a directive in (a space, a semicolon, a quote) must never reach the header.
+ */
+function originOf(url: string): string[] {
+  if (!URL.canParse(url)) return [];
+  const { protocol, origin } = new URL(url);
+  return (protocol === 'https:' || protocol === 'http:') && ORIGIN.test(origin) ? [origin] : [];
+}
+
 /** Serves the console's bundle at /review (before app.init()), with its security headers on every answer there. */
 export async function registerReviewConsole(app: NestFastifyApplication, options: ReviewConsoleOptions = {}): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
-  const policy = contentSecurityPolicy(options.connectOrigins);
   fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?', 1)[0]!;
     if (path !== CONSOLE_PATH && !path.startsWith(`${CONSOLE_PATH}/`)) return;
-    reply.header('content-security-policy', policy);
+    const origins = options.connectOrigins ? await options.connectOrigins().catch(() => []) : [];
+    reply.header('content-security-policy', contentSecurityPolicy(origins));
     reply.header('x-content-type-options', 'nosniff');
     // The sign-in redirect brings an authorization code in the URL: no Referer may carry it elsewhere.
     reply.header('referrer-policy', 'no-referrer');
