@@ -13,6 +13,7 @@ import { signInPage } from './sign-in';
 /** The review console's entry: the header, then the page the hash names, or sign-in first. */
 const main = document.getElementById('main') as HTMLElement;
 const account = document.getElementById('account') as HTMLElement;
+const nav = document.querySelector<HTMLElement>('nav.main');
 
 let notice: string | undefined;
 
@@ -26,6 +27,7 @@ async function render(): Promise<void> {
   delete main.dataset.rendered;
   delete main.dataset.integrity;
   const signedIn = credential();
+  nav?.toggleAttribute('hidden', !signedIn);
   if (!signedIn) {
     replace(account);
     const shown = notice;
