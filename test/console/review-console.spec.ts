@@ -5,9 +5,9 @@ import { calculateJwkThumbprint, CompactSign, decodeJwt, exportJWK, generateKeyP
 import { canonicalJson } from '../../src/common/canonical-json';
 import type { Page } from 'playwright-core';
 import { buildConsole } from '../../src/console/console-build';
-import { evaluateNow, issueApiKey, startTestApp, type TestApp } from '../support/app';
+import { evaluateNow, issueApiKey, linkNow, startTestApp, type TestApp } from '../support/app';
 import { artifactsDir, launchBrowser, type TestBrowser } from '../support/browser';
-import { aConsent, aToken, aToolCall, hashOf, registerSenders } from '../support/events';
+import { aConsent, aRevocation, aToken, aToolCall, hashOf, registerSenders } from '../support/events';
 import { checkpointNow } from '../support/ledger';
 import { aClientKey, drainVerifications, registerClient, requestClaims, signRequestObject, verificationOf } from '../support/request-objects';
 
@@ -37,7 +37,8 @@ describe('the review console', () => {
 
   beforeAll(async () => {
     bundleDir = await buildConsole();
-    app = await startTestApp({ env: { EXPORTS_POLL_INTERVAL_MS: '100' } });
+    // The linker runs when a test says so (linkNow, evaluateNow), so that a test can show linking behind.
+    app = await startTestApp({ env: { EXPORTS_POLL_INTERVAL_MS: '100', LINKER_ENABLED: 'false' } });
     const senders = await registerSenders(app);
     const clientKey = await aClientKey('ES256');
     await registerClient(app, { client_id: 'console-app', jwks: { keys: [clientKey.jwk] }, request_object_signing_alg_values: ['ES256'] }).expect(201);
@@ -52,7 +53,10 @@ describe('the review console', () => {
     const tokenJti = `at-console-${Date.now()}`;
     const callId = `call-console-${Date.now()}`;
     await senders.as.event(verification).expect(202);
-    await senders.as.event(aConsent({ digest, subject: 'alice@example.com', granted: { scope: 'openid mail.send' }, rendered_digest: hashOf('the consent screen alice saw') })).expect(202);
+    const consent = { ...aConsent({ digest, subject: 'alice@example.com', granted: { scope: 'openid mail.send' }, rendered_digest: hashOf('the consent screen alice saw') }), id: `consent-${Date.now()}` };
+    await senders.as.event(consent).expect(202);
+    // The same event id again with another body: refused with 409 and kept as a conflict of this chain.
+    await senders.as.event({ ...consent, data: { ...consent.data, decision: 'denied' } }).expect(409);
     await senders.tokens.event(aToken({ digest, jti: tokenJti, scope: 'openid mail.send', iat: seconds() - 7200, exp: seconds() - 3600 })).expect(202);
     await senders.agent
       .event(aToolCall({ call_id: callId, agent_id: HOSTILE_AGENT, token: { jti: tokenJti }, tool: HOSTILE_TOOL, action: 'send', side_effect: { kind: 'email', reference: `msg-${callId}`, summary: HOSTILE_SUMMARY } }))
@@ -205,7 +209,10 @@ describe('the review console', () => {
     await expect(main.locator('table.differences').textContent()).resolves.toContain('scope');
     await expect(main.locator('.decoded').textContent()).resolves.toContain('"scope": "openid mail.read"');
     const findings = await main.locator('.findings .finding-head strong').allTextContents();
-    expect(findings).toEqual(expect.arrayContaining(['verdict_mismatch', 'outside_lifetime']));
+    expect(findings).toEqual(expect.arrayContaining(['verdict_mismatch', 'outside_lifetime', 'conflicting_redelivery']));
+    // The conflict: the refused body beside the record it contradicts, marked as the evidence of its finding.
+    await expect(main.locator('.entry.conflict.evidence').textContent()).resolves.toMatch(/Refused redelivery of consent.decision.*evidence: conflicting_redelivery/s);
+    await expect(main.locator('.entry.conflict pre.json').textContent()).resolves.toContain('"decision": "denied"');
     // The evidence of each finding is marked in the timeline, and a click brings it into focus.
     await expect(main.locator('.timeline .entry.evidence').count()).resolves.toBeGreaterThanOrEqual(2);
     await main.locator('.finding.severity-high', { hasText: 'outside_lifetime' }).getByRole('button').first().click();
@@ -222,8 +229,9 @@ describe('the review console', () => {
     await page.screenshot({ path: join(SHOTS, 'keys.png'), fullPage: true });
     await openChain(page, hostile.digest);
     await expect(page.locator('main').getAttribute('data-integrity')).resolves.toBe('verified');
-    await expect(page.locator('.integrity-state').textContent()).resolves.toBe('Verified in this browser: 4 of 4 records');
-    await expect(page.locator('.integrity-badge.verified').count()).resolves.toBe(4);
+    // The four records and the kept conflict.
+    await expect(page.locator('.integrity-state').textContent()).resolves.toBe('Verified in this browser: 5 of 5 records');
+    await expect(page.locator('.integrity-badge.verified').count()).resolves.toBe(5);
     await expect(page.locator('#integrity').textContent()).resolves.toMatch(/Checkpoint signature, with your pinned keys: valid.*Not checked/s);
     await page.close();
   });
@@ -284,7 +292,7 @@ describe('the review console', () => {
     const violations: string[] = [];
     page.on('console', (message) => violations.push(message.text()));
     await openChain(page, hostile.digest);
-    await page.locator('.timeline details summary').last().click();
+    for (const details of await page.locator('main details').all()) await details.evaluate((element) => element.setAttribute('open', ''));
     const text = await page.locator('main').innerText();
     expect(text).toContain(HOSTILE_TOOL);
     expect(text).toContain(HOSTILE_SUMMARY);
@@ -341,6 +349,23 @@ describe('the review console', () => {
     expect(timing.render).toBeLessThan(1000);
     await expect(page.locator('.integrity-state').textContent()).resolves.toBe('Verified in this browser: 100 of 100 records');
     await page.screenshot({ path: join(SHOTS, 'chain-100.png'), fullPage: false });
+    await page.close();
+  });
+
+  it('says when linking is behind, with the watermark and the records waiting, and shows them once linked', async () => {
+    const page = await signedInPage();
+    const senders = await registerSenders(app);
+    await senders.tokens.event(aRevocation({ jti: hostile.tokenJti, reason: 'incident response' })).expect(202);
+    await openChain(page, hostile.digest);
+    const banner = page.locator('.banner.warn');
+    await expect(banner.textContent()).resolves.toMatch(/Linking is behind\. 1 record\(s\) committed but not yet linked will join this chain; everything committed below position \d+ is shown/);
+    await expect(page.locator('#unlinked-title').textContent()).resolves.toBe('Committed, not yet linked (1)');
+    await page.screenshot({ path: join(SHOTS, 'chain-linking-behind.png'), fullPage: true });
+
+    await linkNow(app);
+    await openChain(page, hostile.digest);
+    await expect(page.locator('.banner.warn').count()).resolves.toBe(0);
+    await expect(page.locator('.timeline .entry-head .type').allTextContents()).resolves.toContain('Token revoked');
     await page.close();
   });
 
