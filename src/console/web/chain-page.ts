@@ -384,6 +384,7 @@ async function runIntegrity(main: HTMLElement, chain: Chain): Promise<void> {
   const jwks = pinnedJwks();
   if (!jwks) {
     replace(body, h('p', { class: 'integrity-state unchecked' }, 'Nothing checked: no JWKS is pinned. '), h('p', null, 'Pin the ledger’s public keys on the ', h('a', { attrs: { href: '#/keys' } }, 'Keys'), ' page; the page then verifies the checkpoint signature and every inclusion proof in this browser.'));
+    main.dataset.integrity = 'unpinned';
     return;
   }
   replace(body, h('p', { class: 'muted' }, 'Verifying in this browser…'));
