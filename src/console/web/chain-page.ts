@@ -130,7 +130,7 @@ function findingsSection(chain: Chain, main: HTMLElement): HTMLElement {
                 'Evidence: ',
                 finding.evidence.map((evidence, index) =>
                   evidence.event_id
-                    ? h('button', { class: 'link', attrs: { type: 'button' }, on: { click: () => focusEvidence(main, finding) } }, `${index === 0 ? 'breaking record' : 'record'} ${evidence.type ?? evidence.kind} ${evidence.event_id}`)
+                    ? h('button', { class: 'link', attrs: { type: 'button' }, on: { click: () => focusEvidence(main, finding) } }, `${index === 0 ? 'breaking ' : ''}${evidence.kind === 'conflict' ? 'refused body of' : 'record'} ${evidence.type ?? ''} ${evidence.event_id}`)
                     : h('span', null, `${evidence.kind} (no event id)`),
                 ),
               ),

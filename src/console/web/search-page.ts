@@ -190,7 +190,7 @@ function resultsTable(page: SearchResult, params: URLSearchParams): HTMLElement 
                 h('td', { class: 'when' }, time(item.first_recorded_at)),
                 h('td', null, item.client_ids.join(', ')),
                 h('td', null, item.issuers.join(', ')),
-                h('td', null, item.subjects.join(', ')),
+                h('td', { class: 'opaque' }, item.subjects.join(', ')),
                 h('td', null, item.tools.join(', ')),
                 h('td', null, SEVERITIES.filter((severity) => item.open_findings[severity]).map((severity) => h('span', { class: `badge sev-${severity}` }, `${item.open_findings[severity]} ${severity}`))),
                 h('td', { class: 'counts' }, recordCounts(item.records)),
