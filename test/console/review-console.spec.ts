@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { calculateJwkThumbprint, CompactSign, decodeJwt, exportJWK, generateKeyPair, type JWK } from 'jose';
@@ -344,6 +344,7 @@ describe('the review console', () => {
       render: performance.getEntriesByName('chain:render')[0]!.duration,
       fromRequest: performance.getEntriesByName('chain:rendered')[0]!.startTime - performance.getEntriesByName('chain:fetch')[0]!.startTime,
     }));
+    writeFileSync(join(SHOTS, 'chain-100-timing.json'), `${JSON.stringify(timing)}\n`);
     // Generous on a shared CI machine; the render itself takes some tens of milliseconds.
     expect(timing.fromRequest).toBeLessThan(1000);
     expect(timing.render).toBeLessThan(1000);
