@@ -10,7 +10,7 @@ export const ACCESS_METADATA = 'jartrail:access';
  * endpoint is closed until someone decides otherwise.
  */
 export type AccessRule =
-  /** An auditor's API key with this scope; the request is recorded in the access records. */
+  /** An auditor's access token or API key with this scope; the request is recorded in the access records. */
   | { readonly kind: 'auditor'; readonly scope: Scope }
   /** A webhook sender, authenticated by its signature inside the ingest service (the body is part of it). */
   | { readonly kind: 'sender' }
@@ -29,8 +29,10 @@ export const Access = (rule: AccessRule) => {
       // A route has one fastify route config: an auditor route cannot also take an opaque body (sender routes do).
       RouteConfig({ earlyAuthentication: true } satisfies EarlyAuthenticationRouteConfig),
       // The security requirement, with this scope, is written into the OpenAPI document from this rule (openapi-document.ts).
-      ApiUnauthorizedResponse({ description: 'No API key, or an unknown or revoked one (problem details)' }),
-      ApiForbiddenResponse({ description: `The API key lacks the ${rule.scope} scope (problem details)` }),
+      ApiUnauthorizedResponse({
+        description: 'No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why)',
+      }),
+      ApiForbiddenResponse({ description: `The access token or API key lacks the ${rule.scope} scope (problem details; WWW-Authenticate error="insufficient_scope")` }),
     );
   }
   return applyDecorators(...decorators);

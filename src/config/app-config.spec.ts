@@ -10,6 +10,8 @@ const DEFAULTS: AppConfig = {
   masterKey: undefined,
   previousMasterKeys: [],
   bootstrapAdminKey: undefined,
+  identityProviders: [],
+  console: { apiKeySignIn: true },
   logLevel: 'info',
   ingest: {
     maxEventBytes: 256 * 1024,
