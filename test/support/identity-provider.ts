@@ -59,7 +59,7 @@ export interface TestIdentityProvider {
   /** An access token from the authorization code flow with PKCE for the console client, signed in as `login`. */
   signInWithCodeFlow(login: string, options?: { scope?: string; redirectUri?: string }): Promise<{ accessToken: string; idToken: string | undefined }>;
   /** A token signed with the provider's current key (or another), with RFC 9068 defaults for every claim not given. */
-  mint(claims?: JWTPayload, options?: { header?: Record<string, unknown>; key?: CryptoKey; alg?: string }): Promise<string>;
+  mint(claims?: JWTPayload, options?: { header?: Record<string, unknown>; key?: CryptoKey | Uint8Array; alg?: string }): Promise<string>;
   /** A new signing key replaces the current one: the provider publishes and signs with the new key only. */
   rotateKeys(): Promise<SigningKey>;
   setConsoleRedirectUris(uris: readonly string[]): void;
