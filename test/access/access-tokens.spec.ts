@@ -137,8 +137,9 @@ describe('auditors signed in with the identity provider', () => {
     expect(record).toMatchObject({ credential: 'refused_jwt', api_key: null, status: 401, detail: { token_error: reason }, presented_key_fingerprint: expect.stringMatching(/^kfp:/) });
     const stored = JSON.stringify(await app.db.rows('SELECT * FROM access_records'));
     expect(stored).not.toContain(token);
-    const signature = token.split('.')[2]!;
-    if (signature.length > 20) expect(stored).not.toContain(signature);
+    // Nor its signature, where it has one long enough to be told apart from other text.
+    const signatures = token.split('.').slice(2, 3).filter((part) => part.length > 20);
+    expect(signatures.filter((signature) => stored.includes(signature))).toEqual([]);
   });
 
   it('names who an expired token was for (its signature verified), and no one for a forged token', async () => {
