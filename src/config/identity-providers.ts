@@ -37,18 +37,26 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 const isLoopbackHost = (hostname: string) => LOOPBACK_HOSTS.has(hostname) || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 
-/** https, or plain http to a loopback host when JWKS_ALLOW_LOOPBACK_HTTP allows it (tests, a local IdP). */
+/** Why a provider URL is refused, or undefined: https, or plain http to a loopback host when JWKS_ALLOW_LOOPBACK_HTTP allows it. */
+function providerUrlProblem(value: string, allowLoopbackHttp: boolean): string | undefined {
+  if (!URL.canParse(value)) return 'must be an absolute URL';
+  const url = new URL(value);
+  if (url.protocol !== 'https:' && !(allowLoopbackHttp && url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    return allowLoopbackHttp ? 'must be https (plain http only for a loopback host)' : 'must be https (JWKS_ALLOW_LOOPBACK_HTTP=true allows http for a loopback host)';
+  }
+  if (url.username || url.password) return 'must not carry credentials';
+  if (url.hash) return 'must not have a fragment';
+  return undefined;
+}
+
 const providerUrl = (allowLoopbackHttp: boolean) =>
   z
     .string()
     .max(2048)
-    .refine((value) => URL.canParse(value), 'must be an absolute URL')
-    .refine((value) => {
-      const url = new URL(value);
-      return url.protocol === 'https:' || (allowLoopbackHttp && url.protocol === 'http:' && isLoopbackHost(url.hostname));
-    }, allowLoopbackHttp ? 'must be https (plain http only for a loopback host)' : 'must be https (JWKS_ALLOW_LOOPBACK_HTTP=true allows http for a loopback host)')
-    .refine((value) => !new URL(value).username && !new URL(value).password, 'must not carry credentials')
-    .refine((value) => !new URL(value).hash, 'must not have a fragment');
+    .superRefine((value, context) => {
+      const problem = providerUrlProblem(value, allowLoopbackHttp);
+      if (problem) context.addIssue({ code: 'custom', message: problem });
+    });
 
 const algorithm = z.string().refine((alg) => (IDP_ALGORITHMS as readonly string[]).includes(alg), {
   message: `must be one of ${IDP_ALGORITHMS.join(', ')} (asymmetric only: never none, never HS256 and the like, whose key the provider cannot publish)`,
