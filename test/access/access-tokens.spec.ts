@@ -37,8 +37,8 @@ describe('auditors signed in with the identity provider', () => {
 
   beforeAll(async () => {
     idp = await startIdentityProvider();
-    // Discovery finds the JWKS (no IDP_JWKS_URI); an unknown kid may refetch it once a second.
-    app = await startTestApp({ env: idp.env({ JWKS_REFETCH_MIN_INTERVAL_SECONDS: '1' }) });
+    // Discovery finds the JWKS (no IDP_JWKS_URI); an unknown kid may refetch it once every two seconds.
+    app = await startTestApp({ env: idp.env({ JWKS_REFETCH_MIN_INTERVAL_SECONDS: '2' }) });
     const { as } = await registerSenders(app);
     const verification = aVerification();
     digest = String(verification.data.digest);
@@ -156,22 +156,33 @@ describe('auditors signed in with the identity provider', () => {
 
   it('picks up a key the provider rotated in, fetching its JWKS again at most once per refetch interval', async () => {
     const fetches = () => idp.requests.get('/jwks') ?? 0;
-    await sleep(1100);
+    await sleep(2100);
     await idp.rotateKeys();
     const before = fetches();
     const first = await idp.clientCredentialsToken('jartrail-reader', 'audit:read');
     await withBearer(app, '/v1/chains', first).expect(200);
     expect(fetches()).toBe(before + 1);
 
-    // Rotated again at once: the refetch interval (1 s) has not passed, so the new kid is unknown for now ...
+    // Rotated again at once: the refetch interval (2 s) has not passed, so the new kid is unknown for now ...
     await idp.rotateKeys();
-    const second = await idp.clientCredentialsToken('jartrail-reader', 'audit:read');
+    const second = await idp.mint({ scope: 'audit:read' });
     expect(problemOf(await withBearer(app, '/v1/chains', second), 401, 'unauthenticated').token_error).toBe('unknown_key');
     expect(fetches()).toBe(before + 1);
     // ... and known once it has.
-    await sleep(1100);
+    await sleep(2100);
     await withBearer(app, '/v1/chains', second).expect(200);
     expect(fetches()).toBe(before + 2);
+  });
+
+  it('accepts a token whose aud names this service among others', async () => {
+    await withBearer(app, '/v1/chains', await idp.mint({ aud: ['https://another-api.example', idp.audience] })).expect(200);
+  });
+
+  it('lets an admin token make an API key: the credential is checked before the body is read, as for keys', async () => {
+    const admin = await idp.clientCredentialsToken('jartrail-admin', 'audit:admin');
+    await app.http().post('/v1/api-keys').set('authorization', `Bearer ${admin}`).send({ name: 'made-by-token', scopes: ['audit:read'] }).expect(201);
+    const anonymous = await app.http().post('/v1/api-keys').set('authorization', `Bearer ${await idp.mint({ iat: now() - 600, exp: now() - 60, scope: 'audit:admin' })}`).send({ name: 'x', scopes: ['audit:read'] });
+    problemOf(anonymous, 401, 'unauthenticated');
   });
 
   it('keeps API keys working beside tokens', async () => {

@@ -25,6 +25,7 @@ describe('roles mapped to scopes', () => {
         // The key set named outright rather than found by discovery.
         IDP_JWKS_URI: idp.jwksUri,
         IDP_SCOPE_CLAIM: 'roles',
+        IDP_TOKEN_TYPES: 'at+jwt,JWT',
         IDP_ROLE_MAP: JSON.stringify({ auditors: ['audit:read'], 'jartrail-admins': ['audit:read', 'audit:admin'] }),
       }),
     });
@@ -52,6 +53,12 @@ describe('roles mapped to scopes', () => {
   it('ignores the scope claim when scopes come from roles: audit:read in scope grants nothing', async () => {
     const scoped = await idp.clientCredentialsToken('jartrail-reader', 'audit:read');
     expect(problemOf(await withBearer(app, '/v1/chains', scoped), 403, 'forbidden').required_scope).toBe('audit:read');
+  });
+
+  it('accepts typ JWT as well when IDP_TOKEN_TYPES allows it, and still no other typ', async () => {
+    await withBearer(app, '/v1/chains', await idp.mint({ roles: ['auditors'] }, { header: { typ: 'JWT' } })).expect(200);
+    const other = await withBearer(app, '/v1/chains', await idp.mint({ roles: ['auditors'] }, { header: { typ: 'secevent+jwt' } }));
+    expect(problemOf(other, 401, 'unauthenticated').token_error).toBe('wrong_type');
   });
 
   it('asks the console to request openid only: the provider grants the roles', async () => {
