@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
-import Provider, { type ClientMetadata, type Configuration } from 'oidc-provider';
+import type { ClientMetadata, Configuration, default as Provider } from 'oidc-provider';
 import * as oidc from 'openid-client';
 
 /**
@@ -60,9 +60,10 @@ export interface TestIdentityProvider {
   signInWithCodeFlow(login: string, options?: { scope?: string; redirectUri?: string }): Promise<{ accessToken: string; idToken: string | undefined }>;
   /** A token signed with the provider's current key (or another), with RFC 9068 defaults for every claim not given. */
   mint(claims?: JWTPayload, options?: { header?: Record<string, unknown>; key?: CryptoKey | Uint8Array; alg?: string }): Promise<string>;
-  /** A new signing key replaces the current one: the provider publishes and signs with the new key only. */
+  /** A new signing key replaces the current one: the provider publishes and signs with the new key only (and starts afresh). */
   rotateKeys(): Promise<SigningKey>;
-  setConsoleRedirectUris(uris: readonly string[]): void;
+  /** Replaces the console client's redirect URIs (the provider starts afresh: sign-ins under way are lost). */
+  setConsoleRedirectUris(uris: readonly string[]): Promise<void>;
   /** Requests served, by path: tests can see jartrail fetch the JWKS and discovery. */
   readonly requests: Map<string, number>;
   stop(): Promise<void>;
@@ -97,7 +98,24 @@ class CookieJar {
   }
 }
 
+/**
+ * The provider warns, rightly, that its in-memory store and development pages are for tests (they are), and about
+ * Node versions before 22 at import: kept out of the test output.
+ */
+async function quietly<T>(make: () => T | Promise<T>): Promise<T> {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (!String(args[0]).startsWith('oidc-provider WARNING')) warn(...args);
+  };
+  try {
+    return await make();
+  } finally {
+    console.warn = warn;
+  }
+}
+
 export async function startIdentityProvider(options: IdentityProviderOptions = {}): Promise<TestIdentityProvider> {
+  const { default: OidcProvider } = await quietly(() => import('oidc-provider'));
   const audience = options.audience ?? DEFAULT_AUDIENCE;
   const ttl = options.accessTokenTtlSeconds ?? 300;
   // ID tokens are RS256 by default (OIDC's mandatory algorithm): the provider holds an RSA key beside the EC one.
@@ -119,7 +137,7 @@ export async function startIdentityProvider(options: IdentityProviderOptions = {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  const build = (): Provider => {
+  const build = async (): Promise<Provider> => {
     const clients: ClientMetadata[] = [
       ...serviceClients.map(
         (client): ClientMetadata => ({
@@ -176,29 +194,18 @@ export async function startIdentityProvider(options: IdentityProviderOptions = {
       // Loopback http is fine for tests; a real provider is https.
       clientBasedCORS: () => true,
     };
-    // The provider warns, rightly, that its in-memory store and development pages are for tests: they are.
-    const warn = console.warn;
-    console.warn = (...args: unknown[]) => {
-      if (!String(args[0]).startsWith('oidc-provider WARNING')) warn(...args);
-    };
-    try {
-      return new Provider(issuer, configuration);
-    } finally {
-      console.warn = warn;
-    }
+    return quietly(() => new OidcProvider(issuer, configuration));
   };
 
-  let provider = build();
-  let callback = provider.callback();
+  let callback = (await build()).callback();
   server.on('request', (request, response) => {
     const path = new URL(request.url ?? '/', issuer).pathname;
     requests.set(path, (requests.get(path) ?? 0) + 1);
     void callback(request, response);
   });
 
-  const rebuild = () => {
-    provider = build();
-    callback = provider.callback();
+  const rebuild = async () => {
+    callback = (await build()).callback();
   };
 
   const discovery = async (clientId: string, secret?: string) =>
@@ -287,12 +294,12 @@ export async function startIdentityProvider(options: IdentityProviderOptions = {
     },
     async rotateKeys() {
       signing = await newSigningKey();
-      rebuild();
+      await rebuild();
       return signing;
     },
-    setConsoleRedirectUris(uris) {
+    async setConsoleRedirectUris(uris) {
       consoleRedirectUris = [...uris];
-      rebuild();
+      await rebuild();
     },
     stop: () =>
       new Promise<void>((resolve, reject) => {
