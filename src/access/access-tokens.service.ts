@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { decodeJwt, decodeProtectedHeader, errors, type JWTPayload, jwtVerify, type ProtectedHeaderParameters } from 'jose';
+import { type CryptoKey, decodeJwt, decodeProtectedHeader, errors, type JWTPayload, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions, type ProtectedHeaderParameters } from 'jose';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import type { IdentityProviderConfig } from '../config/identity-providers';
 import type { TokenAuditor } from './auditor';
@@ -90,22 +90,55 @@ export class AccessTokensService {
       return refused('wrong_type', `the token's typ is not ${provider.tokenTypes.map((type) => (type === 'at+jwt' ? 'at+jwt' : 'JWT')).join(' or ')}: not an access token (RFC 9068)`);
     }
 
+    const options: JWTVerifyOptions = {
+      issuer: provider.issuer,
+      audience: provider.audience,
+      algorithms: [...provider.algorithms],
+      clockTolerance: provider.clockToleranceSeconds,
+      requiredClaims: ['exp', 'sub'],
+    };
+    const resolve = await keys.keyResolver();
+    // Whatever goes wrong while getting the keys (timeout, connection, HTTP status, size, not a JWKS) is the
+    // provider's unavailability, not the token's fault; a kid it does not publish is.
+    const getKey: JWTVerifyGetKey = async (header, jws) => {
+      try {
+        return await resolve(header, jws);
+      } catch (error) {
+        if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) throw error;
+        throw new IdentityProviderUnavailableError(provider.issuer, `the keys of the identity provider could not be fetched: ${(error as Error).message}`);
+      }
+    };
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, await keys.keyResolver(), {
-        issuer: provider.issuer,
-        audience: provider.audience,
-        algorithms: [...provider.algorithms],
-        clockTolerance: provider.clockToleranceSeconds,
-        requiredClaims: ['exp', 'sub'],
-      }));
+      ({ payload } = await jwtVerify(token, getKey, options));
     } catch (error) {
-      return this.refusalOf(error, provider);
+      if (!(error instanceof errors.JWKSMultipleMatchingKeys)) return this.refusalOf(error, provider);
+      // Several published keys fit (no kid, or a kid used twice): the token is good if one of them verifies it.
+      const verified = await this.verifyWithAny(token, error as errors.JWKSMultipleMatchingKeys & AsyncIterable<CryptoKey>, options);
+      if (verified.status === 'refused') return this.refusalOf(verified.error, provider);
+      payload = verified.payload;
     }
     if (typeof payload.sub !== 'string' || payload.sub === '' || payload.sub.length > MAX_SUBJECT_LENGTH) {
       return refused('invalid_claims', `the token's sub must be a string of 1 to ${MAX_SUBJECT_LENGTH} characters`);
     }
     return { status: 'valid', auditor: { kind: 'jwt', subject: payload.sub, issuer: provider.issuer, scopes: scopesOf(payload, provider) } };
+  }
+
+  private async verifyWithAny(
+    token: string,
+    candidates: AsyncIterable<CryptoKey>,
+    options: JWTVerifyOptions,
+  ): Promise<{ status: 'valid'; payload: JWTPayload } | { status: 'refused'; error: unknown }> {
+    let last: unknown = new errors.JWSSignatureVerificationFailed();
+    for await (const key of candidates) {
+      try {
+        return { status: 'valid', payload: (await jwtVerify(token, key, options)).payload };
+      } catch (error) {
+        if (!(error instanceof errors.JWSSignatureVerificationFailed)) return { status: 'refused', error };
+        last = error;
+      }
+    }
+    return { status: 'refused', error: last };
   }
 
   private refusalOf(error: unknown, provider: IdentityProviderConfig): TokenCheck {
@@ -124,10 +157,9 @@ export class AccessTokensService {
     if (error instanceof errors.JWSSignatureVerificationFailed) return refused('bad_signature', "the token's signature does not verify");
     if (error instanceof errors.JOSEAlgNotAllowed) return refused('alg_not_allowed', `the token's algorithm is not one this identity provider is pinned to (${provider.algorithms.join(', ')})`);
     if (error instanceof errors.JWTInvalid || error instanceof errors.JWSInvalid) return refused('malformed', 'the bearer token is not a well-formed JWT');
-    // Everything else is the key set: timed out, unreachable, not a JWKS, an HTTP error.
-    if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || error instanceof errors.JOSEError || error instanceof TypeError) {
-      throw new IdentityProviderUnavailableError(provider.issuer, `the keys of the identity provider could not be fetched: ${(error as Error).message}`);
-    }
+    // A key the provider published that does not suit the algorithm (jose refuses it), or another jose error over
+    // the token itself: the token cannot be accepted.
+    if (error instanceof errors.JOSEError) return refused('bad_signature', "the token's signature cannot be verified with the provider's key");
     throw error;
   }
 }

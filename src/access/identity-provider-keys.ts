@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, customFetch, type JWTVerifyGetKey } from 'jose';
 import type { IdentityProviderConfig } from '../config/identity-providers';
 
 export interface ProviderKeyOptions {
@@ -30,6 +30,19 @@ export interface ProviderEndpoints {
 /** OIDC Discovery 1.0 section 4: `{issuer}/.well-known/openid-configuration`, the issuer's trailing slash removed. */
 export function discoveryUrlOf(issuer: string): string {
   return `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+}
+
+/** The body of a response, at most maxBytes of it read whatever Content-Length says; more is an error. */
+async function limitedText(response: Response, maxBytes: number, what: string): Promise<string> {
+  if (Number(response.headers.get('content-length') ?? '0') > maxBytes) throw new Error(`${what} declared more than ${maxBytes} bytes`);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of response.body ?? []) {
+    total += chunk.length;
+    if (total > maxBytes) throw new Error(`${what} is larger than ${maxBytes} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 interface Discovered {
@@ -94,12 +107,11 @@ export class IdentityProviderKeys {
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(this.options.timeoutMs), redirect: 'error', headers: { accept: 'application/json' } });
       if (response.status !== 200) throw unavailable(`answered ${response.status}`);
-      text = await response.text();
+      text = await limitedText(response, this.options.maxBytes, 'the response');
     } catch (error) {
       if (error instanceof IdentityProviderUnavailableError) throw error;
       throw unavailable(`could not be fetched: ${(error as Error).message}`);
     }
-    if (Buffer.byteLength(text) > this.options.maxBytes) throw unavailable(`is larger than ${this.options.maxBytes} bytes`);
     let metadata: Record<string, unknown>;
     try {
       metadata = JSON.parse(text) as Record<string, unknown>;
@@ -127,6 +139,12 @@ export class IdentityProviderKeys {
       cooldownDuration: this.options.refetchMinIntervalSeconds * 1000,
       cacheMaxAge: this.options.cacheTtlSeconds * 1000,
       headers: { accept: 'application/jwk-set+json, application/json' },
+      // jose reads the whole body; this reads at most JWKS_MAX_BYTES of it, as for the client key sets.
+      [customFetch]: async (url, init) => {
+        const response = await fetch(url, init);
+        const text = await limitedText(response, this.options.maxBytes, 'the key set');
+        return new Response(text, { status: response.status, headers: response.headers });
+      },
     });
   }
 }

@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { problemOf, startTestApp, type TestApp } from '../support/app';
 import { startIdentityProvider, type TestIdentityProvider } from '../support/identity-provider';
 
@@ -137,7 +139,10 @@ describe('no identity provider configured', () => {
   });
 });
 
-describe('an identity provider that cannot be reached', () => {
+describe.each([
+  ['found by discovery', {}],
+  ['named by IDP_JWKS_URI', { jwksUri: true }],
+])('an identity provider that cannot be reached, its keys %s', (_case, { jwksUri }: { jwksUri?: boolean }) => {
   let app: TestApp;
   let token: string;
 
@@ -145,7 +150,7 @@ describe('an identity provider that cannot be reached', () => {
     const idp = await startIdentityProvider();
     token = await idp.mint();
     await idp.stop();
-    app = await startTestApp({ env: { ...idp.env({ JWKS_TIMEOUT_MS: '1000' }), CONSOLE_API_KEY_SIGN_IN: 'false' } });
+    app = await startTestApp({ env: { ...idp.env({ JWKS_TIMEOUT_MS: '1000', ...(jwksUri && { IDP_JWKS_URI: idp.jwksUri }) }), CONSOLE_API_KEY_SIGN_IN: 'false' } });
   });
   afterAll(() => app?.close());
 
@@ -159,5 +164,31 @@ describe('an identity provider that cannot be reached', () => {
   it('still offers sign-in, without the endpoints it could not discover', async () => {
     const response = await app.http().get('/v1/access/sign-in-options').expect(200);
     expect(response.body).toMatchObject({ identity_providers: [{ authorization_endpoint: null, token_endpoint: null }], api_key_sign_in: false });
+  });
+});
+
+describe('an identity provider whose key set is larger than JWKS_MAX_BYTES', () => {
+  let idp: TestIdentityProvider;
+  let app: TestApp;
+  let server: Server;
+
+  beforeAll(async () => {
+    idp = await startIdentityProvider();
+    // A key set padded past the limit: one real key, and a great deal of whitespace.
+    const body = `{"keys": [${JSON.stringify(idp.signingKey.publicJwk)}]${' '.repeat(8192)}}`;
+    server = createServer((_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(body));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const jwksUri = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
+    app = await startTestApp({ env: idp.env({ IDP_JWKS_URI: jwksUri, JWKS_MAX_BYTES: '4096' }) });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await idp?.stop();
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  it('does not read past the limit, and answers 503', async () => {
+    const response = await withBearer(app, '/v1/chains', await idp.mint());
+    expect(problemOf(response, 503, 'unavailable').token_error).toBe('identity_provider_unavailable');
   });
 });
