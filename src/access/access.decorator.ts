@@ -10,8 +10,11 @@ export const ACCESS_METADATA = 'jartrail:access';
  * endpoint is closed until someone decides otherwise.
  */
 export type AccessRule =
-  /** An auditor's access token or API key with this scope; the request is recorded in the access records. */
-  | { readonly kind: 'auditor'; readonly scope: Scope }
+  /**
+   * An auditor's access token or API key with this scope (null: any valid credential, whatever its scopes, for
+   * routes about the credential itself); the request is recorded in the access records.
+   */
+  | { readonly kind: 'auditor'; readonly scope: Scope | null }
   /** A webhook sender, authenticated by its signature inside the ingest service (the body is part of it). */
   | { readonly kind: 'sender' }
   /** Health checks: no credentials. */
@@ -32,8 +35,10 @@ export const Access = (rule: AccessRule) => {
       ApiUnauthorizedResponse({
         description: 'No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why)',
       }),
-      ApiForbiddenResponse({ description: `The access token or API key lacks the ${rule.scope} scope (problem details; WWW-Authenticate error="insufficient_scope")` }),
     );
+    if (rule.scope !== null) {
+      decorators.push(ApiForbiddenResponse({ description: `The access token or API key lacks the ${rule.scope} scope (problem details; WWW-Authenticate error="insufficient_scope")` }));
+    }
   }
   return applyDecorators(...decorators);
 };

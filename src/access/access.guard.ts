@@ -44,7 +44,7 @@ export class AccessGuard implements CanActivate {
 
     const request = context.switchToHttp().getRequest<AuditorRequest>();
     const auditor = await this.authenticate(request);
-    if (!auditor.scopes.includes(rule.scope)) {
+    if (rule.scope !== null && !auditor.scopes.includes(rule.scope)) {
       const problem = new ProblemException('forbidden', {
         detail: `this request needs the ${rule.scope} scope`,
         extensions: { required_scope: rule.scope },

@@ -11,11 +11,11 @@ import { AccessTokensService } from './access-tokens.service';
 import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysRepository } from './api-keys.repository';
 import { ApiKeysService } from './api-keys.service';
-import { SignInOptionsController } from './sign-in-options.controller';
+import { AccessController } from './access.controller';
 import { SignInOptionsService } from './sign-in-options.service';
 
 @Module({
-  controllers: [ApiKeysController, AccessRecordsController, SignInOptionsController],
+  controllers: [ApiKeysController, AccessRecordsController, AccessController],
   providers: [
     ApiKeysRepository,
     ApiKeysService,

@@ -98,7 +98,24 @@ export interface paths {
             cookie?: never;
         };
         /** How the review console signs in: the identity providers, each with the console's public client, and whether API keys are offered (no authentication) */
-        get: operations["SignInOptionsController_get"];
+        get: operations["AccessController_signInOptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/access/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who the credential is (API key, or subject and issuer of the access token) and the scopes it carries */
+        get: operations["AccessController_me"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1810,6 +1827,25 @@ export interface components {
             /** @description Sealed values by the master key that sealed them */
             sealed: components["schemas"]["SealedCount"][];
         };
+        Principal: {
+            /**
+             * @description What the request presented: an API key, or an access token of an identity provider
+             * @enum {string}
+             */
+            credential: "api_key" | "jwt";
+            /** @description The API key, for a key; null for a token */
+            api_key: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+            } | null;
+            /** @description The token's sub; null for an API key */
+            subject: string | null;
+            /** @description The token's iss (the identity provider); null for an API key */
+            issuer: string | null;
+            /** @description The scopes the credential carries here (for a token: from its scope claim, or its mapped roles) */
+            scopes: ("audit:read" | "audit:export" | "audit:admin" | "audit:triage")[];
+        };
         /**
          * @description RFC 9457 problem details (application/problem+json); extension members may follow
          * @example {
@@ -3075,7 +3111,7 @@ export interface operations {
             };
         };
     };
-    SignInOptionsController_get: {
+    AccessController_signInOptions: {
         parameters: {
             query?: never;
             header?: never;
@@ -3106,6 +3142,55 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["SignInOptions"];
+                };
+            };
+            /** @description An error, as RFC 9457 problem details naming each offending field */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    AccessController_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "credential": "jwt",
+                     *       "api_key": null,
+                     *       "subject": "alice@example.com",
+                     *       "issuer": "http://127.0.0.1:33265",
+                     *       "scopes": [
+                     *         "audit:read",
+                     *         "audit:export"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Principal"];
+                };
+            };
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description An error, as RFC 9457 problem details naming each offending field */

@@ -62,7 +62,8 @@ function applyAccessRules(document: OpenAPIObject, rules: Map<string, AccessRule
     if (!rule) throw new Error(`${path} (${operation.operationId}) declares no @Access rule`);
     if (rule.kind === 'auditor') {
       // Two alternatives: either credential, with the scope.
-      operation.security = [{ [ACCESS_TOKEN_SCHEME]: [rule.scope] }, { [API_KEY_SCHEME]: [rule.scope] }];
+      const scopes = rule.scope === null ? [] : [rule.scope];
+      operation.security = [{ [ACCESS_TOKEN_SCHEME]: scopes }, { [API_KEY_SCHEME]: scopes }];
     } else if (rule.kind === 'sender' && !Object.keys(operation.requestBody?.content ?? {}).includes('application/secevent+jwt')) {
       operation.security = [{ [WEBHOOK_SIGNATURE_SCHEME]: [] }];
     } else {

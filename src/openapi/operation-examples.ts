@@ -1869,7 +1869,21 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
       }
     }
   },
-  "SignInOptionsController_get": {
+  "AccessController_me": {
+    "responses": {
+      "200": {
+        "credential": "jwt",
+        "api_key": null,
+        "subject": "alice@example.com",
+        "issuer": "http://127.0.0.1:33265",
+        "scopes": [
+          "audit:read",
+          "audit:export"
+        ]
+      }
+    }
+  },
+  "AccessController_signInOptions": {
     "responses": {
       "200": {
         "identity_providers": [

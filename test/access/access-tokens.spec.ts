@@ -185,6 +185,29 @@ describe('auditors signed in with the identity provider', () => {
     problemOf(anonymous, 401, 'unauthenticated');
   });
 
+  it('says who a credential is and what it may do, whatever its scopes (GET /v1/access/me)', async () => {
+    const { accessToken } = await idp.signInWithCodeFlow('erin', { scope: 'openid audit:read audit:export' });
+    expect((await withBearer(app, '/v1/access/me', accessToken).expect(200)).body).toEqual({
+      credential: 'jwt',
+      api_key: null,
+      subject: 'erin',
+      issuer: idp.issuer,
+      scopes: ['audit:read', 'audit:export'],
+    });
+    const nothing = await idp.clientCredentialsToken('jartrail-nothing', 'openid');
+    expect((await withBearer(app, '/v1/access/me', nothing).expect(200)).body).toMatchObject({ subject: 'jartrail-nothing', scopes: [] });
+    const key = await issueApiKey(app, ['audit:export'], 'exporter');
+    expect((await app.get('/v1/access/me', key.key).expect(200)).body).toEqual({
+      credential: 'api_key',
+      api_key: { id: key.id, name: 'exporter' },
+      subject: null,
+      issuer: null,
+      scopes: ['audit:export'],
+    });
+    problemOf(await app.http().get('/v1/access/me'), 401, 'unauthenticated');
+    problemOf(await withBearer(app, '/v1/access/me', await idp.mint({ iat: now() - 600, exp: now() - 60 })), 401, 'unauthenticated');
+  });
+
   it('keeps API keys working beside tokens', async () => {
     const reader = await issueApiKey(app, ['audit:read']);
     const response = await app.get('/v1/chains', reader.key).expect(200);
