@@ -58,6 +58,8 @@ const transform = {
       plugins: [
         require.resolve('./test/support/rename-own-require.babel-plugin.js'),
         'babel-plugin-transform-import-meta',
+        // `export * as name from` (oidc-provider): the CommonJS transform needs it spelled out first.
+        '@babel/plugin-transform-export-namespace-from',
         '@babel/plugin-transform-dynamic-import',
         '@babel/plugin-transform-modules-commonjs',
       ],

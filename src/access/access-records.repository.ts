@@ -6,7 +6,7 @@ import { PreparedStatements } from '../database/prepared-statements';
 
 export type NewAccessRecord = Pick<
   AccessRecordEntity,
-  'apiKeyId' | 'credential' | 'presentedKeyFingerprint' | 'method' | 'route' | 'target' | 'status' | 'correlationId'
+  'apiKeyId' | 'credential' | 'presentedKeyFingerprint' | 'subject' | 'issuer' | 'method' | 'route' | 'target' | 'status' | 'correlationId'
 > & { readonly detail?: Record<string, unknown> };
 
 /** Status codes of a refused attempt: no usable key (401), or a key without the scope (403). */
@@ -14,6 +14,9 @@ export const REFUSED_STATUSES = [401, 403] as const;
 
 export interface AccessRecordFilter {
   readonly apiKeyId?: string;
+  /** A token's `sub`; with `issuer`, one person at one identity provider. */
+  readonly subject?: string;
+  readonly issuer?: string;
   readonly credential?: PresentedCredential;
   readonly route?: string;
   readonly method?: string;
@@ -34,6 +37,8 @@ export interface StoredAccessRecord {
   readonly apiKeyName: string | null;
   readonly credential: PresentedCredential;
   readonly presentedKeyFingerprint: string | null;
+  readonly subject: string | null;
+  readonly issuer: string | null;
   readonly method: string;
   readonly route: string | null;
   readonly target: string;
@@ -49,6 +54,8 @@ type AccessRecordRow = {
   api_key_name: string | null;
   credential: PresentedCredential;
   presented_key_fingerprint: string | null;
+  subject: string | null;
+  issuer: string | null;
   method: string;
   route: string | null;
   target: string;
@@ -70,13 +77,15 @@ export class AccessRecordsRepository {
     await this.statements.run(
       {
         name: 'jartrail_insert_access_record',
-        text: `INSERT INTO access_records (api_key_id, credential, presented_key_fingerprint, method, route, target, status, correlation_id, detail)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        text: `INSERT INTO access_records (api_key_id, credential, presented_key_fingerprint, subject, issuer, method, route, target, status, correlation_id, detail)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
       },
       [
         record.apiKeyId,
         record.credential,
         record.presentedKeyFingerprint,
+        record.subject,
+        record.issuer,
         record.method,
         record.route,
         record.target,
@@ -90,13 +99,15 @@ export class AccessRecordsRepository {
   /**
    * One page, newest first, in the order of seq (given at insert, so stable: a record written between two pages
    * lands before the first page and neither repeats nor shifts what follows). A key's records come from its
-   * (api_key_id, seq) index in order; a time range from the index on `at`.
+   * (api_key_id, seq) index in order, a subject's from (subject, seq); a time range from the index on `at`.
    */
   async page(filter: AccessRecordFilter): Promise<StoredAccessRecord[]> {
     const params: unknown[] = [];
     const param = (value: unknown) => `$${params.push(value)}`;
     const where: string[] = [];
     if (filter.apiKeyId !== undefined) where.push(`r.api_key_id = ${param(filter.apiKeyId)}`);
+    if (filter.subject !== undefined) where.push(`r.subject = ${param(filter.subject)}`);
+    if (filter.issuer !== undefined) where.push(`r.issuer = ${param(filter.issuer)}`);
     if (filter.credential !== undefined) where.push(`r.credential = ${param(filter.credential)}`);
     if (filter.route !== undefined) where.push(`r.route = ${param(filter.route)}`);
     if (filter.method !== undefined) where.push(`r.method = ${param(filter.method)}`);
@@ -109,7 +120,7 @@ export class AccessRecordsRepository {
     if (filter.to !== undefined) where.push(`r.at < ${param(filter.to)}`);
     if (filter.beforeSeq !== undefined) where.push(`r.seq < ${param(filter.beforeSeq)}::bigint`);
     const rows: AccessRecordRow[] = await this.dataSource.query(
-      `SELECT r.seq, r.at, r.api_key_id, k.name AS api_key_name, r.credential, r.presented_key_fingerprint, r.method, r.route, r.target, r.status, r.correlation_id, r.detail
+      `SELECT r.seq, r.at, r.api_key_id, k.name AS api_key_name, r.credential, r.presented_key_fingerprint, r.subject, r.issuer, r.method, r.route, r.target, r.status, r.correlation_id, r.detail
        FROM access_records r LEFT JOIN api_keys k ON k.id = r.api_key_id
        ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY r.seq DESC
@@ -123,6 +134,8 @@ export class AccessRecordsRepository {
       apiKeyName: row.api_key_name,
       credential: row.credential,
       presentedKeyFingerprint: row.presented_key_fingerprint,
+      subject: row.subject,
+      issuer: row.issuer,
       method: row.method,
       route: row.route,
       target: row.target,

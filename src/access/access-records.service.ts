@@ -12,6 +12,8 @@ export class AccessRecordsService {
     // One row more than asked tells whether another page exists.
     const rows = await this.records.page({
       apiKeyId: query.api_key_id,
+      subject: query.subject,
+      issuer: query.issuer,
       credential: query.credential,
       route: query.route,
       method: query.method,
@@ -30,6 +32,8 @@ export class AccessRecordsService {
         api_key: row.apiKeyId === null ? null : { id: row.apiKeyId, name: row.apiKeyName ?? '' },
         credential: row.credential,
         presented_key_fingerprint: row.presentedKeyFingerprint,
+        subject: row.subject,
+        issuer: row.issuer,
         method: row.method,
         route: row.route,
         target: row.target,

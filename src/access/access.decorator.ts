@@ -10,8 +10,11 @@ export const ACCESS_METADATA = 'jartrail:access';
  * endpoint is closed until someone decides otherwise.
  */
 export type AccessRule =
-  /** An auditor's API key with this scope; the request is recorded in the access records. */
-  | { readonly kind: 'auditor'; readonly scope: Scope }
+  /**
+   * An auditor's access token or API key with this scope (null: any valid credential, whatever its scopes, for
+   * routes about the credential itself); the request is recorded in the access records.
+   */
+  | { readonly kind: 'auditor'; readonly scope: Scope | null }
   /** A webhook sender, authenticated by its signature inside the ingest service (the body is part of it). */
   | { readonly kind: 'sender' }
   /** Health checks: no credentials. */
@@ -29,9 +32,13 @@ export const Access = (rule: AccessRule) => {
       // A route has one fastify route config: an auditor route cannot also take an opaque body (sender routes do).
       RouteConfig({ earlyAuthentication: true } satisfies EarlyAuthenticationRouteConfig),
       // The security requirement, with this scope, is written into the OpenAPI document from this rule (openapi-document.ts).
-      ApiUnauthorizedResponse({ description: 'No API key, or an unknown or revoked one (problem details)' }),
-      ApiForbiddenResponse({ description: `The API key lacks the ${rule.scope} scope (problem details)` }),
+      ApiUnauthorizedResponse({
+        description: 'No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why)',
+      }),
     );
+    if (rule.scope !== null) {
+      decorators.push(ApiForbiddenResponse({ description: `The access token or API key lacks the ${rule.scope} scope (problem details; WWW-Authenticate error="insufficient_scope")` }));
+    }
   }
   return applyDecorators(...decorators);
 };

@@ -7,15 +7,20 @@ import { AccessRecorder } from './access-recorder';
 import { AccessRecordsController } from './access-records.controller';
 import { AccessRecordsRepository } from './access-records.repository';
 import { AccessRecordsService } from './access-records.service';
+import { AccessTokensService } from './access-tokens.service';
 import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysRepository } from './api-keys.repository';
 import { ApiKeysService } from './api-keys.service';
+import { AccessController } from './access.controller';
+import { SignInOptionsService } from './sign-in-options.service';
 
 @Module({
-  controllers: [ApiKeysController, AccessRecordsController],
+  controllers: [ApiKeysController, AccessRecordsController, AccessController],
   providers: [
     ApiKeysRepository,
     ApiKeysService,
+    AccessTokensService,
+    SignInOptionsService,
     AccessRecordsRepository,
     AccessRecordsService,
     AccessRecorder,
@@ -23,7 +28,7 @@ import { ApiKeysService } from './api-keys.service';
     { provide: APP_GUARD, useExisting: AccessGuard },
     { provide: APP_INTERCEPTOR, useClass: AccessRecordInterceptor },
   ],
-  exports: [ApiKeysService, AccessGuard],
+  exports: [ApiKeysService, AccessTokensService, SignInOptionsService, AccessGuard],
 })
 export class AccessModule implements OnApplicationBootstrap {
   constructor(

@@ -5,15 +5,13 @@ import { ProblemException } from '../common/problem/problem';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import type { ApiKeyEntity } from './api-key.entity';
 import { ApiKeysRepository } from './api-keys.repository';
+import type { KeyAuditor } from './auditor';
 import { SCOPES, type Scope } from './scopes';
 
 export const API_KEY_PREFIX = 'jtk_';
 
-export interface Auditor {
-  readonly apiKeyId: string;
-  readonly name: string;
-  readonly scopes: readonly Scope[];
-}
+/** The holder of an API key (exports and finding triage are recorded against the key). */
+export type Auditor = KeyAuditor;
 
 /** What a presented bearer key is: one of ours and usable, one of ours but revoked, or not one of ours. */
 export type KeyCheck =
@@ -54,7 +52,7 @@ export class ApiKeysService {
       ? { status: 'unknown' }
       : found.revokedAt
         ? { status: 'revoked', apiKeyId: found.id }
-        : { status: 'valid', auditor: { apiKeyId: found.id, name: found.name, scopes: found.scopes } };
+        : { status: 'valid', auditor: { kind: 'api_key', apiKeyId: found.id, name: found.name, scopes: found.scopes } };
     this.cache.set(cacheKey, check);
     return check;
   }

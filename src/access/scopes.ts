@@ -1,2 +1,2 @@
-export const SCOPES = ['audit:read', 'audit:export', 'audit:admin', 'audit:triage'] as const;
-export type Scope = (typeof SCOPES)[number];
+// The list lives with the configuration, which validates role maps against it at boot.
+export { AUDITOR_SCOPES as SCOPES, type AuditorScope as Scope } from '../config/auditor-scopes';

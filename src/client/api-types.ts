@@ -90,6 +90,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/access/sign-in-options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How the review console signs in: the identity providers, each with the console's public client, and whether API keys are offered (no authentication) */
+        get: operations["AccessController_signInOptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/access/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who the credential is (API key, or subject and issuer of the access token) and the scopes it carries */
+        get: operations["AccessController_me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sources": {
         parameters: {
             query?: never;
@@ -796,9 +830,13 @@ export interface components {
                     name: string;
                 } | null;
                 /** @enum {string} */
-                credential: "api_key" | "revoked_key" | "unknown_key" | "no_key" | "malformed";
-                /** @description For an unknown key: a keyed fingerprint (kfp:...), equal for equal keys; the key itself is never kept */
+                credential: "api_key" | "revoked_key" | "unknown_key" | "no_key" | "malformed" | "jwt" | "refused_jwt";
+                /** @description For an unknown key or a refused access token: a keyed fingerprint (kfp:...), equal for equal values; the value itself is never kept */
                 presented_key_fingerprint: string | null;
+                /** @description The access token's sub: for a verified token, and for a refused one whose signature verified (expired, another audience); null for API keys */
+                subject: string | null;
+                /** @description The access token's iss (the identity provider), with subject */
+                issuer: string | null;
                 method: string;
                 /** @description The route pattern; null in records made before routes were recorded */
                 route: string | null;
@@ -807,7 +845,7 @@ export interface components {
                 status: number;
                 /** @description The X-Request-Id of the request */
                 correlation_id: string;
-                /** @description What an admin action changed, when the route records it (a master-key rotation: the key ids and counts) */
+                /** @description What an admin action changed, when the route records it (a master-key rotation: the key ids and counts); for a refused access token, why (token_error) */
                 detail: {
                     [key: string]: unknown;
                 } | null;
@@ -1789,6 +1827,25 @@ export interface components {
             /** @description Sealed values by the master key that sealed them */
             sealed: components["schemas"]["SealedCount"][];
         };
+        Principal: {
+            /**
+             * @description What the request presented: an API key, or an access token of an identity provider
+             * @enum {string}
+             */
+            credential: "api_key" | "jwt";
+            /** @description The API key, for a key; null for a token */
+            api_key: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+            } | null;
+            /** @description The token's sub; null for an API key */
+            subject: string | null;
+            /** @description The token's iss (the identity provider); null for an API key */
+            issuer: string | null;
+            /** @description The scopes the credential carries here (for a token: from its scope claim, or its mapped roles) */
+            scopes: ("audit:read" | "audit:export" | "audit:admin" | "audit:triage")[];
+        };
         /**
          * @description RFC 9457 problem details (application/problem+json); extension members may follow
          * @example {
@@ -1997,6 +2054,27 @@ export interface components {
             set_jwks?: unknown;
             /** @description Or where to fetch them (https) */
             set_jwks_uri?: string;
+        };
+        SignInOptions: {
+            /** @description The providers the console can sign in with: every configured provider that has a console client (CONSOLE_CLIENT_ID) */
+            identity_providers: {
+                /** @description The identity provider (iss of its tokens); its discovery document is at {issuer}/.well-known/openid-configuration */
+                issuer: string;
+                /** @description The console's public client at this provider: authorization code flow with PKCE (S256), no secret */
+                client_id: string;
+                /** @description The scopes to request, space-delimited */
+                scope: string;
+                /** @description The audience the access token must name: send it as the resource indicator (RFC 8707) so that the provider issues a JWT for this API */
+                resource: string;
+                /** @description From the provider's discovery document; null while it cannot be read (fetch it yourself) */
+                authorization_endpoint: string | null;
+                /** @description From the provider's discovery document; null while it cannot be read */
+                token_endpoint: string | null;
+                /** @description From the provider's discovery document, when it has one (RP-initiated logout) */
+                end_session_endpoint: string | null;
+            }[];
+            /** @description Whether the console offers sign-in with an API key (CONSOLE_API_KEY_SIGN_IN); the API takes keys either way */
+            api_key_sign_in: boolean;
         };
         Source: {
             /** Format: uuid */
@@ -2746,7 +2824,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKeyList"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2755,7 +2833,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2818,7 +2896,7 @@ export interface operations {
                     "application/json": components["schemas"]["IssuedApiKey"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2827,7 +2905,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2878,7 +2956,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKey"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2887,7 +2965,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2912,8 +2990,12 @@ export interface operations {
             query?: {
                 /** @description Records of this API key (the actor), answered or refused */
                 api_key_id?: string;
-                /** @description What was presented: a valid key, a revoked one, an unknown one, none, or a header that is no bearer key */
-                credential?: "api_key" | "revoked_key" | "unknown_key" | "no_key" | "malformed";
+                /** @description Records of the access tokens with this sub (the actor at the identity provider), answered or refused */
+                subject?: string;
+                /** @description Records of the access tokens of this identity provider (iss) */
+                issuer?: string;
+                /** @description What was presented: a valid API key, a revoked one, an unknown one, a verified access token (jwt), a refused one (refused_jwt), none, or a header that is no bearer credential */
+                credential?: "api_key" | "revoked_key" | "unknown_key" | "no_key" | "malformed" | "jwt" | "refused_jwt";
                 /** @description The route pattern, e.g. /v1/chains/:digest */
                 route?: string;
                 method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -2944,45 +3026,63 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "seq": "41",
-                     *           "at": "2026-12-04T03:45:51.803Z",
-                     *           "api_key": {
-                     *             "id": "c7940baa-67b9-4668-948e-63ae97f333a4",
-                     *             "name": "bootstrap-admin"
-                     *           },
-                     *           "credential": "api_key",
-                     *           "presented_key_fingerprint": null,
+                     *           "seq": "5",
+                     *           "at": "2026-12-04T07:19:53.830Z",
+                     *           "api_key": null,
+                     *           "credential": "refused_jwt",
+                     *           "presented_key_fingerprint": "kfp:if2P1bZiURDCwHfc",
+                     *           "subject": "alice@example.com",
+                     *           "issuer": "http://127.0.0.1:44247",
                      *           "method": "GET",
-                     *           "route": "/v1/findings/:id",
-                     *           "target": "/v1/findings/4",
+                     *           "route": "/v1/chains",
+                     *           "target": "/v1/chains?limit=10",
+                     *           "status": 401,
+                     *           "correlation_id": "65b21e15-dbf6-4daf-bff5-e7c891922b54",
+                     *           "detail": {
+                     *             "token_error": "expired"
+                     *           }
+                     *         },
+                     *         {
+                     *           "seq": "4",
+                     *           "at": "2026-12-04T07:19:53.819Z",
+                     *           "api_key": null,
+                     *           "credential": "jwt",
+                     *           "presented_key_fingerprint": null,
+                     *           "subject": "alice@example.com",
+                     *           "issuer": "http://127.0.0.1:44247",
+                     *           "method": "GET",
+                     *           "route": "/v1/chains/:digest",
+                     *           "target": "/v1/chains/W8xwqUtIBEuOTEY6C0EuV3yCdfy62E_ErFE0NhWNeRQ",
                      *           "status": 200,
-                     *           "correlation_id": "2b6f2adb-a7e3-4688-b1e3-505f467ad068",
+                     *           "correlation_id": "d8930555-832b-4aa6-b766-d5de49c668aa",
                      *           "detail": null
                      *         },
                      *         {
-                     *           "seq": "40",
-                     *           "at": "2026-12-04T03:45:51.795Z",
+                     *           "seq": "3",
+                     *           "at": "2026-12-04T07:19:53.517Z",
                      *           "api_key": {
-                     *             "id": "c7940baa-67b9-4668-948e-63ae97f333a4",
+                     *             "id": "6a7b2521-62b4-48fe-909e-102edb77066a",
                      *             "name": "bootstrap-admin"
                      *           },
                      *           "credential": "api_key",
                      *           "presented_key_fingerprint": null,
+                     *           "subject": null,
+                     *           "issuer": null,
                      *           "method": "POST",
-                     *           "route": "/v1/findings/:id/triage",
-                     *           "target": "/v1/findings/4/triage",
+                     *           "route": "/v1/sources",
+                     *           "target": "/v1/sources",
                      *           "status": 201,
-                     *           "correlation_id": "2edeb3de-6088-4c72-8dba-499842c1ec7e",
+                     *           "correlation_id": "851a61a6-b989-44ca-aa59-2e037cfdb6c6",
                      *           "detail": null
                      *         }
                      *       ],
-                     *       "next_cursor": "WyI0MCJd"
+                     *       "next_cursor": "WyIzIl0"
                      *     }
                      */
                     "application/json": components["schemas"]["AccessRecordPage"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2991,8 +3091,101 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An error, as RFC 9457 problem details naming each offending field */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    AccessController_signInOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "identity_providers": [
+                     *         {
+                     *           "issuer": "http://127.0.0.1:44247",
+                     *           "client_id": "jartrail-console",
+                     *           "scope": "openid audit:read audit:export audit:admin audit:triage",
+                     *           "resource": "https://jartrail.test/api",
+                     *           "authorization_endpoint": "http://127.0.0.1:44247/auth",
+                     *           "token_endpoint": "http://127.0.0.1:44247/token",
+                     *           "end_session_endpoint": "http://127.0.0.1:44247/session/end"
+                     *         }
+                     *       ],
+                     *       "api_key_sign_in": true
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SignInOptions"];
+                };
+            };
+            /** @description An error, as RFC 9457 problem details naming each offending field */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    AccessController_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "credential": "jwt",
+                     *       "api_key": null,
+                     *       "subject": "alice@example.com",
+                     *       "issuer": "http://127.0.0.1:33265",
+                     *       "scopes": [
+                     *         "audit:read",
+                     *         "audit:export"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Principal"];
+                };
+            };
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3119,7 +3312,7 @@ export interface operations {
                     "application/json": components["schemas"]["SourceList"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3128,7 +3321,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3195,7 +3388,7 @@ export interface operations {
                     "application/json": components["schemas"]["SourceWithSecret"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3204,7 +3397,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3274,7 +3467,7 @@ export interface operations {
                     "application/json": components["schemas"]["Source"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3283,7 +3476,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3374,7 +3567,7 @@ export interface operations {
                     "application/json": components["schemas"]["Source"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3383,7 +3576,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3441,7 +3634,7 @@ export interface operations {
                     "application/json": components["schemas"]["Source"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3450,7 +3643,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3508,7 +3701,7 @@ export interface operations {
                     "application/json": components["schemas"]["Source"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3517,7 +3710,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3590,7 +3783,7 @@ export interface operations {
                     "application/json": components["schemas"]["SourceWithSecret"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3599,7 +3792,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3907,7 +4100,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3916,7 +4109,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:read scope (problem details) */
+            /** @description The access token or API key lacks the audit:read scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4190,7 +4383,7 @@ export interface operations {
                     "application/json": components["schemas"]["EvidenceBundle"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4199,7 +4392,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:export scope (problem details) */
+            /** @description The access token or API key lacks the audit:export scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4311,7 +4504,7 @@ export interface operations {
                     "application/json": components["schemas"]["LookupResult"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4320,7 +4513,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:read scope (problem details) */
+            /** @description The access token or API key lacks the audit:read scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4430,7 +4623,7 @@ export interface operations {
                     "application/json": components["schemas"]["ChainSearchResult"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4439,7 +4632,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:read scope (problem details) */
+            /** @description The access token or API key lacks the audit:read scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4552,7 +4745,7 @@ export interface operations {
                     "application/json": components["schemas"]["ClientList"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4561,7 +4754,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4663,7 +4856,7 @@ export interface operations {
                     "application/json": components["schemas"]["Client"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4672,7 +4865,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4759,7 +4952,7 @@ export interface operations {
                     "application/json": components["schemas"]["Client"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4768,7 +4961,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4885,7 +5078,7 @@ export interface operations {
                     "application/json": components["schemas"]["Client"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4894,7 +5087,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4977,7 +5170,7 @@ export interface operations {
                     "application/json": components["schemas"]["Client"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4986,7 +5179,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5069,7 +5262,7 @@ export interface operations {
                     "application/json": components["schemas"]["Client"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5078,7 +5271,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5146,7 +5339,7 @@ export interface operations {
                     "application/json": components["schemas"]["DecryptionKeyList"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5155,7 +5348,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5228,7 +5421,7 @@ export interface operations {
                     "application/json": components["schemas"]["DecryptionKey"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5237,7 +5430,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5294,7 +5487,7 @@ export interface operations {
                     "application/json": components["schemas"]["DecryptionKey"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5303,7 +5496,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5610,7 +5803,7 @@ export interface operations {
                     "application/json": components["schemas"]["Checkpoint"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5619,7 +5812,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:read scope (problem details) */
+            /** @description The access token or API key lacks the audit:read scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5692,7 +5885,7 @@ export interface operations {
                     "application/json": components["schemas"]["CheckpointList"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5701,7 +5894,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:read scope (problem details) */
+            /** @description The access token or API key lacks the audit:read scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5748,7 +5941,7 @@ export interface operations {
                     "application/json": components["schemas"]["Checkpoint"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5757,7 +5950,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5836,7 +6029,7 @@ export interface operations {
                     "application/json": components["schemas"]["InclusionProof"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5845,7 +6038,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:read scope (problem details) */
+            /** @description The access token or API key lacks the audit:read scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5932,7 +6125,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConsistencyProof"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5941,7 +6134,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:read scope (problem details) */
+            /** @description The access token or API key lacks the audit:read scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5998,7 +6191,7 @@ export interface operations {
                     "application/json": components["schemas"]["LedgerVerification"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6007,7 +6200,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6050,7 +6243,7 @@ export interface operations {
                     "application/json": components["schemas"]["RotatedSigningKey"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6059,7 +6252,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6170,7 +6363,7 @@ export interface operations {
                     "application/json": components["schemas"]["MasterKeyStatus"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6179,7 +6372,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6241,7 +6434,7 @@ export interface operations {
                     "application/json": components["schemas"]["MasterKeyRotation"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6250,7 +6443,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6342,7 +6535,7 @@ export interface operations {
                     "application/json": components["schemas"]["ExportsPage"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6351,7 +6544,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:export scope (problem details) */
+            /** @description The access token or API key lacks the audit:export scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6427,7 +6620,7 @@ export interface operations {
                     "application/json": components["schemas"]["Export"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6436,7 +6629,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:export scope (problem details) */
+            /** @description The access token or API key lacks the audit:export scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6503,7 +6696,7 @@ export interface operations {
                     "application/json": components["schemas"]["Export"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6512,7 +6705,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:export scope (problem details) */
+            /** @description The access token or API key lacks the audit:export scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6586,7 +6779,7 @@ export interface operations {
                     "application/json": components["schemas"]["Export"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6595,7 +6788,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:export scope (problem details) */
+            /** @description The access token or API key lacks the audit:export scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6678,7 +6871,7 @@ export interface operations {
                     "application/json": components["schemas"]["Export"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6687,7 +6880,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:export scope (problem details) */
+            /** @description The access token or API key lacks the audit:export scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6792,7 +6985,7 @@ export interface operations {
                     "application/json": components["schemas"]["ExportManifest"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6801,7 +6994,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:export scope (problem details) */
+            /** @description The access token or API key lacks the audit:export scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6868,7 +7061,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6877,7 +7070,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:export scope (problem details) */
+            /** @description The access token or API key lacks the audit:export scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7057,7 +7250,7 @@ export interface operations {
                     "application/json": components["schemas"]["FindingsPage"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7066,7 +7259,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:read scope (problem details) */
+            /** @description The access token or API key lacks the audit:read scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7171,7 +7364,7 @@ export interface operations {
                     "application/json": components["schemas"]["FindingDetail"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7180,7 +7373,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:read scope (problem details) */
+            /** @description The access token or API key lacks the audit:read scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7252,7 +7445,7 @@ export interface operations {
                     "application/json": components["schemas"]["Triage"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7261,7 +7454,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:triage scope (problem details) */
+            /** @description The access token or API key lacks the audit:triage scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7325,7 +7518,7 @@ export interface operations {
                     "application/json": components["schemas"]["SubscriptionsPage"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7334,7 +7527,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7396,7 +7589,7 @@ export interface operations {
                     "application/json": components["schemas"]["SubscriptionWithSecret"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7405,7 +7598,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7464,7 +7657,7 @@ export interface operations {
                     "application/json": components["schemas"]["SubscriptionDetail"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7473,7 +7666,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7535,7 +7728,7 @@ export interface operations {
                     "application/json": components["schemas"]["Subscription"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7544,7 +7737,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7607,7 +7800,7 @@ export interface operations {
                     "application/json": components["schemas"]["SubscriptionWithSecret"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7616,7 +7809,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7713,7 +7906,7 @@ export interface operations {
                     "application/json": components["schemas"]["DeliveriesPage"];
                 };
             };
-            /** @description No API key, or an unknown or revoked one (problem details) */
+            /** @description No credential, an unknown or revoked API key, or an access token that does not verify (problem details; WWW-Authenticate error="invalid_token", token_error says why) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7722,7 +7915,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the audit:admin scope (problem details) */
+            /** @description The access token or API key lacks the audit:admin scope (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;

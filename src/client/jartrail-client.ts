@@ -15,12 +15,15 @@ export interface JartrailClientOptions extends Pick<ClientOptions, 'fetch' | 'he
   readonly baseUrl: string;
   /** An auditor API key, sent as a bearer token on every request. */
   readonly apiKey?: string;
+  /** Or an access token of the identity provider (a JWT), sent the same way. */
+  readonly accessToken?: string;
 }
 
-export function createJartrailClient({ baseUrl, apiKey, headers, fetch }: JartrailClientOptions): JartrailClient {
+export function createJartrailClient({ baseUrl, apiKey, accessToken, headers, fetch }: JartrailClientOptions): JartrailClient {
+  const credential = accessToken ?? apiKey;
   return createClient<paths>({
     baseUrl,
     fetch,
-    headers: { ...(apiKey !== undefined && { authorization: `Bearer ${apiKey}` }), ...headers },
+    headers: { ...(credential !== undefined && { authorization: `Bearer ${credential}` }), ...headers },
   });
 }

@@ -10,6 +10,8 @@ const DEFAULTS: AppConfig = {
   masterKey: undefined,
   previousMasterKeys: [],
   bootstrapAdminKey: undefined,
+  identityProviders: [],
+  console: { apiKeySignIn: true },
   logLevel: 'info',
   ingest: {
     maxEventBytes: 256 * 1024,
@@ -155,6 +157,8 @@ describe('loadConfig', () => {
       masterKey: MASTER_KEY,
       previousMasterKeys: [MASTER_KEY.replace('q', 'r'), MASTER_KEY.replace('Q', 'R')],
       bootstrapAdminKey: ADMIN_KEY,
+      identityProviders: [],
+      console: { apiKeySignIn: true },
       logLevel: 'debug',
       ingest: { maxEventBytes: 1024, maxBatchBytes: 2048, maxBatchEvents: 10, webhookToleranceSeconds: 60, sourceCacheTtlMs: 0 },
       privacy: { pseudonymizeSubjects: false, keepRequestObjects: false },
@@ -305,5 +309,102 @@ describe('loadConfig', () => {
       if (saved === undefined) delete process.env.LOG_LEVEL;
       else process.env.LOG_LEVEL = saved;
     }
+  });
+
+  describe('identity providers', () => {
+    const ISSUER = 'https://login.example.com/realms/acme';
+
+    it('reads one provider from the IDP_* variables, with pinned defaults: RS256, at+jwt, scope, 30 s', () => {
+      const config = loadConfig({ IDP_ISSUER: ISSUER, IDP_AUDIENCE: 'https://jartrail.example.com', CONSOLE_CLIENT_ID: 'jartrail-console' });
+      expect(config.identityProviders).toEqual([
+        {
+          issuer: ISSUER,
+          audience: 'https://jartrail.example.com',
+          jwksUri: undefined,
+          algorithms: ['RS256'],
+          tokenTypes: ['at+jwt'],
+          scopeClaim: 'scope',
+          roleMap: undefined,
+          clockToleranceSeconds: 30,
+          consoleClientId: 'jartrail-console',
+          consoleScopes: 'openid audit:read audit:export audit:admin audit:triage',
+        },
+      ]);
+      expect(config.console.apiKeySignIn).toBe(true);
+    });
+
+    it('reads every IDP_* variable', () => {
+      const [provider] = loadConfig({
+        IDP_ISSUER: ISSUER,
+        IDP_AUDIENCE: 'jartrail',
+        IDP_JWKS_URI: `${ISSUER}/protocol/openid-connect/certs`,
+        IDP_ALGORITHMS: 'ES256, PS256',
+        IDP_TOKEN_TYPES: 'application/at+jwt,JWT',
+        IDP_SCOPE_CLAIM: 'realm_access.roles',
+        IDP_ROLE_MAP: '{"CN=Auditors,OU=Groups": ["audit:read"], "admins": ["audit:admin", "audit:read"]}',
+        IDP_CLOCK_TOLERANCE_SECONDS: '5',
+        CONSOLE_CLIENT_ID: 'console',
+        CONSOLE_SCOPES: 'openid jartrail',
+        CONSOLE_API_KEY_SIGN_IN: 'false',
+      }).identityProviders;
+      expect(provider).toMatchObject({
+        jwksUri: `${ISSUER}/protocol/openid-connect/certs`,
+        algorithms: ['ES256', 'PS256'],
+        tokenTypes: ['at+jwt', 'jwt'],
+        scopeClaim: 'realm_access.roles',
+        clockToleranceSeconds: 5,
+        consoleScopes: 'openid jartrail',
+      });
+      expect([...provider!.roleMap!]).toEqual([
+        ['CN=Auditors,OU=Groups', ['audit:read']],
+        ['admins', ['audit:admin', 'audit:read']],
+      ]);
+    });
+
+    it('reads several providers from IDENTITY_PROVIDERS', () => {
+      const providers = loadConfig({
+        IDENTITY_PROVIDERS: JSON.stringify([
+          { issuer: ISSUER, audience: 'a' },
+          { issuer: 'https://acme.okta.com/oauth2/default', audience: 'api://jartrail', scope_claim: 'scp', algorithms: ['RS256', 'ES256'] },
+        ]),
+      }).identityProviders;
+      expect(providers.map((provider) => [provider.issuer, provider.scopeClaim, provider.algorithms])).toEqual([
+        [ISSUER, 'scope', ['RS256']],
+        ['https://acme.okta.com/oauth2/default', 'scp', ['RS256', 'ES256']],
+      ]);
+    });
+
+    it.each([
+      [{ IDP_ISSUER: ISSUER }, 'IDP_AUDIENCE: required'],
+      [{ IDP_AUDIENCE: 'a' }, 'IDP_ISSUER: required'],
+      [{ IDP_ISSUER: 'http://login.example.com', IDP_AUDIENCE: 'a' }, 'IDP_ISSUER: must be https'],
+      [{ IDP_ISSUER: 'http://127.0.0.1:8080', IDP_AUDIENCE: 'a' }, 'IDP_ISSUER: must be https'],
+      [{ IDP_ISSUER: 'login.example.com', IDP_AUDIENCE: 'a' }, 'IDP_ISSUER: must be an absolute URL'],
+      [{ IDP_ISSUER: ISSUER, IDP_AUDIENCE: 'a', IDP_ALGORITHMS: 'HS256' }, 'IDP_ALGORITHMS (0): must be one of'],
+      [{ IDP_ISSUER: ISSUER, IDP_AUDIENCE: 'a', IDP_ALGORITHMS: 'RS256,none' }, 'IDP_ALGORITHMS (1): must be one of'],
+      [{ IDP_ISSUER: ISSUER, IDP_AUDIENCE: 'a', IDP_TOKEN_TYPES: 'id_token' }, 'IDP_TOKEN_TYPES (0): must be at+jwt'],
+      [{ IDP_ISSUER: ISSUER, IDP_AUDIENCE: 'a', IDP_ROLE_MAP: 'auditors=audit:read' }, 'IDP_ROLE_MAP: must be JSON'],
+      [{ IDP_ISSUER: ISSUER, IDP_AUDIENCE: 'a', IDP_ROLE_MAP: '{"auditors": ["audit:write"]}' }, 'IDP_ROLE_MAP (auditors.0): '],
+      [{ IDP_ISSUER: ISSUER, IDP_AUDIENCE: 'a', IDP_ROLE_MAP: '{}' }, 'IDP_ROLE_MAP: must map at least one value'],
+      [{ IDP_ISSUER: ISSUER, IDP_AUDIENCE: 'a', IDP_CLOCK_TOLERANCE_SECONDS: '3600' }, 'IDP_CLOCK_TOLERANCE_SECONDS: '],
+      [{ IDP_ISSUER: ISSUER, IDP_AUDIENCE: 'console', IDP_TOKEN_TYPES: 'at+jwt,JWT', CONSOLE_CLIENT_ID: 'console' }, 'IDP_AUDIENCE: must differ from console_client_id'],
+      [{ IDENTITY_PROVIDERS: '{"issuer": "x"}' }, 'IDENTITY_PROVIDERS: must be a JSON array'],
+      [{ IDENTITY_PROVIDERS: JSON.stringify([{ issuer: ISSUER, audience: 'a', colour: 'blue' }]) }, 'IDENTITY_PROVIDERS[0]: '],
+      [{ IDENTITY_PROVIDERS: JSON.stringify([{ issuer: ISSUER, audience: 'a' }, { issuer: ISSUER, audience: 'b' }]) }, 'IDENTITY_PROVIDERS: issuer https://login.example.com/realms/acme is configured twice'],
+      [{ IDENTITY_PROVIDERS: '[]', IDP_ISSUER: ISSUER }, 'IDENTITY_PROVIDERS: set either'],
+      [{ BOOTSTRAP_ADMIN_KEY: 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl' }, 'BOOTSTRAP_ADMIN_KEY: must not have the shape of a JWT'],
+    ])('refuses %j at boot: %s', (environment, message) => {
+      expect(problemsOf(environment)!.join('\n')).toContain(message);
+    });
+
+    it('allows plain http to a loopback issuer only with JWKS_ALLOW_LOOPBACK_HTTP', () => {
+      expect(loadConfig({ IDP_ISSUER: 'http://127.0.0.1:8080', IDP_AUDIENCE: 'a', JWKS_ALLOW_LOOPBACK_HTTP: 'true' }).identityProviders).toHaveLength(1);
+      expect(problemsOf({ IDP_ISSUER: 'http://login.example.com', IDP_AUDIENCE: 'a', JWKS_ALLOW_LOOPBACK_HTTP: 'true' })!.join()).toContain('plain http only for a loopback host');
+    });
+
+    it('asks the console for openid only when scopes come from mapped roles', () => {
+      const [provider] = loadConfig({ IDP_ISSUER: ISSUER, IDP_AUDIENCE: 'a', IDP_SCOPE_CLAIM: 'groups', IDP_ROLE_MAP: '{"g": ["audit:read"]}' }).identityProviders;
+      expect(provider!.consoleScopes).toBe('openid');
+    });
   });
 });

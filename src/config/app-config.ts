@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type IdentityProviderConfig, identityProvidersOf, JWT_SHAPE } from './identity-providers';
 
 /**
  * The service's whole configuration, read once from the environment and validated at boot.
@@ -39,7 +40,25 @@ const environmentSchema = z.object({
     .regex(/^([A-Za-z0-9_-]{43}(,[A-Za-z0-9_-]{43})*)?$/, 'must be master keys (43 base64url characters each) separated by commas')
     .default('')
     .transform((keys) => (keys === '' ? [] : keys.split(','))),
-  BOOTSTRAP_ADMIN_KEY: z.string().min(32, 'must be at least 32 characters').max(512).optional(),
+  BOOTSTRAP_ADMIN_KEY: z
+    .string()
+    .min(32, 'must be at least 32 characters')
+    .max(512)
+    // A bearer value with the shape of a JWT is verified as one: such a key could never be used.
+    .refine((key) => !JWT_SHAPE.test(key), 'must not have the shape of a JWT (base64url parts joined by dots)')
+    .optional(),
+  IDENTITY_PROVIDERS: z.string().optional(),
+  IDP_ISSUER: z.string().optional(),
+  IDP_AUDIENCE: z.string().optional(),
+  IDP_JWKS_URI: z.string().optional(),
+  IDP_ALGORITHMS: z.string().optional(),
+  IDP_TOKEN_TYPES: z.string().optional(),
+  IDP_SCOPE_CLAIM: z.string().optional(),
+  IDP_ROLE_MAP: z.string().optional(),
+  IDP_CLOCK_TOLERANCE_SECONDS: z.string().optional(),
+  CONSOLE_CLIENT_ID: z.string().optional(),
+  CONSOLE_SCOPES: z.string().optional(),
+  CONSOLE_API_KEY_SIGN_IN: booleanFlag.default(true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   INGEST_MAX_EVENT_BYTES: integer(1).default(256 * 1024),
   INGEST_MAX_BATCH_BYTES: integer(1).default(10 * 1024 * 1024),
@@ -131,6 +150,12 @@ export interface AppConfig {
   readonly previousMasterKeys: readonly string[];
   /** Secret: never logged. */
   readonly bootstrapAdminKey: string | undefined;
+  /** Whose bearer JWTs auditors may sign in with (none: API keys only). */
+  readonly identityProviders: readonly IdentityProviderConfig[];
+  readonly console: {
+    /** Whether the review console offers sign-in with an API key (the API takes keys either way). */
+    readonly apiKeySignIn: boolean;
+  };
   readonly logLevel: string;
   readonly ingest: {
     readonly maxEventBytes: number;
@@ -263,6 +288,23 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
   if (env.RETENTION_POLICY !== undefined && env.RETENTION_PAYLOAD_DAYS === undefined) {
     throw new ConfigurationError(['RETENTION_POLICY: names a retention policy, which needs RETENTION_PAYLOAD_DAYS']);
   }
+  const identity = identityProvidersOf(
+    {
+      IDENTITY_PROVIDERS: env.IDENTITY_PROVIDERS,
+      IDP_ISSUER: env.IDP_ISSUER,
+      IDP_AUDIENCE: env.IDP_AUDIENCE,
+      IDP_JWKS_URI: env.IDP_JWKS_URI,
+      IDP_ALGORITHMS: env.IDP_ALGORITHMS,
+      IDP_TOKEN_TYPES: env.IDP_TOKEN_TYPES,
+      IDP_SCOPE_CLAIM: env.IDP_SCOPE_CLAIM,
+      IDP_ROLE_MAP: env.IDP_ROLE_MAP,
+      IDP_CLOCK_TOLERANCE_SECONDS: env.IDP_CLOCK_TOLERANCE_SECONDS,
+      CONSOLE_CLIENT_ID: env.CONSOLE_CLIENT_ID,
+      CONSOLE_SCOPES: env.CONSOLE_SCOPES,
+    },
+    env.JWKS_ALLOW_LOOPBACK_HTTP,
+  );
+  if (identity.problems.length > 0) throw new ConfigurationError(identity.problems);
   return {
     http: { port: env.PORT, host: env.HOST, requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS },
     database: {
@@ -277,6 +319,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
     masterKey: env.JARTRAIL_MASTER_KEY,
     previousMasterKeys: env.JARTRAIL_PREVIOUS_MASTER_KEYS,
     bootstrapAdminKey: env.BOOTSTRAP_ADMIN_KEY,
+    identityProviders: identity.providers,
+    console: { apiKeySignIn: env.CONSOLE_API_KEY_SIGN_IN },
     logLevel: env.LOG_LEVEL,
     ingest: {
       maxEventBytes: env.INGEST_MAX_EVENT_BYTES,

@@ -129,12 +129,23 @@ export class ExportsService {
   private async *chunks(job: ExportJob, start: number, end: number): AsyncGenerator<Buffer> {
     if (end < start) return;
     const { id, chunkBytes } = job;
-    for (let no = Math.floor(start / chunkBytes); no <= Math.floor(end / chunkBytes); no++) {
-      const chunk = await this.exports.chunk(id, no);
+    const last = Math.floor(end / chunkBytes);
+    // The next chunk is read from PostgreSQL while this one is sent.
+    let next: Promise<Buffer[] | undefined> | undefined = this.exports.chunk(id, Math.floor(start / chunkBytes));
+    for (let no = Math.floor(start / chunkBytes); no <= last; no++) {
+      const chunk = await next;
+      next = no < last ? this.exports.chunk(id, no + 1) : undefined;
+      // A read ahead that is never awaited (the client went away) must not become an unhandled rejection.
+      next?.catch(() => undefined);
       // Removed meanwhile (expired): the answer ends short of its Content-Length, which a client sees as cut off.
       if (!chunk) throw new Error(`chunk ${no} of export ${id} is gone`);
-      const offset = no * chunkBytes;
-      yield chunk.subarray(Math.max(0, start - offset), Math.min(chunk.length, end - offset + 1));
+      let offset = no * chunkBytes;
+      for (const piece of chunk) {
+        const from = Math.max(0, start - offset);
+        const to = Math.min(piece.length, end - offset + 1);
+        if (from < to) yield piece.subarray(from, to);
+        offset += piece.length;
+      }
     }
   }
 

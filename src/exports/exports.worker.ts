@@ -1,18 +1,20 @@
-import { createHash } from 'node:crypto';
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { LedgerService } from '../ledger/ledger.service';
 import { SigningKeysService } from '../ledger/signing-keys.service';
 import { addSeq, type SeqRanges, signManifest } from './export-manifest';
 import { safeDatabaseMessage } from '../logging/safe-error';
+import { ExportFile, FileWriteStopped } from './export-file';
 import { CSV_HEADER, type ExportRecord, formatBatch } from './export-formats';
 import { type ExportJob, ExportsRepository } from './exports.repository';
 
 /** A job attempted this often and still not finished (its worker died each time) fails rather than loop for ever. */
 export const MAX_ATTEMPTS = 3;
 
-/** Records formatted at a time: large enough to amortise the formatter, small enough to keep memory flat. */
-const FORMAT_BATCH = 500;
+/** Records read (and, with proofs, proved) at a time: large enough to amortise the proof statements. */
+const FORMAT_BATCH = 100;
+/** Records formatted into one piece of text: kept well under V8's 128 KB large-object size (ExportFile.append). */
+const FORMAT_SLICE = 50;
 
 class RunStopped extends Error {}
 
@@ -125,7 +127,7 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
         if (!(await this.exports.complete(job.id, runToken, { ...result, manifest }, ttlHours))) throw new RunStopped();
       });
     } catch (error) {
-      if (error instanceof RunStopped) {
+      if (error instanceof RunStopped || error instanceof FileWriteStopped) {
         // Cancelled, or taken over after a lost lease: the job is someone else's now. When this process is the one
         // stopping, the job is released for another worker.
         if (this.stopped) await this.exports.release(job.id, runToken).catch(() => undefined);
@@ -138,55 +140,35 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
 
   /** Formats the records and stores the file in chunks, hashing it on the way. */
   private async write(job: ExportJob, runToken: string, records: AsyncIterable<ExportRecord>, leaseSeconds: number, treeSize: number) {
-    const hash = createHash('sha256');
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    let chunkNo = 0;
-    let bytes = 0;
     let recordsDone = 0;
     // Runs of consecutive seqs: a handful for an unfiltered export, one per gap for a filtered one.
     const ledgerSeqs: SeqRanges = [];
+    const file = new ExportFile(job.chunkBytes, async (chunk, progress) => {
+      if (this.stopped) return false;
+      return this.exports.writeChunk(job.id, runToken, chunk, { recordsDone, bytes: progress.bytes }, leaseSeconds);
+    });
 
-    const store = async (data: Buffer) => {
-      if (this.stopped) throw new RunStopped();
-      if (!(await this.exports.writeChunk(job.id, runToken, { no: chunkNo, data }, { recordsDone, bytes: bytes + data.length }, leaseSeconds))) throw new RunStopped();
-      chunkNo += 1;
-      bytes += data.length;
+    // With proofs, a batch's proofs are read in two statements while the cursor waits. The batch is formatted a
+    // slice at a time, so that no formatted text is large (see ExportFile.append).
+    const format = async (batch: readonly ExportRecord[]) => {
+      const proofs = job.proofs && batch.length > 0 ? await this.ledger.eventProofsAt(batch.map((record) => record.recordSeq), treeSize) : undefined;
+      for (let start = 0; start < batch.length; start += FORMAT_SLICE) await file.append(formatBatch(job.format, batch.slice(start, start + FORMAT_SLICE), proofs));
     };
-    const append = async (text: string) => {
-      if (text.length === 0) return;
-      const buffer = Buffer.from(text, 'utf8');
-      hash.update(buffer);
-      pending.push(buffer);
-      pendingBytes += buffer.length;
-      // Chunks are cut at exact multiples of the job's chunk size, so a byte offset names its chunk (Range reads).
-      while (pendingBytes >= job.chunkBytes) {
-        const joined = Buffer.concat(pending);
-        await store(joined.subarray(0, job.chunkBytes));
-        const rest = joined.subarray(job.chunkBytes);
-        pending = rest.length > 0 ? [Buffer.from(rest)] : [];
-        pendingBytes = rest.length;
-      }
-    };
-
-    // With proofs, a batch's proofs are read in two statements while the cursor waits.
-    const format = async (batch: readonly ExportRecord[]) =>
-      formatBatch(job.format, batch, job.proofs && batch.length > 0 ? await this.ledger.eventProofsAt(batch.map((record) => record.recordSeq), treeSize) : undefined);
-    if (job.format === 'csv') await append(CSV_HEADER);
+    if (job.format === 'csv') await file.append(CSV_HEADER);
     let batch: ExportRecord[] = [];
     for await (const record of records) {
       addSeq(ledgerSeqs, record.ledgerSeq);
       batch.push(record);
       if (batch.length === FORMAT_BATCH) {
         recordsDone += batch.length;
-        await append(await format(batch));
+        await format(batch);
         batch = [];
       }
     }
     recordsDone += batch.length;
-    await append(await format(batch));
-    if (pendingBytes > 0 || chunkNo === 0) await store(Buffer.concat(pending));
-    return { recordsDone, bytes, sha256: hash.digest(), ledgerSeqs };
+    await format(batch);
+    const { bytes, sha256 } = await file.finish();
+    return { recordsDone, bytes, sha256, ledgerSeqs };
   }
 }
 

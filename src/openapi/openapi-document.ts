@@ -7,6 +7,7 @@ import { componentsOf, convertStandardSchema } from './json-schema';
 import { OPERATION_EXAMPLES, type OperationExample } from './operation-examples';
 
 export const API_KEY_SCHEME = 'api-key';
+export const ACCESS_TOKEN_SCHEME = 'access-token';
 export const WEBHOOK_SIGNATURE_SCHEME = 'webhook-signature';
 
 export interface OpenApiInfo {
@@ -51,15 +52,18 @@ function accessRules(app: INestApplicationContext): Map<string, AccessRule> {
 
 /**
  * Each operation's security requirement from its @Access rule, so the document cannot drift from what the guard
- * enforces: an auditor route needs an API key with its scope (OpenAPI 3.1 lets a non-OAuth scheme name the roles
- * it needs), a webhook route the Standard Webhooks signature, and a SET or a public route nothing beyond itself.
+ * enforces: an auditor route needs an access token of the identity provider or an API key, either with its scope
+ * (OpenAPI 3.1 lets a non-OAuth scheme name the roles it needs), a webhook route the Standard Webhooks signature, and
+ * a SET or a public route nothing beyond itself.
  */
 function applyAccessRules(document: OpenAPIObject, rules: Map<string, AccessRule>): void {
   for (const [path, operation] of operationsOf(document)) {
     const rule = operation.operationId === undefined ? undefined : rules.get(operation.operationId);
     if (!rule) throw new Error(`${path} (${operation.operationId}) declares no @Access rule`);
     if (rule.kind === 'auditor') {
-      operation.security = [{ [API_KEY_SCHEME]: [rule.scope] }];
+      // Two alternatives: either credential, with the scope.
+      const scopes = rule.scope === null ? [] : [rule.scope];
+      operation.security = [{ [ACCESS_TOKEN_SCHEME]: scopes }, { [API_KEY_SCHEME]: scopes }];
     } else if (rule.kind === 'sender' && !Object.keys(operation.requestBody?.content ?? {}).includes('application/secevent+jwt')) {
       operation.security = [{ [WEBHOOK_SIGNATURE_SCHEME]: [] }];
     } else {
@@ -117,6 +121,15 @@ export function buildOpenApiDocument(app: INestApplicationContext & Parameters<t
     .setDescription(info.description)
     .setVersion(info.version)
     .addServer('{origin}', "The service's own URL (JARTRAIL_PUBLIC_URL): scheme, host and port", { origin: { default: 'http://localhost:3000' } })
+    .addSecurity(ACCESS_TOKEN_SCHEME, {
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+      description:
+        'An OAuth 2.0 access token of a configured identity provider (IDP_ISSUER or IDENTITY_PROVIDERS): a JWT with typ at+jwt (RFC 9068), ' +
+        'signed with an algorithm the provider is pinned to, with iss, the configured aud, exp and sub. The scopes an operation lists come ' +
+        "from the provider's scope claim (scope, scp, or mapped roles). Sign-in details for a browser: GET /v1/access/sign-in-options.",
+    })
     .addSecurity(API_KEY_SCHEME, {
       type: 'http',
       scheme: 'bearer',

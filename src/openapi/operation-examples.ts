@@ -1815,39 +1815,89 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
       "200": {
         "items": [
           {
-            "seq": "41",
-            "at": "2026-12-04T03:45:51.803Z",
-            "api_key": {
-              "id": "c7940baa-67b9-4668-948e-63ae97f333a4",
-              "name": "bootstrap-admin"
-            },
-            "credential": "api_key",
-            "presented_key_fingerprint": null,
+            "seq": "5",
+            "at": "2026-12-04T07:19:53.830Z",
+            "api_key": null,
+            "credential": "refused_jwt",
+            "presented_key_fingerprint": "kfp:if2P1bZiURDCwHfc",
+            "subject": "alice@example.com",
+            "issuer": "http://127.0.0.1:44247",
             "method": "GET",
-            "route": "/v1/findings/:id",
-            "target": "/v1/findings/4",
+            "route": "/v1/chains",
+            "target": "/v1/chains?limit=10",
+            "status": 401,
+            "correlation_id": "65b21e15-dbf6-4daf-bff5-e7c891922b54",
+            "detail": {
+              "token_error": "expired"
+            }
+          },
+          {
+            "seq": "4",
+            "at": "2026-12-04T07:19:53.819Z",
+            "api_key": null,
+            "credential": "jwt",
+            "presented_key_fingerprint": null,
+            "subject": "alice@example.com",
+            "issuer": "http://127.0.0.1:44247",
+            "method": "GET",
+            "route": "/v1/chains/:digest",
+            "target": "/v1/chains/W8xwqUtIBEuOTEY6C0EuV3yCdfy62E_ErFE0NhWNeRQ",
             "status": 200,
-            "correlation_id": "2b6f2adb-a7e3-4688-b1e3-505f467ad068",
+            "correlation_id": "d8930555-832b-4aa6-b766-d5de49c668aa",
             "detail": null
           },
           {
-            "seq": "40",
-            "at": "2026-12-04T03:45:51.795Z",
+            "seq": "3",
+            "at": "2026-12-04T07:19:53.517Z",
             "api_key": {
-              "id": "c7940baa-67b9-4668-948e-63ae97f333a4",
+              "id": "6a7b2521-62b4-48fe-909e-102edb77066a",
               "name": "bootstrap-admin"
             },
             "credential": "api_key",
             "presented_key_fingerprint": null,
+            "subject": null,
+            "issuer": null,
             "method": "POST",
-            "route": "/v1/findings/:id/triage",
-            "target": "/v1/findings/4/triage",
+            "route": "/v1/sources",
+            "target": "/v1/sources",
             "status": 201,
-            "correlation_id": "2edeb3de-6088-4c72-8dba-499842c1ec7e",
+            "correlation_id": "851a61a6-b989-44ca-aa59-2e037cfdb6c6",
             "detail": null
           }
         ],
-        "next_cursor": "WyI0MCJd"
+        "next_cursor": "WyIzIl0"
+      }
+    }
+  },
+  "AccessController_me": {
+    "responses": {
+      "200": {
+        "credential": "jwt",
+        "api_key": null,
+        "subject": "alice@example.com",
+        "issuer": "http://127.0.0.1:33265",
+        "scopes": [
+          "audit:read",
+          "audit:export"
+        ]
+      }
+    }
+  },
+  "AccessController_signInOptions": {
+    "responses": {
+      "200": {
+        "identity_providers": [
+          {
+            "issuer": "http://127.0.0.1:44247",
+            "client_id": "jartrail-console",
+            "scope": "openid audit:read audit:export audit:admin audit:triage",
+            "resource": "https://jartrail.test/api",
+            "authorization_endpoint": "http://127.0.0.1:44247/auth",
+            "token_endpoint": "http://127.0.0.1:44247/token",
+            "end_session_endpoint": "http://127.0.0.1:44247/session/end"
+          }
+        ],
+        "api_key_sign_in": true
       }
     }
   },

@@ -22,7 +22,8 @@ describe('findings', () => {
   let senders: Senders;
 
   beforeAll(async () => {
-    app = await startTestApp({ env: { ORPHAN_GRACE_SECONDS: '0' } });
+    // Linking only when a test says (linkNow, evaluateNow): a background linker would queue checks of its own, due at once.
+    app = await startTestApp({ env: { ORPHAN_GRACE_SECONDS: '0', LINKER_ENABLED: 'false' } });
     senders = await registerSenders(app);
   });
   afterAll(async () => {
@@ -180,8 +181,9 @@ describe('findings', () => {
 
   it('judges a chain changed by several linker batches in a burst once, when its delay has passed', async () => {
     await evaluateNow(app);
-    // A delay far longer than three sends and links take on a loaded machine (3 s was not, once, in CI); the test does
-    // not wait it out: it moves the first check's due time to now, as the passing of the delay would.
+    // A delay far longer than three sends and links take on a loaded machine; the test does not wait it out: it moves
+    // the first check's due time to now, as the passing of the delay would. (It failed twice while this file's own app
+    // linked in the background: its linker, not the delayed app's, queued the checks, due at once.)
     const delayed = await startTestApp({ db: app.db, env: { FINDINGS_DELAY_MS: '60000', LINKER_ENABLED: 'false' } });
     try {
       const delayedSenders = await registerSenders(delayed);

@@ -33,8 +33,11 @@ interface Document {
   components: { schemas: Record<string, Json>; securitySchemes: Record<string, Json> };
 }
 
-/** Routes that are public on purpose: health checks, and the ledger's public keys (auditors fetch them without an account). */
-const PUBLIC_PATHS = ['/health/live', '/health/ready', '/.well-known/jwks.json'];
+/**
+ * Routes that are public on purpose: health checks, the ledger's public keys (auditors fetch them without an account),
+ * and how the console signs in (it has no credential yet).
+ */
+const PUBLIC_PATHS = ['/health/live', '/health/ready', '/.well-known/jwks.json', '/v1/access/sign-in-options'];
 
 function operationsOf(document: Document): [string, Operation][] {
   return Object.entries(document.paths).flatMap(([path, operations]) => Object.entries(operations).map(([method, operation]): [string, Operation] => [`${method.toUpperCase()} ${path}`, operation]));
@@ -80,9 +83,10 @@ describe('the OpenAPI document', () => {
     expect(document.servers?.length).toBeGreaterThan(0);
   });
 
-  it('describes API keys as opaque bearer keys, not JWTs', () => {
+  it("describes API keys as opaque bearer keys, and the identity provider's access tokens as bearer JWTs", () => {
     expect(document.components.securitySchemes['api-key']).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(document.components.securitySchemes['api-key']).not.toHaveProperty('bearerFormat');
+    expect(document.components.securitySchemes['access-token']).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   });
 
   it('gives every operation a summary and the security requirement its access rule enforces', () => {
@@ -93,11 +97,24 @@ describe('the OpenAPI document', () => {
       if (path.startsWith('/v1/events')) expected = 'webhook-signature';
       else if (path === '/v1/sets') expected = 'none: the SET is signed';
       else if (PUBLIC_PATHS.includes(path)) expected = 'none: public';
-      else expected = 'api-key with one scope';
+      // Who the credential is: any valid credential, whatever its scopes.
+      else if (path === '/v1/access/me') expected = 'access-token or api-key, any scope';
+      else expected = 'access-token or api-key, with one scope';
       let actual = 'missing';
+      const scopeOf = (scheme: string) => (requirement?.length === 2 ? requirement.find((alternative) => scheme in alternative)?.[scheme] : undefined);
+      const [tokenScopes, keyScopes] = [scopeOf('access-token'), scopeOf('api-key')];
       if (requirement?.length === 0) actual = expected.startsWith('none') ? expected : 'none';
       else if (requirement?.length === 1 && requirement[0]!['webhook-signature']?.length === 0) actual = 'webhook-signature';
-      else if (requirement?.length === 1 && requirement[0]!['api-key']?.length === 1 && (SCOPES as readonly string[]).includes(requirement[0]!['api-key'][0]!)) actual = 'api-key with one scope';
+      else if (
+        requirement?.every((alternative) => Object.keys(alternative).length === 1) &&
+        keyScopes?.length === 1 &&
+        (SCOPES as readonly string[]).includes(keyScopes[0]!) &&
+        JSON.stringify(tokenScopes) === JSON.stringify(keyScopes)
+      ) {
+        actual = 'access-token or api-key, with one scope';
+      } else if (requirement?.length === 2 && keyScopes?.length === 0 && tokenScopes?.length === 0) {
+        actual = 'access-token or api-key, any scope';
+      }
       expect({ route, summary: typeof operation.summary, security: actual }).toEqual({ route, summary: 'string', security: expected });
     }
   });
@@ -106,7 +123,7 @@ describe('the OpenAPI document', () => {
     // A key with audit:read only: refused where the document asks for another scope, let through where it asks for audit:read.
     const created = await app.http().post('/v1/api-keys').set('authorization', `Bearer ${app.adminKey}`).send({ name: 'reader', scopes: ['audit:read'] }).expect(201);
     const reader = (created.body as { key: string }).key;
-    const scopeOf = (path: string) => document.paths[path]!.get!.security![0]!['api-key']![0];
+    const scopeOf = (path: string) => document.paths[path]!.get!.security!.find((alternative) => 'api-key' in alternative)!['api-key']![0];
     expect([scopeOf('/v1/chains'), scopeOf('/v1/access-records')]).toEqual(['audit:read', 'audit:admin']);
     await app.http().get('/v1/chains').set('authorization', `Bearer ${reader}`).expect(200);
     await app.http().get('/v1/access-records').set('authorization', `Bearer ${reader}`).expect(403);

@@ -6,7 +6,12 @@ export const MAX_ACCESS_RECORDS_PAGE = 500;
 export const accessRecordsQuery = z
   .strictObject({
     api_key_id: z.uuid().optional().describe('Records of this API key (the actor), answered or refused'),
-    credential: z.enum(PRESENTED_CREDENTIALS).optional().describe('What was presented: a valid key, a revoked one, an unknown one, none, or a header that is no bearer key'),
+    subject: z.string().min(1).max(1024).optional().describe("Records of the access tokens with this sub (the actor at the identity provider), answered or refused"),
+    issuer: z.string().min(1).max(2048).optional().describe('Records of the access tokens of this identity provider (iss)'),
+    credential: z
+      .enum(PRESENTED_CREDENTIALS)
+      .optional()
+      .describe('What was presented: a valid API key, a revoked one, an unknown one, a verified access token (jwt), a refused one (refused_jwt), none, or a header that is no bearer credential'),
     route: z.string().min(1).max(512).optional().describe('The route pattern, e.g. /v1/chains/:digest'),
     method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).optional(),
     status: z.coerce.number().int().min(100).max(599).optional().describe('The status the request was answered with'),
@@ -38,7 +43,12 @@ export const accessRecordsResponse = z
         presented_key_fingerprint: z
           .string()
           .nullable()
-          .describe('For an unknown key: a keyed fingerprint (kfp:...), equal for equal keys; the key itself is never kept'),
+          .describe('For an unknown key or a refused access token: a keyed fingerprint (kfp:...), equal for equal values; the value itself is never kept'),
+        subject: z
+          .string()
+          .nullable()
+          .describe("The access token's sub: for a verified token, and for a refused one whose signature verified (expired, another audience); null for API keys"),
+        issuer: z.string().nullable().describe("The access token's iss (the identity provider), with subject"),
         method: z.string(),
         route: z.string().nullable().describe('The route pattern; null in records made before routes were recorded'),
         target: z.string().describe('The path and query string as requested (a searched subject as its pseudonym)'),
@@ -47,7 +57,7 @@ export const accessRecordsResponse = z
         detail: z
           .record(z.string(), z.unknown())
           .nullable()
-          .describe('What an admin action changed, when the route records it (a master-key rotation: the key ids and counts)'),
+          .describe('What an admin action changed, when the route records it (a master-key rotation: the key ids and counts); for a refused access token, why (token_error)'),
       }),
     ),
     next_cursor: z.string().nullable().describe('Pass as cursor for the next page; null on the last page'),
