@@ -7,6 +7,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AccessGuard, registerEarlyAuthentication } from './access/access.guard';
+import { SignInOptionsService } from './access/sign-in-options.service';
 import { AppModule, type AppRuntime } from './app.module';
 import { BODY_JSON_LIMITS, findJsonLimitViolation } from './common/json-limits';
 import { registerReviewConsole } from './console/review-console';
@@ -128,7 +129,14 @@ export async function createApp(runtime: AppRuntime, options: CreateAppOptions =
   if (options.openApi !== false) {
     SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), { jsonDocumentUrl: 'openapi.json', raw: ['json'] });
   }
-  await registerReviewConsole(app, { assetsDir: options.consoleAssetsDir });
+  await registerReviewConsole(app, {
+    assetsDir: options.consoleAssetsDir,
+    // The page exchanges its sign-in code at the providers' token endpoints (as discovery names them, cached).
+    connectOrigins: async () => {
+      const { identity_providers: providers } = await app.get(SignInOptionsService).get();
+      return providers.flatMap((provider) => [provider.issuer, provider.token_endpoint ?? []].flat());
+    },
+  });
   await app.init();
   return app;
 }
