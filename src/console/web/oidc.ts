@@ -1,3 +1,4 @@
+import type { Schemas } from './api';
 import { signInWithToken } from './session';
 
 /**
@@ -7,21 +8,9 @@ import { signInWithToken } from './session';
  * own session usually makes that one redirect. What must survive the redirect (the PKCE verifier, state, nonce) is
  * kept in sessionStorage for that round trip only and removed when the answer comes back.
  */
-export interface IdentityProviderOption {
-  readonly issuer: string;
-  readonly client_id: string;
-  readonly scope: string;
-  readonly resource: string;
-  readonly authorization_endpoint: string | null;
-  readonly token_endpoint: string | null;
-  readonly end_session_endpoint: string | null;
-}
-
-/** GET /v1/access/sign-in-options (public). */
-export interface SignInOptions {
-  readonly identity_providers: readonly IdentityProviderOption[];
-  readonly api_key_sign_in: boolean;
-}
+/** GET /v1/access/sign-in-options (public): the providers, each with the console's client, and whether API keys are offered. */
+export type SignInOptions = Schemas['SignInOptions'];
+export type IdentityProviderOption = SignInOptions['identity_providers'][number];
 
 interface PendingSignIn {
   readonly issuer: string;

@@ -6,13 +6,7 @@ import { signInWithApiKey, signOut } from './session';
 
 /** What the service offers (public): its identity providers, and whether API keys are offered. */
 async function signInOptions(): Promise<SignInOptions> {
-  try {
-    return await api<SignInOptions>('/v1/access/sign-in-options', { signingIn: true });
-  } catch (error) {
-    // A service without identity providers configured still takes API keys.
-    if (error instanceof ApiError && error.status === 404) return { identity_providers: [], api_key_sign_in: true };
-    throw error;
-  }
+  return api<SignInOptions>('/v1/access/sign-in-options', { signingIn: true });
 }
 
 /** The sign-in page: the organisation's identity providers, and an API key for small setups. */
