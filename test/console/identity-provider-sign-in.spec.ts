@@ -67,7 +67,7 @@ describe('the review console signed in with an identity provider', () => {
     // Back in the console, on the route it left, with the code gone from the address bar.
     await page.waitForSelector('main[data-rendered="true"] .results section');
     expect(page.url()).toBe(`${app.url}/review/#/search?client_id=nobody`);
-    await expect(page.locator('#account .who').textContent()).resolves.toBe(`Signed in with ${host} (alice)`);
+    await expect(page.locator('#account .who').textContent()).resolves.toBe(`Signed in as alice (${host})`);
     await expect(page.locator('.results').textContent()).resolves.toContain('No chain matches.');
 
     // Nothing of the token is left in storage, and the sign-in round trip's state is gone too.

@@ -379,6 +379,9 @@ describe('the review console', () => {
     await admin.screenshot({ path: join(SHOTS, 'access-log.png'), fullPage: true });
     await admin.close();
     const auditor = await signedInPage();
+    // Not offered to an auditor without audit:admin, and refused by the service when asked for anyway.
+    await expect(auditor.locator('nav.main a[data-route="access"]').isVisible()).resolves.toBe(false);
+    await expect(auditor.locator('#account .who').textContent()).resolves.toMatch(/^Signed in with API key auditor-/);
     await visit(auditor, '#/access');
     await expect(auditor.getByRole('alert').innerText()).resolves.toMatch(/403.*audit:admin/s);
     await auditor.close();

@@ -1,6 +1,7 @@
 import { api, apiBlob, type Chain, type ExportJob, type Schemas } from './api';
 import { docText, h, replace } from './dom';
 import { problemView } from './problem-view';
+import { hasScope } from './session';
 
 export type ExportSource = { readonly kind: 'search'; readonly scope: Schemas['ExportScope'] } | { readonly kind: 'chain'; readonly chain: Chain };
 
@@ -29,7 +30,7 @@ export function exportPanel(source: ExportSource): HTMLElement {
           : 'Every record of this chain with its payload, salt and inclusion proof, the signed checkpoint and the ledger keys: `jartrail verify` checks it offline. Needs the `audit:export` scope.',
       ),
     ),
-    h('div', { class: 'buttons' }, buttons),
+    hasScope('audit:export') ? h('div', { class: 'buttons' }, buttons) : h('p', null, 'Your credential does not carry audit:export.'),
     status,
   );
 }

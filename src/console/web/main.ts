@@ -1,5 +1,5 @@
 import './console.css';
-import { whenUnauthenticated } from './api';
+import { api, whenUnauthenticated } from './api';
 import { accessLogPage } from './access-log-page';
 import { chainPage } from './chain-page';
 import { h, replace } from './dom';
@@ -7,7 +7,7 @@ import { keysPage } from './keys-page';
 import { completeSignIn } from './oidc';
 import { currentRoute } from './router';
 import { searchPage } from './search-page';
-import { credential, describe, signOut } from './session';
+import { credential, describe, hasScope, principal, type Principal, setPrincipal, signOut } from './session';
 import { signInPage } from './sign-in';
 
 /** The review console's entry: the header, then the page the hash names, or sign-in first. */
@@ -35,9 +35,20 @@ async function render(): Promise<void> {
     await signInPage(main, () => void render(), shown);
     return;
   }
+  if (!principal()) {
+    // Who the service says this is, and what it may do here: the header names it, and pages offer only what it allows.
+    try {
+      setPrincipal(await api<Principal>('/v1/access/me'));
+    } catch {
+      // A 401 has already sent the console back to sign-in; anything else leaves the pages to say what failed.
+      if (!credential()) return;
+    }
+  }
+  document.querySelector<HTMLElement>('nav.main a[data-route="access"]')?.toggleAttribute('hidden', !hasScope('audit:admin'));
+  const scopes = principal()?.scopes ?? [];
   replace(
     account,
-    h('span', { class: 'who' }, `Signed in with ${describe(signedIn)}`),
+    h('span', { class: 'who', attrs: { title: scopes.length > 0 ? `scopes: ${scopes.join(' ')}` : undefined } }, describe(signedIn)),
     ' ',
     h('button', { class: 'link', attrs: { type: 'button', id: 'sign-out' }, on: { click: () => (signOut(), void render()) } }, 'Sign out'),
   );

@@ -2,7 +2,7 @@ import { api, ApiError } from './api';
 import { h, replace } from './dom';
 import { type SignInOptions, startSignIn } from './oidc';
 import { problemView } from './problem-view';
-import { signInWithApiKey, signOut } from './session';
+import { type Principal, setPrincipal, signInWithApiKey, signOut } from './session';
 
 /** What the service offers (public): its identity providers, and whether API keys are offered. */
 async function signInOptions(): Promise<SignInOptions> {
@@ -59,8 +59,8 @@ export async function signInPage(main: HTMLElement, onSignedIn: () => void, noti
               void (async () => {
                 signInWithApiKey(key.value.trim());
                 try {
-                  // Any read proves the key; the search is the page the auditor lands on anyway.
-                  await api('/v1/chains', { query: { limit: '1' }, signingIn: true });
+                  // Who the key is, whatever its scopes: proves it and tells the pages what it may do.
+                  setPrincipal(await api<Principal>('/v1/access/me', { signingIn: true }));
                   onSignedIn();
                 } catch (error) {
                   signOut();
