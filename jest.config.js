@@ -59,6 +59,8 @@ const transform = {
         require.resolve('./test/support/rename-own-require.babel-plugin.js'),
         'babel-plugin-transform-import-meta',
         '@babel/plugin-transform-dynamic-import',
+        // `export * as name from` (oidc-provider): needs rewriting before the CommonJS transform.
+        '@babel/plugin-transform-export-namespace-from',
         '@babel/plugin-transform-modules-commonjs',
       ],
     },
