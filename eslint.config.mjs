@@ -4,7 +4,7 @@ import jest from 'eslint-plugin-jest';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '.data/', '.bench/', 'jest.config.js', 'eslint.config.mjs', 'test/support/*.babel-plugin.js'] },
+  { ignores: ['dist/', 'packages/*/dist/', 'node_modules/', 'coverage/', '.data/', '.bench/', 'jest.config.js', 'eslint.config.mjs', 'test/support/*.babel-plugin.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

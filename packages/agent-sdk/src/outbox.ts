@@ -147,7 +147,8 @@ export class FileOutbox implements Outbox {
       this.buffered.push({ text, entries, done, failed });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
-        this.serially(() => this.writeBuffered());
+        // A failed write reaches each append through its own promise (writeBuffered rejects them), not through this one.
+        void this.serially(() => this.writeBuffered());
       }
     });
   }

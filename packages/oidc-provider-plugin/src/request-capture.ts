@@ -29,16 +29,15 @@ export function captureRequestObjects(provider: Provider): (oidc: object) => Cap
     set(this: object, params: unknown) {
       paramsOf.set(this, params);
       if (typeof params !== 'object' || params === null || !Object.hasOwn(params, 'request')) return;
-      const oidc = this;
       const { request, request_uri: requestUri, client_id: clientId } = params as { request?: unknown; request_uri?: unknown; client_id?: unknown };
       let value = request;
-      if (captured.has(oidc)) return;
+      if (captured.has(this)) return;
       const record: CapturedRequest = {
         ...(typeof request === 'string' && typeof requestUri !== 'string' && { received: request }),
         ...(typeof requestUri === 'string' && { requestUri }),
         ...(typeof clientId === 'string' && { clientId }),
       };
-      captured.set(oidc, record);
+      captured.set(this, record);
       Object.defineProperty(params, 'request', {
         configurable: true,
         enumerable: true,
