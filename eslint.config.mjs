@@ -37,6 +37,15 @@ export default tseslint.config(
     },
   },
   {
+    // The packages' runnable examples: plain ES modules for Node, as a user would write them.
+    files: ['packages/*/example/*.mjs'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: { console: 'readonly', process: 'readonly', fetch: 'readonly', URL: 'readonly', Buffer: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-unused-vars': ['error', { varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }] },
+  },
+  {
     files: ['bin/*.js'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', process: 'readonly', __dirname: 'readonly', console: 'readonly' } },

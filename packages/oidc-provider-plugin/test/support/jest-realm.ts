@@ -17,5 +17,5 @@ export function structuredCloneInThisRealm(): void {
     }
     return value;
   };
-  globalThis.structuredClone = ((value: unknown, options?: StructuredSerializeOptions) => adopt(native(value, options))) as typeof structuredClone;
+  globalThis.structuredClone = ((value: unknown, options?: Parameters<typeof structuredClone>[1]) => adopt(native(value, options))) as typeof structuredClone;
 }
