@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, CompactEncrypt, exportJWK, SignJWT } from 'jose';
 import * as client from 'openid-client';
-import { digestOf, tokenHash } from '@jartrail/agent-sdk';
+import { digestOf, jsonDigest, tokenHash } from '@jartrail/agent-sdk';
 import { digestOf as jartrailDigestOf } from '../../../src/common/crypto/digest';
 import { evaluateNow, startTestApp, type TestApp } from '../../../test/support/app';
 import { registerSource } from '../../../test/support/events';
@@ -231,6 +231,21 @@ describe('the oidc-provider plugin: real flows from openid-client through oidc-p
     expect(partialChain.consents.map(({ data }) => [data.decision, data.granted])).toEqual([['partial', { scope: 'openid offline_access' }]]);
     const deniedChain = await chainOf(digestOf(deniedStart.searchParams.get('request')!));
     expect(deniedChain.consents.map(({ data }) => data.decision)).toEqual(['denied']);
+  });
+
+  it('a plain authorization request (no request object): an unsigned chain keyed by the RFC 8785 digest of its parameters', async () => {
+    const { parameters, checks } = await authorizationParameters();
+    const start = client.buildAuthorizationUrl(as.config, parameters);
+    const digest = jsonDigest(Object.fromEntries(start.searchParams));
+    const tokens = await redeem(start, checks);
+
+    const chain = await chainOf(digest);
+    expect(chain.unsigned).toBe(true);
+    expect(chain.request_object.verifications.map(({ data }) => data)).toEqual([
+      expect.objectContaining({ digest, unsigned: true, verdict: 'accepted', delivery: 'value', claims: expect.objectContaining({ scope: SCOPE, redirect_uri: REDIRECT_URI }) }),
+    ]);
+    expect(chain.request_object.verifications[0]!.data.header).toBeUndefined();
+    expect(chain.tokens.map(({ data }) => data.token_hash)).toContain(tokenHash(tokens.access_token));
   });
 
   it('reported everything it saw: no notice of an event it could not report', () => {

@@ -5,7 +5,7 @@ import Provider from 'oidc-provider';
 import * as client from 'openid-client';
 import { freePort } from '../../../../test/support/ports';
 import { connectJartrail, type JartrailPlugin, type JartrailPluginOptions } from '../../src';
-import { structuredCloneInThisRealm } from './jest-realm';
+import { quietOidcProviderNotices, structuredCloneInThisRealm } from './jest-realm';
 
 export const REDIRECT_URI = 'https://agent.example.com/callback';
 export const CLIENT_ID = 'agent-app';
@@ -39,6 +39,7 @@ async function jwk(key: CryptoKey, kid: string, alg: string, use: 'sig' | 'enc')
  */
 export async function startAuthorizationServer(plugin: Omit<JartrailPluginOptions, 'onNotice'> & { onNotice?: JartrailPluginOptions['onNotice'] }): Promise<TestAuthorizationServer> {
   structuredCloneInThisRealm();
+  quietOidcProviderNotices();
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const clientKeys = await generateKeyPair('PS256', { extractable: true });

@@ -19,3 +19,18 @@ export function structuredCloneInThisRealm(): void {
   };
   globalThis.structuredClone = ((value: unknown, options?: Parameters<typeof structuredClone>[1]) => adopt(native(value, options))) as typeof structuredClone;
 }
+
+/**
+ * oidc-provider prints development notices (the in-memory adapter, the default error page, the runtime) through
+ * console.warn and console.info; the test AS is a development setup on purpose, so those lines are dropped here and
+ * every other line goes through.
+ */
+export function quietOidcProviderNotices(): void {
+  for (const level of ['warn', 'info'] as const) {
+    const original = console[level].bind(console);
+    console[level] = (...args: unknown[]) => {
+      if (typeof args[0] === 'string' && args[0].startsWith('oidc-provider ')) return;
+      original(...args);
+    };
+  }
+}
