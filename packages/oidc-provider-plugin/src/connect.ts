@@ -147,14 +147,17 @@ export async function connectJartrail(provider: Provider, options: JartrailPlugi
     })();
     if (ctx) stateOf(ctx).work.push(running);
   };
+  const listeners: [string, (...args: unknown[]) => void][] = [];
   const listen = <A extends unknown[]>(event: string, listener: (...args: A) => void) => {
-    (provider as unknown as NodeJS.EventEmitter).on(event, (...args: unknown[]) => {
+    const guarded = (...args: unknown[]) => {
       try {
         listener(...(args as A));
       } catch (error) {
         notReported(event, error instanceof Error ? error.message : String(error));
       }
-    });
+    };
+    listeners.push([event, guarded]);
+    (provider as unknown as NodeJS.EventEmitter).on(event, guarded);
   };
 
   // Each request that touched a link waits for it before it answers: the next request (the code's redemption, the
@@ -366,6 +369,10 @@ export async function connectJartrail(provider: Provider, options: JartrailPlugi
       return dispatcher.waiting;
     },
     flush: (timeoutMs) => dispatcher.flush(timeoutMs),
-    close: () => dispatcher.close(),
+    close: async () => {
+      // From here on the AS reports nothing; what the outbox holds waits for the next start.
+      for (const [event, listener] of listeners) (provider as unknown as NodeJS.EventEmitter).off(event, listener);
+      await dispatcher.close();
+    },
   };
 }
