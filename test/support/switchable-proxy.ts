@@ -1,55 +1,58 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { freePort } from './ports';
 
 /**
- * A fixed URL in front of a jartrail that can go away and come back: `down()` closes the listening socket (senders
- * get ECONNREFUSED, as from a stopped service), `up(target)` listens again on the same port and forwards to the
- * target, which may be a new jartrail on the same database. Senders keep one URL across the outage, as they would
- * with a load balancer in front of restarted replicas.
+ * A fixed URL in front of a jartrail that can go away and come back: `down()` drops every connection, open or new
+ * (senders see a reset connection, as from a service that died), `up(target)` forwards again, to the target given,
+ * which may be a new jartrail on the same database. Senders keep one URL across the outage, as they would with a load
+ * balancer in front of restarted replicas. The port stays bound throughout, so no other process can take it while
+ * the service is "down".
  */
 export class SwitchableProxy {
-  private server: Server | undefined;
+  private refusing = false;
   private readonly sockets = new Set<Socket>();
-  /** Requests forwarded so far, by path (without the query). */
-  readonly forwarded: string[] = [];
 
   private constructor(
-    private readonly port: number,
+    private readonly server: Server,
     private target: string,
   ) {}
 
   static async start(target: string): Promise<SwitchableProxy> {
-    const proxy = new SwitchableProxy(await freePort(), target);
-    await proxy.up(target);
+    const server = createServer((request, response) => void proxy.forward(request, response));
+    const proxy = new SwitchableProxy(server, target);
+    server.on('connection', (socket) => proxy.accept(socket));
+    await new Promise<void>((done, failed) => {
+      server.once('error', failed);
+      server.listen(0, '127.0.0.1', () => done());
+    });
     return proxy;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    const address = this.server.address();
+    if (address === null || typeof address === 'string') throw new Error('the proxy is not listening');
+    return `http://127.0.0.1:${address.port}`;
   }
 
-  async up(target: string = this.target): Promise<void> {
+  private accept(socket: Socket): void {
+    if (this.refusing) {
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+  }
+
+  up(target: string = this.target): Promise<void> {
     this.target = target;
-    if (this.server) return;
-    const server = createServer((request, response) => void this.forward(request, response));
-    server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
-    await new Promise<void>((done, failed) => {
-      server.once('error', failed);
-      server.listen(this.port, '127.0.0.1', () => done());
-    });
-    this.server = server;
+    this.refusing = false;
+    return Promise.resolve();
   }
 
-  async down(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
+  down(): Promise<void> {
+    this.refusing = true;
     for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((done) => server.close(() => done()));
+    return Promise.resolve();
   }
 
   private async forward(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -61,9 +64,9 @@ export class SwitchableProxy {
       headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
     try {
+      if (this.refusing) throw new Error('down');
       const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined;
       const answer = await fetch(new URL(request.url ?? '/', this.target), { method: request.method, headers, body });
-      this.forwarded.push(new URL(request.url ?? '/', this.target).pathname);
       const text = Buffer.from(await answer.arrayBuffer());
       response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/octet-stream' });
       response.end(text);
@@ -74,6 +77,8 @@ export class SwitchableProxy {
   }
 
   async close(): Promise<void> {
-    await this.down();
+    this.refusing = true;
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((done) => this.server.close(() => done()));
   }
 }
