@@ -152,8 +152,8 @@ describe('the oidc-provider plugin: real flows from openid-client through oidc-p
     expect(evaluated.findings).toEqual(expect.arrayContaining([expect.objectContaining({ rule: 'request_uri_replay', severity: 'low' })]));
   });
 
-  it('an encrypted request object pushed: the chain is keyed by the JWE as received and found by the inner JWS digest too', async () => {
-    const { parameters, checks } = await authorizationParameters();
+  /** A request object signed by the client (PS256), then encrypted to the AS's key (RSA-OAEP-256, A256GCM). */
+  const encryptedRequestObject = async (parameters: Record<string, string>) => {
     const jws = await new SignJWT({ ...parameters, client_id: CLIENT_ID, response_type: 'code', jti: randomUUID() })
       .setProtectedHeader({ alg: 'PS256', kid: as.clientKey.kid, typ: 'oauth-authz-req+jwt' })
       .setIssuer(CLIENT_ID)
@@ -165,6 +165,25 @@ describe('the oidc-provider plugin: real flows from openid-client through oidc-p
     const jwe = await new CompactEncrypt(new TextEncoder().encode(jws))
       .setProtectedHeader({ alg: 'RSA-OAEP-256', enc: 'A256GCM', kid: as.encryptionKey.kid, cty: 'JWT' })
       .encrypt(as.encryptionKey.publicKey);
+    return { jws, jwe };
+  };
+
+  it('an encrypted request object by value: keyed by the JWE as received, with the digest of the JWS the AS decrypted', async () => {
+    const { parameters, checks } = await authorizationParameters();
+    const { jws, jwe } = await encryptedRequestObject(parameters);
+    const tokens = await redeem(client.buildAuthorizationUrl(as.config, { request: jwe }), checks);
+
+    const chain = await chainOf(digestOf(jwe));
+    expect(chain.aliases).toEqual([digestOf(jws)]);
+    expect(chain.request_object.verifications.map(({ data }) => data)).toEqual([
+      expect.objectContaining({ verdict: 'accepted', delivery: 'value', inner_digest: digestOf(jws), encryption: expect.objectContaining({ enc: 'A256GCM' }), header: expect.objectContaining({ alg: 'PS256' }) }),
+    ]);
+    expect(chain.tokens.map(({ data }) => [data.token_hash, data.digest])).toEqual(expect.arrayContaining([[tokenHash(tokens.access_token), digestOf(jwe)]]));
+  });
+
+  it('an encrypted request object pushed: the chain is keyed by the JWE as received and found by the inner JWS digest too', async () => {
+    const { parameters, checks } = await authorizationParameters();
+    const { jws, jwe } = await encryptedRequestObject(parameters);
     const start = await client.buildAuthorizationUrlWithPAR(as.config, { request: jwe });
     const tokens = await redeem(start, checks);
 
