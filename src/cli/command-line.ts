@@ -151,7 +151,7 @@ export function parseLine(argv: readonly string[], io: CliIo): ParsedLine {
       .exitOverride((error) => {
         throw error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? error : new LineError(error.message.replace(/^error: /, ''), path);
       });
-  configure(program, '').helpCommand(false).version(packageVersion(), '-V, --version', 'the version of jartrail');
+  configure(program, '').helpCommand(false).helpOption('-h, --help', 'this help').version(packageVersion(), '-V, --version', 'the version of jartrail');
   program.helpInformation = () => overview();
 
   const groups = new Map<string, Command>();

@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import type { components } from '../../client/jartrail-client';
-import { EVENT_TYPE_NAMES } from '../../evidence/event-types';
-import { createExportRequest, exportScope } from '../../exports/dto/export.dto';
+import { EXPORT_FORMATS } from '../../exports/export-formats';
 import { RULES, SEVERITIES } from '../../findings/rule';
 import { type CommandInput, type CommandSpec, UsageError, wholeNumber } from '../command-spec';
 import { type ExportRequest, runExport } from '../export.command';
@@ -11,12 +10,11 @@ const SECTION = 'Exports (compliance reports), with an API key holding audit:exp
 const EXPORT = { key: 'admin', scope: 'audit:export' } as const;
 
 /**
- * The formats the service takes, read from its request schema (the one docs/openapi.json and src/client/api-types.ts
- * are generated from), so that a format the service adds is offered here with no second list to keep. The type
- * annotation fails to compile if the schema and the generated API types ever disagree.
+ * The formats the service takes: its own list, from which its request schema, docs/openapi.json and
+ * src/client/api-types.ts are made, so that a format the service adds is offered here with no second list to keep.
+ * The annotation fails to compile if that list and the generated API types ever disagree.
  */
-const FORMATS: readonly components['schemas']['CreateExportRequest']['format'][] = createExportRequest.shape.format.options;
-const VERDICTS = exportScope.shape.independent_verdict.unwrap().options;
+const FORMATS: readonly components['schemas']['CreateExportRequest']['format'][] = EXPORT_FORMATS;
 
 /** Each scope option and the member of the request's scope it sets. */
 const SCOPE_OPTIONS = [
@@ -31,10 +29,10 @@ const SCOPE_OPTIONS = [
   ['tool', 'TOOL', 'tool', 'records of chains in which this tool was called'],
   ['finding', 'RULE', 'finding_rule', 'records of chains with a finding of this rule'],
   ['severity', 'SEVERITY', 'finding_severity', 'records of chains with a finding of this severity'],
-  ['verdict', 'VERDICT', 'independent_verdict', "records of chains that jartrail's own verification judged so"],
+  ['verdict', 'VERDICT', 'independent_verdict', "records of chains that jartrail's own verification judged so (verified, rejected, ...)"],
 ] as const;
 
-const CHOICES: Partial<Record<(typeof SCOPE_OPTIONS)[number][0], readonly string[]>> = { finding: RULES, severity: SEVERITIES, verdict: VERDICTS };
+const CHOICES: Partial<Record<(typeof SCOPE_OPTIONS)[number][0], readonly string[]>> = { finding: RULES, severity: SEVERITIES };
 const NUMBERS = new Set(['from-seq', 'to-seq']);
 
 /** The option that sets each member of the request, to name it in an error. */
@@ -48,9 +46,11 @@ const OPTION_OF: Readonly<Record<string, string>> = {
 
 /**
  * The request as the service will read it, checked with the service's own schema before anything is sent: a bad
- * time or an empty range is a usage error naming the option, not a round trip.
+ * time, type or verdict, or an empty range, is a usage error naming the option, not a round trip. The schema (and the
+ * event types it names) is loaded here only, so that other commands do not pay for it at start.
  */
-function exportRequestOf(input: CommandInput): ExportRequest {
+async function exportRequestOf(input: CommandInput): Promise<ExportRequest> {
+  const { createExportRequest } = await import('../../exports/dto/export.dto.js');
   const scope: Record<string, unknown> = {};
   for (const [option, , member] of SCOPE_OPTIONS) {
     const value = NUMBERS.has(option) ? input.parsed<number>(option) : input.string(option);
@@ -62,8 +62,10 @@ function exportRequestOf(input: CommandInput): ExportRequest {
   const checked = createExportRequest.safeParse({ format: input.required('format'), scope, proofs: input.switch('proofs') });
   if (!checked.success) {
     const issue = checked.error.issues[0]!;
-    const path = issue.path.join('.');
-    throw new UsageError(`${OPTION_OF[path] ?? path}: ${issue.message}`);
+    const path = issue.path.map(String);
+    // scope.types.1 is --type: the option of the member, whatever the index.
+    const option = OPTION_OF[path.join('.')] ?? OPTION_OF[path.slice(0, 2).join('.')] ?? path.join('.');
+    throw new UsageError(`${option}: ${issue.message}`);
   }
   return checked.data as ExportRequest;
 }
@@ -82,7 +84,7 @@ export const EXPORT_COMMANDS: readonly CommandSpec[] = [
         ...(CHOICES[option] && { choices: CHOICES[option] }),
         ...(NUMBERS.has(option) && { parse: wholeNumber(0) }),
       })),
-      { flags: '--type <TYPE...>', description: 'records of this event type (repeat for several)', choices: EVENT_TYPE_NAMES },
+      { flags: '--type <TYPE...>', description: 'records of this event type, e.g. consent.decision (repeat for several)' },
       { flags: '--verdict-mismatch', description: 'records of chains where the AS and independent verification disagree' },
       { flags: '--proofs', description: "each record carries its inclusion proof in the checkpoint's tree, checked too" },
       { flags: '--jwks <URL|FILE>', description: "the ledger's public keys you pinned; default: the service's /.well-known/jwks.json" },
@@ -101,8 +103,8 @@ export const EXPORT_COMMANDS: readonly CommandSpec[] = [
       '  jartrail export --client agent-app --from 2026-07-01T00:00:00Z --to 2026-10-01T00:00:00Z \\',
       '    --format csv -o q3.csv --jwks jwks.json',
     ].join('\n'),
-    run: (input, io) => {
-      const request = exportRequestOf(input);
+    run: async (input, io) => {
+      const request = await exportRequestOf(input);
       const { url, api } = service(input, io);
       return runExport({ url, api, request, output: resolve(input.required('output')), jwks: input.string('jwks'), pollMs: 500 }, io);
     },
