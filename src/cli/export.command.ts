@@ -7,6 +7,7 @@ import type { PublicJwks } from '../ledger/verification/documents';
 import { CliFailure, type CliIo, EXIT, type ExitCode, reportRefusal } from './cli-io';
 import { Progress } from './progress';
 import { readJsonFile, type ServiceUrl } from './service';
+import { ServiceUnreachableError } from './service-client';
 import { asJwks, printReport } from './verify.command';
 
 export type ExportRequest = components['schemas']['CreateExportRequest'];
@@ -43,6 +44,33 @@ class JobGone extends Error {}
 
 /** The user pressed Ctrl-C (or the process got SIGTERM). */
 class Interrupted extends Error {}
+
+/** A failure that may pass: the service unavailable (502, 503, 504, 429), unreachable, or a connection cut. */
+class Transient extends Error {}
+
+const TRANSIENT_STATUSES = new Set([429, 502, 503, 504]);
+/** Tries of one step before giving up (the waits double from 1 s: about a minute in all). */
+const MAX_TRIES = 7;
+
+/**
+ * Runs one step again while it fails for a reason that may pass, waiting longer each time; after MAX_TRIES it gives
+ * up with what to do (run again: the state is kept). Anything else fails at once.
+ */
+async function patiently<T>(what: string, io: CliIo, signal: AbortSignal, step: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await step();
+    } catch (error) {
+      if (signal.aborted) throw error;
+      const transient = error instanceof Transient || error instanceof ServiceUnreachableError;
+      if (!transient) throw error;
+      if (tries >= MAX_TRIES) throw new CliFailure(`${what}: ${(error as Error).message}; gave up after ${tries} tries: run the same command again to resume`);
+      const waitMs = 1000 * 2 ** (tries - 1);
+      io.err(`jartrail: ${what}: ${(error as Error).message}; trying again in ${waitMs / 1000} s\n`);
+      await sleep(waitMs, undefined, { signal });
+    }
+  }
+}
 
 const statePathOf = (output: string) => `${output}.part.json`;
 const partPathOf = (output: string) => `${output}.part`;
@@ -94,8 +122,16 @@ export async function runExport(order: ExportOrder, io: CliIo): Promise<ExitCode
   const abort = new AbortController();
   const stopListening = io.onInterrupt(() => abort.abort(new Interrupted()));
   const progress = new Progress(io);
+  // Whatever else goes to stderr starts on a line of its own, not after a bar drawn in place.
+  const said: CliIo = {
+    ...io,
+    err: (text) => {
+      progress.done();
+      io.err(text);
+    },
+  };
   try {
-    return await exportAndVerify(order, io, abort.signal, progress);
+    return await exportAndVerify(order, said, abort.signal, progress);
   } catch (error) {
     if (abort.signal.aborted) {
       progress.done();
@@ -149,8 +185,13 @@ async function exportAndVerify(order: ExportOrder, io: CliIo, signal: AbortSigna
     }
   }
 
-  await download(order, job, io, signal, progress);
-  const manifestAnswer = await order.api.GET('/v1/exports/{id}/manifest', { params: { path: { id: job.id } }, signal });
+  const downloaded = job;
+  await patiently(`downloading export ${job.id}`, io, signal, () => download(order, downloaded, io, signal, progress));
+  const manifestAnswer = await patiently(`fetching the manifest of export ${job.id}`, io, signal, async () => {
+    const answer = await order.api.GET('/v1/exports/{id}/manifest', { params: { path: { id: downloaded.id } }, signal });
+    if (TRANSIENT_STATUSES.has(answer.response.status)) throw new Transient(`the service answered ${answer.response.status}`);
+    return answer;
+  });
   if (!manifestAnswer.data) refused(manifestAnswer, io, 'the manifest could not be fetched');
   const manifest = manifestAnswer.data as unknown as ManifestDocument;
   const jwks = await pinnedJwks(order, io, signal);
@@ -177,7 +218,11 @@ async function exportAndVerify(order: ExportOrder, io: CliIo, signal: AbortSigna
 /** Polls the job until it is completed, showing its progress; JobGone when it will never be. */
 async function completed(order: ExportOrder, id: string, io: CliIo, signal: AbortSignal, progress: Progress): Promise<ExportJob> {
   for (;;) {
-    const answer = await order.api.GET('/v1/exports/{id}', { params: { path: { id } }, signal });
+    const answer = await patiently(`following export ${id}`, io, signal, async () => {
+      const polled = await order.api.GET('/v1/exports/{id}', { params: { path: { id } }, signal });
+      if (TRANSIENT_STATUSES.has(polled.response.status)) throw new Transient(`the service answered ${polled.response.status}`);
+      return polled;
+    });
     if (answer.response.status === 404) throw new JobGone(`export ${id} no longer exists`);
     if (!answer.data) refused(answer, io, `export ${id} could not be read`);
     const job = answer.data;
@@ -217,6 +262,7 @@ async function download(order: ExportOrder, job: ExportJob, io: CliIo, signal: A
     signal,
   });
   const { response } = answer;
+  if (TRANSIENT_STATUSES.has(response.status)) throw new Transient(`the service answered ${response.status}`);
   if (response.status !== 200 && response.status !== 206) refused(answer, io, `export ${job.id} could not be downloaded`);
   // The file of a job never changes; an entity tag that is not its SHA-256 means this is not the file the job made.
   const etag = response.headers.get('etag');
@@ -230,16 +276,22 @@ async function download(order: ExportOrder, job: ExportJob, io: CliIo, signal: A
   const file = await open(partPath, have === 0 ? 'w' : 'a');
   try {
     progress.show('downloading', have, total, 'bytes', null);
-    for await (const chunk of answer.data as unknown as AsyncIterable<Uint8Array>) {
-      await file.write(chunk);
-      have += chunk.length;
-      progress.show('downloading', have, total, 'bytes', null);
+    try {
+      for await (const chunk of answer.data as unknown as AsyncIterable<Uint8Array>) {
+        await file.write(chunk);
+        have += chunk.length;
+        progress.show('downloading', have, total, 'bytes', null);
+      }
+    } catch (error) {
+      // What arrived is in the part; the next try asks for the rest.
+      if (signal.aborted) throw error;
+      throw new Transient(`the connection broke after ${have} of ${total} bytes (${(error as Error).message})`);
     }
   } finally {
     await file.close();
   }
   progress.done();
-  if (have !== total) throw new CliFailure(`the download ended at ${have} of ${total} bytes; run the same command again to resume`);
+  if (have !== total) throw new Transient(`the download ended after ${have} of ${total} bytes`);
 }
 
 /** --jwks as a file or a URL; without it, the service's /.well-known/jwks.json, and a note of what that proves. */

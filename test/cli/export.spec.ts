@@ -12,11 +12,17 @@ import { aConsent, aToken, aToolCall, aVerification, randomDigest, registerSende
 import { REPOSITORY_ROOT, runCli, spawnCli } from '../support/process';
 
 /** What the proxy does to a download's body: pass it, send only its first bytes and then hold, or change one byte. */
-type Mode = { readonly kind: 'pass' } | { readonly kind: 'stall'; readonly after: number } | { readonly kind: 'tamper'; readonly at: number };
+type Mode =
+  | { readonly kind: 'pass' }
+  | { readonly kind: 'stall'; readonly after: number }
+  | { readonly kind: 'cut'; readonly after: number }
+  | { readonly kind: 'tamper'; readonly at: number };
 
 interface Proxy {
   readonly url: string;
   mode: Mode;
+  /** How many of the next polls of a job (GET /v1/exports/ID) get a 503, as from a service that is briefly down. */
+  unavailable: number;
   /** Each download request that went through, with its Range header. */
   readonly downloads: { path: string; range: string | undefined }[];
   close(): Promise<void>;
@@ -31,6 +37,7 @@ async function startProxy(target: string): Promise<Proxy> {
   const proxy: Proxy = {
     url: '',
     mode: { kind: 'pass' },
+    unavailable: 0,
     downloads: [],
     close: async () => {
       for (const response of held) response.destroy();
@@ -45,6 +52,11 @@ async function startProxy(target: string): Promise<Proxy> {
       const headers = new Headers();
       for (const [name, value] of Object.entries(request.headers)) if (typeof value === 'string' && !['host', 'connection', 'content-length'].includes(name)) headers.set(name, value);
       const body = Buffer.concat(parts);
+      if (request.method === 'GET' && /^\/v1\/exports\/[0-9a-f-]{36}$/.test(request.url!) && proxy.unavailable > 0) {
+        proxy.unavailable--;
+        response.writeHead(503, { 'content-type': 'application/problem+json' });
+        return void response.end(JSON.stringify({ type: 'urn:jartrail:problem:unavailable', status: 503 }));
+      }
       const upstream = await fetch(`${target}${request.url}`, { method: request.method, headers, body: body.length > 0 ? body : undefined });
       const bytes = Buffer.from(await upstream.arrayBuffer());
       const answerHeaders: Record<string, string> = {};
@@ -60,6 +72,12 @@ async function startProxy(target: string): Promise<Proxy> {
       if (mode.kind === 'stall') {
         response.write(bytes.subarray(0, mode.after));
         held.push(response);
+        return;
+      }
+      if (mode.kind === 'cut') {
+        // The connection drops after these bytes, once; the next request passes.
+        proxy.mode = { kind: 'pass' };
+        response.write(bytes.subarray(0, mode.after), () => response.destroy());
         return;
       }
       if (mode.kind === 'tamper') bytes[mode.at] = bytes[mode.at]! ^ 0x20;
@@ -123,6 +141,7 @@ describe('jartrail export', () => {
   });
   beforeEach(() => {
     proxy.mode = { kind: 'pass' };
+    proxy.unavailable = 0;
     proxy.downloads.length = 0;
   });
 
@@ -206,6 +225,19 @@ describe('jartrail export', () => {
     expect(delivered.at(-1)!.detail).toMatchObject({ range: `${cut}-${size - 1}`, bytes: size - cut });
     expect(JSON.parse(second.stdout)).toMatchObject({ ok: true });
     expect(existsSync(`${output}.part`) || existsSync(`${output}.part.json`)).toBe(false);
+  });
+
+  it('rides out a service briefly unavailable and a connection cut mid-download, fetching only the rest', async () => {
+    const output = join(dir, 'cut.csv');
+    const cut = 2000;
+    proxy.unavailable = 2;
+    proxy.mode = { kind: 'cut', after: cut };
+    const run = await runCli(exportArgs(output), { env: env() });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/jartrail: following export [0-9a-f-]{36}: the service answered 503; trying again in 1 s\n.*trying again in 2 s/s);
+    expect(run.stderr).toMatch(new RegExp(`jartrail: downloading export [0-9a-f-]{36}: the connection broke after ${cut} of \\d+ bytes .*; trying again in 1 s`));
+    expect(proxy.downloads.map(({ range }) => range)).toEqual([undefined, `bytes=${cut}-`]);
+    expect(JSON.parse(run.stdout)).toMatchObject({ ok: true });
   });
 
   it('refuses a download altered on the way: the file is not written, and the next run downloads it again', async () => {
