@@ -1,4 +1,6 @@
-import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JartrailClient, components } from '../client/jartrail-client';
 import { canonicalJson } from '../common/canonical-json';
@@ -151,6 +153,13 @@ export async function runExport(order: ExportOrder, io: CliIo): Promise<ExitCode
 async function exportAndVerify(order: ExportOrder, io: CliIo, signal: AbortSignal, progress: Progress): Promise<ExitCode> {
   const statePath = statePathOf(order.output);
   const partPath = partPathOf(order.output);
+  // Checked before a job is created for nothing: FILE.part.json and FILE.part go beside FILE.
+  const folder = dirname(order.output);
+  try {
+    await access(folder, constants.W_OK);
+  } catch (error) {
+    throw new CliFailure(`cannot write into ${folder}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
   let state = await readState(statePath);
   if (state && (state.service !== order.url || canonicalJson(state.request) !== canonicalJson(order.request))) {
     io.err(`jartrail: ${statePath} is of another export (another scope, format or service); starting a new one\n`);
@@ -277,7 +286,8 @@ async function download(order: ExportOrder, job: ExportJob, io: CliIo, signal: A
   try {
     progress.show('downloading', have, total, 'bytes', null);
     try {
-      for await (const chunk of answer.data as unknown as AsyncIterable<Uint8Array>) {
+      // An empty file (an export of no records) has no body at all.
+      for await (const chunk of (answer.data ?? []) as unknown as AsyncIterable<Uint8Array>) {
         await file.write(chunk);
         have += chunk.length;
         progress.show('downloading', have, total, 'bytes', null);

@@ -271,7 +271,18 @@ describe('jartrail export', () => {
     expect(existsSync(output)).toBe(false);
   });
 
+  it('exports a scope with no records as an empty file, verified', async () => {
+    const output = join(dir, 'nothing.ndjson');
+    const run = await runCli(['export', '--client', 'nobody-at-all', '--format', 'ndjson', '-o', output, '--jwks', jwksFile], { env: env() });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, checks: expect.arrayContaining([expect.objectContaining({ subject: 'records', ok: true })]) });
+    expect(await readFile(output, 'utf8')).toBe('');
+  });
+
   it('refuses a bad command line with a short hint, and a refused request with the problem', async () => {
+    const nowhere = await runCli(exportArgs(join(dir, 'no', 'such', 'folder.csv')), { env: env() });
+    expect(nowhere).toMatchObject({ code: 1, stderr: `jartrail: cannot write into ${join(dir, 'no', 'such')}: ENOENT\n` });
+
     const noOutput = await runCli(['export', '--format', 'csv'], { env: env() });
     expect(noOutput).toMatchObject({ code: 2, stdout: '', stderr: "jartrail: required option '-o, --output <FILE>' not specified\nRun 'jartrail export --help' for its usage.\n" });
 
