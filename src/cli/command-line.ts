@@ -151,6 +151,9 @@ export function parseLine(argv: readonly string[], io: CliIo): ParsedLine {
       .exitOverride((error) => {
         throw error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? error : new LineError(error.message.replace(/^error: /, ''), path);
       });
+  // A group's help lists its commands as the overview writes them (`show ID [options]`), not as commander would.
+  const terms = new Map<Command, string>();
+  program.configureHelp({ subcommandTerm: (command) => terms.get(command) ?? command.name() });
   configure(program, '').helpCommand(false).helpOption('-h, --help', 'this help').version(packageVersion(), '-V, --version', 'the version of jartrail');
   program.helpInformation = () => overview();
 
@@ -158,7 +161,9 @@ export function parseLine(argv: readonly string[], io: CliIo): ParsedLine {
   const groupOf = (word: string): Command => {
     const known = groups.get(word);
     if (known) return known;
-    const group = configure(program.command(word), word).description(GROUPS[word] ?? '');
+    const group = configure(program.command(word), word)
+      .description(GROUPS[word] ?? '')
+      .usage('<command> [options]');
     // A group alone, or with a word it does not know: say which commands it has, briefly.
     group.argument('[command]').action((unknown: string | undefined) => {
       const names = group.commands.map((command) => command.name()).join(', ');
@@ -174,6 +179,7 @@ export function parseLine(argv: readonly string[], io: CliIo): ParsedLine {
     const command = configure(parent.command(spec.words.at(-1)!), path)
       .description(spec.summary)
       .usage(synopsis(spec).split(' ').slice(1 + spec.words.length).join(' '));
+    terms.set(command, synopsis(spec).split(' ').slice(spec.words.length).join(' '));
     for (const operand of spec.operands ?? []) {
       const name = `${operand.name}${operand.variadic ? '...' : ''}`;
       command.addArgument(new Argument(operand.optional ? `[${name}]` : `<${name}>`, operand.description));
