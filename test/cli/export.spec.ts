@@ -271,6 +271,29 @@ describe('jartrail export', () => {
     expect(existsSync(output)).toBe(false);
   });
 
+  it('sets aside a state file of another request, and replaces a job that no longer exists', async () => {
+    const output = join(dir, 'stale.csv');
+    const request = { format: 'csv', scope: { client_id: client }, proofs: false };
+    const state = (exportId: string, scope: object) =>
+      writeFile(`${output}.part.json`, JSON.stringify({ kind: 'jartrail-export-download', service: proxy.url, request: { ...request, scope }, export_id: exportId, created_at: new Date().toISOString() }));
+    await writeFile(`${output}.part`, 'bytes of some other export');
+
+    await state(randomUUID(), { client_id: 'another-client' });
+    const other = await runCli(exportArgs(output), { env: env() });
+    expect(other.code).toBe(0);
+    expect(other.stderr).toContain(`${output}.part.json is of another export (another scope, format or service); starting a new one`);
+    expect(proxy.downloads.map(({ range }) => range)).toEqual([undefined]);
+
+    const gone = randomUUID();
+    await state(gone, { client_id: client });
+    await writeFile(`${output}.part`, 'bytes of the export that is gone');
+    const replaced = await runCli(exportArgs(output), { env: env() });
+    expect(replaced.code).toBe(0);
+    expect(replaced.stderr).toContain(`export ${gone} no longer exists; starting a new export`);
+    expect(proxy.downloads.map(({ range }) => range)).toEqual([undefined, undefined]);
+    expect(JSON.parse(replaced.stdout)).toMatchObject({ ok: true });
+  });
+
   it('exports a scope with no records as an empty file, verified', async () => {
     const output = join(dir, 'nothing.ndjson');
     const run = await runCli(['export', '--client', 'nobody-at-all', '--format', 'ndjson', '-o', output, '--jwks', jwksFile], { env: env() });
