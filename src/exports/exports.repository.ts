@@ -4,7 +4,8 @@ import type { Pool, PoolClient } from 'pg';
 import QueryStream from 'pg-query-stream';
 import type { DataSource } from 'typeorm';
 import type { ExportScope, ExportStatus } from './dto/export.dto';
-import type { ExportFormat, ExportRecord } from './export-formats';
+import type { RecordKind } from '../ledger/ledger-leaf';
+import { type ExportFormat, type ExportRecord, PURGED_FIELDS } from './export-formats';
 
 export interface ExportJob {
   readonly id: string;
@@ -87,15 +88,22 @@ const exactTime = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YY
 
 interface RecordRow {
   ledger_seq: string;
+  kind: RecordKind;
   record_seq: string;
   event_id: string;
-  source: string;
+  source: string | null;
   type: string;
   emitted_at: string;
-  occurred_at: string;
+  occurred_at: string | null;
   recorded_at: string;
-  chain_digests: string[];
+  chain_digests: (string | null)[];
+  conflicts_with: string | null;
   data: Record<string, unknown> | null;
+  purge_id: string | null;
+  purge_policy: string | null;
+  purged_at: string | null;
+  purge_from: string | null;
+  purge_to: string | null;
 }
 
 /** The records of a scope, cut at a checkpoint (ledger seqs below its tree size), in ledger order. */
@@ -104,13 +112,45 @@ export interface RecordSelection {
   readonly treeSize: number;
 }
 
+/** Scope members that narrow by something else than the seq range. */
+const NARROWING: readonly (keyof ExportScope)[] = [
+  'from',
+  'to',
+  'source',
+  'types',
+  'client_id',
+  'issuer',
+  'subject',
+  'tool',
+  'independent_verdict',
+  'verdict_mismatch',
+  'finding_rule',
+  'finding_severity',
+];
+
 /**
- * The SQL of a selection. Chain filters (client, issuer, subject, tool, verdicts, findings) keep a record when a
- * chain it is a member of matches: "every record of client X's authorizations", not only the records that name X.
+ * An unfiltered scope (nothing but a seq range) exports every ledger record of the range, whatever its kind (events,
+ * kept conflicts, triage): that is what lets its manifest state that the range is complete (docs/exports.md).
+ */
+export function isUnfiltered(scope: ExportScope): boolean {
+  return NARROWING.every((member) => scope[member] === undefined);
+}
+
+/** The seq range `[from, to)` of a selection: the scope's, cut at the checkpoint. */
+export function seqRangeOf(selection: RecordSelection): { from: number; to: number } {
+  const from = selection.scope.from_seq ?? 0;
+  return { from, to: Math.max(from, Math.min(selection.treeSize, selection.scope.to_seq ?? Number.MAX_SAFE_INTEGER)) };
+}
+
+/**
+ * The SQL of a filtered selection (events only). Chain filters (client, issuer, subject, tool, verdicts, findings)
+ * keep a record when a chain it is a member of matches: "every record of client X's authorizations", not only the
+ * records that name X.
  */
 function selectionSql(selection: RecordSelection): { where: string; values: unknown[] } {
   const { scope } = selection;
-  const values: unknown[] = [scope.from_seq ?? 0, Math.min(selection.treeSize, scope.to_seq ?? Number.MAX_SAFE_INTEGER)];
+  const range = seqRangeOf(selection);
+  const values: unknown[] = [range.from, range.to];
   const where = [`l."record_kind" = 'event'`, `l."seq" >= $1`, `l."seq" < $2`];
   const param = (value: unknown) => {
     values.push(value);
@@ -145,6 +185,112 @@ function selectionSql(selection: RecordSelection): { where: string; values: unkn
 }
 
 const FROM = `"ledger_entries" l JOIN "events" e ON e."seq" = l."record_seq" JOIN "sources" s ON s."id" = e."source_id"`;
+
+/**
+ * The purge that blanked a record's payload, read only for a record without one (a one-time filter in the plan): the
+ * purges' ranges follow each other without overlap, so at most one covers a seq.
+ */
+const PURGE_LATERAL = (payload: string) => `LEFT JOIN LATERAL (
+    SELECT p."id" AS purge_id, p."policy" AS purge_policy, ${exactTime('p."purged_at"')} AS purged_at, p."from_ledger_seq" AS purge_from, p."to_ledger_seq" AS purge_to
+    FROM "ledger_purges" p WHERE ${payload} IS NULL AND p."from_ledger_seq" <= l."seq" AND p."to_ledger_seq" >= l."seq" ORDER BY p."to_ledger_seq" LIMIT 1
+  ) pg ON true`;
+
+const PURGE_COLUMNS = `pg.purge_id, pg.purge_policy, pg.purged_at, pg.purge_from, pg.purge_to`;
+
+/** The events of a filtered selection, in ledger order. */
+const FILTERED_RECORDS = (where: string) => `SELECT l."seq" AS ledger_seq, 'event' AS kind, l."record_seq", e."event_id", s."name" AS source, e."type",
+     ${exactTime('e."emitted_at"')} AS emitted_at, ${exactTime('e."occurred_at"')} AS occurred_at, ${exactTime('e."recorded_at"')} AS recorded_at,
+     ARRAY(SELECT m."chain_digest" FROM "chain_members" m WHERE m."event_seq" = e."seq" ORDER BY m."chain_digest") AS chain_digests,
+     NULL::bigint AS conflicts_with, e."data", ${PURGE_COLUMNS}
+   FROM ${FROM} ${PURGE_LATERAL('e."data"')} WHERE ${where} ORDER BY l."seq"`;
+
+/**
+ * Every ledger record of a seq range, in ledger order: events, the conflicting bodies kept against them (in the chains
+ * of the record they contradict) and reviewers' triage (in the chain of its finding). Outer joins by kind, which
+ * PostgreSQL runs as hash or merge joins over the range rather than a lookup per row.
+ */
+const ALL_RECORDS = `SELECT l."seq" AS ledger_seq, l."record_kind" AS kind, l."record_seq",
+     coalesce(e."event_id", x."event_id", t."event_id") AS event_id, s."name" AS source,
+     CASE l."record_kind" WHEN 'triage' THEN 'finding.triage' ELSE coalesce(e."type", x."type") END AS type,
+     ${exactTime('coalesce(e."emitted_at", x."emitted_at", t."recorded_at")')} AS emitted_at, ${exactTime('e."occurred_at"')} AS occurred_at,
+     ${exactTime('coalesce(e."recorded_at", x."recorded_at", t."recorded_at")')} AS recorded_at,
+     CASE l."record_kind"
+       WHEN 'event' THEN ARRAY(SELECT m."chain_digest" FROM "chain_members" m WHERE m."event_seq" = e."seq" ORDER BY m."chain_digest")
+       WHEN 'conflict' THEN ARRAY(SELECT m."chain_digest" FROM "chain_members" m WHERE m."event_seq" = x."original_seq" ORDER BY m."chain_digest")
+       ELSE ARRAY[t."data" ->> 'chain_digest']
+     END AS chain_digests,
+     (SELECT o."seq" FROM "ledger_entries" o WHERE x."original_seq" IS NOT NULL AND o."record_kind" = 'event' AND o."record_seq" = x."original_seq") AS conflicts_with,
+     coalesce(e."data", x."data", t."data") AS data, ${PURGE_COLUMNS}
+   FROM "ledger_entries" l
+     LEFT JOIN "events" e ON l."record_kind" = 'event' AND e."seq" = l."record_seq"
+     LEFT JOIN "event_conflicts" x ON l."record_kind" = 'conflict' AND x."seq" = l."record_seq"
+     LEFT JOIN "finding_triage" t ON l."record_kind" = 'triage' AND t."seq" = l."record_seq"
+     LEFT JOIN "sources" s ON s."id" = coalesce(e."source_id", x."source_id")
+     ${PURGE_LATERAL('coalesce(e."data", x."data", t."data")')}
+   WHERE l."seq" >= $1 AND l."seq" < $2 ORDER BY l."seq"`;
+
+function toExportRecord(row: RecordRow): ExportRecord {
+  return {
+    ledgerSeq: Number(row.ledger_seq),
+    kind: row.kind,
+    recordSeq: String(row.record_seq),
+    eventId: row.event_id,
+    source: row.source,
+    type: row.type,
+    emittedAt: row.emitted_at,
+    occurredAt: row.occurred_at,
+    recordedAt: row.recorded_at,
+    chainDigests: row.chain_digests.filter((digest): digest is string => digest !== null),
+    conflictsWith: row.conflicts_with === null ? null : Number(row.conflicts_with),
+    data: row.data,
+    purge:
+      row.purge_id === null
+        ? null
+        : { purge_id: String(row.purge_id), policy: row.purge_policy!, purged_at: row.purged_at!, from_ledger_seq: Number(row.purge_from), to_ledger_seq: Number(row.purge_to), fields: [...PURGED_FIELDS] },
+  };
+}
+
+/** The chains of the selected records (never an inner-digest alias), ordered by digest. */
+const CHAINS_OF = (where: string) => `SELECT d.chain_digest, count(*) OVER () AS total FROM (
+     SELECT DISTINCT m."chain_digest" FROM ${FROM} JOIN "chain_members" m ON m."event_seq" = e."seq"
+     WHERE ${where} AND NOT EXISTS (SELECT 1 FROM "digest_aliases" a WHERE a."alias" = m."chain_digest")
+   ) d ORDER BY d.chain_digest`;
+
+/** One row of an aggregate: a label (attacker text for sources and clients) and counts. */
+export interface CountRow {
+  readonly label: string;
+  readonly count: number;
+}
+
+/** What the PDF report shows, aggregated in SQL over the selection. */
+export interface ReportAggregates {
+  readonly records: number;
+  readonly chains: number;
+  readonly firstOccurredAt: string | null;
+  readonly lastOccurredAt: string | null;
+  readonly bySource: readonly CountRow[];
+  readonly byType: readonly CountRow[];
+  /** Chains by client (the chain's client_id facet). */
+  readonly byClient: readonly CountRow[];
+  /** Verdicts: the AS's, jartrail's own, consent decisions and tool-call outcomes, as `what: value`. */
+  readonly verdicts: readonly CountRow[];
+  readonly perDay: readonly CountRow[];
+  readonly findings: readonly { rule: string; severity: string; open: number; resolved: number }[];
+  readonly highSeverityChains: number;
+  readonly purgedPayloads: number;
+}
+
+/** A chain with a high or critical finding, for the report's detail section. */
+export interface ReportChain {
+  readonly digest: string;
+  readonly createdAt: string;
+  readonly facets: Readonly<Record<string, readonly string[]>>;
+  readonly records: number;
+  readonly findings: readonly { rule: string; severity: string; status: string; summary: string; first_seen_at: string }[];
+}
+
+/** Rows of a top-N list past which the report says "and N more". */
+export const REPORT_TOP = 15;
 
 /**
  * Statements that change rows and read them back are written `WITH changed AS (UPDATE ... RETURNING ...) SELECT`:
@@ -294,51 +440,20 @@ export class ExportsRepository {
   }
 
   /**
-   * Reads a selection in one REPEATABLE READ snapshot on a connection of its own: the count and the rows agree, and
-   * the rows come through a server-side cursor in batches, so memory stays flat whatever the size.
+   * Runs `read` in one REPEATABLE READ snapshot on a connection of its own: counts, aggregates and rows agree, and rows
+   * come through server-side cursors in batches, so memory stays flat whatever the size. One stream at a time: a
+   * stream must be read to its end (or left) before the next statement.
    */
-  async readSelection<T>(selection: RecordSelection, consume: (total: number, records: AsyncIterable<ExportRecord>) => Promise<T>): Promise<T> {
+  async inSnapshot<T>(read: (snapshot: ExportSnapshot) => Promise<T>, options: { temporaryTables?: boolean } = {}): Promise<T> {
     const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
     const client: PoolClient = await pool.connect();
     let failed = false;
     try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      // READ ONLY unless the reads need a temporary table (PostgreSQL refuses every CREATE in a read-only transaction).
+      await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ${options.temporaryTables ? '' : ' READ ONLY'}`);
       // An export may take longer than the statement timeout of the API's queries.
       await client.query(`SET LOCAL statement_timeout = 0`);
-      const { where, values } = selectionSql(selection);
-      const counted = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${FROM} WHERE ${where}`, values);
-      const stream = client.query(
-        new QueryStream(
-          `SELECT l."seq" AS ledger_seq, l."record_seq", e."event_id", s."name" AS source, e."type",
-             ${exactTime('e."emitted_at"')} AS emitted_at, ${exactTime('e."occurred_at"')} AS occurred_at, ${exactTime('e."recorded_at"')} AS recorded_at,
-             ARRAY(SELECT m."chain_digest" FROM "chain_members" m WHERE m."event_seq" = e."seq" ORDER BY m."chain_digest") AS chain_digests,
-             e."data"
-           FROM ${FROM} WHERE ${where} ORDER BY l."seq"`,
-          values,
-          { batchSize: 1000 },
-        ),
-      );
-      const records = (async function* () {
-        for await (const row of stream as AsyncIterable<RecordRow>) {
-          yield {
-            ledgerSeq: Number(row.ledger_seq),
-            recordSeq: row.record_seq,
-            eventId: row.event_id,
-            source: row.source,
-            type: row.type,
-            emittedAt: row.emitted_at,
-            occurredAt: row.occurred_at,
-            recordedAt: row.recorded_at,
-            chainDigests: row.chain_digests,
-            data: row.data,
-          } satisfies ExportRecord;
-        }
-      })();
-      try {
-        return await consume(Number(counted.rows[0]!.n), records);
-      } finally {
-        stream.destroy();
-      }
+      return await read(new ExportSnapshot(client));
     } catch (error) {
       failed = true;
       throw error;
@@ -349,5 +464,143 @@ export class ExportsRepository {
       });
       client.release(failed ? true : undefined);
     }
+  }
+}
+
+/** The reads of one export, in its snapshot. */
+export class ExportSnapshot {
+  constructor(private readonly client: PoolClient) {}
+
+  private async *stream<Row>(text: string, values: unknown[]): AsyncGenerator<Row> {
+    const stream = this.client.query(new QueryStream(text, values, { batchSize: 1000 }));
+    try {
+      for await (const row of stream as AsyncIterable<Row>) yield row;
+    } finally {
+      stream.destroy();
+    }
+  }
+
+  private async rows<Row>(text: string, values: unknown[]): Promise<Row[]> {
+    return (await this.client.query(text, values)).rows as Row[];
+  }
+
+  /**
+   * The records of a selection and how many there are. An unfiltered range needs no count: the ledger's seqs are
+   * gapless, so the range's length is its number of records (the rows are read once).
+   */
+  async records(selection: RecordSelection): Promise<{ total: number; records: AsyncIterable<ExportRecord> }> {
+    const map = async function* (rows: AsyncIterable<RecordRow>) {
+      for await (const row of rows) yield toExportRecord(row);
+    };
+    if (isUnfiltered(selection.scope)) {
+      const range = seqRangeOf(selection);
+      return { total: range.to - range.from, records: map(this.stream<RecordRow>(ALL_RECORDS, [range.from, range.to])) };
+    }
+    const { where, values } = selectionSql(selection);
+    const [counted] = await this.rows<{ n: string }>(`SELECT count(*) AS n FROM ${FROM} WHERE ${where}`, values);
+    return { total: Number(counted!.n), records: map(this.stream<RecordRow>(FILTERED_RECORDS(where), values)) };
+  }
+
+  /** The ledger seqs of a selection's events, ascending (what a PDF report counts, for its manifest). */
+  async *seqs(selection: RecordSelection): AsyncGenerator<number> {
+    const { where, values } = selectionSql(selection);
+    for await (const row of this.stream<{ seq: string }>(`SELECT l."seq" FROM ${FROM} WHERE ${where} ORDER BY l."seq"`, values)) yield Number(row.seq);
+  }
+
+  /** The chains of a selection's events, by digest, and how many (one read: the count rides on each row). */
+  async *chainDigests(selection: RecordSelection): AsyncGenerator<{ digest: string; total: number }> {
+    const { where, values } = selectionSql(selection);
+    for await (const row of this.stream<{ chain_digest: string; total: string }>(CHAINS_OF(where), values)) yield { digest: row.chain_digest, total: Number(row.total) };
+  }
+
+  /**
+   * Everything the report counts, each an aggregate over the selection's events (no statement per chain). The chains
+   * of the selection are materialised once (a temporary table of digests) for the per-chain aggregates.
+   */
+  async aggregates(selection: RecordSelection): Promise<ReportAggregates> {
+    const { where, values } = selectionSql(selection);
+    await this.client.query(`CREATE TEMPORARY TABLE report_chains ON COMMIT DROP AS
+       SELECT DISTINCT m."chain_digest" AS digest FROM ${FROM} JOIN "chain_members" m ON m."event_seq" = e."seq"
+       WHERE ${where} AND NOT EXISTS (SELECT 1 FROM "digest_aliases" a WHERE a."alias" = m."chain_digest")`, values);
+    await this.client.query(`ANALYZE report_chains`);
+    const count = (rows: { label: string | null; count: string }[]) => rows.map((row) => ({ label: row.label ?? '(none)', count: Number(row.count) }));
+    const [totals] = await this.rows<{ records: string; first: string | null; last: string | null; purged: string }>(
+      `SELECT count(*) AS records, ${exactTime('min(e."occurred_at")')} AS first, ${exactTime('max(e."occurred_at")')} AS last, count(*) FILTER (WHERE e."data" IS NULL) AS purged
+       FROM ${FROM} WHERE ${where}`,
+      values,
+    );
+    const bySource = await this.rows<{ label: string; count: string }>(`SELECT s."name" AS label, count(*) AS count FROM ${FROM} WHERE ${where} GROUP BY 1 ORDER BY 2 DESC, 1`, values);
+    const byType = await this.rows<{ label: string; count: string }>(`SELECT e."type" AS label, count(*) AS count FROM ${FROM} WHERE ${where} GROUP BY 1 ORDER BY 2 DESC, 1`, values);
+    const perDay = await this.rows<{ label: string; count: string }>(
+      `SELECT to_char(date_trunc('day', e."occurred_at" AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS label, count(*) AS count FROM ${FROM} WHERE ${where} GROUP BY 1 ORDER BY 1`,
+      values,
+    );
+    const verdicts = await this.rows<{ label: string; count: string }>(
+      `SELECT label, count(*) AS count FROM (
+         SELECT CASE e."type"
+                  WHEN 'request_object.verification' THEN 'AS verdict: ' || coalesce(e."data" ->> 'verdict', 'purged')
+                  WHEN 'consent.decision' THEN 'consent: ' || coalesce(e."data" ->> 'decision', 'purged')
+                  WHEN 'tool_call.recorded' THEN 'tool call: ' || coalesce(e."data" ->> 'outcome', 'purged')
+                END AS label
+         FROM ${FROM} WHERE ${where}
+         UNION ALL
+         SELECT 'jartrail verdict: ' || iv."verdict" FROM ${FROM} JOIN "independent_verdicts" iv ON iv."event_seq" = e."seq" WHERE ${where}
+         UNION ALL
+         SELECT 'verdicts disagree' FROM ${FROM} JOIN "independent_verdicts" iv ON iv."event_seq" = e."seq" WHERE ${where} AND iv."mismatch"
+       ) v WHERE label IS NOT NULL GROUP BY 1 ORDER BY 1`,
+      values,
+    );
+    const [chains] = await this.rows<{ chains: string }>(`SELECT count(*) AS chains FROM report_chains`, []);
+    const byClient = await this.rows<{ label: string; count: string }>(
+      `SELECT f."value" AS label, count(*) AS count FROM report_chains c JOIN "chain_facets" f ON f."chain_digest" = c.digest AND f."name" = 'client_id' GROUP BY 1 ORDER BY 2 DESC, 1`,
+      [],
+    );
+    const findings = await this.rows<{ rule: string; severity: string; open: string; resolved: string }>(
+      `SELECT f."rule", f."severity", count(*) FILTER (WHERE f."status" = 'open') AS open, count(*) FILTER (WHERE f."status" <> 'open') AS resolved
+       FROM "findings" f JOIN report_chains c ON c.digest = f."chain_digest" GROUP BY 1, 2 ORDER BY 1, 2`,
+      [],
+    );
+    const [high] = await this.rows<{ n: string }>(
+      `SELECT count(DISTINCT f."chain_digest") AS n FROM "findings" f JOIN report_chains c ON c.digest = f."chain_digest" WHERE f."severity" IN ('high', 'critical')`,
+      [],
+    );
+    return {
+      records: Number(totals!.records),
+      chains: Number(chains!.chains),
+      firstOccurredAt: totals!.first,
+      lastOccurredAt: totals!.last,
+      bySource: count(bySource),
+      byType: count(byType),
+      byClient: count(byClient),
+      verdicts: count(verdicts),
+      perDay: count(perDay),
+      findings: findings.map((row) => ({ rule: row.rule, severity: row.severity, open: Number(row.open), resolved: Number(row.resolved) })),
+      highSeverityChains: Number(high!.n),
+      purgedPayloads: Number(totals!.purged),
+    };
+  }
+
+  /**
+   * The chains of the selection with a high or critical finding, worst first (critical, then open, then newest), at
+   * most `limit`, each with its facets, record count and high-severity findings: one streamed statement (call after
+   * aggregates(), which makes report_chains).
+   */
+  async *highSeverityChains(limit: number): AsyncGenerator<ReportChain> {
+    const rows = this.stream<{ digest: string; created_at: string; facets: Record<string, string[]> | null; records: string; findings: ReportChain['findings'] }>(
+      `WITH worst AS (
+         SELECT f."chain_digest" AS digest, max(CASE f."severity" WHEN 'critical' THEN 2 ELSE 1 END) AS rank, bool_or(f."status" = 'open') AS open, max(f."first_seen_at") AS seen
+         FROM "findings" f JOIN report_chains c ON c.digest = f."chain_digest" WHERE f."severity" IN ('high', 'critical') GROUP BY 1
+         ORDER BY 2 DESC, 3 DESC, 4 DESC, 1 LIMIT $1
+       )
+       SELECT w.digest, ${exactTime('ch."created_at"')} AS created_at,
+              (SELECT jsonb_object_agg(g.name, g.values) FROM (SELECT cf."name", array_agg(cf."value" ORDER BY cf."value") AS values FROM "chain_facets" cf WHERE cf."chain_digest" = w.digest GROUP BY 1) g) AS facets,
+              (SELECT count(*) FROM "chain_members" m WHERE m."chain_digest" = w.digest) AS records,
+              (SELECT json_agg(json_build_object('rule', f."rule", 'severity', f."severity", 'status', f."status", 'summary', f."summary", 'first_seen_at', ${exactTime('f."first_seen_at"')}) ORDER BY f."severity" DESC, f."id")
+                 FROM "findings" f WHERE f."chain_digest" = w.digest AND f."severity" IN ('high', 'critical')) AS findings
+       FROM worst w JOIN "chains" ch ON ch."digest" = w.digest
+       ORDER BY w.rank DESC, w.open DESC, w.seen DESC, w.digest`,
+      [limit],
+    );
+    for await (const row of rows) yield { digest: row.digest, createdAt: row.created_at, facets: row.facets ?? {}, records: Number(row.records), findings: row.findings ?? [] };
   }
 }

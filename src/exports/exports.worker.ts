@@ -1,18 +1,26 @@
 import { createHash } from 'node:crypto';
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { type ExportedChainDocument, ChainsService } from '../chains/chains.service';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { RECORD_KINDS } from '../ledger/ledger-leaf';
 import { LedgerService } from '../ledger/ledger.service';
 import { SigningKeysService } from '../ledger/signing-keys.service';
-import { addSeq, type SeqRanges, signManifest } from './export-manifest';
+import type { CheckpointDocument } from '../ledger/verification/documents';
 import { safeDatabaseMessage } from '../logging/safe-error';
-import { CSV_HEADER, type ExportRecord, formatBatch } from './export-formats';
-import { type ExportJob, ExportsRepository } from './exports.repository';
+import { CSV_HEADER, csvCells, csvText, type ExportRecord, isRecordFormat, ndjsonLine, type RecordProof } from './export-formats';
+import { SeqSet, signManifest } from './export-manifest';
+import { type ExportJob, type ExportSnapshot, ExportsRepository, isUnfiltered, type RecordSelection, seqRangeOf } from './exports.repository';
+import { ocsfLine } from './ocsf';
+import { REPORT_DETAIL_CHAINS, renderReport } from './pdf-report';
 
 /** A job attempted this often and still not finished (its worker died each time) fails rather than loop for ever. */
 export const MAX_ATTEMPTS = 3;
 
 /** Records formatted at a time: large enough to amortise the formatter, small enough to keep memory flat. */
 const FORMAT_BATCH = 500;
+
+/** Chain documents built at once (each is one statement of the chains module, on the pool). */
+const CHAIN_BATCH = 8;
 
 class RunStopped extends Error {}
 
@@ -34,6 +42,7 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
     private readonly exports: ExportsRepository,
     private readonly ledger: LedgerService,
     private readonly keys: SigningKeysService,
+    private readonly chains: ChainsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -94,7 +103,7 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private async run(job: ExportJob, runToken: string): Promise<void> {
-    const { ttlHours, leaseSeconds } = this.config.exports;
+    const { ttlHours } = this.config.exports;
     if (job.attempts > MAX_ATTEMPTS) {
       await this.exports.fail(job.id, runToken, `the export was started ${MAX_ATTEMPTS} times and never finished (its worker stopped each time)`, ttlHours);
       return;
@@ -103,27 +112,35 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
       // Cut at a checkpoint signed now: every record committed before the job started is in it, and each
       // exported record can be proved against it.
       const checkpoint = await this.ledger.checkpointNow();
-      const treeSize = checkpoint.tree_size;
-      await this.exports.readSelection({ scope: job.scope, treeSize }, async (total, records) => {
-        if (!(await this.exports.started(job.id, runToken, treeSize, total))) throw new RunStopped();
-        const result = await this.write(job, runToken, records, leaseSeconds, treeSize);
-        const manifest = await signManifest(await this.keys.current(), {
-          log: 'jartrail',
-          kind: 'export_manifest',
-          format: 'jartrail-export-manifest/v1',
-          export_id: job.id,
-          file_format: job.format,
-          query: job.scope,
-          proofs: job.proofs,
-          records: result.recordsDone,
-          bytes: result.bytes,
-          sha256: result.sha256.toString('hex'),
-          ledger_seqs: result.ledgerSeqs,
-          checkpoint,
-          created_at: new Date().toISOString(),
-        });
-        if (!(await this.exports.complete(job.id, runToken, { ...result, manifest }, ttlHours))) throw new RunStopped();
+      const selection: RecordSelection = { scope: job.scope, treeSize: checkpoint.tree_size };
+      const file = new ExportFile(job, runToken, this.exports, this.config.exports.leaseSeconds, checkpoint.tree_size, () => this.stopped);
+      const written = await this.exports.inSnapshot((snapshot) => this.produce(job, file, snapshot, selection, checkpoint), { temporaryTables: job.format === 'pdf' });
+      const { sha256, bytes } = await file.finish();
+      // The signed purges of the purged payloads the file shows: few (one per retention batch), read once.
+      const purges = written.purgedSeqs.size === 0 ? [] : (await this.ledger.purgeDocuments()).filter((purge) => anyIn(written.purgedSeqs, purge.from_ledger_seq, purge.to_ledger_seq));
+      const range = seqRangeOf(selection);
+      const ledgerSeqs = written.seqs.ranges();
+      const manifest = await signManifest(await this.keys.current(), {
+        log: 'jartrail',
+        kind: 'export_manifest',
+        format: 'jartrail-export-manifest/v1',
+        export_id: job.id,
+        file_format: job.format,
+        query: job.scope,
+        proofs: job.proofs,
+        records: written.seqs.size,
+        ...(written.chains !== undefined && { chains: written.chains }),
+        bytes,
+        sha256: sha256.toString('hex'),
+        ledger_seqs: ledgerSeqs,
+        // Only a record format of an unfiltered scope holds every record of its range: the others show chains (whose
+        // records are events) or a report.
+        completeness: isRecordFormat(job.format) && isUnfiltered(job.scope) ? { from_seq: range.from, to_seq: range.to, records: written.seqs.size, kinds: [...RECORD_KINDS] } : null,
+        purges,
+        checkpoint,
+        created_at: new Date().toISOString(),
       });
+      if (!(await this.exports.complete(job.id, runToken, { recordsDone: file.recordsDone, bytes, sha256, manifest }, ttlHours))) throw new RunStopped();
     } catch (error) {
       if (error instanceof RunStopped) {
         // Cancelled, or taken over after a lost lease: the job is someone else's now. When this process is the one
@@ -136,57 +153,187 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
     }
   }
 
-  /** Formats the records and stores the file in chunks, hashing it on the way. */
-  private async write(job: ExportJob, runToken: string, records: AsyncIterable<ExportRecord>, leaseSeconds: number, treeSize: number) {
-    const hash = createHash('sha256');
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    let chunkNo = 0;
-    let bytes = 0;
-    let recordsDone = 0;
-    // Runs of consecutive seqs: a handful for an unfiltered export, one per gap for a filtered one.
-    const ledgerSeqs: SeqRanges = [];
-
-    const store = async (data: Buffer) => {
-      if (this.stopped) throw new RunStopped();
-      if (!(await this.exports.writeChunk(job.id, runToken, { no: chunkNo, data }, { recordsDone, bytes: bytes + data.length }, leaseSeconds))) throw new RunStopped();
-      chunkNo += 1;
-      bytes += data.length;
+  /** Writes the job's file from its snapshot; returns the ledger seqs it holds. */
+  private async produce(job: ExportJob, file: ExportFile, snapshot: ExportSnapshot, selection: RecordSelection, checkpoint: CheckpointDocument): Promise<Written> {
+    const written: Written = { seqs: new SeqSet(), purgedSeqs: new SeqSet() };
+    if (job.format === 'ndjson-chains') return this.writeChains(file, snapshot, selection, checkpoint, written);
+    if (job.format === 'pdf') {
+      // The report counts the records of the scope: their seqs go in the manifest.
+      for await (const seq of snapshot.seqs(selection)) written.seqs.add(seq);
+      const aggregates = await snapshot.aggregates(selection);
+      if (!(await file.start(aggregates.records))) throw new RunStopped();
+      const signer = await this.keys.current();
+      await file.appendStream(
+        renderReport({
+          exportId: job.id,
+          scope: job.scope,
+          aggregates,
+          chains: snapshot.highSeverityChains(REPORT_DETAIL_CHAINS),
+          detailLimit: REPORT_DETAIL_CHAINS,
+          checkpoint,
+          signingKid: signer.kid,
+          ledgerSeqs: written.seqs.ranges(),
+          onChain: () => file.progress(1),
+        }),
+      );
+      return written;
+    }
+    const { total, records } = await snapshot.records(selection);
+    if (!(await file.start(total))) throw new RunStopped();
+    // With proofs, a batch's proofs are read in two statements per kind while the cursor waits.
+    const format = async (batch: readonly ExportRecord[]): Promise<string> => {
+      if (job.format === 'csv') return csvText(batch.map(csvCells));
+      if (job.format === 'ocsf') return batch.map(ocsfLine).join('');
+      const proofs = job.proofs && batch.length > 0 ? await this.proofsOf(batch, selection.treeSize) : undefined;
+      return batch.map((record) => ndjsonLine(record, proofs?.get(record.ledgerSeq))).join('');
     };
-    const append = async (text: string) => {
-      if (text.length === 0) return;
-      const buffer = Buffer.from(text, 'utf8');
-      hash.update(buffer);
-      pending.push(buffer);
-      pendingBytes += buffer.length;
-      // Chunks are cut at exact multiples of the job's chunk size, so a byte offset names its chunk (Range reads).
-      while (pendingBytes >= job.chunkBytes) {
-        const joined = Buffer.concat(pending);
-        await store(joined.subarray(0, job.chunkBytes));
-        const rest = joined.subarray(job.chunkBytes);
-        pending = rest.length > 0 ? [Buffer.from(rest)] : [];
-        pendingBytes = rest.length;
-      }
-    };
-
-    // With proofs, a batch's proofs are read in two statements while the cursor waits.
-    const format = async (batch: readonly ExportRecord[]) =>
-      formatBatch(job.format, batch, job.proofs && batch.length > 0 ? await this.ledger.eventProofsAt(batch.map((record) => record.recordSeq), treeSize) : undefined);
-    if (job.format === 'csv') await append(CSV_HEADER);
+    if (job.format === 'csv') await file.append(CSV_HEADER);
     let batch: ExportRecord[] = [];
     for await (const record of records) {
-      addSeq(ledgerSeqs, record.ledgerSeq);
+      written.seqs.add(record.ledgerSeq);
+      if (record.data === null) written.purgedSeqs.add(record.ledgerSeq);
       batch.push(record);
       if (batch.length === FORMAT_BATCH) {
-        recordsDone += batch.length;
-        await append(await format(batch));
+        file.progress(batch.length);
+        await file.append(await format(batch));
         batch = [];
       }
     }
-    recordsDone += batch.length;
-    await append(await format(batch));
-    if (pendingBytes > 0 || chunkNo === 0) await store(Buffer.concat(pending));
-    return { recordsDone, bytes, sha256: hash.digest(), ledgerSeqs };
+    file.progress(batch.length);
+    await file.append(await format(batch));
+    return written;
+  }
+
+  private async proofsOf(batch: readonly ExportRecord[], treeSize: number): Promise<Map<number, RecordProof>> {
+    const proofs = new Map<number, RecordProof>();
+    for (const kind of RECORD_KINDS) {
+      const seqs = batch.filter((record) => record.kind === kind).map((record) => record.recordSeq);
+      if (seqs.length > 0) for (const [seq, proof] of await this.ledger.proofsAt(kind, seqs, treeSize)) proofs.set(seq, proof);
+    }
+    return proofs;
+  }
+
+  /**
+   * One chain document a line, in digest order: the digests stream from the snapshot, each document is built by the
+   * chains module (the code of GET /v1/chains/{digest}) cut at the checkpoint, a few at a time.
+   */
+  private async writeChains(file: ExportFile, snapshot: ExportSnapshot, selection: RecordSelection, checkpoint: CheckpointDocument, written: Written): Promise<Written> {
+    const cut = { treeSize: checkpoint.tree_size, rootHash: Buffer.from(checkpoint.root_hash, 'base64url'), issuedAt: checkpoint.issued_at };
+    let started = false;
+    let chains = 0;
+    let batch: string[] = [];
+    const flush = async () => {
+      const documents = await Promise.all(batch.map((digest) => this.chains.exportDocument(digest, cut)));
+      const lines: string[] = [];
+      for (const document of documents) {
+        if (!document) continue;
+        chains += 1;
+        for (const view of chainRecordViews(document)) {
+          if (view.ledger?.seq === null || view.ledger?.seq === undefined) continue;
+          written.seqs.add(view.ledger.seq);
+          if (view.data === null) written.purgedSeqs.add(view.ledger.seq);
+        }
+        lines.push(`${JSON.stringify(document)}\n`);
+      }
+      file.progress(batch.length);
+      await file.append(lines.join(''));
+      batch = [];
+    };
+    for await (const { digest, total } of snapshot.chainDigests(selection)) {
+      if (!started) {
+        if (!(await file.start(total))) throw new RunStopped();
+        started = true;
+      }
+      batch.push(digest);
+      if (batch.length === CHAIN_BATCH) await flush();
+    }
+    if (!started && !(await file.start(0))) throw new RunStopped();
+    await flush();
+    return { ...written, chains };
+  }
+}
+
+/** The record views of a chain document, every section and the kept conflicts. */
+function chainRecordViews(document: ExportedChainDocument): readonly { ledger?: { seq: number | null }; data: unknown }[] {
+  return [...document.request_object.verifications, ...document.consents, ...document.tokens, ...document.revocations, ...document.tool_calls, ...document.conflicts];
+}
+
+function anyIn(seqs: SeqSet, from: number, to: number): boolean {
+  for (let seq = from; seq <= to; seq++) if (seqs.has(seq)) return true;
+  return false;
+}
+
+interface Written {
+  readonly seqs: SeqSet;
+  readonly purgedSeqs: SeqSet;
+  readonly chains?: number;
+}
+
+/**
+ * The file of a job as it is written: hashed (SHA-256) and stored in chunks cut at exact multiples of the job's chunk
+ * size (so a byte offset names its chunk, for Range reads), each stored chunk extending the lease. Stops the run
+ * (RunStopped) once the job is no longer this run's (cancelled, taken over) or the process stops.
+ */
+class ExportFile {
+  private readonly hash = createHash('sha256');
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private chunkNo = 0;
+  private bytes = 0;
+  recordsDone = 0;
+
+  constructor(
+    private readonly job: ExportJob,
+    private readonly runToken: string,
+    private readonly exports: ExportsRepository,
+    private readonly leaseSeconds: number,
+    private readonly treeSize: number,
+    private readonly stopping: () => boolean,
+  ) {}
+
+  /** Records the cut and the total; false when the run no longer holds the job. */
+  start(total: number): Promise<boolean> {
+    return this.exports.started(this.job.id, this.runToken, this.treeSize, total);
+  }
+
+  progress(done: number): void {
+    this.recordsDone += done;
+  }
+
+  async append(text: string | Buffer): Promise<void> {
+    if (text.length === 0) return;
+    const buffer = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+    this.hash.update(buffer);
+    this.pending.push(buffer);
+    this.pendingBytes += buffer.length;
+    while (this.pendingBytes >= this.job.chunkBytes) {
+      const joined = Buffer.concat(this.pending);
+      await this.store(joined.subarray(0, this.job.chunkBytes));
+      const rest = joined.subarray(this.job.chunkBytes);
+      this.pending = rest.length > 0 ? [Buffer.from(rest)] : [];
+      this.pendingBytes = rest.length;
+    }
+  }
+
+  /** Appends what a stream produces, as it produces it (the PDF). */
+  async appendStream(stream: AsyncIterable<Buffer>): Promise<void> {
+    for await (const chunk of stream) await this.append(chunk);
+  }
+
+  /** Stores the last chunk (an empty file is one empty chunk); the file's size and hash. */
+  async finish(): Promise<{ sha256: Buffer; bytes: number }> {
+    if (this.pendingBytes > 0 || this.chunkNo === 0) await this.store(Buffer.concat(this.pending));
+    this.pending = [];
+    this.pendingBytes = 0;
+    return { sha256: this.hash.digest(), bytes: this.bytes };
+  }
+
+  private async store(data: Buffer): Promise<void> {
+    if (this.stopping()) throw new RunStopped();
+    const stored = await this.exports.writeChunk(this.job.id, this.runToken, { no: this.chunkNo, data }, { recordsDone: this.recordsDone, bytes: this.bytes + data.length }, this.leaseSeconds);
+    if (!stored) throw new RunStopped();
+    this.chunkNo += 1;
+    this.bytes += data.length;
   }
 }
 
