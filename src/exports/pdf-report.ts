@@ -147,9 +147,14 @@ function columnChart(doc: Doc, title: string, bars: readonly CountRow[]): void {
     doc.fontSize(8).fillColor(COLORS.muted).text('no records in the period', x0 + 10, top + height / 2, { lineBreak: false });
   } else {
     const slot = plotWidth / bars.length;
+    // A few bars stay bars (at most 28 points wide), not blocks across the plot.
+    const barWidth = Math.max(0.5, Math.min(28, slot * 0.7));
     bars.forEach((bar, index) => {
       const barHeight = (bar.count / max) * height;
-      doc.rect(x0 + index * slot + slot * 0.15, top + height - barHeight, Math.max(0.5, slot * 0.7), barHeight).fill(COLORS.bar);
+      doc.rect(x0 + index * slot + (slot - barWidth) / 2, top + height - barHeight, barWidth, barHeight).fill(COLORS.bar);
+      if (bars.length <= 31) {
+        doc.font('Helvetica').fontSize(6.5).fillColor(COLORS.muted).text(bar.count.toLocaleString('en-US'), x0 + index * slot, top + height - barHeight - 9, { width: slot, align: 'center', lineBreak: false });
+      }
     });
     doc.fontSize(7).fillColor(COLORS.muted);
     doc.text(safeText(bars[0]!.label, 40), x0, top + height + 4, { lineBreak: false });
@@ -217,6 +222,7 @@ async function detailSection(doc: Doc, input: ReportInput): Promise<void> {
     doc.rect(left(doc), y, 3, 12).fill(chain.findings.some((finding) => finding.severity === 'critical') ? COLORS.critical : COLORS.high);
     doc.font('Helvetica-Bold').fontSize(9).fillColor(COLORS.text).text(`Chain ${chain.digest}`, left(doc) + 8, y + 1, { width: width(doc) - 8 });
     doc.x = left(doc);
+    doc.y = y + 16;
     const facet = (name: string) => (chain.facets[name] ?? []).map((value) => safeText(value, 80)).join(', ') || '-';
     keyValues(doc, [
       ['first recorded', chain.createdAt],
@@ -286,8 +292,9 @@ function integritySection(doc: Doc, input: ReportInput): void {
     .fontSize(7.5)
     .text(
       [
-        `curl -H "Authorization: Bearer $KEY" -o report.pdf    $URL/v1/exports/${input.exportId}/download`,
-        `curl -H "Authorization: Bearer $KEY" -o manifest.json $URL/v1/exports/${input.exportId}/manifest`,
+        `ID=${input.exportId}`,
+        'curl -H "Authorization: Bearer $KEY" -o report.pdf    $URL/v1/exports/$ID/download',
+        'curl -H "Authorization: Bearer $KEY" -o manifest.json $URL/v1/exports/$ID/manifest',
         'npx jartrail verify report.pdf --manifest manifest.json --jwks pinned-jwks.json',
       ].join('\n'),
       left(doc),
