@@ -162,6 +162,8 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
       for await (const seq of snapshot.seqs(selection)) written.seqs.add(seq);
       const aggregates = await snapshot.aggregates(selection);
       if (!(await file.start(aggregates.records))) throw new RunStopped();
+      // The counting is the work over the records; the report is drawn from the aggregates (progress in records).
+      file.progress(aggregates.records);
       const signer = await this.keys.current();
       await file.appendStream(
         renderReport({
@@ -173,7 +175,6 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
           checkpoint,
           signingKid: signer.kid,
           ledgerSeqs: written.seqs.ranges(),
-          onChain: () => file.progress(1),
         }),
       );
       return written;
