@@ -501,10 +501,18 @@ export class ExportSnapshot {
     return { total: Number(counted!.n), records: map(this.stream<RecordRow>(FILTERED_RECORDS(where), values)) };
   }
 
-  /** The ledger seqs of a selection's events, ascending (what a PDF report counts, for its manifest). */
-  async *seqs(selection: RecordSelection): AsyncGenerator<number> {
+  /**
+   * The ledger seqs of a selection's events as runs `[first, last]`, ascending (what a PDF report counts, for its
+   * manifest): the runs are found in SQL (gaps and islands), so only they cross the wire.
+   */
+  async seqRuns(selection: RecordSelection): Promise<[number, number][]> {
     const { where, values } = selectionSql(selection);
-    for await (const row of this.stream<{ seq: string }>(`SELECT l."seq" FROM ${FROM} WHERE ${where} ORDER BY l."seq"`, values)) yield Number(row.seq);
+    const rows = await this.rows<{ first: string; last: string }>(
+      `SELECT min(seq) AS first, max(seq) AS last FROM (SELECT l."seq", l."seq" - row_number() OVER (ORDER BY l."seq") AS island FROM ${FROM} WHERE ${where}) r
+       GROUP BY island ORDER BY 1`,
+      values,
+    );
+    return rows.map((row) => [Number(row.first), Number(row.last)]);
   }
 
   /** The chains of a selection's events, by digest, and how many (one read: the count rides on each row). */
@@ -524,32 +532,36 @@ export class ExportSnapshot {
        WHERE ${where} AND NOT EXISTS (SELECT 1 FROM "digest_aliases" a WHERE a."alias" = m."chain_digest")`, values);
     await this.client.query(`ANALYZE report_chains`);
     const count = (rows: { label: string | null; count: string }[]) => rows.map((row) => ({ label: row.label ?? '(none)', count: Number(row.count) }));
-    const [totals] = await this.rows<{ records: string; first: string | null; last: string | null; purged: string }>(
-      `SELECT count(*) AS records, ${exactTime('min(e."occurred_at")')} AS first, ${exactTime('max(e."occurred_at")')} AS last, count(*) FILTER (WHERE e."data" IS NULL) AS purged
-       FROM ${FROM} WHERE ${where}`,
+    // One pass over the selection for every per-record count (grouping sets, hashed): a report over a million
+    // records reads them once here, not once per table.
+    const grouped = await this.rows<{ set: string; label: string | null; count: string; first: string | null; last: string | null; purged: string; mismatches: string }>(
+      `SELECT CASE WHEN GROUPING(s."name") = 0 THEN 'source' WHEN GROUPING(e."type") = 0 THEN 'type' WHEN GROUPING(x.day) = 0 THEN 'day'
+                   WHEN GROUPING(x.outcome) = 0 THEN 'verdict' WHEN GROUPING(iv."verdict") = 0 THEN 'independent' ELSE 'total' END AS set,
+              coalesce(s."name", e."type", x.day, x.outcome, iv."verdict") AS label, count(*) AS count,
+              ${exactTime('min(e."occurred_at")')} AS first, ${exactTime('max(e."occurred_at")')} AS last,
+              count(*) FILTER (WHERE e."data" IS NULL) AS purged, count(*) FILTER (WHERE iv."mismatch") AS mismatches
+       FROM ${FROM} LEFT JOIN "independent_verdicts" iv ON iv."event_seq" = e."seq"
+         CROSS JOIN LATERAL (SELECT to_char(date_trunc('day', e."occurred_at" AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS day,
+           CASE e."type"
+             WHEN 'request_object.verification' THEN 'AS verdict: ' || coalesce(e."data" ->> 'verdict', 'purged')
+             WHEN 'consent.decision' THEN 'consent: ' || coalesce(e."data" ->> 'decision', 'purged')
+             WHEN 'tool_call.recorded' THEN 'tool call: ' || coalesce(e."data" ->> 'outcome', 'purged')
+           END AS outcome) x
+       WHERE ${where}
+       GROUP BY GROUPING SETS ((s."name"), (e."type"), (x.day), (x.outcome), (iv."verdict"), ())`,
       values,
     );
-    const bySource = await this.rows<{ label: string; count: string }>(`SELECT s."name" AS label, count(*) AS count FROM ${FROM} WHERE ${where} GROUP BY 1 ORDER BY 2 DESC, 1`, values);
-    const byType = await this.rows<{ label: string; count: string }>(`SELECT e."type" AS label, count(*) AS count FROM ${FROM} WHERE ${where} GROUP BY 1 ORDER BY 2 DESC, 1`, values);
-    const perDay = await this.rows<{ label: string; count: string }>(
-      `SELECT to_char(date_trunc('day', e."occurred_at" AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS label, count(*) AS count FROM ${FROM} WHERE ${where} GROUP BY 1 ORDER BY 1`,
-      values,
-    );
-    const verdicts = await this.rows<{ label: string; count: string }>(
-      `SELECT label, count(*) AS count FROM (
-         SELECT CASE e."type"
-                  WHEN 'request_object.verification' THEN 'AS verdict: ' || coalesce(e."data" ->> 'verdict', 'purged')
-                  WHEN 'consent.decision' THEN 'consent: ' || coalesce(e."data" ->> 'decision', 'purged')
-                  WHEN 'tool_call.recorded' THEN 'tool call: ' || coalesce(e."data" ->> 'outcome', 'purged')
-                END AS label
-         FROM ${FROM} WHERE ${where}
-         UNION ALL
-         SELECT 'jartrail verdict: ' || iv."verdict" FROM ${FROM} JOIN "independent_verdicts" iv ON iv."event_seq" = e."seq" WHERE ${where}
-         UNION ALL
-         SELECT 'verdicts disagree' FROM ${FROM} JOIN "independent_verdicts" iv ON iv."event_seq" = e."seq" WHERE ${where} AND iv."mismatch"
-       ) v WHERE label IS NOT NULL GROUP BY 1 ORDER BY 1`,
-      values,
-    );
+    const inSet = (set: string) => grouped.filter((row) => row.set === set && !(set === 'verdict' && row.label === null) && !(set === 'independent' && row.label === null));
+    const byCount = (rows: { label: string | null; count: string }[]) => count(rows).sort((a, b) => b.count - a.count || a.label.localeCompare(b.label));
+    const totals = grouped.find((row) => row.set === 'total') ?? { count: '0', first: null, last: null, purged: '0', mismatches: '0' };
+    const bySource = byCount(inSet('source'));
+    const byType = byCount(inSet('type'));
+    const perDay = count(inSet('day')).sort((a, b) => a.label.localeCompare(b.label));
+    const verdicts = [
+      ...count(inSet('verdict')),
+      ...count(inSet('independent')).map((row) => ({ label: `jartrail verdict: ${row.label}`, count: row.count })),
+      ...(Number(totals.mismatches) > 0 ? [{ label: 'verdicts disagree', count: Number(totals.mismatches) }] : []),
+    ].sort((a, b) => a.label.localeCompare(b.label));
     const [chains] = await this.rows<{ chains: string }>(`SELECT count(*) AS chains FROM report_chains`, []);
     const byClient = await this.rows<{ label: string; count: string }>(
       `SELECT f."value" AS label, count(*) AS count FROM report_chains c JOIN "chain_facets" f ON f."chain_digest" = c.digest AND f."name" = 'client_id' GROUP BY 1 ORDER BY 2 DESC, 1`,
@@ -565,18 +577,18 @@ export class ExportSnapshot {
       [],
     );
     return {
-      records: Number(totals!.records),
+      records: Number(totals.count),
       chains: Number(chains!.chains),
-      firstOccurredAt: totals!.first,
-      lastOccurredAt: totals!.last,
-      bySource: count(bySource),
-      byType: count(byType),
+      firstOccurredAt: totals.first,
+      lastOccurredAt: totals.last,
+      bySource,
+      byType,
       byClient: count(byClient),
-      verdicts: count(verdicts),
-      perDay: count(perDay),
+      verdicts,
+      perDay,
       findings: findings.map((row) => ({ rule: row.rule, severity: row.severity, open: Number(row.open), resolved: Number(row.resolved) })),
       highSeverityChains: Number(high!.n),
-      purgedPayloads: Number(totals!.purged),
+      purgedPayloads: Number(totals.purged),
     };
   }
 

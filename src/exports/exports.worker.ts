@@ -159,7 +159,7 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
     if (job.format === 'ndjson-chains') return this.writeChains(file, snapshot, selection, checkpoint, written);
     if (job.format === 'pdf') {
       // The report counts the records of the scope: their seqs go in the manifest.
-      for await (const seq of snapshot.seqs(selection)) written.seqs.add(seq);
+      for (const [first, last] of await snapshot.seqRuns(selection)) for (let seq = first; seq <= last; seq++) written.seqs.add(seq);
       const aggregates = await snapshot.aggregates(selection);
       if (!(await file.start(aggregates.records))) throw new RunStopped();
       // The counting is the work over the records; the report is drawn from the aggregates (progress in records).
