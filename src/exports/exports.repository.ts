@@ -607,7 +607,7 @@ export class ExportSnapshot {
        SELECT w.digest, ${exactTime('ch."created_at"')} AS created_at,
               (SELECT jsonb_object_agg(g.name, g.values) FROM (SELECT cf."name", array_agg(cf."value" ORDER BY cf."value") AS values FROM "chain_facets" cf WHERE cf."chain_digest" = w.digest GROUP BY 1) g) AS facets,
               (SELECT count(*) FROM "chain_members" m WHERE m."chain_digest" = w.digest) AS records,
-              (SELECT json_agg(json_build_object('rule', f."rule", 'severity', f."severity", 'status', f."status", 'summary', f."summary", 'first_seen_at', ${exactTime('f."first_seen_at"')}) ORDER BY f."severity" DESC, f."id")
+              (SELECT json_agg(json_build_object('rule', f."rule", 'severity', f."severity", 'status', f."status", 'summary', f."summary", 'first_seen_at', ${exactTime('f."first_seen_at"')}) ORDER BY CASE f."severity" WHEN 'critical' THEN 0 ELSE 1 END, f."id")
                  FROM "findings" f WHERE f."chain_digest" = w.digest AND f."severity" IN ('high', 'critical')) AS findings
        FROM worst w JOIN "chains" ch ON ch."digest" = w.digest
        ORDER BY w.rank DESC, w.open DESC, w.seen DESC, w.digest`,

@@ -19,8 +19,8 @@ export const MAX_ATTEMPTS = 3;
 /** Records formatted at a time: large enough to amortise the formatter, small enough to keep memory flat. */
 const FORMAT_BATCH = 500;
 
-/** Chain documents built at once (each is one statement of the chains module, on the pool). */
-const CHAIN_BATCH = 8;
+/** Chain documents built at once (each is one statement of the chains module, on the pool the API shares). */
+const CHAIN_BATCH = 4;
 
 class RunStopped extends Error {}
 
