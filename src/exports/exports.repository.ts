@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Pool, PoolClient } from 'pg';
+import { Client, type ClientConfig, type Pool } from 'pg';
 import QueryStream from 'pg-query-stream';
 import type { DataSource } from 'typeorm';
 import type { ExportScope, ExportStatus } from './dto/export.dto';
@@ -445,31 +445,29 @@ export class ExportsRepository {
    * stream must be read to its end (or left) before the next statement.
    */
   async inSnapshot<T>(read: (snapshot: ExportSnapshot) => Promise<T>, options: { temporaryTables?: boolean } = {}): Promise<T> {
-    const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
-    const client: PoolClient = await pool.connect();
-    let failed = false;
+    // A connection of its own, not one of the pool's: the pool's connections carry the API's request-sized timeouts,
+    // and node-pg's client-side query_timeout ends a cursor that outlives it as if its rows had run out (an export
+    // of a million records, or of chain documents built between batches, was cut short without an error). The
+    // export also takes no connection from the API.
+    const pool = (this.dataSource.driver as unknown as { master: Pool & { options: ClientConfig } }).master;
+    const client = new Client({ ...pool.options, statement_timeout: undefined, query_timeout: undefined, application_name: 'jartrail-export' });
+    await client.connect();
     try {
       // READ ONLY unless the reads need a temporary table (PostgreSQL refuses every CREATE in a read-only transaction).
       await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ${options.temporaryTables ? '' : ' READ ONLY'}`);
-      // An export may take longer than the statement timeout of the API's queries.
+      // An export may take longer than any statement timeout of the API's queries (a server or role default too).
       await client.query(`SET LOCAL statement_timeout = 0`);
       return await read(new ExportSnapshot(client));
-    } catch (error) {
-      failed = true;
-      throw error;
     } finally {
-      // A stream stopped half way leaves the connection mid-protocol: it is discarded rather than reused.
-      await client.query('ROLLBACK').catch(() => {
-        failed = true;
-      });
-      client.release(failed ? true : undefined);
+      // Ending the connection ends the transaction (and drops its temporary table), whatever state a stream left.
+      await client.end().catch(() => undefined);
     }
   }
 }
 
 /** The reads of one export, in its snapshot. */
 export class ExportSnapshot {
-  constructor(private readonly client: PoolClient) {}
+  constructor(private readonly client: Client) {}
 
   private async *stream<Row>(text: string, values: unknown[]): AsyncGenerator<Row> {
     const stream = this.client.query(new QueryStream(text, values, { batchSize: 1000 }));

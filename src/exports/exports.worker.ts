@@ -202,6 +202,9 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
     }
     file.progress(batch.length);
     await file.append(await format(batch));
+    // The count and the rows come from one snapshot: fewer rows means the read stopped early, and a file that silently
+    // lacks records must not be signed as complete.
+    if (written.seqs.size !== total) throw new Error(`the export read ${written.seqs.size} of the ${total} records it counted`);
     return written;
   }
 
@@ -221,6 +224,8 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
   private async writeChains(file: ExportFile, snapshot: ExportSnapshot, selection: RecordSelection, checkpoint: CheckpointDocument, written: Written): Promise<Written> {
     const cut = { treeSize: checkpoint.tree_size, rootHash: Buffer.from(checkpoint.root_hash, 'base64url'), issuedAt: checkpoint.issued_at };
     let started = false;
+    let expected = 0;
+    let read = 0;
     let chains = 0;
     let batch: string[] = [];
     const flush = async () => {
@@ -244,12 +249,15 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
       if (!started) {
         if (!(await file.start(total))) throw new RunStopped();
         started = true;
+        expected = total;
       }
+      read += 1;
       batch.push(digest);
       if (batch.length === CHAIN_BATCH) await flush();
     }
     if (!started && !(await file.start(0))) throw new RunStopped();
     await flush();
+    if (read !== expected) throw new Error(`the export read ${read} of the ${expected} chains it counted`);
     return { ...written, chains };
   }
 }
