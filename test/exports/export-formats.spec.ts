@@ -3,6 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type request from 'supertest';
+import { ChainsService } from '../../src/chains/chains.service';
 import { type ManifestDocument, verifyExport } from '../../src/exports/export-manifest';
 import { OCSF_VERSION } from '../../src/exports/ocsf';
 import { RetentionService } from '../../src/ledger/retention.service';
@@ -262,5 +263,41 @@ describe('export formats', () => {
     expect(csv.verified.ok).toBe(true);
     const chains = await exportOf({ format: 'ndjson-chains' });
     expect(chains.verified.ok).toBe(true);
+  });
+
+  describe('on a service with short statement timeouts', () => {
+    let short: TestApp;
+    beforeAll(async () => {
+      short = await startTestApp({ env: { EXPORTS_ENABLED: 'false', DATABASE_STATEMENT_TIMEOUT_MS: '300' } });
+      const senders = await registerSenders(short);
+      // Three batches of the digests' cursor (1,000 rows each), so that it is still open while documents are built.
+      for (let batch = 0; batch < 30; batch++) {
+        await senders.as.batch(Array.from({ length: 100 }, () => aVerification({ digest: randomDigest(), client_id: 'slow-client' }))).expect(200);
+      }
+      await evaluateNow(short);
+    });
+    afterAll(async () => {
+      await short.close();
+    });
+
+    it('reads an export that outlasts the API timeouts to its end: a slow chain export holds every chain', async () => {
+      // The first documents take longer than the API's query timeout (300 ms + 1 s of grace) while the digests' cursor
+      // has more rows to give: an export on a pool connection stopped there, as if the chains had run out.
+      const chains = short.app.get(ChainsService);
+      const build = chains.exportDocument.bind(chains);
+      let calls = 0;
+      const spy = jest.spyOn(chains, 'exportDocument').mockImplementation(async (...args) => {
+        await new Promise((resolve) => setTimeout(resolve, calls++ < 4 ? 2000 : 2));
+        return build(...args);
+      });
+      try {
+        const created = (await short.http().post('/v1/exports').set('authorization', `Bearer ${short.adminKey}`).send({ format: 'ndjson-chains' }).expect(202)).body as Job;
+        await short.app.get(ExportsWorker).runDue();
+        const job = (await short.http().get(`/v1/exports/${created.id}`).set('authorization', `Bearer ${short.adminKey}`).expect(200)).body as Job;
+        expect(job).toMatchObject({ status: 'completed', error: null, progress: { records_done: 3000, records_total: 3000 } });
+      } finally {
+        spy.mockRestore();
+      }
+    });
   });
 });
