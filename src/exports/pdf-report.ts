@@ -56,8 +56,9 @@ function ensure(doc: Doc, height: number): void {
   if (doc.y + height > bottom(doc)) doc.addPage();
 }
 
-function heading(doc: Doc, text: string): void {
-  ensure(doc, 60);
+/** A section heading, on a new page unless `following` points of what comes under it fit below it. */
+function heading(doc: Doc, text: string, following = 60): void {
+  ensure(doc, 30 + following);
   doc.moveDown(0.8).font('Helvetica-Bold').fontSize(13).fillColor(COLORS.text).text(text, left(doc), doc.y, { width: width(doc) });
   doc
     .moveTo(left(doc), doc.y + 2)
@@ -133,7 +134,7 @@ function columnChart(doc: Doc, title: string, bars: readonly CountRow[]): void {
   const height = 150;
   ensure(doc, height + 50);
   doc.font('Helvetica-Bold').fontSize(9.5).fillColor(COLORS.text).text(title, left(doc), doc.y);
-  const top = doc.y + 6;
+  const top = doc.y + 14;
   const x0 = left(doc) + 40;
   const plotWidth = width(doc) - 45;
   const max = Math.max(1, ...bars.map((bar) => bar.count));
@@ -152,7 +153,8 @@ function columnChart(doc: Doc, title: string, bars: readonly CountRow[]): void {
     bars.forEach((bar, index) => {
       const barHeight = (bar.count / max) * height;
       doc.rect(x0 + index * slot + (slot - barWidth) / 2, top + height - barHeight, barWidth, barHeight).fill(COLORS.bar);
-      if (bars.length <= 31) {
+      // Values over the bars only while they fit side by side.
+      if (bars.length <= 16) {
         doc.font('Helvetica').fontSize(6.5).fillColor(COLORS.muted).text(bar.count.toLocaleString('en-US'), x0 + index * slot, top + height - barHeight - 9, { width: slot, align: 'center', lineBreak: false });
       }
     });
@@ -351,7 +353,7 @@ async function draw(doc: Doc, input: ReportInput): Promise<void> {
     ],
     findingRows,
   );
-  heading(doc, 'Charts');
+  heading(doc, 'Charts', 220);
   columnChart(doc, 'Records per day (by when they happened, UTC)', dayBars(aggregates.perDay));
   const perRule = new Map<string, number>();
   for (const row of aggregates.findings) perRule.set(row.rule, (perRule.get(row.rule) ?? 0) + row.open + row.resolved);
