@@ -39,7 +39,7 @@ const viewsOf = (document: Json) =>
     ...(document.tokens as Json[]),
     ...(document.revocations as Json[]),
     ...(document.tool_calls as Json[]),
-  ] as { event_id: string; data: unknown; ledger: { seq: number } }[];
+  ] as { event_id: string; data: unknown; ledger: { seq: number; checkpoint?: unknown } }[];
 
 /**
  * The OCSF 1.3.0 attributes each class requires (and the base event's), with their JSON types, as the schema
@@ -162,10 +162,18 @@ describe('export formats', () => {
     const documents = lines(file);
     expect(documents.map((document) => document.digest)).toEqual([...replayed].sort());
     expect(job.progress).toMatchObject({ records_done: 2, records_total: 2 });
+    const { checkpoint } = manifest.manifest;
+    // The API's documents point at the latest checkpoint, the export's at the one it was cut at (the same, unless the
+    // periodic signer made another meanwhile): everything else is equal.
+    const withoutCheckpoints = (document: Json) =>
+      JSON.parse(JSON.stringify(document, (key, value: unknown) => (key === 'checkpoint' ? undefined : value))) as Json;
     for (const document of documents) {
       const served = (await app.get(`/v1/chains/${String(document.digest)}`).expect(200)).body as Json;
       const { linking: _linking, unlinked_records: _unlinked, findings_evaluation: _evaluation, ...same } = served;
-      expect(document).toEqual(same);
+      expect(withoutCheckpoints(document)).toEqual(withoutCheckpoints(same));
+      for (const view of viewsOf(document)) {
+        expect(view.ledger.checkpoint).toEqual({ tree_size: checkpoint.tree_size, root_hash: checkpoint.root_hash, issued_at: checkpoint.issued_at });
+      }
     }
     const seqs = documents.flatMap((document) => viewsOf(document).map((view) => view.ledger.seq));
     const listed = manifest.manifest.ledger_seqs.flatMap(([from, to]) => Array.from({ length: to - from + 1 }, (_, index) => from + index));
