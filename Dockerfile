@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 # jartrail against an external PostgreSQL 15 or newer (DATABASE_URL). The image holds the compiled service, its
 # production dependencies and the CLI; not the embedded PostgreSQL (an optional dependency), the benchmarks, the
-# tests or the compiler. Without DATABASE_URL it refuses to start and says so. .ci/image-steps runs these steps
-# without Docker and starts the result.
+# tests, the compiler or the integrations in packages/ (npm workspaces, which `npm ci` skips when their folders are
+# absent). Without DATABASE_URL it refuses to start and says so. .ci/image-steps runs these steps without Docker and
+# starts the result.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 # Build: every dependency (the compiler is a dev dependency; scripts off, nothing here needs them), then the

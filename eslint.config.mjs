@@ -4,7 +4,7 @@ import jest from 'eslint-plugin-jest';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '.data/', '.bench/', 'jest.config.js', 'eslint.config.mjs', 'test/support/*.babel-plugin.js'] },
+  { ignores: ['dist/', 'packages/*/dist/', 'node_modules/', 'coverage/', '.data/', '.bench/', 'jest.config.js', 'eslint.config.mjs', 'test/support/*.babel-plugin.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -48,6 +48,15 @@ export default tseslint.config(
       'jest/expect-expect': ['error', { assertFunctionNames: ['expect', 'request.**.expect', '**.expect', 'refused', 'problemOf'] }],
       '@typescript-eslint/no-explicit-any': 'off',
     },
+  },
+  {
+    // The packages' runnable examples: plain ES modules for Node, as a user would write them.
+    files: ['packages/*/example/*.mjs'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: { console: 'readonly', process: 'readonly', fetch: 'readonly', URL: 'readonly', Buffer: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-unused-vars': ['error', { varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }] },
   },
   {
     files: ['bin/*.js'],

@@ -70,6 +70,9 @@ const transform = {
 const shared = {
   testEnvironment: 'node',
   transform,
+  // The workspace packages (packages/*) are tested from their TypeScript, as the service is: a package that imports
+  // another gets its source, not a build that may be stale.
+  moduleNameMapper: { '^@jartrail/agent-sdk$': '<rootDir>/packages/agent-sdk/src/index.ts' },
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.map(escape).join('|')})/)`],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
 };
@@ -79,11 +82,12 @@ module.exports = {
   // A global option: jest ignores it inside projects.
   testTimeout: 60_000,
   projects: [
-    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/bench/**/*.spec.ts'] },
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/bench/**/*.spec.ts', '<rootDir>/packages/*/src/**/*.spec.ts'] },
     {
       ...shared,
       displayName: 'integration',
-      testMatch: ['<rootDir>/test/**/*.spec.ts'],
+      // packages/*/test: the integrations' own suites, against a real jartrail on the same PostgreSQL.
+      testMatch: ['<rootDir>/test/**/*.spec.ts', '<rootDir>/packages/*/test/**/*.spec.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
       slowTestThreshold: 30,

@@ -15,6 +15,7 @@ import { Findings1796400000000 } from './1796400000000-Findings';
 import { FindingTriage1796400000001 } from './1796400000001-FindingTriage';
 import { FindingNotifications1796500000000 } from './1796500000000-FindingNotifications';
 import { Exports1796600000000 } from './1796600000000-Exports';
+import { ExportFormats1796700000000 } from './1796700000000-ExportFormats';
 import { AccessRecordsOfTokens1796800000000 } from './1796800000000-AccessRecordsOfTokens';
 
 /** Every migration, in order. Listed explicitly so that the app, the CLI and the tests load the same set. */
@@ -36,5 +37,6 @@ export const MIGRATIONS = [
   FindingTriage1796400000001,
   FindingNotifications1796500000000,
   Exports1796600000000,
+  ExportFormats1796700000000,
   AccessRecordsOfTokens1796800000000,
 ];

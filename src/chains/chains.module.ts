@@ -14,6 +14,6 @@ import { ReadYourWrites } from './read-your-writes';
   imports: [LedgerModule, FindingsModule],
   controllers: [ChainsController],
   providers: [ChainLinksRepository, ChainLinker, LinkQueueRepository, LinkerWorker, ReadYourWrites, ChainsRepository, ChainsService],
-  exports: [LinkerWorker, LinkQueueRepository],
+  exports: [LinkerWorker, LinkQueueRepository, ChainsService],
 })
 export class ChainsModule {}

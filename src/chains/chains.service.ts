@@ -26,6 +26,9 @@ export type LinkedChainDocument = ChainDocument & {
   readonly findings_evaluation: { readonly up_to_date: boolean };
 };
 
+/** The chain document as an export holds it (ChainsService.exportDocument). */
+export type ExportedChainDocument = ChainDocument & { readonly findings: readonly FindingView[] };
+
 /**
  * The cursor's time as the repository writes it, to the microsecond in UTC: a real calendar date (no February 30),
  * from year 1 (PostgreSQL has no year 0).
@@ -102,6 +105,26 @@ export class ChainsService {
       // Findings follow linking: records still waiting for the linker are in neither the chain nor its findings.
       findings_evaluation: { up_to_date: read.findingsDue !== true && unlinked.length === 0 },
     };
+  }
+
+  /**
+   * A chain document for an export cut at a signed checkpoint: the document GET /v1/chains/{digest} answers, built by
+   * the same code, holding only the records (and kept conflicts) of ledger seqs below the checkpoint's tree size, with
+   * their ledger views against that checkpoint, and the chain's findings as they stand. Without `linking`: an export
+   * is read after the cut, so a record waiting for the linker then is not in it. undefined when no chain has the digest.
+   */
+  async exportDocument(digest: string, checkpoint: { readonly treeSize: number; readonly rootHash: Buffer; readonly issuedAt: string }): Promise<ExportedChainDocument | undefined> {
+    const read = await this.chains.loadChainDocument(digest);
+    if (!read.chain || read.targets.length !== 1 || read.targets[0] !== digest) return undefined;
+    const inCut = (ledgerSeq: number | null | undefined): ledgerSeq is number => ledgerSeq !== null && ledgerSeq !== undefined && ledgerSeq < checkpoint.treeSize;
+    const records = read.chain.records.filter((record) => inCut(read.ledgerSeqs?.get(record.seq)));
+    const conflicts = read.chain.conflicts.filter((conflict) => inCut(read.conflictLedgerSeqs?.get(conflict.seq)));
+    const [ledger, conflictLedger, findings] = await Promise.all([
+      this.ledger.recordViewsAt(records.map((record) => ({ seq: record.seq, purged: record.data === null, ledgerSeq: read.ledgerSeqs!.get(record.seq)! })), checkpoint),
+      this.ledger.recordViewsAt(conflicts.map((conflict) => ({ seq: conflict.seq, purged: conflict.data === null, ledgerSeq: read.conflictLedgerSeqs!.get(conflict.seq)! })), checkpoint),
+      this.findings.views(read.findings ?? []),
+    ]);
+    return { ...toChainDocument({ ...read.chain, records, conflicts }, ledger, conflictLedger), findings };
   }
 
   /** The chain's records with their inclusion proofs in the latest signed tree, for `jartrail verify`. */

@@ -14,6 +14,16 @@ const io: CliIo = {
   err: (text) => void process.stderr.write(text),
   readStdin,
   now: () => new Date(),
+  fetch: globalThis.fetch,
+  terminalColumns: process.stderr.isTTY ? process.stderr.columns || 80 : undefined,
+  onInterrupt: (handler) => {
+    process.once('SIGINT', handler);
+    process.once('SIGTERM', handler);
+    return () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    };
+  },
 };
 
 /**

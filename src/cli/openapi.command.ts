@@ -9,10 +9,11 @@ import { buildOpenApiDocument } from '../app';
 import { AppModule, type AppRuntime } from '../app.module';
 import { Keyring } from '../common/crypto/keyring';
 import { loadConfig } from '../config/app-config';
-import type { CliCommand } from './cli-arguments';
 import { type CliIo, EXIT, type ExitCode, formatJson } from './cli-io';
 
-export type OpenApiCommand = Extract<CliCommand, { command: 'openapi' }>;
+export interface OpenApiCommand {
+  readonly file: string;
+}
 
 /**
  * The document the service serves at /openapi.json, built without a database: Nest's preview mode reads the

@@ -1,12 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { CliCommand } from './cli-arguments';
 import { CliFailure, type CliIo, EXIT, type ExitCode, formatJson, reportRefusal } from './cli-io';
 import { chunksOf, type EnvelopeDelivery, envelopesOf } from './envelope-files';
+import type { Secret } from './secret';
+import type { ServiceUrl } from './service';
 import { callService, type ServiceAnswer } from './service-client';
 import { signDelivery } from './webhook-signer';
 
-export type SendCommand = Extract<CliCommand, { command: 'send' }>;
+/** What `jartrail send` was asked to do, checked: where, as which source, which files. */
+export interface SendCommand {
+  readonly url: ServiceUrl;
+  readonly sourceId: string;
+  readonly sourceSecret: Secret;
+  /** Paths, `-` for stdin. */
+  readonly files: readonly string[];
+  readonly batchSize: number;
+}
+
+/** The service's default INGEST_MAX_BATCH_EVENTS: one request per 1000 events unless told otherwise. */
+export const DEFAULT_BATCH_SIZE = 1000;
 
 /** The per-item part of POST /v1/events/batch's answer that the CLI reads to merge chunks and set its exit code. */
 interface BatchAnswer {
@@ -49,7 +61,7 @@ async function readInput(file: string, io: CliIo): Promise<string> {
 }
 
 function post(command: SendCommand, io: CliIo, path: string, id: string, body: string, contentType: string): Promise<ServiceAnswer> {
-  return callService(command.url, {
+  return callService(io.fetch, command.url, {
     method: 'POST',
     path: `${path}?source=${encodeURIComponent(command.sourceId)}`,
     headers: { 'content-type': contentType, ...signDelivery(command.sourceSecret, id, body, io.now()) },

@@ -1,4 +1,4 @@
-import type { ServiceUrl } from './cli-arguments';
+import type { ServiceUrl } from './service';
 
 /** The service's answer: its status and its body, parsed when it is JSON (problem details included). */
 export interface ServiceAnswer {
@@ -28,8 +28,12 @@ export class ServiceUnreachableError extends Error {
 
 const JSON_MEDIA_TYPE = /^application\/([a-z.+-]*\+)?json\s*(;|$)/i;
 
-/** One HTTP exchange with the service, with Node's own fetch: the CLI needs nothing more. */
-export async function callService(url: ServiceUrl, request: ServiceRequest): Promise<ServiceAnswer> {
+/**
+ * One HTTP exchange with the service, its body sent as given. Only `send` uses it: a webhook body is signed byte for
+ * byte, so it must go as written, which a typed client that serialises bodies itself would not promise. Every other
+ * command goes through the typed client (service.ts).
+ */
+export async function callService(fetch: typeof globalThis.fetch, url: ServiceUrl, request: ServiceRequest): Promise<ServiceAnswer> {
   let response: Response;
   try {
     response = await fetch(`${url}${request.path}`, { method: request.method, headers: request.headers, body: request.body });

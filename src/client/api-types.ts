@@ -615,7 +615,10 @@ export interface paths {
         /** Export jobs, newest first, with keyset pagination */
         get: operations["ExportsController_list"];
         put?: never;
-        /** Start an export of the records of a scope (NDJSON or CSV) as a job; poll it, then download its file */
+        /**
+         * Start an export of a scope as a job (ndjson, ndjson-chains, csv, pdf or ocsf); poll it, then download its file
+         * @description An unfiltered scope (at most a seq range) exports every ledger record of the range and its manifest states it complete; docs/exports.md, docs/ocsf.md
+         */
         post: operations["ExportsController_create"];
         delete?: never;
         options?: never;
@@ -1199,10 +1202,10 @@ export interface components {
         };
         CreateExportRequest: {
             /**
-             * @description ndjson: one record a line; csv: RFC 4180, one row a record (docs/exports.md)
+             * @description ndjson: one ledger record a line; ndjson-chains: one chain document (as GET /v1/chains/{digest}) a line; csv: RFC 4180, one row a record, formula-safe; pdf: the compliance report; ocsf: OCSF 1.3.0 NDJSON for SIEMs (docs/exports.md, docs/ocsf.md)
              * @enum {string}
              */
-            format: "ndjson" | "csv";
+            format: "ndjson" | "ndjson-chains" | "csv" | "pdf" | "ocsf";
             /** @default {} */
             scope: components["schemas"]["ExportScope"];
             /**
@@ -1371,7 +1374,7 @@ export interface components {
             /** Format: uuid */
             id: string;
             /** @enum {string} */
-            format: "ndjson" | "csv";
+            format: "ndjson" | "ndjson-chains" | "csv" | "pdf" | "ocsf";
             /** @description The scope as requested (a subject as its pseudonym when subjects are pseudonymised) */
             scope: components["schemas"]["ExportScope"];
             proofs: boolean;
@@ -1423,11 +1426,14 @@ export interface components {
                 /** Format: uuid */
                 export_id: string;
                 /** @enum {string} */
-                file_format: "ndjson" | "csv";
+                file_format: "ndjson" | "ndjson-chains" | "csv" | "pdf" | "ocsf";
                 query: components["schemas"]["ExportScope"];
                 /** @description Each record carries its inclusion proof in the checkpoint's tree */
                 proofs: boolean;
+                /** @description The ledger records the file holds (ndjson-chains: in its documents; pdf: that it counts) */
                 records: number;
+                /** @description ndjson-chains: the chain documents of the file */
+                chains?: number;
                 bytes: number;
                 /** @description Hex SHA-256 of the file */
                 sha256: string;
@@ -1436,6 +1442,26 @@ export interface components {
                     number,
                     number
                 ][];
+                /** @description Unfiltered exports of ndjson, csv or ocsf: every ledger record of seqs [from_seq, to_seq) is in the file, of every kind (events, conflicts, triage) */
+                completeness?: {
+                    from_seq: number;
+                    to_seq: number;
+                    records: number;
+                    kinds: string[];
+                } | null;
+                /** @description The signed retention purges that blanked payloads of records in the file */
+                purges?: {
+                    /** @enum {string} */
+                    kind: "purge";
+                    purge_id: string;
+                    policy: string;
+                    from_ledger_seq: number;
+                    to_ledger_seq: number;
+                    recorded_before: string;
+                    purged_at: string;
+                    kid: string | null;
+                    jws: string | null;
+                }[];
                 /** @description The signed checkpoint the export was cut at */
                 checkpoint: {
                     /** @enum {string} */

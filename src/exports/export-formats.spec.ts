@@ -2,8 +2,13 @@ import { parse } from 'csv-parse/sync';
 import { csvCells, CSV_COLUMNS, csvText, type ExportRecord, ndjsonLine, neutralizeCell } from './export-formats';
 import { parseRange } from './exports.service';
 
+const PURGE = { purge_id: '4', policy: 'payload-90d', purged_at: '2026-04-01T00:00:00.000000Z', from_ledger_seq: 0, to_ledger_seq: 999, fields: ['data'] };
+
 const record = (data: Record<string, unknown> | null): ExportRecord => ({
   ledgerSeq: 7,
+  kind: 'event',
+  conflictsWith: null,
+  purge: data === null ? PURGE : null,
   recordSeq: '3',
   eventId: 'evt-1',
   source: 'as-main',
@@ -34,10 +39,18 @@ describe('export formats', () => {
     expect(byColumn).toMatchObject({ tool: `'=cmd|"/c calc"!A1`, action: 'say "hi",\r\nbye', jti: 'at-1', chain_digests: 'a b', payload_purged: 'false' });
   });
 
-  it('marks a purged payload in both formats', () => {
-    expect(JSON.parse(ndjsonLine(record(null)))).toMatchObject({ ledger_seq: 7, payload_purged: true, data: null, chain_digests: ['a', 'b'] });
+  it('marks a purged payload in both formats, naming the recorded purge and the field it removed', () => {
+    expect(JSON.parse(ndjsonLine(record(null)))).toMatchObject({ ledger_seq: 7, kind: 'event', payload_purged: true, purge: PURGE, data: null, chain_digests: ['a', 'b'] });
     const cells = csvCells(record(null));
-    expect(cells.slice(-2)).toEqual(['true', '']);
+    const byColumn = Object.fromEntries(CSV_COLUMNS.map((column, index) => [column, cells[index]]));
+    expect(byColumn).toMatchObject({ payload_purged: 'true', data: '', kind: 'event', purged_fields: 'data', purge_id: '4', purge_policy: 'payload-90d', purged_at: PURGE.purged_at });
+  });
+
+  it('keeps the first 23 CSV columns in their documented order (new ones only ever go at the end)', () => {
+    expect(CSV_COLUMNS.slice(0, 23)).toEqual([
+      'ledger_seq', 'event_id', 'source', 'type', 'occurred_at', 'emitted_at', 'recorded_at', 'chain_digests', 'digest', 'client_id', 'issuer', 'subject',
+      'verdict', 'decision', 'token_type', 'jti', 'token_hash', 'agent_id', 'tool', 'action', 'outcome', 'payload_purged', 'data',
+    ]);
   });
 });
 

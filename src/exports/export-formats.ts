@@ -1,31 +1,75 @@
-/** The formats a job can produce (docs/exports.md). */
-export const EXPORT_FORMATS = ['ndjson', 'csv'] as const;
+import type { RecordKind } from '../ledger/ledger-leaf';
+
+/**
+ * The formats a job can produce (docs/exports.md): records as NDJSON, CSV or OCSF NDJSON (one ledger record a line or
+ * row), chains as NDJSON (one chain document a line), and the PDF report. The CLI uses these names.
+ */
+export const EXPORT_FORMATS = ['ndjson', 'ndjson-chains', 'csv', 'pdf', 'ocsf'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+/** The formats written one ledger record at a time, from the records query. */
+export const RECORD_FORMATS = ['ndjson', 'csv', 'ocsf'] as const satisfies readonly ExportFormat[];
+export type RecordFormat = (typeof RECORD_FORMATS)[number];
+export const isRecordFormat = (format: ExportFormat): format is RecordFormat => (RECORD_FORMATS as readonly string[]).includes(format);
 
 export const CONTENT_TYPES: Readonly<Record<ExportFormat, string>> = {
   ndjson: 'application/x-ndjson',
+  'ndjson-chains': 'application/x-ndjson',
   csv: 'text/csv; charset=utf-8; header=present',
+  pdf: 'application/pdf',
+  ocsf: 'application/x-ndjson',
 };
 
-export const FILE_EXTENSIONS: Readonly<Record<ExportFormat, string>> = { ndjson: 'ndjson', csv: 'csv' };
+export const FILE_EXTENSIONS: Readonly<Record<ExportFormat, string>> = { ndjson: 'ndjson', 'ndjson-chains': 'chains.ndjson', csv: 'csv', pdf: 'pdf', ocsf: 'ocsf.ndjson' };
 
-/** One ledgered event as the export query reads it. Times are the stored values, in UTC to the microsecond. */
+/**
+ * The recorded retention purge that blanked a record's payload: what the ledger's `ledger_purges` row says, so that a
+ * reader can tell a purged payload from a missing one and find the signed purge in the manifest.
+ */
+export interface RecordPurge {
+  readonly purge_id: string;
+  readonly policy: string;
+  readonly purged_at: string;
+  readonly from_ledger_seq: number;
+  readonly to_ledger_seq: number;
+  /** What the purge removed: the whole payload (`data`); the envelope fields and the ledger leaf stay. */
+  readonly fields: readonly string[];
+}
+
+/** A purge blanks the payload, all of it: jartrail_purge_payloads sets `data` to NULL and nothing else. */
+export const PURGED_FIELDS = ['data'] as const;
+
+/** One ledger record as the export query reads it. Times are the stored values, in UTC to the microsecond. */
 export interface ExportRecord {
   readonly ledgerSeq: number;
-  /** events.seq: not exported, the key to the record's ledger entry. */
+  /** `event`; unfiltered exports also hold the kept conflicting bodies (`conflict`) and findings' triage (`triage`). */
+  readonly kind: RecordKind;
+  /** events.seq, event_conflicts.seq or finding_triage.seq: not exported, the key to the record's ledger entry. */
   readonly recordSeq: string;
   readonly eventId: string;
-  readonly source: string;
+  /** The sending source's name; null for triage, which a reviewer's API key records. */
+  readonly source: string | null;
+  /** The event type; `finding.triage` for triage. */
   readonly type: string;
   readonly emittedAt: string;
-  readonly occurredAt: string;
+  /** Events only: when the recorded thing happened. */
+  readonly occurredAt: string | null;
   readonly recordedAt: string;
   /** The chains the record is a member of (usually one; none while it waits for the linker or joins no chain). */
   readonly chainDigests: readonly string[];
+  /** Conflicts only: the ledger seq of the record whose event id the refused body reused. */
+  readonly conflictsWith: number | null;
   /** null once retention purged the payload. */
   readonly data: Record<string, unknown> | null;
   /** The payload as stored JSON text, when the reader has it: written as it is rather than serialised again. */
   readonly dataText?: string | null;
+  /** The purge that blanked the payload; null while it is there. */
+  readonly purge: RecordPurge | null;
+}
+
+/** Whether retention purged the record's payload (without parsing the payload when its text is at hand). */
+export function payloadPurged(record: ExportRecord): boolean {
+  return record.dataText !== undefined ? record.dataText === null : record.data === null;
 }
 
 /** The payload's JSON text: as stored when the record carries it. */
@@ -47,7 +91,7 @@ export interface RecordProof {
 export function ndjsonLine(record: ExportRecord, proof?: RecordProof): string {
   const head = JSON.stringify({
     ledger_seq: record.ledgerSeq,
-    kind: 'event',
+    kind: record.kind,
     event_id: record.eventId,
     source: record.source,
     type: record.type,
@@ -55,7 +99,9 @@ export function ndjsonLine(record: ExportRecord, proof?: RecordProof): string {
     occurred_at: record.occurredAt,
     recorded_at: record.recordedAt,
     chain_digests: record.chainDigests,
-    payload_purged: record.dataText === null || (record.dataText === undefined && record.data === null),
+    ...(record.kind === 'conflict' && { conflicts_with_ledger_seq: record.conflictsWith }),
+    payload_purged: payloadPurged(record),
+    purge: record.purge,
   });
   // The payload's text goes in as stored (valid JSON from PostgreSQL's jsonb), not parsed and serialised again.
   return `${head.slice(0, -1)},"data":${payloadJson(record)}${proof ? `,"proof":${JSON.stringify(proof)}` : ''}}\n`;
@@ -89,6 +135,12 @@ export const CSV_COLUMNS = [
   'outcome',
   'payload_purged',
   'data',
+  'kind',
+  'conflicts_with_ledger_seq',
+  'purged_fields',
+  'purge_id',
+  'purge_policy',
+  'purged_at',
 ] as const;
 
 /** Payload fields copied into a column of the same name, when they hold a string. */
@@ -121,15 +173,21 @@ export function csvCells(record: ExportRecord): string[] {
   return [
     String(record.ledgerSeq),
     record.eventId,
-    record.source,
+    record.source ?? '',
     record.type,
-    record.occurredAt,
+    record.occurredAt ?? '',
     record.emittedAt,
     record.recordedAt,
     record.chainDigests.join(' '),
     ...fromPayload,
-    record.data === null ? 'true' : 'false',
-    record.data === null ? '' : payloadJson(record),
+    payloadPurged(record) ? 'true' : 'false',
+    payloadPurged(record) ? '' : payloadJson(record),
+    record.kind,
+    record.conflictsWith === null ? '' : String(record.conflictsWith),
+    record.purge ? record.purge.fields.join(' ') : '',
+    record.purge?.purge_id ?? '',
+    record.purge?.policy ?? '',
+    record.purge?.purged_at ?? '',
   ].map(neutralizeCell);
 }
 
@@ -138,7 +196,7 @@ const NEEDS_QUOTES = /[\r\n",]/;
 /** RFC 4180: CRLF line ends, fields quoted when they hold a comma, a quote or a line break, quotes doubled. */
 export function csvText(rows: readonly (readonly string[])[]): string {
   // Written out rather than through csv-stringify: the same output at a fraction of the cost per cell, which is
-  // what a million-record export spends most of its time on (bench:export); the spec parses it back with csv-parse.
+  // what a million-record export spent most of its time on (bench:export); the specs parse it back with csv-parse.
   let text = '';
   for (const row of rows) {
     for (let column = 0; column < row.length; column++) {
@@ -152,9 +210,3 @@ export function csvText(rows: readonly (readonly string[])[]): string {
 }
 
 export const CSV_HEADER = csvText([[...CSV_COLUMNS]]);
-
-/** The text of a batch of records in this format (CSV: rows only; the header is written once, first). */
-export function formatBatch(format: ExportFormat, records: readonly ExportRecord[], proofs?: ReadonlyMap<number, RecordProof>): string {
-  if (format === 'ndjson') return records.map((record) => ndjsonLine(record, proofs?.get(record.ledgerSeq))).join('');
-  return csvText(records.map(csvCells));
-}

@@ -18,7 +18,10 @@ export class ExportsController {
   @Post()
   @HttpCode(202)
   @Access(EXPORT)
-  @ApiOperation({ summary: 'Start an export of the records of a scope (NDJSON or CSV) as a job; poll it, then download its file' })
+  @ApiOperation({
+    summary: 'Start an export of a scope as a job (ndjson, ndjson-chains, csv, pdf or ocsf); poll it, then download its file',
+    description: 'An unfiltered scope (at most a seq range) exports every ledger record of the range and its manifest states it complete; docs/exports.md, docs/ocsf.md',
+  })
   @ApiResponse({ status: 202, standardSchema: exportView })
   async create(@Body({ schema: createExportRequest }) body: CreateExportRequest, @CurrentAuditor() auditor: Auditor, @Req() request: AuditorRequest) {
     const job = await this.exports.create(body, auditor);
@@ -78,7 +81,7 @@ export class ExportsController {
   @Get(':id/download')
   @Access(EXPORT)
   @ApiOperation({ summary: "The export's file, with Content-Length; a single bytes Range resumes an interrupted download (206)" })
-  @ApiProduces('application/x-ndjson', 'text/csv')
+  @ApiProduces('application/x-ndjson', 'text/csv', 'application/pdf')
   @ApiHeader({ name: 'Range', required: false, description: 'bytes=START-[END] or bytes=-SUFFIX: one range; anything else is ignored and the whole file sent' })
   @ApiResponse({ status: 200, description: 'The whole file' })
   @ApiResponse({ status: 206, description: 'The range asked for (Content-Range)' })

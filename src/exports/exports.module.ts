@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ChainsModule } from '../chains/chains.module';
 import { LedgerModule } from '../ledger/ledger.module';
 import { ExportsController } from './exports.controller';
 import { ExportsRepository } from './exports.repository';
@@ -6,7 +7,7 @@ import { ExportsService } from './exports.service';
 import { ExportsWorker } from './exports.worker';
 
 @Module({
-  imports: [LedgerModule],
+  imports: [LedgerModule, ChainsModule],
   controllers: [ExportsController],
   providers: [ExportsRepository, ExportsService, ExportsWorker],
   exports: [ExportsWorker],

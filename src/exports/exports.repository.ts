@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Pool, PoolClient } from 'pg';
+import { Client, type ClientConfig, type Pool } from 'pg';
 import QueryStream from 'pg-query-stream';
 import type { DataSource } from 'typeorm';
 import type { ExportScope, ExportStatus } from './dto/export.dto';
-import type { ExportFormat, ExportRecord } from './export-formats';
+import type { RecordKind } from '../ledger/ledger-leaf';
+import { type ExportFormat, type ExportRecord, PURGED_FIELDS, type RecordPurge } from './export-formats';
 
 export interface ExportJob {
   readonly id: string;
@@ -87,51 +88,23 @@ const exactTime = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YY
 
 interface RecordRow {
   ledger_seq: string;
+  kind: RecordKind;
   record_seq: string;
   event_id: string;
-  source: string;
+  source: string | null;
   type: string;
   emitted_at: string;
-  occurred_at: string;
+  occurred_at: string | null;
   recorded_at: string;
-  chain_digests: string[];
+  chain_digests: (string | null)[];
+  conflicts_with: string | null;
+  /** The payload as its stored JSON text (parsed only when a format reads its fields). */
   data_text: string | null;
-}
-
-/**
- * A record as read for an export. The payload arrives as its stored JSON text, which NDJSON and CSV write as it is;
- * it is parsed only when a format reads its fields (`data`), once.
- */
-class StoredRecord implements ExportRecord {
-  readonly ledgerSeq: number;
-  readonly recordSeq: string;
-  readonly eventId: string;
-  readonly source: string;
-  readonly type: string;
-  readonly emittedAt: string;
-  readonly occurredAt: string;
-  readonly recordedAt: string;
-  readonly chainDigests: readonly string[];
-  readonly dataText: string | null;
-  private parsed: Record<string, unknown> | null | undefined;
-
-  constructor(row: RecordRow) {
-    this.ledgerSeq = Number(row.ledger_seq);
-    this.recordSeq = row.record_seq;
-    this.eventId = row.event_id;
-    this.source = row.source;
-    this.type = row.type;
-    this.emittedAt = row.emitted_at;
-    this.occurredAt = row.occurred_at;
-    this.recordedAt = row.recorded_at;
-    this.chainDigests = row.chain_digests;
-    this.dataText = row.data_text;
-  }
-
-  get data(): Record<string, unknown> | null {
-    if (this.parsed === undefined) this.parsed = this.dataText === null ? null : (JSON.parse(this.dataText) as Record<string, unknown>);
-    return this.parsed;
-  }
+  purge_id: string | null;
+  purge_policy: string | null;
+  purged_at: string | null;
+  purge_from: string | null;
+  purge_to: string | null;
 }
 
 /** Bytes of a chunk read in one row: 48 KiB, 96 KiB as hex, under V8's 128 KiB large-object size. */
@@ -143,13 +116,45 @@ export interface RecordSelection {
   readonly treeSize: number;
 }
 
+/** Scope members that narrow by something else than the seq range. */
+const NARROWING: readonly (keyof ExportScope)[] = [
+  'from',
+  'to',
+  'source',
+  'types',
+  'client_id',
+  'issuer',
+  'subject',
+  'tool',
+  'independent_verdict',
+  'verdict_mismatch',
+  'finding_rule',
+  'finding_severity',
+];
+
 /**
- * The SQL of a selection. Chain filters (client, issuer, subject, tool, verdicts, findings) keep a record when a
- * chain it is a member of matches: "every record of client X's authorizations", not only the records that name X.
+ * An unfiltered scope (nothing but a seq range) exports every ledger record of the range, whatever its kind (events,
+ * kept conflicts, triage): that is what lets its manifest state that the range is complete (docs/exports.md).
+ */
+export function isUnfiltered(scope: ExportScope): boolean {
+  return NARROWING.every((member) => scope[member] === undefined);
+}
+
+/** The seq range `[from, to)` of a selection: the scope's, cut at the checkpoint. */
+export function seqRangeOf(selection: RecordSelection): { from: number; to: number } {
+  const from = selection.scope.from_seq ?? 0;
+  return { from, to: Math.max(from, Math.min(selection.treeSize, selection.scope.to_seq ?? Number.MAX_SAFE_INTEGER)) };
+}
+
+/**
+ * The SQL of a filtered selection (events only). Chain filters (client, issuer, subject, tool, verdicts, findings)
+ * keep a record when a chain it is a member of matches: "every record of client X's authorizations", not only the
+ * records that name X.
  */
 function selectionSql(selection: RecordSelection): { where: string; values: unknown[] } {
   const { scope } = selection;
-  const values: unknown[] = [scope.from_seq ?? 0, Math.min(selection.treeSize, scope.to_seq ?? Number.MAX_SAFE_INTEGER)];
+  const range = seqRangeOf(selection);
+  const values: unknown[] = [range.from, range.to];
   const where = [`l."record_kind" = 'event'`, `l."seq" >= $1`, `l."seq" < $2`];
   const param = (value: unknown) => {
     values.push(value);
@@ -186,20 +191,147 @@ function selectionSql(selection: RecordSelection): { where: string; values: unkn
 const FROM = `"ledger_entries" l JOIN "events" e ON e."seq" = l."record_seq" JOIN "sources" s ON s."id" = e."source_id"`;
 
 /**
- * The statement that reads a selection's records, in ledger order. bench:export runs it under COPY ... TO STDOUT as
- * the ceiling an export is measured against, so the two read exactly the same rows.
+ * The purge that blanked a record's payload, read only for a record without one (a one-time filter in the plan): the
+ * purges' ranges follow each other without overlap, so at most one covers a seq.
+ */
+const PURGE_LATERAL = (payload: string) => `LEFT JOIN LATERAL (
+    SELECT p."id" AS purge_id, p."policy" AS purge_policy, ${exactTime('p."purged_at"')} AS purged_at, p."from_ledger_seq" AS purge_from, p."to_ledger_seq" AS purge_to
+    FROM "ledger_purges" p WHERE ${payload} IS NULL AND p."from_ledger_seq" <= l."seq" AND p."to_ledger_seq" >= l."seq" ORDER BY p."to_ledger_seq" LIMIT 1
+  ) pg ON true`;
+
+const PURGE_COLUMNS = `pg.purge_id, pg.purge_policy, pg.purged_at, pg.purge_from, pg.purge_to`;
+
+/** The events of a filtered selection, in ledger order. */
+const FILTERED_RECORDS = (where: string) => `SELECT l."seq" AS ledger_seq, 'event' AS kind, l."record_seq", e."event_id", s."name" AS source, e."type",
+     ${exactTime('e."emitted_at"')} AS emitted_at, ${exactTime('e."occurred_at"')} AS occurred_at, ${exactTime('e."recorded_at"')} AS recorded_at,
+     ARRAY(SELECT m."chain_digest" FROM "chain_members" m WHERE m."event_seq" = e."seq" ORDER BY m."chain_digest") AS chain_digests,
+     NULL::bigint AS conflicts_with, e."data"::text AS data_text, ${PURGE_COLUMNS}
+   FROM ${FROM} ${PURGE_LATERAL('e."data"')} WHERE ${where} ORDER BY l."seq"`;
+
+/**
+ * Every ledger record of a seq range, in ledger order: events, the conflicting bodies kept against them (in the chains
+ * of the record they contradict) and reviewers' triage (in the chain of its finding). Outer joins by kind, which
+ * PostgreSQL runs as hash or merge joins over the range rather than a lookup per row.
+ */
+const ALL_RECORDS = `SELECT l."seq" AS ledger_seq, l."record_kind" AS kind, l."record_seq",
+     coalesce(e."event_id", x."event_id", t."event_id") AS event_id, s."name" AS source,
+     CASE l."record_kind" WHEN 'triage' THEN 'finding.triage' ELSE coalesce(e."type", x."type") END AS type,
+     ${exactTime('coalesce(e."emitted_at", x."emitted_at", t."recorded_at")')} AS emitted_at, ${exactTime('e."occurred_at"')} AS occurred_at,
+     ${exactTime('coalesce(e."recorded_at", x."recorded_at", t."recorded_at")')} AS recorded_at,
+     CASE l."record_kind"
+       WHEN 'event' THEN ARRAY(SELECT m."chain_digest" FROM "chain_members" m WHERE m."event_seq" = e."seq" ORDER BY m."chain_digest")
+       WHEN 'conflict' THEN ARRAY(SELECT m."chain_digest" FROM "chain_members" m WHERE m."event_seq" = x."original_seq" ORDER BY m."chain_digest")
+       ELSE ARRAY[t."data" ->> 'chain_digest']
+     END AS chain_digests,
+     (SELECT o."seq" FROM "ledger_entries" o WHERE x."original_seq" IS NOT NULL AND o."record_kind" = 'event' AND o."record_seq" = x."original_seq") AS conflicts_with,
+     coalesce(e."data", x."data", t."data")::text AS data_text, ${PURGE_COLUMNS}
+   FROM "ledger_entries" l
+     LEFT JOIN "events" e ON l."record_kind" = 'event' AND e."seq" = l."record_seq"
+     LEFT JOIN "event_conflicts" x ON l."record_kind" = 'conflict' AND x."seq" = l."record_seq"
+     LEFT JOIN "finding_triage" t ON l."record_kind" = 'triage' AND t."seq" = l."record_seq"
+     LEFT JOIN "sources" s ON s."id" = coalesce(e."source_id", x."source_id")
+     ${PURGE_LATERAL('coalesce(e."data", x."data", t."data")')}
+   WHERE l."seq" >= $1 AND l."seq" < $2 ORDER BY l."seq"`;
+
+/**
+ * A record as read for an export. The payload arrives as its stored JSON text, which NDJSON and CSV write as it is;
+ * it is parsed only when a format reads its fields (`data`), and then once.
+ */
+class StoredRecord implements ExportRecord {
+  readonly ledgerSeq: number;
+  readonly kind: RecordKind;
+  readonly recordSeq: string;
+  readonly eventId: string;
+  readonly source: string | null;
+  readonly type: string;
+  readonly emittedAt: string;
+  readonly occurredAt: string | null;
+  readonly recordedAt: string;
+  readonly chainDigests: readonly string[];
+  readonly conflictsWith: number | null;
+  readonly dataText: string | null;
+  readonly purge: RecordPurge | null;
+  private parsed: Record<string, unknown> | null | undefined;
+
+  constructor(row: RecordRow) {
+    this.ledgerSeq = Number(row.ledger_seq);
+    this.kind = row.kind;
+    this.recordSeq = String(row.record_seq);
+    this.eventId = row.event_id;
+    this.source = row.source;
+    this.type = row.type;
+    this.emittedAt = row.emitted_at;
+    this.occurredAt = row.occurred_at;
+    this.recordedAt = row.recorded_at;
+    this.chainDigests = row.chain_digests.filter((digest): digest is string => digest !== null);
+    this.conflictsWith = row.conflicts_with === null ? null : Number(row.conflicts_with);
+    this.dataText = row.data_text;
+    this.purge =
+      row.purge_id === null
+        ? null
+        : { purge_id: String(row.purge_id), policy: row.purge_policy!, purged_at: row.purged_at!, from_ledger_seq: Number(row.purge_from), to_ledger_seq: Number(row.purge_to), fields: [...PURGED_FIELDS] };
+  }
+
+  get data(): Record<string, unknown> | null {
+    if (this.parsed === undefined) this.parsed = this.dataText === null ? null : (JSON.parse(this.dataText) as Record<string, unknown>);
+    return this.parsed;
+  }
+}
+
+/**
+ * The statement that reads a selection's records, in ledger order (every ledger record of the range when the scope
+ * is unfiltered). bench:export runs it under COPY ... TO STDOUT as the ceiling an export is measured against.
  */
 export function recordRowsQuery(selection: RecordSelection): { text: string; values: unknown[] } {
+  if (isUnfiltered(selection.scope)) {
+    const range = seqRangeOf(selection);
+    return { text: ALL_RECORDS, values: [range.from, range.to] };
+  }
   const { where, values } = selectionSql(selection);
-  return {
-    text: `SELECT l."seq" AS ledger_seq, l."record_seq", e."event_id", s."name" AS source, e."type",
-             ${exactTime('e."emitted_at"')} AS emitted_at, ${exactTime('e."occurred_at"')} AS occurred_at, ${exactTime('e."recorded_at"')} AS recorded_at,
-             ARRAY(SELECT m."chain_digest" FROM "chain_members" m WHERE m."event_seq" = e."seq" ORDER BY m."chain_digest") AS chain_digests,
-             e."data"::text AS data_text
-           FROM ${FROM} WHERE ${where} ORDER BY l."seq"`,
-    values,
-  };
+  return { text: FILTERED_RECORDS(where), values };
 }
+
+/** The chains of the selected records (never an inner-digest alias), ordered by digest. */
+const CHAINS_OF = (where: string) => `SELECT d.chain_digest, count(*) OVER () AS total FROM (
+     SELECT DISTINCT m."chain_digest" FROM ${FROM} JOIN "chain_members" m ON m."event_seq" = e."seq"
+     WHERE ${where} AND NOT EXISTS (SELECT 1 FROM "digest_aliases" a WHERE a."alias" = m."chain_digest")
+   ) d ORDER BY d.chain_digest`;
+
+/** One row of an aggregate: a label (attacker text for sources and clients) and counts. */
+export interface CountRow {
+  readonly label: string;
+  readonly count: number;
+}
+
+/** What the PDF report shows, aggregated in SQL over the selection. */
+export interface ReportAggregates {
+  readonly records: number;
+  readonly chains: number;
+  readonly firstOccurredAt: string | null;
+  readonly lastOccurredAt: string | null;
+  readonly bySource: readonly CountRow[];
+  readonly byType: readonly CountRow[];
+  /** Chains by client (the chain's client_id facet). */
+  readonly byClient: readonly CountRow[];
+  /** Verdicts: the AS's, jartrail's own, consent decisions and tool-call outcomes, as `what: value`. */
+  readonly verdicts: readonly CountRow[];
+  readonly perDay: readonly CountRow[];
+  readonly findings: readonly { rule: string; severity: string; open: number; resolved: number }[];
+  readonly highSeverityChains: number;
+  readonly purgedPayloads: number;
+}
+
+/** A chain with a high or critical finding, for the report's detail section. */
+export interface ReportChain {
+  readonly digest: string;
+  readonly createdAt: string;
+  readonly facets: Readonly<Record<string, readonly string[]>>;
+  readonly records: number;
+  readonly findings: readonly { rule: string; severity: string; status: string; summary: string; first_seen_at: string }[];
+}
+
+/** Rows of a top-N list past which the report says "and N more". */
+export const REPORT_TOP = 15;
 
 /**
  * Statements that change rows and read them back are written `WITH changed AS (UPDATE ... RETURNING ...) SELECT`:
@@ -358,37 +490,179 @@ export class ExportsRepository {
   }
 
   /**
-   * Reads a selection in one REPEATABLE READ snapshot on a connection of its own: the count and the rows agree, and
-   * the rows come through a server-side cursor in batches, so memory stays flat whatever the size.
+   * Runs `read` in one REPEATABLE READ snapshot on a connection of its own: counts, aggregates and rows agree, and rows
+   * come through server-side cursors in batches, so memory stays flat whatever the size. One stream at a time: a
+   * stream must be read to its end (or left) before the next statement.
    */
-  async readSelection<T>(selection: RecordSelection, consume: (total: number, records: AsyncIterable<ExportRecord>) => Promise<T>): Promise<T> {
-    const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
-    const client: PoolClient = await pool.connect();
-    let failed = false;
+  async inSnapshot<T>(read: (snapshot: ExportSnapshot) => Promise<T>, options: { temporaryTables?: boolean } = {}): Promise<T> {
+    // A connection of its own, not one of the pool's: the pool's connections carry the API's request-sized timeouts,
+    // and node-pg's client-side query_timeout ends a cursor that outlives it as if its rows had run out (an export
+    // of a million records, or of chain documents built between batches, was cut short without an error). The
+    // export also takes no connection from the API.
+    const pool = (this.dataSource.driver as unknown as { master: Pool & { options: ClientConfig } }).master;
+    const client = new Client({ ...pool.options, statement_timeout: undefined, query_timeout: undefined, application_name: 'jartrail-export' });
+    await client.connect();
     try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      // An export may take longer than the statement timeout of the API's queries.
+      // READ ONLY unless the reads need a temporary table (PostgreSQL refuses every CREATE in a read-only transaction).
+      await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ${options.temporaryTables ? '' : ' READ ONLY'}`);
+      // An export may take longer than any statement timeout of the API's queries (a server or role default too).
       await client.query(`SET LOCAL statement_timeout = 0`);
-      const { where, values } = selectionSql(selection);
-      const counted = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${FROM} WHERE ${where}`, values);
-      const stream = client.query(new QueryStream(recordRowsQuery(selection).text, values, { batchSize: 100 }));
-      const records = (async function* () {
-        for await (const row of stream as AsyncIterable<RecordRow>) yield new StoredRecord(row);
-      })();
-      try {
-        return await consume(Number(counted.rows[0]!.n), records);
-      } finally {
-        stream.destroy();
-      }
-    } catch (error) {
-      failed = true;
-      throw error;
+      return await read(new ExportSnapshot(client));
     } finally {
-      // A stream stopped half way leaves the connection mid-protocol: it is discarded rather than reused.
-      await client.query('ROLLBACK').catch(() => {
-        failed = true;
-      });
-      client.release(failed ? true : undefined);
+      // Ending the connection ends the transaction (and drops its temporary table), whatever state a stream left.
+      await client.end().catch(() => undefined);
     }
+  }
+}
+
+/** The reads of one export, in its snapshot. */
+export class ExportSnapshot {
+  constructor(private readonly client: Client) {}
+
+  private async *stream<Row>(text: string, values: unknown[]): AsyncGenerator<Row> {
+    // 100 rows a fetch: fewer rows alive at each young-generation collection, so fewer promoted to the old one (flat RSS).
+    const stream = this.client.query(new QueryStream(text, values, { batchSize: 100 }));
+    try {
+      for await (const row of stream as AsyncIterable<Row>) yield row;
+    } finally {
+      stream.destroy();
+    }
+  }
+
+  private async rows<Row>(text: string, values: unknown[]): Promise<Row[]> {
+    return (await this.client.query(text, values)).rows as Row[];
+  }
+
+  /**
+   * The records of a selection and how many there are. An unfiltered range needs no count: the ledger's seqs are
+   * gapless, so the range's length is its number of records (the rows are read once).
+   */
+  async records(selection: RecordSelection): Promise<{ total: number; records: AsyncIterable<ExportRecord> }> {
+    const map = async function* (rows: AsyncIterable<RecordRow>) {
+      for await (const row of rows) yield new StoredRecord(row);
+    };
+    const { text, values } = recordRowsQuery(selection);
+    if (isUnfiltered(selection.scope)) {
+      const range = seqRangeOf(selection);
+      return { total: range.to - range.from, records: map(this.stream<RecordRow>(text, values)) };
+    }
+    const { where } = selectionSql(selection);
+    const [counted] = await this.rows<{ n: string }>(`SELECT count(*) AS n FROM ${FROM} WHERE ${where}`, values);
+    return { total: Number(counted!.n), records: map(this.stream<RecordRow>(text, values)) };
+  }
+
+  /**
+   * The ledger seqs of a selection's events as runs `[first, last]`, ascending (what a PDF report counts, for its
+   * manifest): the runs are found in SQL (gaps and islands), so only they cross the wire.
+   */
+  async seqRuns(selection: RecordSelection): Promise<[number, number][]> {
+    const { where, values } = selectionSql(selection);
+    const rows = await this.rows<{ first: string; last: string }>(
+      `SELECT min(seq) AS first, max(seq) AS last FROM (SELECT l."seq", l."seq" - row_number() OVER (ORDER BY l."seq") AS island FROM ${FROM} WHERE ${where}) r
+       GROUP BY island ORDER BY 1`,
+      values,
+    );
+    return rows.map((row) => [Number(row.first), Number(row.last)]);
+  }
+
+  /** The chains of a selection's events, by digest, and how many (one read: the count rides on each row). */
+  async *chainDigests(selection: RecordSelection): AsyncGenerator<{ digest: string; total: number }> {
+    const { where, values } = selectionSql(selection);
+    for await (const row of this.stream<{ chain_digest: string; total: string }>(CHAINS_OF(where), values)) yield { digest: row.chain_digest, total: Number(row.total) };
+  }
+
+  /**
+   * Everything the report counts, each an aggregate over the selection's events (no statement per chain). The chains
+   * of the selection are materialised once (a temporary table of digests) for the per-chain aggregates.
+   */
+  async aggregates(selection: RecordSelection): Promise<ReportAggregates> {
+    const { where, values } = selectionSql(selection);
+    await this.client.query(`CREATE TEMPORARY TABLE report_chains ON COMMIT DROP AS
+       SELECT DISTINCT m."chain_digest" AS digest FROM ${FROM} JOIN "chain_members" m ON m."event_seq" = e."seq"
+       WHERE ${where} AND NOT EXISTS (SELECT 1 FROM "digest_aliases" a WHERE a."alias" = m."chain_digest")`, values);
+    await this.client.query(`ANALYZE report_chains`);
+    const count = (rows: { label: string | null; count: string }[]) => rows.map((row) => ({ label: row.label ?? '(none)', count: Number(row.count) }));
+    // One pass over the selection for every per-record count (grouping sets, hashed): a report over a million
+    // records reads them once here, not once per table.
+    const grouped = await this.rows<{ set: string; label: string | null; count: string; first: string | null; last: string | null; purged: string; mismatches: string }>(
+      `SELECT CASE WHEN GROUPING(s."name") = 0 THEN 'source' WHEN GROUPING(e."type") = 0 THEN 'type' WHEN GROUPING(x.day) = 0 THEN 'day'
+                   WHEN GROUPING(x.outcome) = 0 THEN 'verdict' WHEN GROUPING(iv."verdict") = 0 THEN 'independent' ELSE 'total' END AS set,
+              coalesce(s."name", e."type", x.day, x.outcome, iv."verdict") AS label, count(*) AS count,
+              ${exactTime('min(e."occurred_at")')} AS first, ${exactTime('max(e."occurred_at")')} AS last,
+              count(*) FILTER (WHERE e."data" IS NULL) AS purged, count(*) FILTER (WHERE iv."mismatch") AS mismatches
+       FROM ${FROM} LEFT JOIN "independent_verdicts" iv ON iv."event_seq" = e."seq"
+         CROSS JOIN LATERAL (SELECT to_char(date_trunc('day', e."occurred_at" AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS day,
+           CASE e."type"
+             WHEN 'request_object.verification' THEN 'AS verdict: ' || coalesce(e."data" ->> 'verdict', 'purged')
+             WHEN 'consent.decision' THEN 'consent: ' || coalesce(e."data" ->> 'decision', 'purged')
+             WHEN 'tool_call.recorded' THEN 'tool call: ' || coalesce(e."data" ->> 'outcome', 'purged')
+           END AS outcome) x
+       WHERE ${where}
+       GROUP BY GROUPING SETS ((s."name"), (e."type"), (x.day), (x.outcome), (iv."verdict"), ())`,
+      values,
+    );
+    const inSet = (set: string) => grouped.filter((row) => row.set === set && !(set === 'verdict' && row.label === null) && !(set === 'independent' && row.label === null));
+    const byCount = (rows: { label: string | null; count: string }[]) => count(rows).sort((a, b) => b.count - a.count || a.label.localeCompare(b.label));
+    const totals = grouped.find((row) => row.set === 'total') ?? { count: '0', first: null, last: null, purged: '0', mismatches: '0' };
+    const bySource = byCount(inSet('source'));
+    const byType = byCount(inSet('type'));
+    const perDay = count(inSet('day')).sort((a, b) => a.label.localeCompare(b.label));
+    const verdicts = [
+      ...count(inSet('verdict')),
+      ...count(inSet('independent')).map((row) => ({ label: `jartrail verdict: ${row.label}`, count: row.count })),
+      ...(Number(totals.mismatches) > 0 ? [{ label: 'verdicts disagree', count: Number(totals.mismatches) }] : []),
+    ].sort((a, b) => a.label.localeCompare(b.label));
+    const [chains] = await this.rows<{ chains: string }>(`SELECT count(*) AS chains FROM report_chains`, []);
+    const byClient = await this.rows<{ label: string; count: string }>(
+      `SELECT f."value" AS label, count(*) AS count FROM report_chains c JOIN "chain_facets" f ON f."chain_digest" = c.digest AND f."name" = 'client_id' GROUP BY 1 ORDER BY 2 DESC, 1`,
+      [],
+    );
+    const findings = await this.rows<{ rule: string; severity: string; open: string; resolved: string }>(
+      `SELECT f."rule", f."severity", count(*) FILTER (WHERE f."status" = 'open') AS open, count(*) FILTER (WHERE f."status" <> 'open') AS resolved
+       FROM "findings" f JOIN report_chains c ON c.digest = f."chain_digest" GROUP BY 1, 2 ORDER BY 1, 2`,
+      [],
+    );
+    const [high] = await this.rows<{ n: string }>(
+      `SELECT count(DISTINCT f."chain_digest") AS n FROM "findings" f JOIN report_chains c ON c.digest = f."chain_digest" WHERE f."severity" IN ('high', 'critical')`,
+      [],
+    );
+    return {
+      records: Number(totals.count),
+      chains: Number(chains!.chains),
+      firstOccurredAt: totals.first,
+      lastOccurredAt: totals.last,
+      bySource,
+      byType,
+      byClient: count(byClient),
+      verdicts,
+      perDay,
+      findings: findings.map((row) => ({ rule: row.rule, severity: row.severity, open: Number(row.open), resolved: Number(row.resolved) })),
+      highSeverityChains: Number(high!.n),
+      purgedPayloads: Number(totals.purged),
+    };
+  }
+
+  /**
+   * The chains of the selection with a high or critical finding, worst first (critical, then open, then newest), at
+   * most `limit`, each with its facets, record count and high-severity findings: one streamed statement (call after
+   * aggregates(), which makes report_chains).
+   */
+  async *highSeverityChains(limit: number): AsyncGenerator<ReportChain> {
+    const rows = this.stream<{ digest: string; created_at: string; facets: Record<string, string[]> | null; records: string; findings: ReportChain['findings'] }>(
+      `WITH worst AS (
+         SELECT f."chain_digest" AS digest, max(CASE f."severity" WHEN 'critical' THEN 2 ELSE 1 END) AS rank, bool_or(f."status" = 'open') AS open, max(f."first_seen_at") AS seen
+         FROM "findings" f JOIN report_chains c ON c.digest = f."chain_digest" WHERE f."severity" IN ('high', 'critical') GROUP BY 1
+         ORDER BY 2 DESC, 3 DESC, 4 DESC, 1 LIMIT $1
+       )
+       SELECT w.digest, ${exactTime('ch."created_at"')} AS created_at,
+              (SELECT jsonb_object_agg(g.name, g.values) FROM (SELECT cf."name", array_agg(cf."value" ORDER BY cf."value") AS values FROM "chain_facets" cf WHERE cf."chain_digest" = w.digest GROUP BY 1) g) AS facets,
+              (SELECT count(*) FROM "chain_members" m WHERE m."chain_digest" = w.digest) AS records,
+              (SELECT json_agg(json_build_object('rule', f."rule", 'severity', f."severity", 'status', f."status", 'summary', f."summary", 'first_seen_at', ${exactTime('f."first_seen_at"')}) ORDER BY CASE f."severity" WHEN 'critical' THEN 0 ELSE 1 END, f."id")
+                 FROM "findings" f WHERE f."chain_digest" = w.digest AND f."severity" IN ('high', 'critical')) AS findings
+       FROM worst w JOIN "chains" ch ON ch."digest" = w.digest
+       ORDER BY w.rank DESC, w.open DESC, w.seen DESC, w.digest`,
+      [limit],
+    );
+    for await (const row of rows) yield { digest: row.digest, createdAt: row.created_at, facets: row.facets ?? {}, records: Number(row.records), findings: row.findings ?? [] };
   }
 }

@@ -1,20 +1,28 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { type ExportedChainDocument, ChainsService } from '../chains/chains.service';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { RECORD_KINDS } from '../ledger/ledger-leaf';
 import { LedgerService } from '../ledger/ledger.service';
 import { SigningKeysService } from '../ledger/signing-keys.service';
-import { addSeq, type SeqRanges, signManifest } from './export-manifest';
+import type { CheckpointDocument } from '../ledger/verification/documents';
 import { safeDatabaseMessage } from '../logging/safe-error';
 import { ExportFile, FileWriteStopped } from './export-file';
-import { CSV_HEADER, type ExportRecord, formatBatch } from './export-formats';
-import { type ExportJob, ExportsRepository } from './exports.repository';
+import { CSV_HEADER, csvCells, csvText, type ExportRecord, isRecordFormat, ndjsonLine, payloadPurged, type RecordProof } from './export-formats';
+import { SeqSet, signManifest } from './export-manifest';
+import { type ExportJob, type ExportSnapshot, ExportsRepository, isUnfiltered, type RecordSelection, seqRangeOf } from './exports.repository';
+import { ocsfLine } from './ocsf';
+import { REPORT_DETAIL_CHAINS, renderReport } from './pdf-report';
 
 /** A job attempted this often and still not finished (its worker died each time) fails rather than loop for ever. */
 export const MAX_ATTEMPTS = 3;
 
 /** Records read (and, with proofs, proved) at a time: large enough to amortise the proof statements. */
-const FORMAT_BATCH = 100;
+const FORMAT_BATCH = 500;
 /** Records formatted into one piece of text: kept well under V8's 128 KB large-object size (ExportFile.append). */
 const FORMAT_SLICE = 50;
+
+/** Chain documents built at once (each is one statement of the chains module, on the pool the API shares). */
+const CHAIN_BATCH = 4;
 
 class RunStopped extends Error {}
 
@@ -36,6 +44,7 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
     private readonly exports: ExportsRepository,
     private readonly ledger: LedgerService,
     private readonly keys: SigningKeysService,
+    private readonly chains: ChainsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -96,7 +105,7 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private async run(job: ExportJob, runToken: string): Promise<void> {
-    const { ttlHours, leaseSeconds } = this.config.exports;
+    const { ttlHours } = this.config.exports;
     if (job.attempts > MAX_ATTEMPTS) {
       await this.exports.fail(job.id, runToken, `the export was started ${MAX_ATTEMPTS} times and never finished (its worker stopped each time)`, ttlHours);
       return;
@@ -105,27 +114,35 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
       // Cut at a checkpoint signed now: every record committed before the job started is in it, and each
       // exported record can be proved against it.
       const checkpoint = await this.ledger.checkpointNow();
-      const treeSize = checkpoint.tree_size;
-      await this.exports.readSelection({ scope: job.scope, treeSize }, async (total, records) => {
-        if (!(await this.exports.started(job.id, runToken, treeSize, total))) throw new RunStopped();
-        const result = await this.write(job, runToken, records, leaseSeconds, treeSize);
-        const manifest = await signManifest(await this.keys.current(), {
-          log: 'jartrail',
-          kind: 'export_manifest',
-          format: 'jartrail-export-manifest/v1',
-          export_id: job.id,
-          file_format: job.format,
-          query: job.scope,
-          proofs: job.proofs,
-          records: result.recordsDone,
-          bytes: result.bytes,
-          sha256: result.sha256.toString('hex'),
-          ledger_seqs: result.ledgerSeqs,
-          checkpoint,
-          created_at: new Date().toISOString(),
-        });
-        if (!(await this.exports.complete(job.id, runToken, { ...result, manifest }, ttlHours))) throw new RunStopped();
+      const selection: RecordSelection = { scope: job.scope, treeSize: checkpoint.tree_size };
+      const file = new JobFile(job, runToken, this.exports, this.config.exports.leaseSeconds, checkpoint.tree_size, () => this.stopped);
+      const written = await this.exports.inSnapshot((snapshot) => this.produce(job, file, snapshot, selection, checkpoint), { temporaryTables: job.format === 'pdf' });
+      const { sha256, bytes } = await file.finish();
+      // The signed purges of the purged payloads the file shows: few (one per retention batch), read once.
+      const purges = written.purgedSeqs.size === 0 ? [] : (await this.ledger.purgeDocuments()).filter((purge) => anyIn(written.purgedSeqs, purge.from_ledger_seq, purge.to_ledger_seq));
+      const range = seqRangeOf(selection);
+      const ledgerSeqs = written.seqs.ranges();
+      const manifest = await signManifest(await this.keys.current(), {
+        log: 'jartrail',
+        kind: 'export_manifest',
+        format: 'jartrail-export-manifest/v1',
+        export_id: job.id,
+        file_format: job.format,
+        query: job.scope,
+        proofs: job.proofs,
+        records: written.seqs.size,
+        ...(written.chains !== undefined && { chains: written.chains }),
+        bytes,
+        sha256: sha256.toString('hex'),
+        ledger_seqs: ledgerSeqs,
+        // Only a record format of an unfiltered scope holds every record of its range: the others show chains (whose
+        // records are events) or a report.
+        completeness: isRecordFormat(job.format) && isUnfiltered(job.scope) ? { from_seq: range.from, to_seq: range.to, records: written.seqs.size, kinds: [...RECORD_KINDS] } : null,
+        purges,
+        checkpoint,
+        created_at: new Date().toISOString(),
       });
+      if (!(await this.exports.complete(job.id, runToken, { recordsDone: file.recordsDone, bytes, sha256, manifest }, ttlHours))) throw new RunStopped();
     } catch (error) {
       if (error instanceof RunStopped || error instanceof FileWriteStopped) {
         // Cancelled, or taken over after a lost lease: the job is someone else's now. When this process is the one
@@ -138,37 +155,181 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
     }
   }
 
-  /** Formats the records and stores the file in chunks, hashing it on the way. */
-  private async write(job: ExportJob, runToken: string, records: AsyncIterable<ExportRecord>, leaseSeconds: number, treeSize: number) {
-    let recordsDone = 0;
-    // Runs of consecutive seqs: a handful for an unfiltered export, one per gap for a filtered one.
-    const ledgerSeqs: SeqRanges = [];
-    const file = new ExportFile(job.chunkBytes, async (chunk, progress) => {
-      if (this.stopped) return false;
-      return this.exports.writeChunk(job.id, runToken, chunk, { recordsDone, bytes: progress.bytes }, leaseSeconds);
-    });
-
-    // With proofs, a batch's proofs are read in two statements while the cursor waits. The batch is formatted a
-    // slice at a time, so that no formatted text is large (see ExportFile.append).
-    const format = async (batch: readonly ExportRecord[]) => {
-      const proofs = job.proofs && batch.length > 0 ? await this.ledger.eventProofsAt(batch.map((record) => record.recordSeq), treeSize) : undefined;
-      for (let start = 0; start < batch.length; start += FORMAT_SLICE) await file.append(formatBatch(job.format, batch.slice(start, start + FORMAT_SLICE), proofs));
+  /** Writes the job's file from its snapshot; returns the ledger seqs it holds. */
+  private async produce(job: ExportJob, file: JobFile, snapshot: ExportSnapshot, selection: RecordSelection, checkpoint: CheckpointDocument): Promise<Written> {
+    const written: Written = { seqs: new SeqSet(), purgedSeqs: new SeqSet() };
+    if (job.format === 'ndjson-chains') return this.writeChains(file, snapshot, selection, checkpoint, written);
+    if (job.format === 'pdf') {
+      // The report counts the records of the scope: their seqs go in the manifest.
+      for (const [first, last] of await snapshot.seqRuns(selection)) for (let seq = first; seq <= last; seq++) written.seqs.add(seq);
+      const aggregates = await snapshot.aggregates(selection);
+      if (!(await file.start(aggregates.records))) throw new RunStopped();
+      // The counting is the work over the records; the report is drawn from the aggregates (progress in records).
+      file.progress(aggregates.records);
+      const signer = await this.keys.current();
+      await file.appendStream(
+        renderReport({
+          exportId: job.id,
+          scope: job.scope,
+          aggregates,
+          chains: snapshot.highSeverityChains(REPORT_DETAIL_CHAINS),
+          detailLimit: REPORT_DETAIL_CHAINS,
+          checkpoint,
+          signingKid: signer.kid,
+          ledgerSeqs: written.seqs.ranges(),
+        }),
+      );
+      return written;
+    }
+    const { total, records } = await snapshot.records(selection);
+    if (!(await file.start(total))) throw new RunStopped();
+    // With proofs, a batch's proofs are read in two statements per kind while the cursor waits. The batch is formatted
+    // a slice at a time, so that no piece of text is large (ExportFile.append).
+    const formatSlice = (slice: readonly ExportRecord[], proofs: ReadonlyMap<number, RecordProof> | undefined): string => {
+      if (job.format === 'csv') return csvText(slice.map(csvCells));
+      if (job.format === 'ocsf') return slice.map(ocsfLine).join('');
+      return slice.map((record) => ndjsonLine(record, proofs?.get(record.ledgerSeq))).join('');
+    };
+    const format = async (batch: readonly ExportRecord[]): Promise<void> => {
+      const proofs = job.proofs && batch.length > 0 ? await this.proofsOf(batch, selection.treeSize) : undefined;
+      for (let start = 0; start < batch.length; start += FORMAT_SLICE) await file.append(formatSlice(batch.slice(start, start + FORMAT_SLICE), proofs));
     };
     if (job.format === 'csv') await file.append(CSV_HEADER);
     let batch: ExportRecord[] = [];
     for await (const record of records) {
-      addSeq(ledgerSeqs, record.ledgerSeq);
+      written.seqs.add(record.ledgerSeq);
+      if (payloadPurged(record)) written.purgedSeqs.add(record.ledgerSeq);
       batch.push(record);
       if (batch.length === FORMAT_BATCH) {
-        recordsDone += batch.length;
+        file.progress(batch.length);
         await format(batch);
         batch = [];
       }
     }
-    recordsDone += batch.length;
+    file.progress(batch.length);
     await format(batch);
-    const { bytes, sha256 } = await file.finish();
-    return { recordsDone, bytes, sha256, ledgerSeqs };
+    // The count and the rows come from one snapshot: fewer rows means the read stopped early, and a file that silently
+    // lacks records must not be signed as complete.
+    if (written.seqs.size !== total) throw new Error(`the export read ${written.seqs.size} of the ${total} records it counted`);
+    return written;
+  }
+
+  private async proofsOf(batch: readonly ExportRecord[], treeSize: number): Promise<Map<number, RecordProof>> {
+    const proofs = new Map<number, RecordProof>();
+    for (const kind of RECORD_KINDS) {
+      const seqs = batch.filter((record) => record.kind === kind).map((record) => record.recordSeq);
+      if (seqs.length > 0) for (const [seq, proof] of await this.ledger.proofsAt(kind, seqs, treeSize)) proofs.set(seq, proof);
+    }
+    return proofs;
+  }
+
+  /**
+   * One chain document a line, in digest order: the digests stream from the snapshot, each document is built by the
+   * chains module (the code of GET /v1/chains/{digest}) cut at the checkpoint, a few at a time.
+   */
+  private async writeChains(file: JobFile, snapshot: ExportSnapshot, selection: RecordSelection, checkpoint: CheckpointDocument, written: Written): Promise<Written> {
+    const cut = { treeSize: checkpoint.tree_size, rootHash: Buffer.from(checkpoint.root_hash, 'base64url'), issuedAt: checkpoint.issued_at };
+    let started = false;
+    let expected = 0;
+    let read = 0;
+    let chains = 0;
+    let batch: string[] = [];
+    const flush = async () => {
+      const documents = await Promise.all(batch.map((digest) => this.chains.exportDocument(digest, cut)));
+      const lines: string[] = [];
+      for (const document of documents) {
+        if (!document) continue;
+        chains += 1;
+        for (const view of chainRecordViews(document)) {
+          if (view.ledger?.seq === null || view.ledger?.seq === undefined) continue;
+          written.seqs.add(view.ledger.seq);
+          if (view.data === null) written.purgedSeqs.add(view.ledger.seq);
+        }
+        lines.push(`${JSON.stringify(document)}\n`);
+      }
+      file.progress(batch.length);
+      // A document a piece: a batch of them would be a large string (ExportFile.append).
+      for (const line of lines) await file.append(line);
+      batch = [];
+    };
+    for await (const { digest, total } of snapshot.chainDigests(selection)) {
+      if (!started) {
+        if (!(await file.start(total))) throw new RunStopped();
+        started = true;
+        expected = total;
+      }
+      read += 1;
+      batch.push(digest);
+      if (batch.length === CHAIN_BATCH) await flush();
+    }
+    if (!started && !(await file.start(0))) throw new RunStopped();
+    await flush();
+    if (read !== expected) throw new Error(`the export read ${read} of the ${expected} chains it counted`);
+    return { ...written, chains };
+  }
+}
+
+/** The record views of a chain document, every section and the kept conflicts. */
+function chainRecordViews(document: ExportedChainDocument): readonly { ledger?: { seq: number | null }; data: unknown }[] {
+  return [...document.request_object.verifications, ...document.consents, ...document.tokens, ...document.revocations, ...document.tool_calls, ...document.conflicts];
+}
+
+function anyIn(seqs: SeqSet, from: number, to: number): boolean {
+  for (let seq = from; seq <= to; seq++) if (seqs.has(seq)) return true;
+  return false;
+}
+
+interface Written {
+  readonly seqs: SeqSet;
+  readonly purgedSeqs: SeqSet;
+  readonly chains?: number;
+}
+
+/**
+ * The file of a job as it is written (ExportFile: hashed, cut into chunks at exact multiples of the job's chunk size,
+ * one stored while the next fills), each stored chunk extending the lease and carrying the progress. Stops the run
+ * (FileWriteStopped) once the job is no longer this run's (cancelled, taken over) or the process stops.
+ */
+class JobFile {
+  private readonly file: ExportFile;
+  recordsDone = 0;
+
+  constructor(
+    private readonly job: ExportJob,
+    private readonly runToken: string,
+    private readonly exports: ExportsRepository,
+    leaseSeconds: number,
+    private readonly treeSize: number,
+    stopping: () => boolean,
+  ) {
+    this.file = new ExportFile(job.chunkBytes, async (chunk, progress) => {
+      if (stopping()) return false;
+      return exports.writeChunk(job.id, runToken, chunk, { recordsDone: this.recordsDone, bytes: progress.bytes }, leaseSeconds);
+    });
+  }
+
+  /** Records the cut and the total; false when the run no longer holds the job. */
+  start(total: number): Promise<boolean> {
+    return this.exports.started(this.job.id, this.runToken, this.treeSize, total);
+  }
+
+  progress(done: number): void {
+    this.recordsDone += done;
+  }
+
+  /** Text in pieces well under 128 KB (ExportFile.append), or bytes. */
+  append(content: string | Buffer): Promise<void> {
+    return typeof content === 'string' ? this.file.append(content) : this.file.appendBytes(content);
+  }
+
+  /** Appends what a stream produces, as it produces it (the PDF). */
+  async appendStream(stream: AsyncIterable<Buffer>): Promise<void> {
+    for await (const chunk of stream) await this.file.appendBytes(chunk);
+  }
+
+  /** Stores the last chunk (an empty file is one empty chunk); the file's size and hash. */
+  finish(): Promise<{ sha256: Buffer; bytes: number }> {
+    return this.file.finish();
   }
 }
 

@@ -341,7 +341,12 @@ export class LedgerService {
    * absent. Two reads whatever the number: the entries, and the nodes of every path.
    */
   async eventProofsAt(recordSeqs: readonly string[], treeSize: number): Promise<Map<number, { leaf: LeafInput | null; salt: string; inclusion_proof: string[] }>> {
-    const entries = (await this.ledger.entriesOfRecords('event', recordSeqs)).filter((entry) => entry.seq < treeSize);
+    return this.proofsAt('event', recordSeqs, treeSize);
+  }
+
+  /** The same for records of any kind (an unfiltered export also holds kept conflicts and triage). */
+  async proofsAt(kind: RecordKind, recordSeqs: readonly string[], treeSize: number): Promise<Map<number, { leaf: LeafInput | null; salt: string; inclusion_proof: string[] }>> {
+    const entries = (await this.ledger.entriesOfRecords(kind, recordSeqs)).filter((entry) => entry.seq < treeSize);
     const proofRanges = new Map(entries.map((entry) => [entry.seq, inclusionProofRanges(entry.seq, treeSize)]));
     const nodes = await this.ledger.nodes(nodesFor([...proofRanges.values()].flat()));
     const lookup = (node: { level: number; index: number }) => nodes.get(`${node.level}/${node.index}`);
@@ -355,6 +360,11 @@ export class LedgerService {
         },
       ]),
     );
+  }
+
+  /** Every recorded purge, as the verifiers read them (an export's manifest carries those covering its purged records). */
+  async purgeDocuments(): Promise<(PurgeDocument & { readonly purge_id: string })[]> {
+    return (await this.ledger.purges()).map((purge) => ({ purge_id: purge.id, ...toPurgeDocument(purge) }));
   }
 
   /** Why a stored record no longer matches its ledger entry, or undefined when it does. */

@@ -61,15 +61,47 @@ export async function startServiceProcess(env: Readonly<Record<string, string>>,
   }
 }
 
-/** `jartrail ARGS` as a user runs it: the built CLI in its own process, with no network and no database settings. */
-export function runCli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPOSITORY_ROOT, 'bin', 'jartrail.js'), ...args], { env: { PATH: process.env.PATH ?? '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (chunk) => (stdout += chunk));
-    child.stderr!.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+export interface CliRun {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface CliOptions {
+  /** Its whole environment (besides PATH): nothing of the test process leaks into it. */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly input?: string;
+  readonly cwd?: string;
+}
+
+export interface CliProcess {
+  readonly child: ChildProcess;
+  /** What it printed so far. */
+  output(): { stdout: string; stderr: string };
+  readonly done: Promise<CliRun>;
+}
+
+/** `jartrail ARGS` started as a user starts it, for tests that act on it while it runs (Ctrl-C in the middle). */
+export function spawnCli(args: readonly string[], options: CliOptions = {}): CliProcess {
+  const child = spawn(process.execPath, [join(REPOSITORY_ROOT, 'bin', 'jartrail.js'), ...args], {
+    cwd: options.cwd ?? REPOSITORY_ROOT,
+    env: { PATH: process.env.PATH ?? '', ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => (stdout += chunk));
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const done = new Promise<CliRun>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  child.stdin!.end(options.input ?? '');
+  return { child, output: () => ({ stdout, stderr }), done };
+}
+
+/** `jartrail ARGS` as a user runs it: the built CLI in its own process, with no network or database settings unless given. */
+export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
+  return spawnCli(args, options).done;
 }

@@ -32,7 +32,11 @@ export type ExportScope = z.infer<typeof exportScope>;
 
 export const createExportRequest = z
   .strictObject({
-    format: z.enum(EXPORT_FORMATS).describe('ndjson: one record a line; csv: RFC 4180, one row a record (docs/exports.md)'),
+    format: z
+      .enum(EXPORT_FORMATS)
+      .describe(
+        'ndjson: one ledger record a line; ndjson-chains: one chain document (as GET /v1/chains/{digest}) a line; csv: RFC 4180, one row a record, formula-safe; pdf: the compliance report; ocsf: OCSF 1.3.0 NDJSON for SIEMs (docs/exports.md, docs/ocsf.md)',
+      ),
     scope: exportScope.default({}),
     proofs: z.boolean().default(false).describe("NDJSON only: each record carries its leaf, salt and inclusion proof in the checkpoint's tree, which `jartrail verify` checks"),
   })
@@ -108,10 +112,32 @@ export const manifestDocument = z
         file_format: z.enum(EXPORT_FORMATS),
         query: exportScope,
         proofs: z.boolean().describe("Each record carries its inclusion proof in the checkpoint's tree"),
-        records: z.int(),
+        records: z.int().describe('The ledger records the file holds (ndjson-chains: in its documents; pdf: that it counts)'),
+        chains: z.int().optional().describe('ndjson-chains: the chain documents of the file'),
         bytes: z.int(),
         sha256: z.string().describe('Hex SHA-256 of the file'),
         ledger_seqs: z.array(z.tuple([z.int(), z.int()])).describe('The ledger seqs of the records, as runs [first, last], ascending'),
+        completeness: z
+          .object({ from_seq: z.int(), to_seq: z.int(), records: z.int(), kinds: z.array(z.string()) })
+          .nullable()
+          .optional()
+          .describe('Unfiltered exports of ndjson, csv or ocsf: every ledger record of seqs [from_seq, to_seq) is in the file, of every kind (events, conflicts, triage)'),
+        purges: z
+          .array(
+            z.object({
+              kind: z.literal('purge'),
+              purge_id: z.string(),
+              policy: z.string(),
+              from_ledger_seq: z.int(),
+              to_ledger_seq: z.int(),
+              recorded_before: z.string(),
+              purged_at: z.string(),
+              kid: z.string().nullable(),
+              jws: z.string().nullable(),
+            }),
+          )
+          .optional()
+          .describe('The signed retention purges that blanked payloads of records in the file'),
         checkpoint: z.object({ kind: z.literal('checkpoint'), tree_size: z.int(), root_hash: z.string(), issued_at: z.string(), kid: z.string(), jws: z.string() }).describe('The signed checkpoint the export was cut at'),
         created_at: z.iso.datetime(),
       })
