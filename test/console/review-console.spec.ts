@@ -390,13 +390,20 @@ describe('the review console', () => {
   it('starts an export of the search, shows its progress and downloads the file; and downloads a chain’s evidence bundle', async () => {
     const page = await signedInPage();
     await visit(page, '#/search?client_id=console-app&tool=mail');
-    await page.getByRole('button', { name: 'Export NDJSON' }).click();
+    await page.getByRole('button', { name: 'Records (NDJSON)' }).click();
     await page.getByRole('button', { name: 'Download the file' }).waitFor({ timeout: 30_000 });
     await expect(page.locator('.export-status').textContent()).resolves.toMatch(/Ready: 100 records/);
     const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download the file' }).click()]);
     const lines = readFileSync(await file.path(), 'utf8').trim().split('\n');
     expect(lines).toHaveLength(100);
     await page.screenshot({ path: join(SHOTS, 'export.png'), fullPage: true });
+
+    // The compliance report of the same scope, as the PDF the exports build.
+    await page.getByRole('button', { name: 'Report (PDF)' }).click();
+    await page.getByRole('button', { name: 'Download the file' }).waitFor({ timeout: 60_000 });
+    const [pdf] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download the file' }).click()]);
+    expect(pdf.suggestedFilename()).toMatch(/\.pdf$/);
+    expect(readFileSync(await pdf.path()).subarray(0, 5).toString('latin1')).toBe('%PDF-');
 
     await openChain(page, hostile.digest);
     const [bundle] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download the evidence bundle' }).click()]);

@@ -7,6 +7,17 @@ export type ExportSource = { readonly kind: 'search'; readonly scope: Schemas['E
 
 const FINISHED = new Set(['completed', 'failed', 'cancelled', 'expired']);
 
+type ExportFormat = Schemas['CreateExportRequest']['format'];
+
+/** Every format the API exports (tsc fails here when one is added or renamed), with its button and file extension. */
+const FORMATS = {
+  ndjson: { label: 'Records (NDJSON)', extension: 'ndjson' },
+  'ndjson-chains': { label: 'Chains (NDJSON)', extension: 'ndjson' },
+  csv: { label: 'Records (CSV)', extension: 'csv' },
+  pdf: { label: 'Report (PDF)', extension: 'pdf' },
+  ocsf: { label: 'OCSF for a SIEM (NDJSON)', extension: 'ndjson' },
+} as const satisfies Record<ExportFormat, { label: string; extension: string }>;
+
 /**
  * Export buttons: a report job over the search's scope (POST /v1/exports), its progress polled, then a download;
  * for a chain, its evidence bundle, which `jartrail verify` checks offline.
@@ -15,7 +26,7 @@ export function exportPanel(source: ExportSource): HTMLElement {
   const status = h('div', { class: 'export-status', attrs: { 'aria-live': 'polite' } });
   const buttons =
     source.kind === 'search'
-      ? (['ndjson', 'csv'] as const).map((format) => h('button', { attrs: { type: 'button' }, on: { click: () => void startExport(status, source.scope, format) } }, `Export ${format.toUpperCase()}`))
+      ? (Object.keys(FORMATS) as ExportFormat[]).map((format) => h('button', { attrs: { type: 'button' }, on: { click: () => void startExport(status, source.scope, format) } }, FORMATS[format].label))
       : [h('button', { attrs: { type: 'button' }, on: { click: () => void downloadBundle(status, source.chain.digest) } }, 'Download the evidence bundle')];
   return h(
     'section',
@@ -35,7 +46,7 @@ export function exportPanel(source: ExportSource): HTMLElement {
   );
 }
 
-async function startExport(status: HTMLElement, scope: Schemas['ExportScope'], format: 'ndjson' | 'csv'): Promise<void> {
+async function startExport(status: HTMLElement, scope: Schemas['ExportScope'], format: ExportFormat): Promise<void> {
   replace(status, h('p', null, 'Starting…'));
   let job: ExportJob;
   try {
@@ -57,7 +68,7 @@ async function startExport(status: HTMLElement, scope: Schemas['ExportScope'], f
   replace(
     status,
     h('p', null, `Ready: ${job.progress.records_done} records, ${job.progress.bytes} bytes, SHA-256 ${job.sha256 ?? ''}.`),
-    h('button', { class: 'download', attrs: { type: 'button' }, on: { click: () => void download(status, `/v1/exports/${encodeURIComponent(id)}/download`, `jartrail-export-${id}.${format}`) } }, 'Download the file'),
+    h('button', { class: 'download', attrs: { type: 'button' }, on: { click: () => void download(status, `/v1/exports/${encodeURIComponent(id)}/download`, `jartrail-export-${id}.${FORMATS[format].extension}`) } }, 'Download the file'),
     ' ',
     h('button', { attrs: { type: 'button' }, on: { click: () => void download(status, `/v1/exports/${encodeURIComponent(id)}/manifest`, `jartrail-export-${id}.manifest.json`) } }, 'Download the signed manifest'),
   );
