@@ -60,7 +60,9 @@ export async function registerReviewConsole(app: NestFastifyApplication, options
   fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?', 1)[0]!;
     if (path !== CONSOLE_PATH && !path.startsWith(`${CONSOLE_PATH}/`)) return;
-    const origins = options.connectOrigins ? await options.connectOrigins().catch(() => []) : [];
+    // Only the page's own policy governs what it may fetch: the identity providers are asked for the page alone.
+    const isPage = path === `${CONSOLE_PATH}/` || path.endsWith('.html');
+    const origins = isPage && options.connectOrigins ? await options.connectOrigins().catch(() => []) : [];
     reply.header('content-security-policy', contentSecurityPolicy(origins));
     reply.header('x-content-type-options', 'nosniff');
     // The sign-in redirect brings an authorization code in the URL: no Referer may carry it elsewhere.

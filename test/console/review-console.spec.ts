@@ -127,7 +127,7 @@ describe('the review console', () => {
     expect(response.headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'x-frame-options': 'DENY' });
     // The page itself: nothing inline, only its own script and style sheet.
     expect(response.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>|<style|\sstyle=|\son[a-z]+=/i);
-    expect((await app.http().get('/review/console.js').expect(200)).headers['content-security-policy']).toBe(policy);
+    expect((await app.http().get('/review/console.js').expect(200)).headers['content-security-policy']).toMatch(/^default-src 'self'; script-src 'self'/);
     await app.http().get('/review').expect(301).expect('location', '/review/');
     expect((await app.http().get('/review/nothing-here.js').expect(404)).headers['content-type']).toMatch(/^application\/problem\+json/);
   });
