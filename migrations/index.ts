@@ -17,6 +17,7 @@ import { FindingNotifications1796500000000 } from './1796500000000-FindingNotifi
 import { Exports1796600000000 } from './1796600000000-Exports';
 import { ExportFormats1796700000000 } from './1796700000000-ExportFormats';
 import { AccessRecordsOfTokens1796800000000 } from './1796800000000-AccessRecordsOfTokens';
+import { ExportsOfTokenHolders1796810000000 } from './1796810000000-ExportsOfTokenHolders';
 
 /** Every migration, in order. Listed explicitly so that the app, the CLI and the tests load the same set. */
 export const MIGRATIONS = [
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   Exports1796600000000,
   ExportFormats1796700000000,
   AccessRecordsOfTokens1796800000000,
+  ExportsOfTokenHolders1796810000000,
 ];

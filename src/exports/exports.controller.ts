@@ -3,8 +3,8 @@ import { ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nes
 import type { FastifyReply } from 'fastify';
 import { Access } from '../access/access.decorator';
 import type { AuditorRequest } from '../access/access.guard';
-import type { Auditor } from '../access/api-keys.service';
-import { CurrentAuditor } from '../access/current-auditor.decorator';
+import type { Principal } from '../access/auditor';
+import { CurrentPrincipal } from '../access/current-auditor.decorator';
 import { createExportRequest, type CreateExportRequest, exportIdParam, exportsPage, manifestDocument, exportsQuery, type ExportsQuery, exportView } from './dto/export.dto';
 import { ExportsService } from './exports.service';
 
@@ -23,7 +23,7 @@ export class ExportsController {
     description: 'An unfiltered scope (at most a seq range) exports every ledger record of the range and its manifest states it complete; docs/exports.md, docs/ocsf.md',
   })
   @ApiResponse({ status: 202, standardSchema: exportView })
-  async create(@Body({ schema: createExportRequest }) body: CreateExportRequest, @CurrentAuditor() auditor: Auditor, @Req() request: AuditorRequest) {
+  async create(@Body({ schema: createExportRequest }) body: CreateExportRequest, @CurrentPrincipal() auditor: Principal, @Req() request: AuditorRequest) {
     const job = await this.exports.create(body, auditor);
     request.accessDetail = { action: 'export_created', export_id: job.id, format: job.format, scope: job.scope };
     return job;

@@ -7,9 +7,12 @@ import type { ExportScope, ExportStatus } from './dto/export.dto';
 import type { RecordKind } from '../ledger/ledger-leaf';
 import { type ExportFormat, type ExportRecord, PURGED_FIELDS, type RecordPurge } from './export-formats';
 
+/** Who asked for an export: an API key, or an identity provider's subject (an access token). */
+export type ExportRequester = { readonly apiKeyId: string } | { readonly subject: string; readonly issuer: string };
+
 export interface ExportJob {
   readonly id: string;
-  readonly apiKeyId: string;
+  readonly requestedBy: ExportRequester;
   readonly format: ExportFormat;
   readonly scope: ExportScope;
   /** The size of the file's stored chunks: chunk n holds bytes [n * chunkBytes, (n + 1) * chunkBytes). */
@@ -35,7 +38,9 @@ export interface ExportJob {
 
 interface ExportRow {
   id: string;
-  api_key_id: string;
+  api_key_id: string | null;
+  requested_by_subject: string | null;
+  requested_by_issuer: string | null;
   format: ExportFormat;
   query: ExportScope;
   chunk_bytes: number;
@@ -56,12 +61,12 @@ interface ExportRow {
   expires_at: Date | null;
 }
 
-const COLUMNS = `to_char("created_at" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at_exact, "id", "api_key_id", "format", "query", "chunk_bytes", "proofs", "status", "records_total", "records_done", "bytes", "sha256", "tree_size", "error", "attempts", "run_token", "created_at", "started_at", "finished_at", "expires_at"`;
+const COLUMNS = `to_char("created_at" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at_exact, "id", "api_key_id", "requested_by_subject", "requested_by_issuer", "format", "query", "chunk_bytes", "proofs", "status", "records_total", "records_done", "bytes", "sha256", "tree_size", "error", "attempts", "run_token", "created_at", "started_at", "finished_at", "expires_at"`;
 
 function toJob(row: ExportRow): ExportJob {
   return {
     id: row.id,
-    apiKeyId: row.api_key_id,
+    requestedBy: row.api_key_id !== null ? { apiKeyId: row.api_key_id } : { subject: row.requested_by_subject!, issuer: row.requested_by_issuer! },
     format: row.format,
     scope: row.query,
     chunkBytes: row.chunk_bytes,
@@ -341,10 +346,12 @@ export const REPORT_TOP = 15;
 export class ExportsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async create(job: { apiKeyId: string; format: ExportFormat; scope: ExportScope; proofs: boolean; chunkBytes: number }): Promise<ExportJob> {
+  async create(job: { requestedBy: ExportRequester; format: ExportFormat; scope: ExportScope; proofs: boolean; chunkBytes: number }): Promise<ExportJob> {
+    const by = job.requestedBy;
     const rows: ExportRow[] = await this.dataSource.query(
-      `INSERT INTO "exports" ("api_key_id", "format", "query", "proofs", "chunk_bytes") VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
-      [job.apiKeyId, job.format, JSON.stringify(job.scope), job.proofs, job.chunkBytes],
+      `INSERT INTO "exports" ("api_key_id", "requested_by_subject", "requested_by_issuer", "format", "query", "proofs", "chunk_bytes")
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
+      ['apiKeyId' in by ? by.apiKeyId : null, 'subject' in by ? by.subject : null, 'subject' in by ? by.issuer : null, job.format, JSON.stringify(job.scope), job.proofs, job.chunkBytes],
     );
     return toJob(rows[0]!);
   }

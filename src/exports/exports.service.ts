@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
-import type { Auditor } from '../access/api-keys.service';
+import type { Principal } from '../access/auditor';
 import { Keyring } from '../common/crypto/keyring';
 import { fieldError, ProblemException } from '../common/problem/problem';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
@@ -60,11 +60,12 @@ export class ExportsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async create(request: CreateExportRequest, auditor: Auditor): Promise<ExportView> {
+  async create(request: CreateExportRequest, auditor: Principal): Promise<ExportView> {
     const scope = { ...request.scope };
     // The subject is kept (and matched) as the chain facets hold it: its pseudonym, unless configured otherwise.
     if (scope.subject !== undefined && this.config.privacy.pseudonymizeSubjects) scope.subject = this.keyring.pseudonymOf(scope.subject);
-    const job = await this.exports.create({ apiKeyId: auditor.apiKeyId, format: request.format, scope, proofs: request.proofs, chunkBytes: this.config.exports.chunkBytes });
+    const requestedBy = auditor.kind === 'api_key' ? { apiKeyId: auditor.apiKeyId } : { subject: auditor.subject, issuer: auditor.issuer };
+    const job = await this.exports.create({ requestedBy, format: request.format, scope, proofs: request.proofs, chunkBytes: this.config.exports.chunkBytes });
     this.worker.wake();
     return toView(job);
   }

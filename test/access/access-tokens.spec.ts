@@ -104,11 +104,20 @@ describe('auditors signed in with the identity provider', () => {
     expect(none.headers['www-authenticate']).toContain('scope="audit:read"');
   });
 
-  it('keeps exports and triage, which are recorded against an API key, to API keys, with a 403 that says so', async () => {
+  it('starts an export for a token holder, recorded against its subject and issuer; keeps triage, recorded against an API key in the ledger, to API keys', async () => {
     const admin = await idp.clientCredentialsToken('jartrail-admin', 'audit:read audit:export audit:admin audit:triage');
-    const response = await app.http().post('/v1/exports').set('authorization', `Bearer ${admin}`).send({ format: 'ndjson' });
-    expect(problemOf(response, 403, 'forbidden').required_credential).toBe('api_key');
-    expect(await app.db.rows('SELECT 1 FROM exports')).toEqual([]);
+    const created = await app.http().post('/v1/exports').set('authorization', `Bearer ${admin}`).send({ format: 'ndjson' }).expect(202);
+    expect(await app.db.rows('SELECT api_key_id, requested_by_subject, requested_by_issuer FROM exports WHERE id = $1', [created.body.id])).toEqual([
+      { api_key_id: null, requested_by_subject: 'jartrail-admin', requested_by_issuer: idp.issuer },
+    ]);
+    expect((await app.http().get(`/v1/exports/${created.body.id as string}`).set('authorization', `Bearer ${admin}`).expect(200)).body.status).toMatch(/queued|running|completed/);
+    // Who asked is one of the two, never both, never neither: PostgreSQL holds it.
+    await expect(app.db.pool.query(`UPDATE exports SET api_key_id = NULL, requested_by_subject = NULL, requested_by_issuer = NULL WHERE id = $1`, [created.body.id])).rejects.toThrow(
+      /chk_exports_requested_by/,
+    );
+
+    const triage = await app.http().post('/v1/findings/1/triage').set('authorization', `Bearer ${admin}`).send({ status: 'acknowledged', note: 'seen' });
+    expect(problemOf(triage, 403, 'forbidden').required_credential).toBe('api_key');
   });
 
   const refusals: [string, () => Promise<string>, string][] = [
