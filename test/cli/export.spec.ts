@@ -227,7 +227,7 @@ describe('jartrail export', () => {
     expect(existsSync(`${output}.part`) || existsSync(`${output}.part.json`)).toBe(false);
   });
 
-  it('rides out a service briefly unavailable and a connection cut mid-download, fetching only the rest', async () => {
+  it('rides out a service briefly unavailable and a connection cut mid-download, fetching only what it does not have', async () => {
     const output = join(dir, 'cut.csv');
     const cut = 2000;
     proxy.unavailable = 2;
@@ -235,8 +235,13 @@ describe('jartrail export', () => {
     const run = await runCli(exportArgs(output), { env: env() });
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/jartrail: following export [0-9a-f-]{36}: the service answered 503; trying again in 1 s\n.*trying again in 2 s/s);
-    expect(run.stderr).toMatch(new RegExp(`jartrail: downloading export [0-9a-f-]{36}: the connection broke after ${cut} of \\d+ bytes .*; trying again in 1 s`));
-    expect(proxy.downloads.map(({ range }) => range)).toEqual([undefined, `bytes=${cut}-`]);
+    // The proxy sends `cut` bytes, then drops the connection; the client keeps what it read before the drop, which
+    // on a loaded machine can be less (a stream that errors discards what its reader had not taken yet).
+    const broke = new RegExp(`jartrail: downloading export [0-9a-f-]{36}: the connection broke after (\\d+) of \\d+ bytes .*; trying again in 1 s`).exec(run.stderr);
+    expect(broke).not.toBeNull();
+    const kept = Number(broke![1]);
+    expect(kept).toBeLessThanOrEqual(cut);
+    expect(proxy.downloads.map(({ range }) => range)).toEqual([undefined, kept > 0 ? `bytes=${kept}-` : undefined]);
     expect(JSON.parse(run.stdout)).toMatchObject({ ok: true });
   });
 
