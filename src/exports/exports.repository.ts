@@ -287,13 +287,14 @@ class StoredRecord implements ExportRecord {
  * The statement that reads a selection's records, in ledger order (every ledger record of the range when the scope
  * is unfiltered). bench:export runs it under COPY ... TO STDOUT as the ceiling an export is measured against.
  */
-export function recordRowsQuery(selection: RecordSelection): { text: string; values: unknown[] } {
+export function recordRowsQuery(selection: RecordSelection): { text: string; values: unknown[]; total: number | { countText: string } } {
   if (isUnfiltered(selection.scope)) {
+    // The ledger's seqs are gapless: the range's length is its number of records, with no count to run.
     const range = seqRangeOf(selection);
-    return { text: ALL_RECORDS, values: [range.from, range.to] };
+    return { text: ALL_RECORDS, values: [range.from, range.to], total: range.to - range.from };
   }
   const { where, values } = selectionSql(selection);
-  return { text: FILTERED_RECORDS(where), values };
+  return { text: FILTERED_RECORDS(where), values, total: { countText: `SELECT count(*) AS n FROM ${FROM} WHERE ${where}` } };
 }
 
 /** The chains of the selected records (never an inner-digest alias), ordered by digest. */
@@ -548,14 +549,9 @@ export class ExportSnapshot {
     const map = async function* (rows: AsyncIterable<RecordRow>) {
       for await (const row of rows) yield new StoredRecord(row);
     };
-    const { text, values } = recordRowsQuery(selection);
-    if (isUnfiltered(selection.scope)) {
-      const range = seqRangeOf(selection);
-      return { total: range.to - range.from, records: map(this.stream<RecordRow>(text, values)) };
-    }
-    const { where } = selectionSql(selection);
-    const [counted] = await this.rows<{ n: string }>(`SELECT count(*) AS n FROM ${FROM} WHERE ${where}`, values);
-    return { total: Number(counted!.n), records: map(this.stream<RecordRow>(text, values)) };
+    const { text, values, total } = recordRowsQuery(selection);
+    const counted = typeof total === 'number' ? total : Number((await this.rows<{ n: string }>(total.countText, values))[0]!.n);
+    return { total: counted, records: map(this.stream<RecordRow>(text, values)) };
   }
 
   /**
