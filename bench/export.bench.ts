@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Pool } from 'pg';
 import { to as copyToStdout } from 'pg-copy-streams';
-import { recordRowsQuery } from '../src/exports/exports.repository';
+import { inlineParameters, recordRowsQuery } from '../src/exports/exports.repository';
 import { EVENTS_PER_CHAIN } from './support/chains';
 import { type BenchDatabase, benchPool, describeDatabase, startDatabase } from './support/database';
 import { signedSingles, waitForBackgroundWork } from './support/ingest-load';
@@ -183,7 +183,7 @@ async function copyReference(pool: Pool, treeSize: number): Promise<CopyRun> {
   try {
     const { text, values } = recordRowsQuery({ scope: {}, treeSize });
     // COPY takes no parameters: the selection's values (numbers here, for a scope without filters) are inlined.
-    const sql = text.replace(/\$(\d+)/g, (_, index: string) => client.escapeLiteral(String(values[Number(index) - 1])));
+    const sql = inlineParameters(client, text, values);
     const started = performance.now();
     const stream = client.query(copyToStdout(`COPY (${sql}) TO STDOUT (FORMAT csv)`));
     let bytes = 0;

@@ -33,18 +33,30 @@ export class ExportFile {
   /** Appends text (UTF-8). Keep pieces small (well under 128 KB): larger strings live in V8's large-object space. */
   async append(text: string): Promise<void> {
     if (text.length === 0) return;
-    await this.appendBytes(Buffer.from(text, 'utf8'));
+    await this.write(Buffer.from(text, 'utf8'));
   }
 
   async appendBytes(data: Buffer): Promise<void> {
-    this.hash.update(data);
-    let offset = 0;
-    while (offset < data.length) {
-      const copied = data.copy(this.filling, this.filled, offset);
+    await this.write(data);
+  }
+
+  /**
+   * Appends bytes [start, end) of `data`, copied. Returns a promise only when the caller must wait (a filled chunk
+   * waits for the one before it to be stored), so that a writer of a million small lines awaits rarely; the caller
+   * awaits it before writing again.
+   */
+  write(data: Buffer, start = 0, end = data.length): Promise<void> | undefined {
+    let offset = start;
+    while (offset < end) {
+      const copied = data.copy(this.filling, this.filled, offset, end);
       this.filled += copied;
       offset += copied;
-      if (this.filled === this.chunkBytes) await this.storeFilling();
+      if (this.filled === this.chunkBytes) {
+        const rest = offset;
+        return rest < end ? this.storeFilling().then(() => this.write(data, rest, end)) : this.storeFilling();
+      }
     }
+    return undefined;
   }
 
   /** Stores what is left (an empty file is one empty chunk) and waits for every chunk to be stored. */
@@ -58,6 +70,8 @@ export class ExportFile {
   private async storeFilling(): Promise<void> {
     await this.storing;
     const data = this.filling.subarray(0, this.filled);
+    // Hashed a chunk at a time (the chunks are the file, in order), not a call per appended piece.
+    this.hash.update(data);
     const no = this.chunkNo;
     this.chunkNo += 1;
     this.bytes += data.length;

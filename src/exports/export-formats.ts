@@ -61,20 +61,8 @@ export interface ExportRecord {
   readonly conflictsWith: number | null;
   /** null once retention purged the payload. */
   readonly data: Record<string, unknown> | null;
-  /** The payload as stored JSON text, when the reader has it: written as it is rather than serialised again. */
-  readonly dataText?: string | null;
   /** The purge that blanked the payload; null while it is there. */
   readonly purge: RecordPurge | null;
-}
-
-/** Whether retention purged the record's payload (without parsing the payload when its text is at hand). */
-export function payloadPurged(record: ExportRecord): boolean {
-  return record.dataText !== undefined ? record.dataText === null : record.data === null;
-}
-
-/** The payload's JSON text: as stored when the record carries it. */
-function payloadJson(record: ExportRecord): string {
-  return record.dataText !== undefined ? (record.dataText ?? 'null') : JSON.stringify(record.data);
 }
 
 /** What proves a record in the checkpoint's tree (exports with proofs). */
@@ -87,29 +75,10 @@ export interface RecordProof {
   readonly inclusion_proof: readonly string[];
 }
 
-/** One line of the NDJSON records format; with a proof, its `proof` member. */
-export function ndjsonLine(record: ExportRecord, proof?: RecordProof): string {
-  const head = JSON.stringify({
-    ledger_seq: record.ledgerSeq,
-    kind: record.kind,
-    event_id: record.eventId,
-    source: record.source,
-    type: record.type,
-    emitted_at: record.emittedAt,
-    occurred_at: record.occurredAt,
-    recorded_at: record.recordedAt,
-    chain_digests: record.chainDigests,
-    ...(record.kind === 'conflict' && { conflicts_with_ledger_seq: record.conflictsWith }),
-    payload_purged: payloadPurged(record),
-    purge: record.purge,
-  });
-  // The payload's text goes in as stored (valid JSON from PostgreSQL's jsonb), not parsed and serialised again.
-  return `${head.slice(0, -1)},"data":${payloadJson(record)}${proof ? `,"proof":${JSON.stringify(proof)}` : ''}}\n`;
-}
-
 /**
  * The CSV columns, in order: stable (a new column is only ever added at the end). The typed columns are read from
  * the payload where the event type has that field, and are empty otherwise; `data` holds the whole payload as JSON.
+ * PostgreSQL writes the rows (record-lines.ts).
  */
 export const CSV_COLUMNS = [
   'ledger_seq',
@@ -143,70 +112,5 @@ export const CSV_COLUMNS = [
   'purged_at',
 ] as const;
 
-/** Payload fields copied into a column of the same name, when they hold a string. */
-const PAYLOAD_COLUMNS = ['digest', 'client_id', 'issuer', 'subject', 'verdict', 'decision', 'token_type', 'jti', 'token_hash', 'agent_id', 'tool', 'action', 'outcome'] as const;
-
-/**
- * A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV Injection"): such a cell gets a
- * leading single quote, which spreadsheets show as text. Evidence is attacker-controlled, so every text cell is
- * treated this way; numbers and booleans written by jartrail itself cannot start with them.
- */
-const FORMULA_START = /^[=+\-@\t\r]/;
-
-export function neutralizeCell(value: string): string {
-  return FORMULA_START.test(value) ? `'${value}` : value;
-}
-
-/** The cells of one record, in CSV_COLUMNS order, neutralised. */
-export function csvCells(record: ExportRecord): string[] {
-  const data = record.data ?? {};
-  const fromPayload = PAYLOAD_COLUMNS.map((field) => {
-    const value = data[field];
-    return typeof value === 'string' ? value : '';
-  });
-  // A token's jti sits inside `token` in a tool call and a revocation names it at the top level.
-  const token = typeof data.token === 'object' && data.token !== null ? (data.token as Record<string, unknown>) : {};
-  const jtiIndex = PAYLOAD_COLUMNS.indexOf('jti');
-  const hashIndex = PAYLOAD_COLUMNS.indexOf('token_hash');
-  if (fromPayload[jtiIndex] === '' && typeof token.jti === 'string') fromPayload[jtiIndex] = token.jti;
-  if (fromPayload[hashIndex] === '' && typeof token.token_hash === 'string') fromPayload[hashIndex] = token.token_hash;
-  return [
-    String(record.ledgerSeq),
-    record.eventId,
-    record.source ?? '',
-    record.type,
-    record.occurredAt ?? '',
-    record.emittedAt,
-    record.recordedAt,
-    record.chainDigests.join(' '),
-    ...fromPayload,
-    payloadPurged(record) ? 'true' : 'false',
-    payloadPurged(record) ? '' : payloadJson(record),
-    record.kind,
-    record.conflictsWith === null ? '' : String(record.conflictsWith),
-    record.purge ? record.purge.fields.join(' ') : '',
-    record.purge?.purge_id ?? '',
-    record.purge?.policy ?? '',
-    record.purge?.purged_at ?? '',
-  ].map(neutralizeCell);
-}
-
-const NEEDS_QUOTES = /[\r\n",]/;
-
-/** RFC 4180: CRLF line ends, fields quoted when they hold a comma, a quote or a line break, quotes doubled. */
-export function csvText(rows: readonly (readonly string[])[]): string {
-  // Written out rather than through csv-stringify: the same output at a fraction of the cost per cell, which is
-  // what a million-record export spent most of its time on (bench:export); the specs parse it back with csv-parse.
-  let text = '';
-  for (const row of rows) {
-    for (let column = 0; column < row.length; column++) {
-      const cell = row[column]!;
-      if (column > 0) text += ',';
-      text += NEEDS_QUOTES.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell;
-    }
-    text += '\r\n';
-  }
-  return text;
-}
-
-export const CSV_HEADER = csvText([[...CSV_COLUMNS]]);
+/** The CSV header line (the column names need no quoting). */
+export const CSV_HEADER = `${CSV_COLUMNS.join(',')}\r\n`;

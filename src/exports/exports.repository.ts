@@ -1,11 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Client, type ClientConfig, type Pool } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import QueryStream from 'pg-query-stream';
 import type { DataSource } from 'typeorm';
 import type { ExportScope, ExportStatus } from './dto/export.dto';
 import type { RecordKind } from '../ledger/ledger-leaf';
-import { type ExportFormat, type ExportRecord, PURGED_FIELDS, type RecordPurge } from './export-formats';
+import { type ExportFormat, type ExportRecord, PURGED_FIELDS } from './export-formats';
+import { type LineFormat, recordLinesStatement } from './record-lines';
 
 /** Who asked for an export: an API key, or an identity provider's subject (an access token). */
 export type ExportRequester = { readonly apiKeyId: string } | { readonly subject: string; readonly issuer: string };
@@ -103,8 +105,8 @@ interface RecordRow {
   recorded_at: string;
   chain_digests: (string | null)[];
   conflicts_with: string | null;
-  /** The payload as its stored JSON text (parsed only when a format reads its fields). */
-  data_text: string | null;
+  /** The payload (jsonb, parsed by the driver); null once retention purged it. */
+  data: Record<string, unknown> | null;
   purge_id: string | null;
   purge_policy: string | null;
   purged_at: string | null;
@@ -168,7 +170,8 @@ function selectionSql(selection: RecordSelection): { where: string; values: unkn
   if (scope.from) where.push(`e."occurred_at" >= ${param(scope.from)}`);
   if (scope.to) where.push(`e."occurred_at" < ${param(scope.to)}`);
   if (scope.source) where.push(`s."name" = ${param(scope.source)}`);
-  if (scope.types) where.push(`e."type" = ANY(${param(scope.types)}::text[])`);
+  // One parameter a type (not an array): an export's COPY writes each value into the statement (inlineParameters).
+  if (scope.types) where.push(`e."type" IN (${scope.types.map(param).join(', ')})`);
   const facets: [string, string | undefined][] = [
     ['client_id', scope.client_id],
     ['issuer', scope.issuer],
@@ -210,7 +213,7 @@ const PURGE_COLUMNS = `pg.purge_id, pg.purge_policy, pg.purged_at, pg.purge_from
 const FILTERED_RECORDS = (where: string) => `SELECT l."seq" AS ledger_seq, 'event' AS kind, l."record_seq", e."event_id", s."name" AS source, e."type",
      ${exactTime('e."emitted_at"')} AS emitted_at, ${exactTime('e."occurred_at"')} AS occurred_at, ${exactTime('e."recorded_at"')} AS recorded_at,
      ARRAY(SELECT m."chain_digest" FROM "chain_members" m WHERE m."event_seq" = e."seq" ORDER BY m."chain_digest") AS chain_digests,
-     NULL::bigint AS conflicts_with, e."data"::text AS data_text, ${PURGE_COLUMNS}
+     NULL::bigint AS conflicts_with, e."data", ${PURGE_COLUMNS}
    FROM ${FROM} ${PURGE_LATERAL('e."data"')} WHERE ${where} ORDER BY l."seq"`;
 
 /**
@@ -229,7 +232,7 @@ const ALL_RECORDS = `SELECT l."seq" AS ledger_seq, l."record_kind" AS kind, l."r
        ELSE ARRAY[t."data" ->> 'chain_digest']
      END AS chain_digests,
      (SELECT o."seq" FROM "ledger_entries" o WHERE x."original_seq" IS NOT NULL AND o."record_kind" = 'event' AND o."record_seq" = x."original_seq") AS conflicts_with,
-     coalesce(e."data", x."data", t."data")::text AS data_text, ${PURGE_COLUMNS}
+     coalesce(e."data", x."data", t."data") AS data, ${PURGE_COLUMNS}
    FROM "ledger_entries" l
      LEFT JOIN "events" e ON l."record_kind" = 'event' AND e."seq" = l."record_seq"
      LEFT JOIN "event_conflicts" x ON l."record_kind" = 'conflict' AND x."seq" = l."record_seq"
@@ -238,49 +241,39 @@ const ALL_RECORDS = `SELECT l."seq" AS ledger_seq, l."record_kind" AS kind, l."r
      ${PURGE_LATERAL('coalesce(e."data", x."data", t."data")')}
    WHERE l."seq" >= $1 AND l."seq" < $2 ORDER BY l."seq"`;
 
-/**
- * A record as read for an export. The payload arrives as its stored JSON text, which NDJSON and CSV write as it is;
- * it is parsed only when a format reads its fields (`data`), and then once.
- */
-class StoredRecord implements ExportRecord {
-  readonly ledgerSeq: number;
-  readonly kind: RecordKind;
-  readonly recordSeq: string;
-  readonly eventId: string;
-  readonly source: string | null;
-  readonly type: string;
-  readonly emittedAt: string;
-  readonly occurredAt: string | null;
-  readonly recordedAt: string;
-  readonly chainDigests: readonly string[];
-  readonly conflictsWith: number | null;
-  readonly dataText: string | null;
-  readonly purge: RecordPurge | null;
-  private parsed: Record<string, unknown> | null | undefined;
-
-  constructor(row: RecordRow) {
-    this.ledgerSeq = Number(row.ledger_seq);
-    this.kind = row.kind;
-    this.recordSeq = String(row.record_seq);
-    this.eventId = row.event_id;
-    this.source = row.source;
-    this.type = row.type;
-    this.emittedAt = row.emitted_at;
-    this.occurredAt = row.occurred_at;
-    this.recordedAt = row.recorded_at;
-    this.chainDigests = row.chain_digests.filter((digest): digest is string => digest !== null);
-    this.conflictsWith = row.conflicts_with === null ? null : Number(row.conflicts_with);
-    this.dataText = row.data_text;
-    this.purge =
+/** A record as the records statement reads it (OCSF, which maps each record's fields). */
+function toRecord(row: RecordRow): ExportRecord {
+  return {
+    ledgerSeq: Number(row.ledger_seq),
+    kind: row.kind,
+    recordSeq: String(row.record_seq),
+    eventId: row.event_id,
+    source: row.source,
+    type: row.type,
+    emittedAt: row.emitted_at,
+    occurredAt: row.occurred_at,
+    recordedAt: row.recorded_at,
+    chainDigests: row.chain_digests.filter((digest): digest is string => digest !== null),
+    conflictsWith: row.conflicts_with === null ? null : Number(row.conflicts_with),
+    data: row.data,
+    purge:
       row.purge_id === null
         ? null
-        : { purge_id: String(row.purge_id), policy: row.purge_policy!, purged_at: row.purged_at!, from_ledger_seq: Number(row.purge_from), to_ledger_seq: Number(row.purge_to), fields: [...PURGED_FIELDS] };
-  }
+        : { purge_id: String(row.purge_id), policy: row.purge_policy!, purged_at: row.purged_at!, from_ledger_seq: Number(row.purge_from), to_ledger_seq: Number(row.purge_to), fields: [...PURGED_FIELDS] },
+  };
+}
 
-  get data(): Record<string, unknown> | null {
-    if (this.parsed === undefined) this.parsed = this.dataText === null ? null : (JSON.parse(this.dataText) as Record<string, unknown>);
-    return this.parsed;
-  }
+/**
+ * A statement with its parameters written in as literals, for COPY (which takes none). Each value is quoted by the
+ * driver's escapeLiteral (the scope's values are a sender's or a reviewer's text); one pass over the statement, so a
+ * value that itself reads `$2` is never replaced again. Values are text or numbers (selectionSql binds no arrays).
+ */
+export function inlineParameters(client: Pick<Client, 'escapeLiteral'>, text: string, values: readonly unknown[]): string {
+  return text.replace(/\$(\d+)/g, (_, index: string) => {
+    const value = values[Number(index) - 1];
+    if (typeof value !== 'string' && typeof value !== 'number') throw new Error(`parameter $${index} is not text or a number`);
+    return client.escapeLiteral(String(value));
+  });
 }
 
 /**
@@ -547,11 +540,22 @@ export class ExportSnapshot {
    */
   async records(selection: RecordSelection): Promise<{ total: number; records: AsyncIterable<ExportRecord> }> {
     const map = async function* (rows: AsyncIterable<RecordRow>) {
-      for await (const row of rows) yield new StoredRecord(row);
+      for await (const row of rows) yield toRecord(row);
     };
     const { text, values, total } = recordRowsQuery(selection);
     const counted = typeof total === 'number' ? total : Number((await this.rows<{ n: string }>(total.countText, values))[0]!.n);
     return { total: counted, records: map(this.stream<RecordRow>(text, values)) };
+  }
+
+  /**
+   * The lines of a selection's records (NDJSON or CSV, written by PostgreSQL: record-lines.ts) as the chunks of a
+   * binary COPY of LINE_FIELDS, and how many records there are.
+   */
+  async recordLines(selection: RecordSelection, format: LineFormat): Promise<{ total: number; chunks: AsyncIterable<Buffer> }> {
+    const { text, values, total } = recordRowsQuery(selection);
+    const counted = typeof total === 'number' ? total : Number((await this.rows<{ n: string }>(total.countText, values))[0]!.n);
+    const statement = inlineParameters(this.client, recordLinesStatement(text, format), values);
+    return { total: counted, chunks: this.client.query(copyTo(`COPY (${statement}) TO STDOUT (FORMAT binary)`)) };
   }
 
   /**

@@ -1,16 +1,18 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { type ExportedChainDocument, ChainsService } from '../chains/chains.service';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { RECORD_KINDS } from '../ledger/ledger-leaf';
+import { RECORD_KINDS, type RecordKind } from '../ledger/ledger-leaf';
 import { LedgerService } from '../ledger/ledger.service';
 import { SigningKeysService } from '../ledger/signing-keys.service';
 import type { CheckpointDocument } from '../ledger/verification/documents';
 import { safeDatabaseMessage } from '../logging/safe-error';
 import { ExportFile, FileWriteStopped } from './export-file';
-import { CSV_HEADER, csvCells, csvText, type ExportRecord, isRecordFormat, ndjsonLine, payloadPurged, type RecordProof } from './export-formats';
+import { BinaryCopyReader } from './binary-copy';
+import { CSV_HEADER, type ExportRecord, isRecordFormat, type RecordProof } from './export-formats';
 import { SeqSet, signManifest } from './export-manifest';
 import { type ExportJob, type ExportSnapshot, ExportsRepository, isUnfiltered, type RecordSelection, seqRangeOf } from './exports.repository';
 import { ocsfLine } from './ocsf';
+import { LINE_FIELD_COUNT, LINE_FIELDS, type LineFormat } from './record-lines';
 import { REPORT_DETAIL_CHAINS, renderReport } from './pdf-report';
 
 /** A job attempted this often and still not finished (its worker died each time) fails rather than loop for ever. */
@@ -18,6 +20,8 @@ export const MAX_ATTEMPTS = 3;
 
 /** Records read (and, with proofs, proved) at a time: large enough to amortise the proof statements. */
 const FORMAT_BATCH = 500;
+/** The end of every NDJSON line PostgreSQL writes: a proof goes in before it. */
+const LINE_END = Buffer.from('}\n');
 /** Records formatted into one piece of text: kept well under V8's 128 KB large-object size (ExportFile.append). */
 const FORMAT_SLICE = 50;
 
@@ -181,40 +185,78 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
       );
       return written;
     }
+    if (job.format === 'ndjson' || job.format === 'csv') return this.writeLines(job, job.format, file, snapshot, selection, written);
+    // OCSF: each record mapped to its OCSF class here, from the records statement.
     const { total, records } = await snapshot.records(selection);
     if (!(await file.start(total))) throw new RunStopped();
-    // With proofs, a batch's proofs are read in two statements per kind while the cursor waits. The batch is formatted
-    // a slice at a time, so that no piece of text is large (ExportFile.append).
-    const formatSlice = (slice: readonly ExportRecord[], proofs: ReadonlyMap<number, RecordProof> | undefined): string => {
-      if (job.format === 'csv') return csvText(slice.map(csvCells));
-      if (job.format === 'ocsf') return slice.map(ocsfLine).join('');
-      return slice.map((record) => ndjsonLine(record, proofs?.get(record.ledgerSeq))).join('');
-    };
-    const format = async (batch: readonly ExportRecord[]): Promise<void> => {
-      const proofs = job.proofs && batch.length > 0 ? await this.proofsOf(batch, selection.treeSize) : undefined;
-      for (let start = 0; start < batch.length; start += FORMAT_SLICE) await file.append(formatSlice(batch.slice(start, start + FORMAT_SLICE), proofs));
-    };
-    if (job.format === 'csv') await file.append(CSV_HEADER);
     let batch: ExportRecord[] = [];
+    const format = async () => {
+      file.progress(batch.length);
+      // A slice at a time, so that no piece of text is large (ExportFile.append).
+      for (let start = 0; start < batch.length; start += FORMAT_SLICE) await file.append(batch.slice(start, start + FORMAT_SLICE).map(ocsfLine).join(''));
+      batch = [];
+    };
     for await (const record of records) {
       written.seqs.add(record.ledgerSeq);
-      if (payloadPurged(record)) written.purgedSeqs.add(record.ledgerSeq);
+      if (record.data === null) written.purgedSeqs.add(record.ledgerSeq);
       batch.push(record);
-      if (batch.length === FORMAT_BATCH) {
-        file.progress(batch.length);
-        await format(batch);
-        batch = [];
-      }
+      if (batch.length === FORMAT_BATCH) await format();
     }
-    file.progress(batch.length);
-    await format(batch);
-    // The count and the rows come from one snapshot: fewer rows means the read stopped early, and a file that silently
-    // lacks records must not be signed as complete.
-    if (written.seqs.size !== total) throw new Error(`the export read ${written.seqs.size} of the ${total} records it counted`);
+    await format();
+    checkCount(written.seqs.size, total);
     return written;
   }
 
-  private async proofsOf(batch: readonly ExportRecord[], treeSize: number): Promise<Map<number, RecordProof>> {
+  /**
+   * NDJSON and CSV: PostgreSQL writes each record's line (record-lines.ts) and the job copies its bytes into the file.
+   * With proofs, a batch of lines waits for its proofs, each written into its line (before the closing brace).
+   */
+  private async writeLines(job: ExportJob, format: LineFormat, file: JobFile, snapshot: ExportSnapshot, selection: RecordSelection, written: Written): Promise<Written> {
+    const { total, chunks } = await snapshot.recordLines(selection, format);
+    if (!(await file.start(total))) throw new RunStopped();
+    if (format === 'csv') await file.append(CSV_HEADER);
+    const reader = new BinaryCopyReader(LINE_FIELD_COUNT);
+    let proving: ProvableLine[] = [];
+    const prove = async () => {
+      const proofs = await this.proofsOf(proving, selection.treeSize);
+      for (const { ledgerSeq, line } of proving) {
+        const proof = proofs.get(ledgerSeq);
+        if (!proof) {
+          await file.write(line, 0, line.length);
+          continue;
+        }
+        await file.write(line, 0, line.length - LINE_END.length);
+        await file.append(`,"proof":${JSON.stringify(proof)}}\n`);
+      }
+      proving = [];
+    };
+    for await (const chunk of chunks) {
+      for (const tuple of reader.tuples(chunk)) {
+        const ledgerSeq = tuple.int8(LINE_FIELDS.ledgerSeq);
+        written.seqs.add(ledgerSeq);
+        if (tuple.bool(LINE_FIELDS.purged)) written.purgedSeqs.add(ledgerSeq);
+        file.progress(1);
+        if (!job.proofs) {
+          const wait = file.write(tuple.data, tuple.start(LINE_FIELDS.line), tuple.end(LINE_FIELDS.line));
+          if (wait) await wait;
+          continue;
+        }
+        proving.push({
+          ledgerSeq,
+          kind: tuple.text(LINE_FIELDS.kind) as RecordKind,
+          recordSeq: String(tuple.int8(LINE_FIELDS.recordSeq)),
+          line: Buffer.from(tuple.data.subarray(tuple.start(LINE_FIELDS.line), tuple.end(LINE_FIELDS.line))),
+        });
+        if (proving.length === FORMAT_BATCH) await prove();
+      }
+    }
+    reader.end();
+    if (proving.length > 0) await prove();
+    checkCount(reader.rows, total);
+    return written;
+  }
+
+  private async proofsOf(batch: readonly Pick<ExportRecord, 'kind' | 'recordSeq'>[], treeSize: number): Promise<Map<number, RecordProof>> {
     const proofs = new Map<number, RecordProof>();
     for (const kind of RECORD_KINDS) {
       const seqs = batch.filter((record) => record.kind === kind).map((record) => record.recordSeq);
@@ -269,6 +311,22 @@ export class ExportsWorker implements OnApplicationBootstrap, BeforeApplicationS
   }
 }
 
+/**
+ * The count and the rows come from one snapshot: fewer rows means the read stopped early, and a file that silently
+ * lacks records must not be signed as complete.
+ */
+function checkCount(read: number, counted: number): void {
+  if (read !== counted) throw new Error(`the export read ${read} of the ${counted} records it counted`);
+}
+
+/** A line held until its proof is read. */
+interface ProvableLine {
+  readonly ledgerSeq: number;
+  readonly kind: RecordKind;
+  readonly recordSeq: string;
+  readonly line: Buffer;
+}
+
 /** The record views of a chain document, every section and the kept conflicts. */
 function chainRecordViews(document: ExportedChainDocument): readonly { ledger?: { seq: number | null }; data: unknown }[] {
   return [...document.request_object.verifications, ...document.consents, ...document.tokens, ...document.revocations, ...document.tool_calls, ...document.conflicts];
@@ -320,6 +378,11 @@ class JobFile {
   /** Text in pieces well under 128 KB (ExportFile.append), or bytes. */
   append(content: string | Buffer): Promise<void> {
     return typeof content === 'string' ? this.file.append(content) : this.file.appendBytes(content);
+  }
+
+  /** Bytes [start, end) of `data`; a promise to await only when the file must wait for a stored chunk. */
+  write(data: Buffer, start: number, end: number): Promise<void> | undefined {
+    return this.file.write(data, start, end);
   }
 
   /** Appends what a stream produces, as it produces it (the PDF). */
