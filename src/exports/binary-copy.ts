@@ -74,7 +74,7 @@ export class BinaryCopyReader {
 
   /** The whole tuples the chunk completes, one at a time (the same Tuple, moved on). */
   *tuples(chunk: Buffer): Generator<Tuple, void, undefined> {
-    let data = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
+    const data = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
     this.rest = undefined;
     let at = 0;
     if (!this.headerRead) {
