@@ -7,6 +7,7 @@ import type { DataSource } from 'typeorm';
 import type { ExportScope, ExportStatus } from './dto/export.dto';
 import type { RecordKind } from '../ledger/ledger-leaf';
 import { type ExportFormat, type ExportRecord, PURGED_FIELDS } from './export-formats';
+import { BinaryCopyReader } from './binary-copy';
 import { type LineFormat, recordLinesStatement } from './record-lines';
 
 /** Who asked for an export: an API key, or an identity provider's subject (an access token). */
@@ -114,7 +115,7 @@ interface RecordRow {
   purge_to: string | null;
 }
 
-/** Bytes of a chunk read in one row: 48 KiB, 96 KiB as hex, under V8's 128 KiB large-object size. */
+/** Bytes of a chunk read in one piece: under V8's 128 KiB large-object size, and what a download writes at a time. */
 const CHUNK_PIECE_BYTES = 48 * 1024;
 
 /** The records of a scope, cut at a checkpoint (ledger seqs below its tree size), in ledger order. */
@@ -476,18 +477,41 @@ export class ExportsRepository {
   }
 
   /**
-   * One stored chunk of a completed export's file, in pieces of CHUNK_PIECE_BYTES: a bytea comes over the wire as
-   * hex text twice its size, and a string over 128 KB lives in V8's large-object space until a full collection, so
-   * reading whole megabyte chunks made a download's memory climb (bench:export). Undefined when the chunk is gone.
+   * One stored chunk of a completed export's file, in pieces of CHUNK_PIECE_BYTES; undefined when the chunk is gone.
+   * Read with COPY (FORMAT binary), which sends a bytea as its bytes: a query's rows would carry it as hex text twice
+   * its size, decoded to a string and back (the most a download spent its time on, bench:export). Pieces rather than
+   * the whole chunk in one value: the COPY reader holds at most a piece and a network read at a time.
    */
   async chunk(id: string, no: number): Promise<Buffer[] | undefined> {
-    const rows: { piece: Buffer }[] = await this.dataSource.query(
-      `SELECT substring(c."data" FROM o FOR ${CHUNK_PIECE_BYTES}) AS "piece"
-       FROM "export_chunks" c, generate_series(1, greatest(octet_length(c."data"), 1), ${CHUNK_PIECE_BYTES}) AS o
-       WHERE c."export_id" = $1 AND c."chunk_no" = $2 ORDER BY o`,
-      [id, no],
-    );
-    return rows.length === 0 ? undefined : rows.map((row) => row.piece);
+    const client = await this.pool().connect();
+    let failed = false;
+    try {
+      const statement = inlineParameters(
+        client,
+        `SELECT substring(c."data" FROM o FOR ${CHUNK_PIECE_BYTES}) AS "piece"
+         FROM "export_chunks" c, generate_series(1, greatest(octet_length(c."data"), 1), ${CHUNK_PIECE_BYTES}) AS o
+         WHERE c."export_id" = $1::uuid AND c."chunk_no" = $2 ORDER BY o`,
+        [id, no],
+      );
+      const reader = new BinaryCopyReader(1);
+      const pieces: Buffer[] = [];
+      for await (const part of client.query(copyTo(`COPY (${statement}) TO STDOUT (FORMAT binary)`)) as AsyncIterable<Buffer>) {
+        for (const tuple of reader.tuples(part)) pieces.push(Buffer.from(tuple.data.subarray(tuple.start(0), tuple.end(0))));
+      }
+      reader.end();
+      return pieces.length === 0 ? undefined : pieces;
+    } catch (error) {
+      failed = true;
+      throw error;
+    } finally {
+      // A COPY cut short leaves the connection mid-protocol: it is closed rather than given back to the pool.
+      client.release(failed);
+    }
+  }
+
+  /** node-pg's pool under TypeORM's driver: for COPY, and for the options of an export's own connection. */
+  private pool(): Pool & { options: ClientConfig } {
+    return (this.dataSource.driver as unknown as { master: Pool & { options: ClientConfig } }).master;
   }
 
   /**
@@ -500,8 +524,7 @@ export class ExportsRepository {
     // and node-pg's client-side query_timeout ends a cursor that outlives it as if its rows had run out (an export
     // of a million records, or of chain documents built between batches, was cut short without an error). The
     // export also takes no connection from the API.
-    const pool = (this.dataSource.driver as unknown as { master: Pool & { options: ClientConfig } }).master;
-    const client = new Client({ ...pool.options, statement_timeout: undefined, query_timeout: undefined, application_name: 'jartrail-export' });
+    const client = new Client({ ...this.pool().options, statement_timeout: undefined, query_timeout: undefined, application_name: 'jartrail-export' });
     await client.connect();
     try {
       // READ ONLY unless the reads need a temporary table (PostgreSQL refuses every CREATE in a read-only transaction).
