@@ -66,8 +66,8 @@ function cell(c: string): string {
 }
 
 /**
- * The cells of one record in CSV_COLUMNS order. Cells jartrail writes itself (numbers, times, digests, kinds, booleans)
- * can neither start a formula nor need quotes; every other cell goes through cell(). The payload's JSON text is always
+ * The cells of one record in CSV_COLUMNS order. Cells jartrail writes itself (numbers, times, kinds, booleans) can
+ * neither start a formula nor need quotes; every other cell goes through cell(). The payload's JSON text is always
  * quoted (it holds quotes whenever it holds a member).
  */
 const CSV_CELLS: Readonly<Record<(typeof CSV_COLUMNS)[number], string>> = {
@@ -78,7 +78,8 @@ const CSV_CELLS: Readonly<Record<(typeof CSV_COLUMNS)[number], string>> = {
   occurred_at: `coalesce(r.occurred_at, '')`,
   emitted_at: 'r.emitted_at',
   recorded_at: 'r.recorded_at',
-  chain_digests: `array_to_string(r.chain_digests, ' ')`,
+  // base64url digests may start with '-': a sender can pick a request object whose digest does.
+  chain_digests: cell(`array_to_string(r.chain_digests, ' ')`),
   ...(Object.fromEntries(PAYLOAD_COLUMNS.map((field) => [field, cell(`r.${field}`)])) as Record<(typeof PAYLOAD_COLUMNS)[number], string>),
   payload_purged: `CASE WHEN r.data IS NULL THEN 'true' ELSE 'false' END`,
   data: `CASE WHEN r.data IS NULL THEN '' WHEN jsonb_typeof(r.data) = 'object' THEN '"' || replace(r.data::text, '"', '""') || '"' ELSE ${cell('r.data::text')} END`,

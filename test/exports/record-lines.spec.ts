@@ -62,7 +62,7 @@ const ROWS: RecordRow[] = [
   }),
   // Members that are not strings leave their columns empty; a tool call's token names its jti and token_hash.
   row(2, { data: { client_id: 5, issuer: { nested: true }, jti: '', token: { jti: 'at-9', token_hash: 'th-9' }, note: HOSTILE } }),
-  row(3, { kind: 'conflict', conflicts_with: 1, chain_digests: ['digest-a', 'digest-b'], occurred_at: null, data: { call_id: 'call-1', changed: true } }),
+  row(3, { kind: 'conflict', conflicts_with: 1, chain_digests: ['-digest-a', 'digest-b'], occurred_at: null, data: { call_id: 'call-1', changed: true } }),
   row(4, { kind: 'triage', source: null, type: 'finding.triage', occurred_at: null, chain_digests: [null], data: { status: 'acknowledged', note: HOSTILE } }),
   row(5, { data: null, purge_id: 7, purge_policy: 'payload-90d', purged_at: TIME, purge_from: 0, purge_to: 9 }),
   row(6, { data: {} }),
@@ -193,7 +193,7 @@ describe('record lines written by PostgreSQL', () => {
     expect(JSON.parse(cells[0]!.data!)).toEqual(ROWS[0]!.data);
     expect(cells[1]).toMatchObject({ client_id: '', issuer: '', jti: 'at-9', token_hash: 'th-9' });
     expect(JSON.parse(cells[1]!.data!)).toEqual(ROWS[1]!.data);
-    expect(cells[2]).toMatchObject({ kind: 'conflict', conflicts_with_ledger_seq: '1', chain_digests: 'digest-a digest-b', occurred_at: '' });
+    expect(cells[2]).toMatchObject({ kind: 'conflict', conflicts_with_ledger_seq: '1', chain_digests: "'-digest-a digest-b", occurred_at: '' });
     expect(cells[3]).toMatchObject({ kind: 'triage', source: '', type: 'finding.triage', chain_digests: '' });
     expect(cells[4]).toMatchObject({ payload_purged: 'true', data: '', purged_fields: PURGED_FIELDS.join(' '), purge_id: '7', purge_policy: 'payload-90d', purged_at: TIME });
     expect(cells[5]).toMatchObject({ data: '{}' });
