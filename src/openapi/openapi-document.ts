@@ -1,7 +1,7 @@
 import type { INestApplicationContext, Type } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { ACCESS_METADATA, type AccessRule } from '../access/access.decorator';
+import { ACCESS_METADATA, acceptedScopes, type AccessRule } from '../access/access.decorator';
 import { problemSchema } from '../common/problem/problem.schema';
 import { componentsOf, convertStandardSchema } from './json-schema';
 import { OPERATION_EXAMPLES, type OperationExample } from './operation-examples';
@@ -52,8 +52,8 @@ function accessRules(app: INestApplicationContext): Map<string, AccessRule> {
 
 /**
  * Each operation's security requirement from its @Access rule, so the document cannot drift from what the guard
- * enforces: an auditor route needs an access token of the identity provider or an API key, either with its scope
- * (OpenAPI 3.1 lets a non-OAuth scheme name the roles it needs), a webhook route the Standard Webhooks signature, and
+ * enforces: an auditor route needs an access token of the identity provider or an API key, either with its scope, or
+ * with any one of its scopes (OpenAPI 3.1 lets a non-OAuth scheme name the roles it needs; alternatives are ORed), a webhook route the Standard Webhooks signature, and
  * a SET or a public route nothing beyond itself.
  */
 function applyAccessRules(document: OpenAPIObject, rules: Map<string, AccessRule>): void {
@@ -61,9 +61,10 @@ function applyAccessRules(document: OpenAPIObject, rules: Map<string, AccessRule
     const rule = operation.operationId === undefined ? undefined : rules.get(operation.operationId);
     if (!rule) throw new Error(`${path} (${operation.operationId}) declares no @Access rule`);
     if (rule.kind === 'auditor') {
-      // Two alternatives: either credential, with the scope.
-      const scopes = rule.scope === null ? [] : [rule.scope];
-      operation.security = [{ [ACCESS_TOKEN_SCHEME]: scopes }, { [API_KEY_SCHEME]: scopes }];
+      // Alternatives: either credential, with the scope, or with any one of the scopes the rule accepts.
+      const scopes = acceptedScopes(rule);
+      const either = (required: string[]): Record<string, string[]>[] => [{ [ACCESS_TOKEN_SCHEME]: required }, { [API_KEY_SCHEME]: required }];
+      operation.security = scopes.length === 0 ? either([]) : scopes.flatMap((scope) => either([scope]));
     } else if (rule.kind === 'sender' && !Object.keys(operation.requestBody?.content ?? {}).includes('application/secevent+jwt')) {
       operation.security = [{ [WEBHOOK_SIGNATURE_SCHEME]: [] }];
     } else {
