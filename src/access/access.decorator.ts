@@ -54,7 +54,8 @@ export const Access = (rule: AccessRule) => {
     );
     const scopes = acceptedScopes(rule);
     if (scopes.length > 0) {
-      decorators.push(ApiForbiddenResponse({ description: `The access token or API key lacks ${describeScopes(scopes)} (problem details; WWW-Authenticate error="insufficient_scope")` }));
+      const lacking = scopes.length === 1 ? `lacks the ${scopes[0]} scope` : `holds none of the scopes ${scopes.join(', ')} (any one would do)`;
+      decorators.push(ApiForbiddenResponse({ description: `The access token or API key ${lacking} (problem details; WWW-Authenticate error="insufficient_scope")` }));
     }
   }
   return applyDecorators(...decorators);

@@ -1,4 +1,6 @@
 import type { INestApplicationContext, Type } from '@nestjs/common';
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { ModulesContainer } from '@nestjs/core';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { ACCESS_METADATA, acceptedScopes, type AccessRule } from '../access/access.decorator';
@@ -31,23 +33,46 @@ const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'
 /** Nest's default operation id, `${Controller}_${method}`, with which the document names each handler. */
 const operationIdOf = (controllerKey: string, methodKey: string) => `${controllerKey}_${methodKey}`;
 
-/** Every handler's access rule, as the access guard reads it (the handler's own, else its controller's). */
-function accessRules(app: INestApplicationContext): Map<string, AccessRule> {
-  const rules = new Map<string, AccessRule>();
+/** Every route handler of the application: its controller, its method name and the method. */
+function* handlersOf(app: INestApplicationContext): Generator<{ controller: Type; name: string; handler: object }> {
   for (const module of app.get(ModulesContainer, { strict: false }).values()) {
     for (const wrapper of module.controllers.values()) {
       const controller = wrapper.metatype as Type | null;
       if (!controller) continue;
-      const controllerRule = Reflect.getMetadata(ACCESS_METADATA, controller) as AccessRule | undefined;
       for (const name of Object.getOwnPropertyNames(controller.prototype)) {
         const handler = (controller.prototype as Record<string, unknown>)[name];
-        if (name === 'constructor' || typeof handler !== 'function') continue;
-        const rule = (Reflect.getMetadata(ACCESS_METADATA, handler) as AccessRule | undefined) ?? controllerRule;
-        if (rule) rules.set(operationIdOf(controller.name, name), rule);
+        if (name !== 'constructor' && typeof handler === 'function') yield { controller, name, handler };
       }
     }
   }
+}
+
+/** Every handler's access rule, as the access guard reads it (the handler's own, else its controller's). */
+function accessRules(app: INestApplicationContext): Map<string, AccessRule> {
+  const rules = new Map<string, AccessRule>();
+  for (const { controller, name, handler } of handlersOf(app)) {
+    const rule = (Reflect.getMetadata(ACCESS_METADATA, handler) as AccessRule | undefined) ?? (Reflect.getMetadata(ACCESS_METADATA, controller) as AccessRule | undefined);
+    if (rule) rules.set(operationIdOf(controller.name, name), rule);
+  }
   return rules;
+}
+
+/** A route argument as `@Query({ schema })` and its kin record it (Nest's route-args metadata, keyed `<paramtype>:<index>`). */
+type RouteArgument = { readonly data?: unknown; readonly schema?: unknown };
+
+/**
+ * The schemas of whole query DTOs (`@Query({ schema })` without a property name), which the document shows as one
+ * query parameter per property: see ConversionOptions.inlineRoot.
+ */
+function queryDtoSchemas(app: INestApplicationContext): Set<unknown> {
+  const schemas = new Set<unknown>();
+  for (const { controller, name } of handlersOf(app)) {
+    const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, name) ?? {}) as Record<string, RouteArgument>;
+    for (const [key, argument] of Object.entries(args)) {
+      if (key.split(':')[0] === String(RouteParamtypes.QUERY) && argument.data === undefined && argument.schema !== undefined) schemas.add(argument.schema);
+    }
+  }
+  return schemas;
 }
 
 /**
@@ -147,7 +172,10 @@ export function buildOpenApiDocument(app: INestApplicationContext & Parameters<t
         'several space-separated during a rotation; with the webhook-id and webhook-timestamp headers and ?source=<source id>.',
     })
     .build();
-  const document = SwaggerModule.createDocument(app, config, { standardSchemaConverter: (schema, { schemaType }) => convertStandardSchema(schema, schemaType) });
+  const queryDtos = queryDtoSchemas(app);
+  const document = SwaggerModule.createDocument(app, config, {
+    standardSchemaConverter: (schema, { schemaType }) => convertStandardSchema(schema, schemaType, { inlineRoot: queryDtos.has(schema) }),
+  });
   const schemas = (document.components ??= {}).schemas ?? {};
   for (const { schema, io } of [{ schema: problemSchema, io: 'output' as const }, ...info.components]) Object.assign(schemas, componentsOf(schema, io));
   document.components.schemas = Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => a.localeCompare(b)));
