@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ProblemException } from '../common/problem/problem';
 import { sendProblem, toProblem } from '../common/problem/problem.filter';
 import { JWT_SHAPE } from '../config/identity-providers';
-import { ACCESS_METADATA, type AccessRule, type EarlyAuthenticationRouteConfig } from './access.decorator';
+import { ACCESS_METADATA, acceptedScopes, type AccessRule, describeScopes, type EarlyAuthenticationRouteConfig } from './access.decorator';
 import { AccessRecorder } from './access-recorder';
 import { AccessTokensService } from './access-tokens.service';
 import { ApiKeysService } from './api-keys.service';
@@ -44,11 +44,14 @@ export class AccessGuard implements CanActivate {
 
     const request = context.switchToHttp().getRequest<AuditorRequest>();
     const auditor = await this.authenticate(request);
-    if (rule.scope !== null && !auditor.scopes.includes(rule.scope)) {
+    const accepted = acceptedScopes(rule);
+    if (accepted.length > 0 && !accepted.some((scope) => auditor.scopes.includes(scope))) {
       const problem = new ProblemException('forbidden', {
-        detail: `this request needs the ${rule.scope} scope`,
-        extensions: { required_scope: rule.scope },
-        headers: { 'WWW-Authenticate': `Bearer realm="jartrail", error="insufficient_scope", scope="${rule.scope}"` },
+        detail: `this request needs ${describeScopes(accepted)}`,
+        // required_scope when one scope is accepted (as before); accepted_scopes always, every scope that would do.
+        extensions: { ...(accepted.length === 1 && { required_scope: accepted[0] }), accepted_scopes: accepted },
+        // RFC 6750's scope attribute lists scopes a token needs all of: of alternatives it names the least that suffices.
+        headers: { 'WWW-Authenticate': `Bearer realm="jartrail", error="insufficient_scope", scope="${accepted[0]}"` },
       });
       // A refused look is still a look: it goes into the access records too.
       await this.recorder.record(request, auditor, problem.status);

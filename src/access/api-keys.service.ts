@@ -10,12 +10,9 @@ import { SCOPES, type Scope } from './scopes';
 
 export const API_KEY_PREFIX = 'jtk_';
 
-/** The holder of an API key (exports and finding triage are recorded against the key). */
-export type Auditor = KeyAuditor;
-
 /** What a presented bearer key is: one of ours and usable, one of ours but revoked, or not one of ours. */
 export type KeyCheck =
-  | { readonly status: 'valid'; readonly auditor: Auditor }
+  | { readonly status: 'valid'; readonly auditor: KeyAuditor }
   | { readonly status: 'revoked'; readonly apiKeyId: string }
   | { readonly status: 'unknown' };
 

@@ -738,7 +738,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Triage a finding: acknowledged, false positive or resolved, with a note. Append-only and ledgered; the finding's triage_status follows the latest */
+        /**
+         * Triage a finding: acknowledged, false positive or resolved, with a note. Append-only and ledgered; the finding's triage_status follows the latest
+         * @description Needs audit:triage or audit:admin, with an API key (recorded by its id and name) or an access token of the identity provider (recorded by its sub and iss).
+         */
         post: operations["FindingsController_triage"];
         delete?: never;
         options?: never;
@@ -1269,14 +1272,6 @@ export interface components {
             /** @description Pass as cursor for the next page; null on the last page */
             next_cursor: string | null;
         };
-        DeliveriesQuery: {
-            /** @enum {string} */
-            status?: "pending" | "delivered" | "failed" | "cancelled";
-            /** @default 25 */
-            limit: number;
-            /** @description next_cursor of the previous page */
-            cursor?: string;
-        };
         Delivery: {
             id: string;
             /** @description The webhook-id header: one per finding change, the same on every attempt and for every subscription */
@@ -1534,12 +1529,6 @@ export interface components {
             /** @description Newest first */
             items: components["schemas"]["Export"][];
             next_cursor: string | null;
-        };
-        ExportsQuery: {
-            /** @default 25 */
-            limit: number;
-            /** @description next_cursor of the previous page */
-            cursor?: string;
         };
         FieldError: {
             /** @description Dotted path of the offending field, e.g. data.header.alg */
@@ -2212,12 +2201,6 @@ export interface components {
             /** @description Pass as cursor for the next page; null on the last page */
             next_cursor: string | null;
         };
-        SubscriptionsQuery: {
-            /** @default 25 */
-            limit: number;
-            /** @description next_cursor of the previous page */
-            cursor?: string;
-        };
         SubscriptionWithSecret: {
             id: string;
             url: string;
@@ -2349,10 +2332,17 @@ export interface components {
             /** @enum {string} */
             status: "acknowledged" | "false_positive" | "resolved";
             note: string;
+            /** @description Who triaged, as the ledgered record names them */
             triaged_by: {
                 /** Format: uuid */
                 api_key_id: string;
+                /** @description The key's name when it triaged */
                 name: string;
+            } | {
+                /** @description The access token's sub */
+                subject: string;
+                /** @description The access token's iss: the identity provider */
+                issuer: string;
             };
             /** Format: date-time */
             recorded_at: string;
@@ -6491,7 +6481,11 @@ export interface operations {
     };
     ExportsController_list: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -7480,7 +7474,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The access token or API key lacks the audit:triage scope (problem details; WWW-Authenticate error="insufficient_scope") */
+            /** @description The access token or API key holds none of the scopes audit:triage, audit:admin (any one would do) (problem details; WWW-Authenticate error="insufficient_scope") */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7511,7 +7505,11 @@ export interface operations {
     };
     SubscriptionsController_list: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -7875,7 +7873,12 @@ export interface operations {
     };
     SubscriptionsController_deliveries: {
         parameters: {
-            query?: never;
+            query?: {
+                status?: "pending" | "delivered" | "failed" | "cancelled";
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description The id of a subscription */

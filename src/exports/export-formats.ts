@@ -47,7 +47,7 @@ export interface ExportRecord {
   /** events.seq, event_conflicts.seq or finding_triage.seq: not exported, the key to the record's ledger entry. */
   readonly recordSeq: string;
   readonly eventId: string;
-  /** The sending source's name; null for triage, which a reviewer's API key records. */
+  /** The sending source's name; null for triage, which a reviewer records (the payload's triaged_by names them). */
   readonly source: string | null;
   /** The event type; `finding.triage` for triage. */
   readonly type: string;

@@ -59,6 +59,14 @@ describe('the OCSF mapping', () => {
     });
   });
 
+  it("maps the triage of a reviewer signed in with the identity provider to a user named by the token's sub, at the provider named by its iss", () => {
+    const data = { finding_id: '12', rule: 'orphan', chain_digest: null, status: 'acknowledged', note: 'seen', triaged_by: { subject: 'alice@example.com', issuer: 'https://idp.example' } };
+    expect(ocsfEvent(record('finding.triage', data, 'triage'))).toMatchObject({
+      class_uid: 2004,
+      actor: { user: { uid: 'alice@example.com' }, idp: { uid: 'https://idp.example' } },
+    });
+  });
+
   it('maps a tool call to API Activity Other, the agent verb as the activity name, its duration from its times', () => {
     const event = ocsfEvent(
       record('tool_call.recorded', { call_id: 'c1', agent_id: 'agent-7', token: { jti: 'at-1' }, tool: 'mail', action: 'send', started_at: '2026-05-01T10:00:00Z', completed_at: '2026-05-01T10:00:02Z', outcome: 'denied' }),

@@ -179,7 +179,11 @@ export const OCSF_MAPPINGS: Readonly<Record<string, (data: Json, record: ExportR
         // A finding's lifecycle status (OCSF 1.3 finding status_id): the triage's, not the activity's success.
         finding_status: { status_id: statusId, status: statusName },
         comment: str(data.note),
-        actor: { user: compact({ uid: str(by.api_key_id), name: str(by.name) }) },
+        // The reviewer: an API key (uid, name), or an identity provider's user (uid = sub, the provider by its iss).
+        actor:
+          by.subject === undefined
+            ? { user: compact({ uid: str(by.api_key_id), name: str(by.name) }) }
+            : { user: compact({ uid: str(by.subject) }), idp: compact({ uid: str(by.issuer) }) },
       },
       unmapped: compact({ chain_digest: data.chain_digest, triage_status: status }),
     };

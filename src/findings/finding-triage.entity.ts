@@ -5,11 +5,16 @@ import { FindingEntity, TRIAGE_STATUSES } from './finding.entity';
 /**
  * A reviewer's triage of a finding: acknowledged, a false positive, or resolved, with a note. A record, not a state:
  * append-only (enforced by a trigger) and ledgered like the evidence (record kind `triage`), so a finding's history
- * of who decided what, and when, is tamper-evident. The finding's `triage_status` mirrors the latest one.
+ * of who decided what, and when, is tamper-evident. The finding's `triage_status` mirrors the latest one. Who decided:
+ * an API key, or an access token's subject and issuer, exactly one (as export jobs).
  */
 @Entity('finding_triage')
 @Unique('uq_finding_triage_event_id', ['eventId'])
 @Check('chk_finding_triage_status', `"status" IN (${TRIAGE_STATUSES.map((status) => `'${status}'`).join(', ')})`)
+@Check(
+  'chk_finding_triage_triaged_by',
+  `("api_key_id" IS NOT NULL AND "triaged_by_subject" IS NULL AND "triaged_by_issuer" IS NULL) OR ("api_key_id" IS NULL AND "triaged_by_subject" IS NOT NULL AND "triaged_by_issuer" IS NOT NULL)`,
+)
 @Index('idx_finding_triage_finding', ['findingId', 'seq'])
 export class FindingTriageEntity {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS', primaryKeyConstraintName: 'pk_finding_triage' })
@@ -26,13 +31,21 @@ export class FindingTriageEntity {
   @Column('text', { name: 'event_id' })
   eventId!: string;
 
-  /** Who triaged: the API key (its name is in `data`). */
-  @Column('uuid', { name: 'api_key_id' })
-  apiKeyId!: string;
+  /** Who triaged, when with an API key (its name is in `data`); null for an access token's holder. */
+  @Column('uuid', { name: 'api_key_id', nullable: true })
+  apiKeyId!: string | null;
 
   @ManyToOne(() => ApiKeyEntity, { onDelete: 'RESTRICT' })
   @JoinColumn({ name: 'api_key_id', foreignKeyConstraintName: 'fk_finding_triage_api_key' })
   apiKey?: ApiKeyEntity;
+
+  /** Who triaged, when signed in with the identity provider: the access token's `sub`, with its issuer; else null. */
+  @Column('text', { name: 'triaged_by_subject', nullable: true })
+  triagedBySubject!: string | null;
+
+  /** The access token's `iss`, with `triaged_by_subject`. */
+  @Column('text', { name: 'triaged_by_issuer', nullable: true })
+  triagedByIssuer!: string | null;
 
   @Column('text')
   status!: string;

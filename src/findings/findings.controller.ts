@@ -1,13 +1,14 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Access } from '../access/access.decorator';
-import type { Auditor } from '../access/api-keys.service';
-import { CurrentAuditor } from '../access/current-auditor.decorator';
+import type { Principal } from '../access/auditor';
+import { CurrentPrincipal } from '../access/current-auditor.decorator';
 import { findingDetail, findingIdParam, findingsPage, findingsQuery, type FindingsQuery, triageRequest, type TriageRequest, triageView } from './dto/finding.dto';
 import { FindingsService } from './findings.service';
 
 const READ = { kind: 'auditor', scope: 'audit:read' } as const;
-const TRIAGE = { kind: 'auditor', scope: 'audit:triage' } as const;
+/** Issue 9: "scope audit:admin or a dedicated audit:triage"; a key issued with audit:admin alone triages too. */
+const TRIAGE = { kind: 'auditor', scope: ['audit:triage', 'audit:admin'] } as const;
 
 @ApiTags('findings')
 @Controller('v1/findings')
@@ -36,10 +37,12 @@ export class FindingsController {
   @Access(TRIAGE)
   @ApiOperation({
     summary: "Triage a finding: acknowledged, false positive or resolved, with a note. Append-only and ledgered; the finding's triage_status follows the latest",
+    description:
+      'Needs audit:triage or audit:admin, with an API key (recorded by its id and name) or an access token of the identity provider (recorded by its sub and iss).',
   })
   @ApiResponse({ status: 201, standardSchema: triageView })
   @ApiResponse({ status: 404, description: 'No finding has this id' })
-  triage(@Param('id', { schema: findingIdParam }) id: string, @Body({ schema: triageRequest }) body: TriageRequest, @CurrentAuditor() auditor: Auditor) {
-    return this.findings.triage(id, body, auditor);
+  triage(@Param('id', { schema: findingIdParam }) id: string, @Body({ schema: triageRequest }) body: TriageRequest, @CurrentPrincipal() reviewer: Principal) {
+    return this.findings.triage(id, body, reviewer);
   }
 }

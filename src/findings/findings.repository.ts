@@ -93,12 +93,18 @@ type FindingRow = {
   subject: string;
 };
 
+/**
+ * Who triaged, as the ledgered payload names them: an API key (its id and its name at the time), or the holder of an
+ * identity provider's access token (its `sub` and `iss`).
+ */
+export type TriagedBy = { readonly api_key_id: string; readonly name: string } | { readonly subject: string; readonly issuer: string };
+
 export interface NewTriage {
   readonly findingId: string;
   readonly eventId: string;
   readonly status: string;
   readonly note: string;
-  readonly triagedBy: { readonly api_key_id: string; readonly name: string };
+  readonly triagedBy: TriagedBy;
 }
 
 export interface StoredTriage {
@@ -108,7 +114,7 @@ export interface StoredTriage {
   readonly status: string;
   readonly note: string;
   readonly recordedAt: Date;
-  readonly triagedBy: { readonly api_key_id: string; readonly name: string };
+  readonly triagedBy: TriagedBy;
 }
 
 type TriageRow = { seq: string; finding_id: string; event_id: string; status: string; note: string; recorded_at: Date; data: { triaged_by: StoredTriage['triagedBy'] } };
@@ -271,12 +277,23 @@ export class FindingsRepository {
         [triage.findingId],
       );
       if (!finding) return undefined;
-      const data = { finding_id: triage.findingId, rule: finding.rule, chain_digest: finding.chain_digest, status: triage.status, note: triage.note, triaged_by: triage.triagedBy };
+      const by = triage.triagedBy;
+      const data = { finding_id: triage.findingId, rule: finding.rule, chain_digest: finding.chain_digest, status: triage.status, note: triage.note, triaged_by: by };
+      // The columns name the same principal as the payload: they are what the ledger leaf's source_id is made of.
       const [row]: TriageRow[] = await manager.query(
-        `INSERT INTO finding_triage (finding_id, event_id, api_key_id, status, note, fingerprint, data)
-         VALUES ($1::bigint, $2, $3, $4, $5, sha256(convert_to($6, 'UTF8')), $6::jsonb)
+        `INSERT INTO finding_triage (finding_id, event_id, api_key_id, triaged_by_subject, triaged_by_issuer, status, note, fingerprint, data)
+         VALUES ($1::bigint, $2, $3, $4, $5, $6, $7, sha256(convert_to($8, 'UTF8')), $8::jsonb)
          RETURNING seq, finding_id, event_id, status, note, recorded_at, data`,
-        [triage.findingId, triage.eventId, triage.triagedBy.api_key_id, triage.status, triage.note, canonicalJson(data)],
+        [
+          triage.findingId,
+          triage.eventId,
+          'api_key_id' in by ? by.api_key_id : null,
+          'subject' in by ? by.subject : null,
+          'subject' in by ? by.issuer : null,
+          triage.status,
+          triage.note,
+          canonicalJson(data),
+        ],
       );
       await manager.query(`UPDATE findings SET triage_status = $2 WHERE id = $1::bigint`, [triage.findingId, triage.status]);
       return toTriage(row!);

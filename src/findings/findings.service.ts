@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import type { Auditor } from '../access/api-keys.service';
+import type { Principal } from '../access/auditor';
 import { decodeIdCursor, encodeIdCursor } from '../common/id-cursor';
 import { ProblemException } from '../common/problem/problem';
 import { LedgerService } from '../ledger/ledger.service';
@@ -46,14 +46,14 @@ export class FindingsService {
     return { ...view!, triage: await this.triageViews(triage), history: found.history.map((entry) => ({ ...entry, at: entry.at.toISOString() })) };
   }
 
-  /** Records a reviewer's triage of a finding (append-only, ledgered) and answers with it. */
-  async triage(id: string, request: TriageRequest, auditor: Auditor): Promise<TriageView> {
+  /** Records a reviewer's triage of a finding (append-only, ledgered, naming the key or the token's holder) and answers with it. */
+  async triage(id: string, request: TriageRequest, reviewer: Principal): Promise<TriageView> {
     const stored = await this.findings.triage({
       findingId: id,
       eventId: `triage-${randomUUID()}`,
       status: request.status,
       note: request.note,
-      triagedBy: { api_key_id: auditor.apiKeyId, name: auditor.name },
+      triagedBy: reviewer.kind === 'api_key' ? { api_key_id: reviewer.apiKeyId, name: reviewer.name } : { subject: reviewer.subject, issuer: reviewer.issuer },
     });
     if (!stored) throw new ProblemException('not-found', { detail: `no finding ${id}` });
     const [view] = await this.triageViews([stored]);

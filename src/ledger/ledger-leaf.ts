@@ -1,3 +1,4 @@
+import { canonicalJson } from '../common/canonical-json';
 import { type Hash } from './merkle/merkle-tree';
 import { leafHash, payloadHash } from './leaf-hash';
 import { LEAF_VERSION, type LeafInput, type LedgerRecordFields } from './leaf-input';
@@ -5,6 +6,15 @@ import { LEAF_VERSION, type LeafInput, type LedgerRecordFields } from './leaf-in
 export { LEAF_VERSION, type LeafInput, type LedgerRecordFields, RECORD_KINDS, type RecordKind } from './leaf-input';
 
 export const SALT_BYTES = 16;
+
+/**
+ * The leaf's `source_id` of a record an access token's holder made (a triage by an auditor signed in with the identity
+ * provider, who has no API key): RFC 8785 JSON of `[issuer, subject]`. Never a UUID, so never a source's or a key's
+ * id, and one string for one (issuer, subject) pair whatever characters they hold.
+ */
+export function tokenHolderSourceId(issuer: string, subject: string): string {
+  return canonicalJson([issuer, subject]);
+}
 
 const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 

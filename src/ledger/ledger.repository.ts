@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { MasterKeyId, SealedValue } from '../common/crypto/keyring';
-import type { LedgerRecordFields, RecordKind } from './ledger-leaf';
+import { type LedgerRecordFields, type RecordKind, tokenHolderSourceId } from './ledger-leaf';
 import type { Hash, NodeId } from './merkle/merkle-tree';
 import { PreparedStatements } from '../database/prepared-statements';
 
@@ -20,17 +20,20 @@ const exact = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-M
 
 /**
  * The record a ledger row points at, as one row whatever its kind; `x` is the outer row with record_kind and
- * record_seq. A record that is gone (deleted around the service) comes back as NULLs.
+ * record_seq. A record that is gone (deleted around the service) comes back as NULLs. Who recorded it: the sending
+ * source (`source_id`), or for a triage the reviewer's API key (`source_id`) or access token (`source_subject` and
+ * `source_issuer`, source_id NULL), exactly one (chk_finding_triage_triaged_by).
  */
 const RECORD_LATERAL = (kind: string, seq: string) => `LEFT JOIN LATERAL (
-    SELECT e.source_id, e.event_id, e.type, ${exact('e.emitted_at')} AS emitted_at, ${exact('e.occurred_at')} AS occurred_at,
-           ${exact('e.recorded_at')} AS recorded_at, e.fingerprint, NULL::bigint AS original_seq, e.data, true AS present
+    SELECT e.source_id, NULL::text AS source_subject, NULL::text AS source_issuer, e.event_id, e.type, ${exact('e.emitted_at')} AS emitted_at,
+           ${exact('e.occurred_at')} AS occurred_at, ${exact('e.recorded_at')} AS recorded_at, e.fingerprint, NULL::bigint AS original_seq, e.data, true AS present
     FROM events e WHERE ${kind} = 'event' AND e.seq = ${seq}
     UNION ALL
-    SELECT c.source_id, c.event_id, c.type, ${exact('c.emitted_at')}, NULL, ${exact('c.recorded_at')}, c.fingerprint, c.original_seq, c.data, true
+    SELECT c.source_id, NULL, NULL, c.event_id, c.type, ${exact('c.emitted_at')}, NULL, ${exact('c.recorded_at')}, c.fingerprint, c.original_seq, c.data, true
     FROM event_conflicts c WHERE ${kind} = 'conflict' AND c.seq = ${seq}
     UNION ALL
-    SELECT t.api_key_id, t.event_id, 'finding.triage', ${exact('t.recorded_at')}, NULL, ${exact('t.recorded_at')}, t.fingerprint, NULL, t.data, true
+    SELECT t.api_key_id, t.triaged_by_subject, t.triaged_by_issuer, t.event_id, 'finding.triage', ${exact('t.recorded_at')}, NULL, ${exact('t.recorded_at')},
+           t.fingerprint, NULL, t.data, true
     FROM finding_triage t WHERE ${kind} = 'triage' AND t.seq = ${seq}
   ) r ON true`;
 
@@ -38,6 +41,8 @@ interface RecordColumns {
   record_kind: RecordKind;
   record_seq: string;
   source_id: string | null;
+  source_subject: string | null;
+  source_issuer: string | null;
   event_id: string | null;
   type: string | null;
   emitted_at: string | null;
@@ -54,7 +59,7 @@ function fieldsOf(row: RecordColumns): LedgerRecordFields | undefined {
   return {
     kind: row.record_kind,
     recordSeq: String(row.record_seq),
-    sourceId: row.source_id!,
+    sourceId: row.source_id ?? tokenHolderSourceId(row.source_issuer!, row.source_subject!),
     eventId: row.event_id!,
     type: row.type!,
     emittedAt: row.emitted_at!,
@@ -158,7 +163,7 @@ const toEntry = (row: EntryRow): StoredEntry => ({
   payload: row.data,
 });
 const ENTRY_SELECT = `SELECT l.seq, l.record_kind, l.record_seq, l.salt, l.payload_hash, l.leaf_hash,
-         r.source_id, r.event_id, r.type, r.emitted_at, r.occurred_at, r.recorded_at, r.fingerprint, r.original_seq, r.data, r.present
+         r.source_id, r.source_subject, r.source_issuer, r.event_id, r.type, r.emitted_at, r.occurred_at, r.recorded_at, r.fingerprint, r.original_seq, r.data, r.present
   FROM ledger_entries l
   ${RECORD_LATERAL('l.record_kind', 'l.record_seq')}`;
 

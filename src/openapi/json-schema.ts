@@ -13,14 +13,30 @@ function isStandardJsonSchema(schema: unknown): schema is StandardJSONSchemaV1 {
   return typeof schema === 'object' && schema !== null && 'jsonSchema' in ((schema as { '~standard'?: object })['~standard'] ?? {});
 }
 
+export interface ConversionOptions {
+  /**
+   * The schema's own definition in place of a `$ref` to it. A schema with an id converts to `{$ref: '#/$defs/<id>'}`,
+   * its body in `$defs`: right for a request or response body (a named component), wrong for a query DTO, which Nest
+   * expands into one parameter per property only when the schema it gets is an object with `properties`. Given a
+   * `$ref` it silently documents no parameter at all.
+   */
+  readonly inlineRoot?: boolean;
+}
+
 /**
  * A schema with its named parts apart: zod puts every schema with a `.meta({ id })` into `$defs`, and those become
  * components (Nest rewrites the `#/$defs/` references to `#/components/schemas/`).
  */
-export function convertStandardSchema(schema: unknown, io: 'input' | 'output'): StandardSchemaConversionResult | undefined {
+export function convertStandardSchema(schema: unknown, io: 'input' | 'output', options: ConversionOptions = {}): StandardSchemaConversionResult | undefined {
   if (!isStandardJsonSchema(schema)) return undefined;
-  const { $schema: _dialect, $defs, ...rest } = schema['~standard'].jsonSchema[io]({ target: JSON_SCHEMA_TARGET }) as JsonSchema;
-  return { schema: rest, components: ($defs ?? {}) as Record<string, JsonSchema> };
+  const { $schema: _dialect, $defs = {}, ...rest } = schema['~standard'].jsonSchema[io]({ target: JSON_SCHEMA_TARGET }) as JsonSchema;
+  const definitions = $defs as Record<string, JsonSchema>;
+  const rootId = typeof rest.$ref === 'string' && Object.keys(rest).length === 1 ? /^#\/\$defs\/([^/]+)$/.exec(rest.$ref)?.[1] : undefined;
+  if (!options.inlineRoot || rootId === undefined || !definitions[rootId]) return { schema: rest, components: definitions };
+  const { [rootId]: root, ...others } = definitions;
+  // The root stays a component too when something inside refers back to it (a recursive schema).
+  const referenced = JSON.stringify([root, others]).includes(`"#/$defs/${rootId}"`);
+  return { schema: root!, components: referenced ? definitions : others };
 }
 
 /** `#/$defs/X` as the document's `#/components/schemas/X`, everywhere in a converted schema. */

@@ -1,7 +1,9 @@
 import type { INestApplicationContext, Type } from '@nestjs/common';
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { ModulesContainer } from '@nestjs/core';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { ACCESS_METADATA, type AccessRule } from '../access/access.decorator';
+import { ACCESS_METADATA, acceptedScopes, type AccessRule } from '../access/access.decorator';
 import { problemSchema } from '../common/problem/problem.schema';
 import { componentsOf, convertStandardSchema } from './json-schema';
 import { OPERATION_EXAMPLES, type OperationExample } from './operation-examples';
@@ -31,29 +33,52 @@ const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'
 /** Nest's default operation id, `${Controller}_${method}`, with which the document names each handler. */
 const operationIdOf = (controllerKey: string, methodKey: string) => `${controllerKey}_${methodKey}`;
 
-/** Every handler's access rule, as the access guard reads it (the handler's own, else its controller's). */
-function accessRules(app: INestApplicationContext): Map<string, AccessRule> {
-  const rules = new Map<string, AccessRule>();
+/** Every route handler of the application: its controller, its method name and the method. */
+function* handlersOf(app: INestApplicationContext): Generator<{ controller: Type; name: string; handler: object }> {
   for (const module of app.get(ModulesContainer, { strict: false }).values()) {
     for (const wrapper of module.controllers.values()) {
       const controller = wrapper.metatype as Type | null;
       if (!controller) continue;
-      const controllerRule = Reflect.getMetadata(ACCESS_METADATA, controller) as AccessRule | undefined;
       for (const name of Object.getOwnPropertyNames(controller.prototype)) {
         const handler = (controller.prototype as Record<string, unknown>)[name];
-        if (name === 'constructor' || typeof handler !== 'function') continue;
-        const rule = (Reflect.getMetadata(ACCESS_METADATA, handler) as AccessRule | undefined) ?? controllerRule;
-        if (rule) rules.set(operationIdOf(controller.name, name), rule);
+        if (name !== 'constructor' && typeof handler === 'function') yield { controller, name, handler };
       }
     }
+  }
+}
+
+/** Every handler's access rule, as the access guard reads it (the handler's own, else its controller's). */
+function accessRules(app: INestApplicationContext): Map<string, AccessRule> {
+  const rules = new Map<string, AccessRule>();
+  for (const { controller, name, handler } of handlersOf(app)) {
+    const rule = (Reflect.getMetadata(ACCESS_METADATA, handler) as AccessRule | undefined) ?? (Reflect.getMetadata(ACCESS_METADATA, controller) as AccessRule | undefined);
+    if (rule) rules.set(operationIdOf(controller.name, name), rule);
   }
   return rules;
 }
 
+/** A route argument as `@Query({ schema })` and its kin record it (Nest's route-args metadata, keyed `<paramtype>:<index>`). */
+type RouteArgument = { readonly data?: unknown; readonly schema?: unknown };
+
+/**
+ * The schemas of whole query DTOs (`@Query({ schema })` without a property name), which the document shows as one
+ * query parameter per property: see ConversionOptions.inlineRoot.
+ */
+function queryDtoSchemas(app: INestApplicationContext): Set<unknown> {
+  const schemas = new Set<unknown>();
+  for (const { controller, name } of handlersOf(app)) {
+    const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, name) ?? {}) as Record<string, RouteArgument>;
+    for (const [key, argument] of Object.entries(args)) {
+      if (key.split(':')[0] === String(RouteParamtypes.QUERY) && argument.data === undefined && argument.schema !== undefined) schemas.add(argument.schema);
+    }
+  }
+  return schemas;
+}
+
 /**
  * Each operation's security requirement from its @Access rule, so the document cannot drift from what the guard
- * enforces: an auditor route needs an access token of the identity provider or an API key, either with its scope
- * (OpenAPI 3.1 lets a non-OAuth scheme name the roles it needs), a webhook route the Standard Webhooks signature, and
+ * enforces: an auditor route needs an access token of the identity provider or an API key, either with its scope, or
+ * with any one of its scopes (OpenAPI 3.1 lets a non-OAuth scheme name the roles it needs; alternatives are ORed), a webhook route the Standard Webhooks signature, and
  * a SET or a public route nothing beyond itself.
  */
 function applyAccessRules(document: OpenAPIObject, rules: Map<string, AccessRule>): void {
@@ -61,9 +86,10 @@ function applyAccessRules(document: OpenAPIObject, rules: Map<string, AccessRule
     const rule = operation.operationId === undefined ? undefined : rules.get(operation.operationId);
     if (!rule) throw new Error(`${path} (${operation.operationId}) declares no @Access rule`);
     if (rule.kind === 'auditor') {
-      // Two alternatives: either credential, with the scope.
-      const scopes = rule.scope === null ? [] : [rule.scope];
-      operation.security = [{ [ACCESS_TOKEN_SCHEME]: scopes }, { [API_KEY_SCHEME]: scopes }];
+      // Alternatives: either credential, with the scope, or with any one of the scopes the rule accepts.
+      const scopes = acceptedScopes(rule);
+      const either = (required: string[]): Record<string, string[]>[] => [{ [ACCESS_TOKEN_SCHEME]: required }, { [API_KEY_SCHEME]: required }];
+      operation.security = scopes.length === 0 ? either([]) : scopes.flatMap((scope) => either([scope]));
     } else if (rule.kind === 'sender' && !Object.keys(operation.requestBody?.content ?? {}).includes('application/secevent+jwt')) {
       operation.security = [{ [WEBHOOK_SIGNATURE_SCHEME]: [] }];
     } else {
@@ -146,7 +172,10 @@ export function buildOpenApiDocument(app: INestApplicationContext & Parameters<t
         'several space-separated during a rotation; with the webhook-id and webhook-timestamp headers and ?source=<source id>.',
     })
     .build();
-  const document = SwaggerModule.createDocument(app, config, { standardSchemaConverter: (schema, { schemaType }) => convertStandardSchema(schema, schemaType) });
+  const queryDtos = queryDtoSchemas(app);
+  const document = SwaggerModule.createDocument(app, config, {
+    standardSchemaConverter: (schema, { schemaType }) => convertStandardSchema(schema, schemaType, { inlineRoot: queryDtos.has(schema) }),
+  });
   const schemas = (document.components ??= {}).schemas ?? {};
   for (const { schema, io } of [{ schema: problemSchema, io: 'output' as const }, ...info.components]) Object.assign(schemas, componentsOf(schema, io));
   document.components.schemas = Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => a.localeCompare(b)));

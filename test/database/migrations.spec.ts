@@ -1,10 +1,14 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { DataSource } from 'typeorm';
+import { canonicalJson } from '../../src/common/canonical-json';
 import { dataSourceOptions } from '../../src/database/data-source-options';
 import { runMigrationsUnderLock } from '../../src/database/database-bootstrap';
+import { leafHashOf, leafInputOf, payloadHashOf } from '../../src/ledger/ledger-leaf';
 import { MIGRATIONS } from '../../migrations';
+import { startTestApp } from '../support/app';
 import { createTestDatabase, migrate, type TestDatabase } from '../support/database';
+import { checkpointNow, verifyLedger } from '../support/ledger';
 import { TEST_ENV } from '../support/test-env';
 
 /** Each append-only table with one of its columns, for an UPDATE to try. */
@@ -111,6 +115,82 @@ describe('the ledger migration on a database that holds records already', () => 
     );
     expect(queued.filter((row) => row.record_kind === 'event').map((row) => String(row.seq))).toEqual(rows.map((row) => String(row.seq)));
     expect(queued.map((row) => row.record_kind)).toEqual([...rows.map(() => 'event'), 'conflict']);
+  });
+});
+
+describe('the migration that lets token holders triage, on a database whose triage was ledgered before it', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrated: false });
+  });
+  afterAll(() => db.drop());
+
+  it("keeps a key holder's ledgered triage verifying, and refuses to be reverted while a token holder's triage exists", async () => {
+    const at = MIGRATIONS.findIndex((migration) => new migration().name.startsWith('TriageOfTokenHolders'));
+    await migrate(db.url, MIGRATIONS.slice(0, at));
+    // A key holder's triage, ledgered as the sequencer did before the migration: the leaf's source_id is the key id.
+    const keyId = randomUUID();
+    await db.pool.query(`INSERT INTO api_keys (id, name, key_sha256, scopes) VALUES ($1, 'reviewer', $2, ARRAY['audit:triage'])`, [keyId, randomBytes(32)]);
+    const [finding] = await db.rows<{ id: string }>(
+      `INSERT INTO findings (subject, rule, finding_key, severity, status, summary, facts, evidence, occurred_at, first_seen_at, updated_at)
+       VALUES ('record:1', 'orphan', 'k', 'low', 'open', 's', '{}', '[]', now(), now(), now()) RETURNING id`,
+    );
+    const data = { finding_id: finding!.id, rule: 'orphan', chain_digest: null, status: 'acknowledged', note: 'before', triaged_by: { api_key_id: keyId, name: 'reviewer' } };
+    const [triage] = await db.rows<{ seq: string; event_id: string; fingerprint: Buffer; recorded_at: string }>(
+      `INSERT INTO finding_triage (finding_id, event_id, api_key_id, status, note, fingerprint, data)
+       VALUES ($1, 'triage-before', $2, 'acknowledged', 'before', sha256(convert_to($3, 'UTF8')), $3::jsonb)
+       RETURNING seq, event_id, fingerprint, to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS recorded_at`,
+      [finding!.id, keyId, canonicalJson(data)],
+    );
+    const salt = randomBytes(16);
+    const payloadHash = payloadHashOf(salt, data);
+    const leaf = leafInputOf(
+      0,
+      {
+        kind: 'triage',
+        recordSeq: String(triage!.seq),
+        sourceId: keyId,
+        eventId: triage!.event_id,
+        type: 'finding.triage',
+        emittedAt: triage!.recorded_at,
+        occurredAt: null,
+        recordedAt: triage!.recorded_at,
+        fingerprint: triage!.fingerprint.toString('base64url'),
+        originalSeq: null,
+      },
+      payloadHash,
+    );
+    await db.pool.query(`DELETE FROM ledger_pending`);
+    await db.pool.query(`INSERT INTO ledger_entries (seq, record_kind, record_seq, salt, payload_hash, leaf_hash) VALUES (0, 'triage', $1, $2, $3, $4)`, [
+      triage!.seq,
+      salt,
+      payloadHash,
+      leafHashOf(leaf),
+    ]);
+
+    // The service migrates at start; the old triage still verifies, under a checkpoint signed after the migration too.
+    const app = await startTestApp({ db });
+    try {
+      expect(await db.rows(`SELECT api_key_id, triaged_by_subject, triaged_by_issuer FROM finding_triage`)).toEqual([{ api_key_id: keyId, triaged_by_subject: null, triaged_by_issuer: null }]);
+      await checkpointNow(app);
+      expect(await verifyLedger(app)).toMatchObject({ ok: true, tree_size: 1, failures: [] });
+    } finally {
+      await app.close();
+    }
+
+    await db.pool.query(
+      `INSERT INTO finding_triage (finding_id, event_id, triaged_by_subject, triaged_by_issuer, status, note, fingerprint, data)
+       VALUES ($1, 'triage-by-token', 'alice', 'https://idp.example', 'resolved', 'x', '\\x00', '{}')`,
+      [finding!.id],
+    );
+    const source = new DataSource(dataSourceOptions(db.url, 2));
+    await source.initialize();
+    try {
+      await expect(source.undoLastMigration({ transaction: 'each' })).rejects.toThrow(/cannot revert TriageOfTokenHolders: 1 ledgered triage records name a token holder/);
+      expect(await db.rows(`SELECT count(*)::int AS n FROM finding_triage WHERE api_key_id IS NULL`)).toEqual([{ n: 1 }]);
+    } finally {
+      await source.destroy();
+    }
   });
 });
 

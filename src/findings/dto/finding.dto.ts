@@ -64,7 +64,14 @@ export const triageView = z
     id: z.string().describe('The triage record\'s id (its event_id in the ledger)'),
     status: z.enum(TRIAGE_STATUSES),
     note: z.string(),
-    triaged_by: z.object({ api_key_id: z.uuid(), name: z.string() }),
+    triaged_by: z
+      .union([
+        z.object({ api_key_id: z.uuid(), name: z.string().describe("The key's name when it triaged") }).describe('A reviewer with an API key'),
+        z
+          .object({ subject: z.string().describe("The access token's sub"), issuer: z.string().describe("The access token's iss: the identity provider") })
+          .describe('A reviewer signed in with the identity provider (an access token)'),
+      ])
+      .describe('Who triaged, as the ledgered record names them'),
     recorded_at: z.iso.datetime(),
     ledger_seq: z.int().nullable().describe('Its place in the ledger (record kind triage); null while it waits for the sequencer'),
   })
