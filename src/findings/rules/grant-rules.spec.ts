@@ -1,4 +1,4 @@
-import { aChain, aClient, aConsent, aContext, aLegitimateChain, aRevocation, aToken, aToolCall, aVerification, at, reordered } from '../evidence.fixtures';
+import { aChain, aClient, aConsent, aContext, aLegitimateChain, aRevocation, aToken, aToolCall, aVerification, at, byRuleAndKey, reordered } from '../evidence.fixtures';
 import type { ChainEvidence } from '../chain-evidence';
 import type { Rule } from '../rule';
 import { beyondGrant } from './beyond-grant';
@@ -11,8 +11,8 @@ import { unsignedHighImpact } from './unsigned-high-impact';
 const findings = (rule: Rule, chain: ChainEvidence) => rule(chain, aContext()).findings;
 
 function expectOrderIndependent(rule: Rule, chain: ChainEvidence) {
-  const expected = rule(chain, aContext());
-  for (const other of reordered(chain)) expect(rule(other, aContext())).toEqual(expected);
+  const expected = byRuleAndKey(rule(chain, aContext()));
+  for (const arrival of reordered(chain)) expect({ order: arrival.order, ...arrival.asOriginal(rule(arrival.chain, aContext())) }).toEqual({ order: arrival.order, ...expected });
 }
 
 const PAYMENT = { type: 'payment_initiation', actions: ['initiate'], locations: ['https://bank.example/'], identifier: 'pay-1' };
@@ -41,6 +41,13 @@ describe('token_exceeds_consent', () => {
   it('fires on a token scope beyond the consent', () => {
     const chain = aChain([aVerification(), aConsent(), aToken({ scope: 'mail.send mail.read' })]);
     expect(findings(tokenExceedsConsent, chain)).toEqual([expect.objectContaining({ facts: expect.objectContaining({ excess: expect.objectContaining({ scopes: ['mail.read'] }) }) })]);
+    expectOrderIndependent(tokenExceedsConsent, chain);
+  });
+
+  it('cites two consents given in the same second in the same order, whatever order they arrived in', () => {
+    const consents = [aConsent({ granted: { scope: 'openid' } }, { occurredAt: at(20) }), aConsent({ granted: { scope: 'mail.send' } }, { occurredAt: at(20) })];
+    const chain = aChain([aVerification(), ...consents, aToken({ scope: 'mail.send mail.read' })]);
+    expect(findings(tokenExceedsConsent, chain)[0]!.evidence.slice(1)).toEqual(consents.map((consent) => ({ kind: 'event', seq: consent.seq })));
     expectOrderIndependent(tokenExceedsConsent, chain);
   });
 

@@ -10,7 +10,9 @@ import {
   aVerdict,
   aVerification,
   at,
+  DIGEST,
   OTHER_DIGEST,
+  byRuleAndKey,
   reordered,
 } from '../evidence.fixtures';
 import type { ChainEvidence } from '../chain-evidence';
@@ -28,9 +30,33 @@ const findings = (rule: Rule, chain: ChainEvidence, context: EvaluationContext =
 
 /** Every rule must give the same findings whatever order the records arrived in. */
 function expectOrderIndependent(rule: Rule, chain: ChainEvidence, context: EvaluationContext = aContext()) {
-  const expected = rule(chain, context);
-  for (const other of reordered(chain)) expect(rule(other, context)).toEqual(expected);
+  const expected = byRuleAndKey(rule(chain, context));
+  for (const arrival of reordered(chain)) expect({ order: arrival.order, ...arrival.asOriginal(rule(arrival.chain, context)) }).toEqual({ order: arrival.order, ...expected });
 }
+
+describe('the order proof: reordered() delivers the evidence as it could have arrived', () => {
+  it('renumbers the chain’s and the related records in their new order of arrival, and keeps the conflicts on their records', () => {
+    const [verification, consent, token] = [aVerification(), aConsent(), aToken()];
+    const other = aVerification({}, { chains: [OTHER_DIGEST], occurredAt: at(40) });
+    const conflict = aConflict(consent);
+    const [reversed, shuffled] = reordered(aChain([verification, consent, token], { related: [other], conflicts: [conflict] }));
+    for (const arrival of [reversed!, shuffled!]) {
+      const line = [...arrival.chain.records, ...arrival.chain.related].sort((a, b) => Number(a.seq) - Number(b.seq));
+      // seq and recordedAt rise together: seq is the order of arrival, as jartrail assigns it.
+      expect(line.map((record) => record.recordedAt.getTime())).toEqual(line.map((record) => record.recordedAt.getTime()).sort((a, b) => a - b));
+      expect(line.every((record) => record.recordedAt >= at(40))).toBe(true);
+      expect(arrival.chain.records.map((record) => record.eventId).sort()).toEqual([verification, consent, token].map((record) => record.eventId).sort());
+      expect(arrival.chain.related.map((record) => record.eventId)).toEqual([other.eventId]);
+      const renumberedConsent = arrival.chain.records.find((record) => record.eventId === consent.eventId)!;
+      expect(renumberedConsent.seq).not.toBe(consent.seq);
+      expect(arrival.chain.conflicts).toEqual([expect.objectContaining({ seq: conflict.seq, originalSeq: renumberedConsent.seq })]);
+    }
+    // Reversed, the related record (listed last) arrived first.
+    expect(Number(reversed!.chain.related[0]!.seq)).toBeLessThan(Number(reversed!.chain.records[0]!.seq));
+    expect(reversed!.chain.records.map((record) => record.eventId)).toEqual([token, consent, verification].map((record) => record.eventId));
+    expect(shuffled!.chain.records.map((record) => record.eventId)).not.toEqual([verification, consent, token].map((record) => record.eventId));
+  });
+});
 
 describe('request_uri_replay', () => {
   const firstUse = () => aVerification({ delivery: 'par', request_uri: PAR_URI }, { occurredAt: at(0), chains: [OTHER_DIGEST] });
@@ -42,6 +68,18 @@ describe('request_uri_replay', () => {
       expect.objectContaining({ rule: 'request_uri_replay', severity: 'high', key: `request_uri:${PAR_URI}`, evidence: [expect.anything(), { kind: 'event', seq: replay.seq }] }),
     ]);
     expectOrderIndependent(requestUriReplay, chain);
+  });
+
+  it('takes two uses reported for the same instant in the order of their identity, not of their arrival', () => {
+    // Arrival order would make the finding move between the two chains with the order of delivery.
+    const use = (eventId: string, chains: string[]) => aVerification({ delivery: 'par', request_uri: PAR_URI, claims: { ...aVerification().data!.claims, jti: eventId } }, { eventId, occurredAt: at(30), chains });
+    const [a, b] = [use('evt-a', [OTHER_DIGEST]), use('evt-b', [DIGEST])];
+    const onB = aChain([b], { related: [a] });
+    expect(findings(requestUriReplay, onB)).toEqual([expect.objectContaining({ key: `request_uri:${PAR_URI}`, evidence: [{ kind: 'event', seq: a.seq }, { kind: 'event', seq: b.seq }] })]);
+    expectOrderIndependent(requestUriReplay, onB);
+    const onA = aChain([a], { digest: OTHER_DIGEST, related: [b] });
+    expect(findings(requestUriReplay, onA)).toEqual([]);
+    expectOrderIndependent(requestUriReplay, onA);
   });
 
   it('does not fire on the chain of the first use', () => {
