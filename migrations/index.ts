@@ -18,6 +18,7 @@ import { Exports1796600000000 } from './1796600000000-Exports';
 import { ExportFormats1796700000000 } from './1796700000000-ExportFormats';
 import { AccessRecordsOfTokens1796800000000 } from './1796800000000-AccessRecordsOfTokens';
 import { ExportsOfTokenHolders1796810000000 } from './1796810000000-ExportsOfTokenHolders';
+import { RequireEncryptedRequestObject1796900000000 } from './1796900000000-RequireEncryptedRequestObject';
 
 /** Every migration, in order. Listed explicitly so that the app, the CLI and the tests load the same set. */
 export const MIGRATIONS = [
@@ -41,4 +42,5 @@ export const MIGRATIONS = [
   ExportFormats1796700000000,
   AccessRecordsOfTokens1796800000000,
   ExportsOfTokenHolders1796810000000,
+  RequireEncryptedRequestObject1796900000000,
 ];

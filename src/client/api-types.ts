@@ -1021,6 +1021,7 @@ export interface components {
             jwks_uri: string | null;
             request_object_signing_alg_values: string[];
             require_signed_request_object: boolean;
+            require_encrypted_request_object: boolean;
             request_object_encryption_alg_values: string[];
             request_object_encryption_enc_values: string[];
             high_impact_scopes: string[];
@@ -1148,6 +1149,11 @@ export interface components {
             /** @default false */
             require_signed_request_object: boolean;
             /**
+             * @description Requests of this client must travel encrypted (a JWE); a high-impact scope or type granted from one that did not is finding unsigned_high_impact
+             * @default false
+             */
+            require_encrypted_request_object: boolean;
+            /**
              * @description Accepted JWE key management algorithms (empty: any)
              * @default []
              */
@@ -1158,12 +1164,12 @@ export interface components {
              */
             request_object_encryption_enc_values: string[];
             /**
-             * @description Scopes that need a signed request object (for findings)
+             * @description Scopes that need a signed request object, and an encrypted one when require_encrypted_request_object (finding unsigned_high_impact)
              * @default []
              */
             high_impact_scopes: string[];
             /**
-             * @description authorization_details types that need a signed request object (for findings)
+             * @description authorization_details types that need a signed request object, and an encrypted one when require_encrypted_request_object (finding unsigned_high_impact)
              * @default []
              */
             high_impact_authorization_details_types: string[];
@@ -2384,6 +2390,11 @@ export interface components {
             /** @default false */
             require_signed_request_object: boolean;
             /**
+             * @description Requests of this client must travel encrypted (a JWE); a high-impact scope or type granted from one that did not is finding unsigned_high_impact
+             * @default false
+             */
+            require_encrypted_request_object: boolean;
+            /**
              * @description Accepted JWE key management algorithms (empty: any)
              * @default []
              */
@@ -2394,12 +2405,12 @@ export interface components {
              */
             request_object_encryption_enc_values: string[];
             /**
-             * @description Scopes that need a signed request object (for findings)
+             * @description Scopes that need a signed request object, and an encrypted one when require_encrypted_request_object (finding unsigned_high_impact)
              * @default []
              */
             high_impact_scopes: string[];
             /**
-             * @description authorization_details types that need a signed request object (for findings)
+             * @description authorization_details types that need a signed request object, and an encrypted one when require_encrypted_request_object (finding unsigned_high_impact)
              * @default []
              */
             high_impact_authorization_details_types: string[];
@@ -4715,6 +4726,7 @@ export interface operations {
                      *             "ES256"
                      *           ],
                      *           "require_signed_request_object": false,
+                     *           "require_encrypted_request_object": false,
                      *           "request_object_encryption_alg_values": [],
                      *           "request_object_encryption_enc_values": [],
                      *           "high_impact_scopes": [
@@ -4752,6 +4764,7 @@ export interface operations {
                      *             "ES256"
                      *           ],
                      *           "require_signed_request_object": false,
+                     *           "require_encrypted_request_object": false,
                      *           "request_object_encryption_alg_values": [],
                      *           "request_object_encryption_enc_values": [],
                      *           "high_impact_scopes": [],
@@ -4863,6 +4876,7 @@ export interface operations {
                      *         "ES256"
                      *       ],
                      *       "require_signed_request_object": false,
+                     *       "require_encrypted_request_object": false,
                      *       "request_object_encryption_alg_values": [],
                      *       "request_object_encryption_enc_values": [],
                      *       "high_impact_scopes": [],
@@ -4957,6 +4971,7 @@ export interface operations {
                      *         "ES256"
                      *       ],
                      *       "require_signed_request_object": false,
+                     *       "require_encrypted_request_object": false,
                      *       "request_object_encryption_alg_values": [],
                      *       "request_object_encryption_enc_values": [],
                      *       "high_impact_scopes": [
@@ -5083,6 +5098,7 @@ export interface operations {
                      *         "ES256"
                      *       ],
                      *       "require_signed_request_object": false,
+                     *       "require_encrypted_request_object": false,
                      *       "request_object_encryption_alg_values": [],
                      *       "request_object_encryption_enc_values": [],
                      *       "high_impact_scopes": [
@@ -5179,6 +5195,7 @@ export interface operations {
                      *         "ES256"
                      *       ],
                      *       "require_signed_request_object": false,
+                     *       "require_encrypted_request_object": false,
                      *       "request_object_encryption_alg_values": [],
                      *       "request_object_encryption_enc_values": [],
                      *       "high_impact_scopes": [],
@@ -5271,6 +5288,7 @@ export interface operations {
                      *         "ES256"
                      *       ],
                      *       "require_signed_request_object": false,
+                     *       "require_encrypted_request_object": false,
                      *       "request_object_encryption_alg_values": [],
                      *       "request_object_encryption_enc_values": [],
                      *       "high_impact_scopes": [],

@@ -149,6 +149,7 @@ export const aClient = (overrides: Partial<ClientPolicy> = {}): ClientPolicy => 
   clientId: CLIENT_ID,
   signingAlgs: ['RS256', 'ES256'],
   requireSignedRequestObject: true,
+  requireEncryptedRequestObject: false,
   highImpactScopes: [],
   highImpactAuthorizationDetailsTypes: [],
   sensitiveScopes: [],

@@ -472,6 +472,7 @@ export class FindingsRepository {
       client_id: string;
       request_object_signing_alg_values: string[];
       require_signed_request_object: boolean;
+      require_encrypted_request_object: boolean;
       high_impact_scopes: string[];
       high_impact_authorization_details_types: string[];
       sensitive_scopes: string[];
@@ -479,7 +480,7 @@ export class FindingsRepository {
       redirect_uris: string[];
       max_request_object_lifetime: number;
     }[] = await manager.query(
-      `SELECT client_id, request_object_signing_alg_values, require_signed_request_object, high_impact_scopes, high_impact_authorization_details_types,
+      `SELECT client_id, request_object_signing_alg_values, require_signed_request_object, require_encrypted_request_object, high_impact_scopes, high_impact_authorization_details_types,
               sensitive_scopes, sensitive_authorization_details_types, redirect_uris, max_request_object_lifetime
        FROM clients WHERE client_id = ANY($1::text[])`,
       [clientIds],
@@ -491,6 +492,7 @@ export class FindingsRepository {
           clientId: row.client_id,
           signingAlgs: row.request_object_signing_alg_values,
           requireSignedRequestObject: row.require_signed_request_object,
+          requireEncryptedRequestObject: row.require_encrypted_request_object,
           highImpactScopes: row.high_impact_scopes,
           highImpactAuthorizationDetailsTypes: row.high_impact_authorization_details_types,
           sensitiveScopes: row.sensitive_scopes,

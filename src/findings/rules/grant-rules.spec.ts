@@ -142,6 +142,41 @@ describe('unsigned_high_impact', () => {
   });
 });
 
+describe('unsigned_high_impact for a client that requires encrypted requests', () => {
+  const client = aClient({ highImpactScopes: ['mail.send'], highImpactAuthorizationDetailsTypes: ['payment_initiation'], requireEncryptedRequestObject: true });
+  const encryption = { alg: 'RSA-OAEP-256', enc: 'A256GCM' };
+
+  it('fires when a high-impact scope or type was granted from a signed request that travelled unencrypted, naming that branch', () => {
+    const chain = aChain([aVerification(), aConsent(), aToken()], { clients: [client] });
+    expect(findings(unsignedHighImpact, chain)).toEqual([
+      expect.objectContaining({
+        severity: 'high',
+        summary: expect.stringContaining('travelled unencrypted although the client requires encrypted requests'),
+        facts: expect.objectContaining({ branches: ['unencrypted'], scopes: ['mail.send'], encrypted: false, encryption_required: true }),
+      }),
+    ]);
+    expectOrderIndependent(unsignedHighImpact, chain);
+    const payment = aChain([aVerification(), aConsent({ granted: { scope: 'openid', authorization_details: [PAYMENT] } })], { clients: [client] });
+    expect(findings(unsignedHighImpact, payment)).toEqual([expect.objectContaining({ facts: expect.objectContaining({ branches: ['unencrypted'], authorization_details_types: ['payment_initiation'] }) })]);
+    expectOrderIndependent(unsignedHighImpact, payment);
+  });
+
+  it('names both branches for a plain unsigned request', () => {
+    const chain = aChain([aVerification({ unsigned: true, header: undefined }), aConsent()], { clients: [client] });
+    expect(findings(unsignedHighImpact, chain)).toEqual([expect.objectContaining({ summary: expect.stringMatching(/plain unsigned request, and a request that travelled unencrypted/), facts: expect.objectContaining({ branches: ['unsigned', 'unencrypted'] }) })]);
+  });
+
+  it('does not fire on an encrypted request, for a client that does not require encryption, or on a refused unencrypted request beside the encrypted one', () => {
+    expect(findings(unsignedHighImpact, aChain([aVerification({ encryption }), aConsent(), aToken()], { clients: [client] }))).toEqual([]);
+    expect(findings(unsignedHighImpact, aChain(aLegitimateChain(), { clients: [aClient({ highImpactScopes: ['mail.send'] })] }))).toEqual([]);
+    // The inner JWS of an encrypted request joins its chain by alias: sent on its own and refused, it granted nothing.
+    const refusedInner = aVerification({ verdict: 'rejected', reason: 'invalid_request_object' }, { occurredAt: at(5) });
+    const chain = aChain([aVerification({ encryption }), refusedInner, aConsent()], { clients: [client] });
+    expect(findings(unsignedHighImpact, chain)).toEqual([]);
+    expectOrderIndependent(unsignedHighImpact, chain);
+  });
+});
+
 describe('unencrypted_sensitive', () => {
   const client = aClient({ sensitiveScopes: ['mail.send'], sensitiveAuthorizationDetailsTypes: ['payment_initiation'] });
 
