@@ -111,6 +111,59 @@ describe('request_uri_replay', () => {
     expect(findings(requestUriReplay, aChain([aVerification(), refusedPush], { related: [otherClient] }))).toEqual([]);
   });
 
+  describe('a PAR request_uri consumed again without a report of its own', () => {
+    // An AS that reports the push once and not each use (packages/oidc-provider-plugin): a second consumption shows
+    // only as a second approved consent, or a second authorization-code exchange, in the push's chain.
+    const push = () => aVerification({ delivery: 'par', request_uri: PAR_URI }, { occurredAt: at(0) });
+    const exchange = (n: number, atSeconds: number) => [
+      aToken({ jti: `at-${n}`, iat: Math.floor(at(atSeconds).getTime() / 1000) }),
+      aToken({ jti: `rt-${n}`, token_type: 'refresh', iat: Math.floor(at(atSeconds).getTime() / 1000) }),
+    ];
+
+    it('is high when one push is followed by two approved consents and two code exchanges, citing each consumption', () => {
+      const verification = push();
+      const [first, second] = [aConsent({}, { occurredAt: at(20) }), aConsent({}, { occurredAt: at(200) })];
+      const [firstTokens, secondTokens] = [exchange(1, 22), exchange(2, 202)];
+      const chain = aChain([verification, first, ...firstTokens, second, ...secondTokens]);
+      const [finding, ...others] = findings(requestUriReplay, chain);
+      expect(others).toEqual([]);
+      expect(finding).toEqual(
+        expect.objectContaining({
+          severity: 'high',
+          key: `request_uri:${PAR_URI}`,
+          summary: expect.stringContaining('1 of the uses left no report of their own'),
+          facts: expect.objectContaining({ accepted_uses: 2, consumptions: 2, unreported_consumptions: 1 }),
+        }),
+      );
+      const cited = finding!.evidence.map((ref) => ref.seq);
+      expect(cited[0]).toBe(verification.seq);
+      expect(new Set(cited.slice(1))).toEqual(new Set([first, ...firstTokens, second, ...secondTokens].map((record) => record.seq)));
+      expectOrderIndependent(requestUriReplay, chain);
+    });
+
+    it('counts two authorization-code exchanges without consents as two consumptions', () => {
+      const chain = aChain([push(), ...exchange(1, 22), ...exchange(2, 202)]);
+      expect(findings(requestUriReplay, chain)).toEqual([expect.objectContaining({ key: `request_uri:${PAR_URI}`, severity: 'high', facts: expect.objectContaining({ unreported_consumptions: 1 }) })]);
+      expectOrderIndependent(requestUriReplay, chain);
+    });
+
+    it('takes one consent and its code exchange for one use, and a refresh-token issuance or a denied consent for none', () => {
+      const refreshed = aToken({ digest: undefined, parent: { jti: 'rt-1' }, jti: 'at-9', grant_type: 'refresh_token', iat: Math.floor(at(2000).getTime() / 1000) });
+      const rotated = aToken({ digest: undefined, parent: { jti: 'rt-1' }, jti: 'rt-9', token_type: 'refresh', grant_type: 'refresh_token', iat: Math.floor(at(2000).getTime() / 1000) });
+      const denied = aConsent({ decision: 'denied', granted: undefined }, { occurredAt: at(10) });
+      const chain = aChain([push(), denied, aConsent(), ...exchange(1, 22), refreshed, rotated]);
+      expect(findings(requestUriReplay, chain)).toEqual([]);
+      expectOrderIndependent(requestUriReplay, chain);
+    });
+
+    it('stays low when the AS refused the second use and nobody got a second consent through', () => {
+      const refused = aVerification({ delivery: 'par', request_uri: PAR_URI, verdict: 'rejected', reason: 'invalid_request_uri', claims: {} }, { occurredAt: at(300) });
+      const chain = aChain([push(), aConsent(), ...exchange(1, 22), refused]);
+      expect(findings(requestUriReplay, chain)).toEqual([expect.objectContaining({ severity: 'low', facts: expect.objectContaining({ unreported_consumptions: 0 }) })]);
+      expectOrderIndependent(requestUriReplay, chain);
+    });
+  });
+
   it('cannot read a purged use and does not guess', () => {
     expect(findings(requestUriReplay, aChain([aVerification({}, { purged: true }), aVerification({}, { occurredAt: at(40) })]))).toEqual([]);
   });
