@@ -156,6 +156,15 @@ describe('request_uri_replay', () => {
       expectOrderIndependent(requestUriReplay, chain);
     });
 
+    it('does not count a consent or a token delivered again under another event id as another consumption', () => {
+      const consent = aConsent();
+      const tokens = exchange(1, 22);
+      const again = [{ ...consent, seq: String(Number(consent.seq) + 100_000), eventId: 'evt-consent-again' }, { ...tokens[0]!, seq: String(Number(tokens[0]!.seq) + 100_000), eventId: 'evt-token-again' }];
+      const chain = aChain([push(), consent, ...tokens, ...again]);
+      expect(findings(requestUriReplay, chain)).toEqual([]);
+      expectOrderIndependent(requestUriReplay, chain);
+    });
+
     it('stays low when the AS refused the second use and nobody got a second consent through', () => {
       const refused = aVerification({ delivery: 'par', request_uri: PAR_URI, verdict: 'rejected', reason: 'invalid_request_uri', claims: {} }, { occurredAt: at(300) });
       const chain = aChain([push(), aConsent(), ...exchange(1, 22), refused]);

@@ -1,3 +1,5 @@
+import { canonicalJson } from '../../common/canonical-json';
+import { tokenKeysOf } from '../../evidence/record-links';
 import { approves } from '../../evidence/types/consent-event';
 import { consentsOf, eventRef, type EvidenceRecord, tokensOf, type VerificationRecord, verificationsOf } from '../chain-evidence';
 import type { FindingDraft, Rule } from '../rule';
@@ -51,15 +53,26 @@ export interface Consumption {
  * refresh token). So the consumptions are as many as the approved consents or as the exchanges' tokens of any one
  * type, whichever is more; the i-th consent and the i-th token of each type are taken for one. Not consumptions: a
  * denied consent (nothing was granted), a token derived from a parent (a refresh or an exchange: `parent`, or another
- * `grant_type`), a token without `grant_type`, a purged record (unreadable).
+ * `grant_type`), a token without `grant_type`, a purged record (unreadable). A record delivered again under another
+ * event id is not another consumption: a token is counted once by its jti or hash, a consent once by its contents and
+ * time (a second consumption is a later decision).
  */
 export function consumptionsOf(records: readonly EvidenceRecord[]): Consumption[] {
+  const seenConsents = new Set<string>();
   const consents = consentsOf(records)
     .filter((consent) => consent.data !== null && approves(consent.data))
-    .sort(byOccurrence);
+    .sort(byOccurrence)
+    .filter((consent) => {
+      const contents = `${consent.occurredAt.toISOString()} ${canonicalJson(consent.data)}`;
+      return !seenConsents.has(contents) && Boolean(seenConsents.add(contents));
+    });
+  const seenTokens = new Set<string>();
   const exchanges = new Map<string, EvidenceRecord[]>();
   for (const token of tokensOf(records).sort(byOccurrence)) {
     if (token.data === null || token.data.digest === undefined || token.data.grant_type !== 'authorization_code') continue;
+    const keys = tokenKeysOf(token.data);
+    if (keys.some((key) => seenTokens.has(key))) continue;
+    for (const key of keys) seenTokens.add(key);
     exchanges.set(token.data.token_type, [...(exchanges.get(token.data.token_type) ?? []), token]);
   }
   const count = Math.max(consents.length, ...[...exchanges.values()].map((tokens) => tokens.length));
