@@ -45,7 +45,7 @@ export default tseslint.config(
       'jest/no-focused-tests': 'error',
       'jest/no-disabled-tests': 'error',
       'jest/valid-expect': ['error', { alwaysAwait: true }],
-      'jest/expect-expect': ['error', { assertFunctionNames: ['expect', 'request.**.expect', '**.expect', 'refused', 'problemOf'] }],
+      'jest/expect-expect': ['error', { assertFunctionNames: ['expect', 'request.**.expect', '**.expect', 'refused', 'problemOf', 'expectSameInEveryOrder'] }],
       '@typescript-eslint/no-explicit-any': 'off',
     },
   },

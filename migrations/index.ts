@@ -19,6 +19,8 @@ import { ExportFormats1796700000000 } from './1796700000000-ExportFormats';
 import { AccessRecordsOfTokens1796800000000 } from './1796800000000-AccessRecordsOfTokens';
 import { ExportsOfTokenHolders1796810000000 } from './1796810000000-ExportsOfTokenHolders';
 import { TriageOfTokenHolders1796820000000 } from './1796820000000-TriageOfTokenHolders';
+import { RequireEncryptedRequestObject1796900000000 } from './1796900000000-RequireEncryptedRequestObject';
+import { FindingCheckCauses1796900000001 } from './1796900000001-FindingCheckCauses';
 
 /** Every migration, in order. Listed explicitly so that the app, the CLI and the tests load the same set. */
 export const MIGRATIONS = [
@@ -43,4 +45,6 @@ export const MIGRATIONS = [
   AccessRecordsOfTokens1796800000000,
   ExportsOfTokenHolders1796810000000,
   TriageOfTokenHolders1796820000000,
+  RequireEncryptedRequestObject1796900000000,
+  FindingCheckCauses1796900000001,
 ];

@@ -1024,6 +1024,7 @@ export interface components {
             jwks_uri: string | null;
             request_object_signing_alg_values: string[];
             require_signed_request_object: boolean;
+            require_encrypted_request_object: boolean;
             request_object_encryption_alg_values: string[];
             request_object_encryption_enc_values: string[];
             high_impact_scopes: string[];
@@ -1151,6 +1152,11 @@ export interface components {
             /** @default false */
             require_signed_request_object: boolean;
             /**
+             * @description Requests of this client must travel encrypted (a JWE); a high-impact scope or type granted from one that did not is finding unsigned_high_impact
+             * @default false
+             */
+            require_encrypted_request_object: boolean;
+            /**
              * @description Accepted JWE key management algorithms (empty: any)
              * @default []
              */
@@ -1161,12 +1167,12 @@ export interface components {
              */
             request_object_encryption_enc_values: string[];
             /**
-             * @description Scopes that need a signed request object (for findings)
+             * @description Scopes that need a signed request object, and an encrypted one when require_encrypted_request_object (finding unsigned_high_impact)
              * @default []
              */
             high_impact_scopes: string[];
             /**
-             * @description authorization_details types that need a signed request object (for findings)
+             * @description authorization_details types that need a signed request object, and an encrypted one when require_encrypted_request_object (finding unsigned_high_impact)
              * @default []
              */
             high_impact_authorization_details_types: string[];
@@ -2374,6 +2380,11 @@ export interface components {
             /** @default false */
             require_signed_request_object: boolean;
             /**
+             * @description Requests of this client must travel encrypted (a JWE); a high-impact scope or type granted from one that did not is finding unsigned_high_impact
+             * @default false
+             */
+            require_encrypted_request_object: boolean;
+            /**
              * @description Accepted JWE key management algorithms (empty: any)
              * @default []
              */
@@ -2384,12 +2395,12 @@ export interface components {
              */
             request_object_encryption_enc_values: string[];
             /**
-             * @description Scopes that need a signed request object (for findings)
+             * @description Scopes that need a signed request object, and an encrypted one when require_encrypted_request_object (finding unsigned_high_impact)
              * @default []
              */
             high_impact_scopes: string[];
             /**
-             * @description authorization_details types that need a signed request object (for findings)
+             * @description authorization_details types that need a signed request object, and an encrypted one when require_encrypted_request_object (finding unsigned_high_impact)
              * @default []
              */
             high_impact_authorization_details_types: string[];
@@ -4705,6 +4716,7 @@ export interface operations {
                      *             "ES256"
                      *           ],
                      *           "require_signed_request_object": false,
+                     *           "require_encrypted_request_object": false,
                      *           "request_object_encryption_alg_values": [],
                      *           "request_object_encryption_enc_values": [],
                      *           "high_impact_scopes": [
@@ -4742,6 +4754,7 @@ export interface operations {
                      *             "ES256"
                      *           ],
                      *           "require_signed_request_object": false,
+                     *           "require_encrypted_request_object": false,
                      *           "request_object_encryption_alg_values": [],
                      *           "request_object_encryption_enc_values": [],
                      *           "high_impact_scopes": [],
@@ -4853,6 +4866,7 @@ export interface operations {
                      *         "ES256"
                      *       ],
                      *       "require_signed_request_object": false,
+                     *       "require_encrypted_request_object": false,
                      *       "request_object_encryption_alg_values": [],
                      *       "request_object_encryption_enc_values": [],
                      *       "high_impact_scopes": [],
@@ -4947,6 +4961,7 @@ export interface operations {
                      *         "ES256"
                      *       ],
                      *       "require_signed_request_object": false,
+                     *       "require_encrypted_request_object": false,
                      *       "request_object_encryption_alg_values": [],
                      *       "request_object_encryption_enc_values": [],
                      *       "high_impact_scopes": [
@@ -5073,6 +5088,7 @@ export interface operations {
                      *         "ES256"
                      *       ],
                      *       "require_signed_request_object": false,
+                     *       "require_encrypted_request_object": false,
                      *       "request_object_encryption_alg_values": [],
                      *       "request_object_encryption_enc_values": [],
                      *       "high_impact_scopes": [
@@ -5169,6 +5185,7 @@ export interface operations {
                      *         "ES256"
                      *       ],
                      *       "require_signed_request_object": false,
+                     *       "require_encrypted_request_object": false,
                      *       "request_object_encryption_alg_values": [],
                      *       "request_object_encryption_enc_values": [],
                      *       "high_impact_scopes": [],
@@ -5261,6 +5278,7 @@ export interface operations {
                      *         "ES256"
                      *       ],
                      *       "require_signed_request_object": false,
+                     *       "require_encrypted_request_object": false,
                      *       "request_object_encryption_alg_values": [],
                      *       "request_object_encryption_enc_values": [],
                      *       "high_impact_scopes": [],

@@ -47,6 +47,8 @@ export interface ClientPolicy {
   /** The pinned request-object signing algorithms. */
   readonly signingAlgs: readonly string[];
   readonly requireSignedRequestObject: boolean;
+  /** Its requests must travel encrypted (a JWE): the encryption counterpart of requireSignedRequestObject. */
+  readonly requireEncryptedRequestObject: boolean;
   readonly highImpactScopes: readonly string[];
   readonly highImpactAuthorizationDetailsTypes: readonly string[];
   /** Scopes and authorization_details types whose requests must travel encrypted. */

@@ -2,6 +2,7 @@ import type { ChainEvidence, EvidenceRef } from './chain-evidence';
 import type { SubjectFacts } from './findings.repository';
 import { type EvaluationContext, type FindingDraft, RULES, type Rule, type RuleName } from './rule';
 import { ALL_RULES } from './rules';
+import { byOccurrence } from './rules/ordering';
 
 export interface SubjectEvaluation {
   readonly findings: readonly FindingDraft[];
@@ -36,7 +37,7 @@ export function evaluateSubject(chain: ChainEvidence, context: EvaluationContext
   for (const conflict of chain.conflicts) times.set(`conflict:${conflict.seq}`, conflict.recordedAt);
   const firstVerification = chain.records
     .filter((record) => record.type === 'request_object.verification' && record.data !== null)
-    .sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime() || Number(a.seq) - Number(b.seq))[0];
+    .sort(byOccurrence)[0];
   const verificationData = firstVerification?.type === 'request_object.verification' ? firstVerification.data : null;
   return {
     findings,

@@ -9,13 +9,14 @@ import type {
   ConsentRecord,
   EvidenceConflict,
   EvidenceRecord,
+  EvidenceRef,
   IndependentVerdictFacts,
   RevocationRecord,
   TokenRecord,
   ToolCallRecord,
   VerificationRecord,
 } from './chain-evidence';
-import type { EvaluationContext } from './rule';
+import type { EvaluationContext, RuleOutcome } from './rule';
 
 /**
  * Small factories for the rules' unit specs: a legitimate authorization by default (client `agent-client`, digest
@@ -148,6 +149,7 @@ export const aClient = (overrides: Partial<ClientPolicy> = {}): ClientPolicy => 
   clientId: CLIENT_ID,
   signingAlgs: ['RS256', 'ES256'],
   requireSignedRequestObject: true,
+  requireEncryptedRequestObject: false,
   highImpactScopes: [],
   highImpactAuthorizationDetailsTypes: [],
   sensitiveScopes: [],
@@ -177,15 +179,73 @@ export function aChain(
 /** Evaluated one hour after T0 with the default ten-minute grace, unless told otherwise. */
 export const aContext = (overrides: Partial<EvaluationContext> = {}): EvaluationContext => ({ now: at(3600), orphanGraceMs: 600_000, ...overrides });
 
-/** The same chain with its records in reverse order and in a fixed shuffle: order independence in unit specs. */
-export function reordered(chain: ChainEvidence): ChainEvidence[] {
-  const shuffled = [...chain.records];
-  for (let i = shuffled.length - 1; i > 0; i--) {
+/** One order the chain's evidence could have arrived in: what the rules see then, and how to read their answer back. */
+export interface Arrival {
+  readonly order: 'reversed' | 'shuffled';
+  readonly chain: ChainEvidence;
+  /**
+   * A rule's outcome on `chain` as on the original: each evidence seq put back to the seq its record has in the
+   * original chain, and the findings in rule and key order (a finding is stored by rule and key, not by position).
+   */
+  readonly asOriginal: (outcome: RuleOutcome) => RuleOutcome;
+}
+
+/** A fixed shuffle, so a failure reproduces. */
+function shuffled<T>(items: readonly T[]): T[] {
+  const result = [...items];
+  for (let i = result.length - 1; i > 0; i--) {
     const j = (i * 7 + 3) % (i + 1);
-    [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+    [result[i], result[j]] = [result[j]!, result[i]!];
   }
-  return [
-    { ...chain, records: [...chain.records].reverse(), related: [...chain.related].reverse() },
-    { ...chain, records: shuffled },
-  ];
+  return result;
+}
+
+/** A rule's outcome with its findings in rule and key order: compare it with another order's. */
+export const byRuleAndKey = (outcome: RuleOutcome): RuleOutcome => ({
+  ...outcome,
+  findings: [...outcome.findings].sort((a, b) => (a.rule + '\u0000' + a.key < b.rule + '\u0000' + b.key ? -1 : a.rule + '\u0000' + a.key > b.rule + '\u0000' + b.key ? 1 : 0)),
+});
+
+function arriving(chain: ChainEvidence, order: Arrival['order']): Arrival {
+  const own = new Set(chain.records.map((record) => record.seq));
+  const all = [...chain.records, ...chain.related.filter((record) => !own.has(record.seq))];
+  const line = order === 'reversed' ? [...all].reverse() : shuffled(all);
+  // jartrail numbers records as it commits them: each gets the seq and recordedAt of its place in the new line, after
+  // every record occurred (delivered late, in this order). What the senders said stays as it was.
+  const start = Math.max(0, ...all.flatMap((record) => [record.occurredAt.getTime(), record.recordedAt.getTime()]));
+  const originalSeqOf = new Map<string, string>();
+  const arrived = new Map<string, EvidenceRecord>();
+  line.forEach((record, index) => {
+    const arrivalSeq = seq();
+    originalSeqOf.set(arrivalSeq, record.seq);
+    arrived.set(record.seq, { ...record, seq: arrivalSeq, recordedAt: new Date(start + (index + 1) * 1000) } as EvidenceRecord);
+  });
+  const inLine = line.map((record) => arrived.get(record.seq)!);
+  const conflicts = shuffled(chain.conflicts).map((conflict) => {
+    const original = arrived.get(conflict.originalSeq);
+    // A conflicting body is refused under the event id of a record already committed: it comes after that record.
+    return original ? { ...conflict, originalSeq: original.seq, recordedAt: new Date(original.recordedAt.getTime() + 500) } : conflict;
+  });
+  const originalRef = (ref: EvidenceRef): EvidenceRef => (ref.kind === 'event' ? { ...ref, seq: originalSeqOf.get(ref.seq) ?? ref.seq } : ref);
+  return {
+    order,
+    chain: {
+      ...chain,
+      // The repository lists a chain's records by seq: in the order they arrived.
+      records: inLine.filter((record) => own.has(originalSeqOf.get(record.seq)!)),
+      related: inLine.filter((record) => !own.has(originalSeqOf.get(record.seq)!)),
+      conflicts,
+    },
+    asOriginal: (outcome) => byRuleAndKey({ ...outcome, findings: outcome.findings.map((finding) => ({ ...finding, evidence: finding.evidence.map(originalRef) })) }),
+  };
+}
+
+/**
+ * The same evidence delivered in reverse and in a fixed shuffle, as jartrail would have recorded it: the chain's
+ * records and the related records of other chains arrive in the new order with the seqs and recording times of that
+ * order, and the 409 conflicts are listed shuffled behind the records they contradict. A rule must give the same
+ * findings for each (Arrival.asOriginal) as for the chain in its original order (byRuleAndKey).
+ */
+export function reordered(chain: ChainEvidence): Arrival[] {
+  return [arriving(chain, 'reversed'), arriving(chain, 'shuffled')];
 }

@@ -4,6 +4,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { LINKED_BELOW_SQL } from '../chains/link-queue.repository';
 import { canonicalJson } from '../common/canonical-json';
 import type { ChainEvidence, ClientPolicy, EvidenceConflict, EvidenceRecord, EvidenceRef, IndependentVerdictFacts } from './chain-evidence';
+import { CAUSE_RECORDS_KEPT, type CheckCause } from './check-cause';
 import type { FindingResolution, FindingUpdate, StoredFinding } from './finding-reconciler';
 import type { FindingDraft } from './rule';
 
@@ -23,6 +24,8 @@ const LOOSE_TYPES = `('tool_call.recorded', 'token.issued', 'token.revoked')`;
 export interface ClaimedChecks {
   readonly checkIds: readonly string[];
   readonly subjects: readonly string[];
+  /** What queued each subject, one entry per check row claimed. */
+  readonly causes: ReadonlyMap<string, readonly (CheckCause | null)[]>;
 }
 
 /** The evidence of a batch of subjects, and what the evaluator needs besides. */
@@ -330,12 +333,15 @@ export class FindingsRepository {
    * deleted afterwards: a row queued while the evaluation runs stays, and is evaluated next.
    */
   async claimDue(manager: EntityManager, limit: number): Promise<ClaimedChecks> {
-    const rows: { id: string; subject: string }[] = await manager.query(
-      `SELECT c.id, c.subject FROM finding_checks c
-       WHERE c.subject IN (SELECT d.subject FROM finding_checks d WHERE d.due_at <= clock_timestamp() ORDER BY d.due_at, d.id LIMIT $1)`,
+    const rows: { id: string; subject: string; cause: CheckCause | null }[] = await manager.query(
+      `SELECT c.id, c.subject, c.cause FROM finding_checks c
+       WHERE c.subject IN (SELECT d.subject FROM finding_checks d WHERE d.due_at <= clock_timestamp() ORDER BY d.due_at, d.id LIMIT $1)
+       ORDER BY c.id`,
       [limit],
     );
-    return { checkIds: rows.map((row) => String(row.id)), subjects: [...new Set(rows.map((row) => row.subject))] };
+    const causes = new Map<string, (CheckCause | null)[]>();
+    for (const row of rows) causes.set(row.subject, [...(causes.get(row.subject) ?? []), row.cause]);
+    return { checkIds: rows.map((row) => String(row.id)), subjects: [...causes.keys()], causes };
   }
 
   async removeChecks(manager: EntityManager, checkIds: readonly string[]): Promise<void> {
@@ -344,7 +350,7 @@ export class FindingsRepository {
 
   async scheduleChecks(manager: EntityManager, checks: readonly { subject: string; dueAt: Date }[]): Promise<void> {
     if (checks.length === 0) return;
-    await manager.query(`INSERT INTO finding_checks (subject, due_at) SELECT subject, due_at FROM jsonb_to_recordset($1::jsonb) AS c(subject text, due_at timestamptz)`, [
+    await manager.query(`INSERT INTO finding_checks (subject, due_at, cause) SELECT subject, due_at, '{"kind":"recheck"}' FROM jsonb_to_recordset($1::jsonb) AS c(subject text, due_at timestamptz)`, [
       JSON.stringify(checks.map((check) => ({ subject: check.subject, due_at: check.dueAt.toISOString() }))),
     ]);
   }
@@ -363,34 +369,41 @@ export class FindingsRepository {
     delayMs: number,
   ): Promise<void> {
     if (linkedSeqs.length === 0) return;
+    // Each check says which records queued it (CheckCause `records`: the newest few, and how many), for the reason of
+    // a finding its evaluation resolves: those that joined the chain, those of the batch that share a key with one of
+    // its records, the loose record that has now joined a chain.
     await manager.query(
       `WITH batch AS (SELECT e.seq, e.type, e.data, e.recorded_at FROM events e WHERE e.seq = ANY($1::bigint[]) AND e.data IS NOT NULL),
        related AS (
-         SELECT o.seq FROM batch b
+         SELECT b.seq AS cause_seq, o.seq FROM batch b
          CROSS JOIN LATERAL (SELECT o.seq FROM events o WHERE o.type = 'request_object.verification' AND (o.data ->> 'request_uri') = (b.data ->> 'request_uri') AND o.seq <> b.seq OFFSET 0) o
          WHERE b.type = 'request_object.verification' AND b.data ->> 'delivery' = 'par' AND b.data ? 'request_uri'
          UNION
-         SELECT o.seq FROM batch b
+         SELECT b.seq, o.seq FROM batch b
          CROSS JOIN LATERAL (SELECT o.seq FROM events o WHERE o.type = 'request_object.verification' AND (o.data ->> 'client_id') = (b.data ->> 'client_id') AND (o.data -> 'claims' ->> 'jti') = (b.data -> 'claims' ->> 'jti') AND o.seq <> b.seq OFFSET 0) o
          WHERE b.type = 'request_object.verification' AND b.data -> 'claims' ? 'jti'
          UNION
-         SELECT o.seq FROM batch b
+         SELECT b.seq, o.seq FROM batch b
          CROSS JOIN LATERAL (SELECT o.seq FROM events o WHERE o.type = 'tool_call.recorded' AND (o.data ->> 'call_id') = (b.data ->> 'call_id') AND o.seq <> b.seq OFFSET 0) o
          WHERE b.type = 'tool_call.recorded'
+       ),
+       touched AS (
+         SELECT j.subject, j.seq FROM unnest($2::text[], $4::bigint[]) AS j(subject, seq)
+         UNION SELECT m.chain_digest, r.cause_seq FROM related r CROSS JOIN LATERAL (SELECT m.chain_digest FROM chain_members m WHERE m.event_seq = r.seq OFFSET 0) m
+         UNION SELECT '${LOOSE_RECORD_PREFIX}' || j.seq, j.seq FROM unnest($4::bigint[]) AS j(seq)
+               WHERE EXISTS (SELECT 1 FROM findings f WHERE f.subject = '${LOOSE_RECORD_PREFIX}' || j.seq AND f.status = 'open')
        )
-       INSERT INTO finding_checks (subject, due_at)
-       SELECT subject, due_at FROM (
-         SELECT DISTINCT s.subject, clock_timestamp() + make_interval(secs => $5::float8 / 1000) AS due_at FROM (
-           SELECT unnest($2::text[]) AS subject
-           UNION SELECT m.chain_digest FROM related r CROSS JOIN LATERAL (SELECT m.chain_digest FROM chain_members m WHERE m.event_seq = r.seq OFFSET 0) m
-           UNION SELECT f.subject FROM findings f WHERE f.subject = ANY(SELECT '${LOOSE_RECORD_PREFIX}' || seq FROM unnest($4::bigint[]) AS seq) AND f.status = 'open'
-         ) s
+       INSERT INTO finding_checks (subject, due_at, cause)
+       SELECT subject, due_at, cause FROM (
+         SELECT t.subject, clock_timestamp() + make_interval(secs => $5::float8 / 1000) AS due_at,
+                jsonb_build_object('kind', 'records', 'seqs', to_jsonb((array_agg(t.seq::text ORDER BY t.seq DESC))[1:${CAUSE_RECORDS_KEPT}]), 'count', count(*)) AS cause
+         FROM touched t GROUP BY t.subject
          UNION ALL
-         SELECT '${LOOSE_RECORD_PREFIX}' || b.seq, b.recorded_at + make_interval(secs => $3)
+         SELECT '${LOOSE_RECORD_PREFIX}' || b.seq, b.recorded_at + make_interval(secs => $3), '{"kind":"recheck"}'::jsonb
          FROM batch b
          WHERE b.type IN ${LOOSE_TYPES} AND NOT EXISTS (SELECT 1 FROM chain_members m WHERE m.event_seq = b.seq)
        ) checks`,
-      [linkedSeqs, [...new Set(joined.map((member) => member.chainDigest))], orphanGraceSeconds, [...new Set(joined.map((member) => member.eventSeq))], delayMs],
+      [linkedSeqs, joined.map((member) => member.chainDigest), orphanGraceSeconds, joined.map((member) => member.eventSeq), delayMs],
     );
   }
 
@@ -489,6 +502,7 @@ export class FindingsRepository {
       client_id: string;
       request_object_signing_alg_values: string[];
       require_signed_request_object: boolean;
+      require_encrypted_request_object: boolean;
       high_impact_scopes: string[];
       high_impact_authorization_details_types: string[];
       sensitive_scopes: string[];
@@ -496,7 +510,7 @@ export class FindingsRepository {
       redirect_uris: string[];
       max_request_object_lifetime: number;
     }[] = await manager.query(
-      `SELECT client_id, request_object_signing_alg_values, require_signed_request_object, high_impact_scopes, high_impact_authorization_details_types,
+      `SELECT client_id, request_object_signing_alg_values, require_signed_request_object, require_encrypted_request_object, high_impact_scopes, high_impact_authorization_details_types,
               sensitive_scopes, sensitive_authorization_details_types, redirect_uris, max_request_object_lifetime
        FROM clients WHERE client_id = ANY($1::text[])`,
       [clientIds],
@@ -508,6 +522,7 @@ export class FindingsRepository {
           clientId: row.client_id,
           signingAlgs: row.request_object_signing_alg_values,
           requireSignedRequestObject: row.require_signed_request_object,
+          requireEncryptedRequestObject: row.require_encrypted_request_object,
           highImpactScopes: row.high_impact_scopes,
           highImpactAuthorizationDetailsTypes: row.high_impact_authorization_details_types,
           sensitiveScopes: row.sensitive_scopes,

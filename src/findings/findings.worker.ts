@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { BatchLoop } from '../common/background/batch-loop';
 import { withTransactionRetry } from '../database/transaction-retry';
+import { resolutionReasonOf } from './check-cause';
 import { evaluateSubject } from './evaluate-subject';
 import { reconcile } from './finding-reconciler';
 import { FindingsRepository } from './findings.repository';
@@ -79,9 +80,8 @@ export class FindingsWorker implements OnApplicationBootstrap, BeforeApplication
           const changes = reconcile(stored.get(subject) ?? [], evaluation.findings, {
             purgedEventSeqs: evidence.purgedEventSeqs,
             unevaluatedRules: new Set(evaluation.failedRules.map((failure) => failure.rule)),
-            resolutionReason: chain.records.length === 0 && chain.digest === null
-              ? 'no longer holds: the record has joined a chain'
-              : `no longer holds: the rules re-evaluated over the ${chain.records.length} records the subject has now no longer find it`,
+            // What queued this evaluation is what ended the finding: the records that arrived, a verdict, a client.
+            resolutionReason: resolutionReasonOf(claimed.causes.get(subject) ?? [], chain),
           });
           const occurredAtOf = (draft: FindingDraft) => evaluation.occurredAtOf(draft.evidence);
           opened.push(...changes.opened.map((draft) => ({ ...draft, subject, facts_of_subject: evaluation.subjectFacts, occurredAt: occurredAtOf(draft) })));

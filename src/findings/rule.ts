@@ -55,8 +55,9 @@ export interface RuleOutcome {
 }
 
 /**
- * A rule: a pure function of a chain's evidence and the clock. It must give the same findings for the same
- * evidence whatever order the records arrived in (sort by occurrence, then seq, where order matters), must not
- * fire on a purged payload it cannot read, and must never throw on evidence the ingest schemas accepted.
+ * A rule: a pure function of a chain's evidence and the clock. It must give the same findings for the same evidence
+ * whatever order the records arrived in (where order matters, sort with byOccurrence of rules/ordering.ts, never by
+ * seq: seq is the order of arrival), must not fire on a purged payload it cannot read, and must never throw on
+ * evidence the ingest schemas accepted.
  */
 export type Rule = (chain: ChainEvidence, context: EvaluationContext) => RuleOutcome;

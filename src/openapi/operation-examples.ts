@@ -454,6 +454,7 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
           "ES256"
         ],
         "require_signed_request_object": false,
+        "require_encrypted_request_object": false,
         "request_object_encryption_alg_values": [],
         "request_object_encryption_enc_values": [],
         "high_impact_scopes": [],
@@ -517,6 +518,7 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
           "ES256"
         ],
         "require_signed_request_object": false,
+        "require_encrypted_request_object": false,
         "request_object_encryption_alg_values": [],
         "request_object_encryption_enc_values": [],
         "high_impact_scopes": [
@@ -558,6 +560,7 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
           "ES256"
         ],
         "require_signed_request_object": false,
+        "require_encrypted_request_object": false,
         "request_object_encryption_alg_values": [],
         "request_object_encryption_enc_values": [],
         "high_impact_scopes": [
@@ -599,6 +602,7 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
           "ES256"
         ],
         "require_signed_request_object": false,
+        "require_encrypted_request_object": false,
         "request_object_encryption_alg_values": [],
         "request_object_encryption_enc_values": [],
         "high_impact_scopes": [],
@@ -636,6 +640,7 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
           "ES256"
         ],
         "require_signed_request_object": false,
+        "require_encrypted_request_object": false,
         "request_object_encryption_alg_values": [],
         "request_object_encryption_enc_values": [],
         "high_impact_scopes": [],
@@ -675,6 +680,7 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
               "ES256"
             ],
             "require_signed_request_object": false,
+            "require_encrypted_request_object": false,
             "request_object_encryption_alg_values": [],
             "request_object_encryption_enc_values": [],
             "high_impact_scopes": [
@@ -712,6 +718,7 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
               "ES256"
             ],
             "require_signed_request_object": false,
+            "require_encrypted_request_object": false,
             "request_object_encryption_alg_values": [],
             "request_object_encryption_enc_values": [],
             "high_impact_scopes": [],

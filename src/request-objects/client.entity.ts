@@ -25,6 +25,13 @@ export class ClientEntity {
   @Column('boolean', { name: 'require_signed_request_object' })
   requireSignedRequestObject!: boolean;
 
+  /**
+   * The encryption counterpart of require_signed_request_object: this client's requests must travel as a JWE. Read
+   * by the findings (`unsigned_high_impact`), not by the verifier.
+   */
+  @Column('boolean', { name: 'require_encrypted_request_object', default: false })
+  requireEncryptedRequestObject!: boolean;
+
   @Column('text', { name: 'request_object_encryption_alg_values', array: true })
   requestObjectEncryptionAlgValues!: string[];
 

@@ -82,5 +82,9 @@ export class ClientsRepository {
 
 /** Queues for the finding rules every chain whose verification names this client (its `client_id` facet). */
 async function requeueChainsOfClient(manager: EntityManager, clientId: string): Promise<void> {
-  await manager.query(`INSERT INTO finding_checks (subject) SELECT DISTINCT f.chain_digest FROM chain_facets f WHERE f.name = 'client_id' AND f.value = $1`, [clientId]);
+  await manager.query(
+    `INSERT INTO finding_checks (subject, cause)
+     SELECT DISTINCT f.chain_digest, jsonb_build_object('kind', 'client', 'client_id', $1::text) FROM chain_facets f WHERE f.name = 'client_id' AND f.value = $1`,
+    [clientId],
+  );
 }

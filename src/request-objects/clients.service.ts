@@ -133,6 +133,7 @@ export class ClientsService {
       jwksUri: registration.jwks_uri ?? null,
       requestObjectSigningAlgValues: [...new Set(registration.request_object_signing_alg_values)],
       requireSignedRequestObject: registration.require_signed_request_object,
+      requireEncryptedRequestObject: registration.require_encrypted_request_object,
       requestObjectEncryptionAlgValues: registration.request_object_encryption_alg_values,
       requestObjectEncryptionEncValues: registration.request_object_encryption_enc_values,
       highImpactScopes: registration.high_impact_scopes,

@@ -118,7 +118,10 @@ export class VerificationRepository {
         );
         // The verdict can change the chain's findings (verdict_mismatch, alg_policy): evaluate it again. Ordered with
         // the linker like the facets: a chain linked after this commit is queued by the linker itself.
-        await manager.query(`INSERT INTO finding_checks (subject) SELECT m.chain_digest FROM chain_members m WHERE m.event_seq = $1`, [verdict.eventSeq]);
+        await manager.query(
+          `INSERT INTO finding_checks (subject, cause) SELECT m.chain_digest, jsonb_build_object('kind', 'verdict', 'seq', $1::text) FROM chain_members m WHERE m.event_seq = $1::bigint`,
+          [verdict.eventSeq],
+        );
       }
       await manager.query(`DELETE FROM verification_queue WHERE event_seq = $1`, [verdict.eventSeq]);
     });

@@ -2,9 +2,22 @@ import { randomUUID } from 'node:crypto';
 import { evaluateNow, fieldsOf, linkNow, problemOf, startTestApp, type TestApp } from '../support/app';
 import { FindingsWorker } from '../../src/findings/findings.worker';
 import { aConsent, aToken, aToolCall, aVerification, type Envelope, randomDigest, registerSenders } from '../support/events';
-import { aClientKey, registerClient } from '../support/request-objects';
+import { aClientKey, drainVerifications, registerClient, requestClaims, signRequestObject, verificationOf } from '../support/request-objects';
 
 type Senders = Awaited<ReturnType<typeof registerSenders>>;
+type Delivery = { readonly envelope: Envelope; readonly sender: keyof Senders };
+
+/** In order, reversed, and shuffled (every second record first: a fixed shuffle, so a failure reproduces). */
+const ORDERS: Readonly<Record<'in order' | 'reversed' | 'shuffled', (deliveries: readonly Delivery[]) => Delivery[]>> = {
+  'in order': (deliveries) => [...deliveries],
+  reversed: (deliveries) => [...deliveries].reverse(),
+  shuffled: (deliveries) => [...deliveries.filter((_, index) => index % 2 === 1), ...deliveries.filter((_, index) => index % 2 === 0)],
+};
+type Order = keyof typeof ORDERS;
+
+const secondsAgo = (seconds: number) => new Date(Date.now() - seconds * 1000);
+/** The envelope as its sender stamped it this long ago (the time a verification or consent occurred). */
+const stamped = (envelope: Envelope, at: Date): Envelope => ({ ...envelope, timestamp: at.toISOString() });
 
 /** A PAR push of `digest` reported with this request_uri, accepted or refused by the AS. */
 const parUse = (digest: string, requestUri: string, verdict: 'accepted' | 'rejected' = 'accepted', at = new Date()) =>
@@ -82,31 +95,185 @@ describe('findings', () => {
   const rulesOf = async (digest: string) =>
     (await findingsOf(app, `chain=${digest}&status=open&limit=100`)).items.map((finding) => `${String(finding.rule)}/${String(finding.severity)}`).sort();
 
-  it('finds the same findings whatever order the records arrive in: in order, reversed, shuffled, one by one', async () => {
-    const orders: Record<string, (records: ReturnType<typeof troubledAuthorization>) => ReturnType<typeof troubledAuthorization>> = {
-      'in order': (records) => records,
-      reversed: (records) => [...records].reverse(),
-      shuffled: (records) => [records[3]!, records[0]!, records[4]!, records[2]!, records[1]!],
-    };
-    const found: Record<string, string[]> = {};
-    const digests: Record<string, string> = {};
-    for (const [name, order] of Object.entries(orders)) {
-      const digest = randomDigest();
-      digests[name] = digest;
-      for (const { envelope, sender } of order(troubledAuthorization(digest))) {
+  /**
+   * Builds a scenario afresh for each order, delivers its records one at a time in that order, and evaluates after
+   * each arrival (jartrail's own verification first), so every intermediate state is one the engine has to move on
+   * from; then returns what `observe` reads, by order.
+   */
+  async function inEveryOrder<Scenario extends { readonly deliveries: readonly Delivery[] }, Seen>(
+    build: () => Scenario | Promise<Scenario>,
+    observe: (scenario: Scenario) => Promise<Seen>,
+  ): Promise<Record<Order, { scenario: Scenario; seen: Seen }>> {
+    const results: Partial<Record<Order, { scenario: Scenario; seen: Seen }>> = {};
+    for (const [name, order] of Object.entries(ORDERS) as [Order, (typeof ORDERS)[Order]][]) {
+      const scenario = await build();
+      for (const { envelope, sender } of order(scenario.deliveries)) {
         await senders[sender].event(envelope).expect(202);
-        // Evaluated after each arrival, so every intermediate state is one the engine has to move on from.
+        await drainVerifications(app);
         await evaluateNow(app);
       }
-      found[name] = await rulesOf(digest);
+      results[name] = { scenario, seen: await observe(scenario) };
     }
-    expect(found['in order']).toEqual(['beyond_grant/high', 'consent_exceeds_request/high', 'outside_lifetime/high', 'token_exceeds_consent/high']);
-    expect(found.reversed).toEqual(found['in order']);
-    expect(found.shuffled).toEqual(found['in order']);
-    // Reversed, the tool calls and the token came before any verification: an orphan then, resolved since.
-    expect((await findingsOf(app, `chain=${digests.reversed!}&status=resolved`)).items).toEqual([
-      expect.objectContaining({ rule: 'orphan', resolution: expect.stringContaining('no longer holds'), resolved_at: expect.any(String) }),
+    return results as Record<Order, { scenario: Scenario; seen: Seen }>;
+  }
+
+  const expectSameInEveryOrder = <Seen>(results: Record<Order, { seen: Seen }>, expected: Seen) => {
+    expect({ order: 'in order', seen: results['in order'].seen }).toEqual({ order: 'in order', seen: expected });
+    expect({ order: 'reversed', seen: results.reversed.seen }).toEqual({ order: 'reversed', seen: expected });
+    expect({ order: 'shuffled', seen: results.shuffled.seen }).toEqual({ order: 'shuffled', seen: expected });
+  };
+
+  it('finds the same findings whatever order the records arrive in: in order, reversed, shuffled, one by one', async () => {
+    const results = await inEveryOrder(
+      () => {
+        const digest = randomDigest();
+        return { digest, deliveries: troubledAuthorization(digest) };
+      },
+      ({ digest }) => rulesOf(digest),
+    );
+    expectSameInEveryOrder(results, ['beyond_grant/high', 'consent_exceeds_request/high', 'outside_lifetime/high', 'token_exceeds_consent/high']);
+    // Reversed, the tool calls and the token came before any verification: an orphan then, resolved since, by the
+    // verification's arrival, which its resolution names.
+    expect((await findingsOf(app, `chain=${results.reversed.scenario.digest}&status=resolved`)).items).toEqual([
+      expect.objectContaining({ rule: 'orphan', resolution: expect.stringMatching(/^no longer holds once request_object\.verification ".+" arrived/), resolved_at: expect.any(String) }),
     ]);
+  });
+
+  it('two tool_call.recorded of one call_id with different contents under different event ids conflict, whatever their order', async () => {
+    const results = await inEveryOrder(
+      () => {
+        const digest = randomDigest();
+        const jti = `at-${randomUUID()}`;
+        const call = aToolCall({ token: { jti } });
+        const changed: Envelope = { ...call, data: { ...call.data, outcome: 'failed' } };
+        const deliveries: Delivery[] = [
+          { sender: 'as', envelope: aVerification({ digest }) },
+          { sender: 'as', envelope: aConsent({ digest }) },
+          { sender: 'tokens', envelope: aToken({ digest, jti }) },
+          { sender: 'agent', envelope: call },
+          { sender: 'agent', envelope: changed },
+        ];
+        return { digest, deliveries };
+      },
+      async ({ digest }) => ({
+        rules: await rulesOf(digest),
+        evidence: ((await findingsOf(app, `rule=conflicting_redelivery&chain=${digest}`)).items[0]?.evidence as { type: string }[] | undefined)?.map((entry) => entry.type),
+      }),
+    );
+    expectSameInEveryOrder(results, { rules: ['conflicting_redelivery/high'], evidence: ['tool_call.recorded', 'tool_call.recorded'] });
+  });
+
+  it('one request-object jti of one client accepted in two chains is a replay on the later chain, whatever the order', async () => {
+    const results = await inEveryOrder(
+      () => {
+        const [first, second] = [randomDigest(), randomDigest()];
+        const jti = randomUUID();
+        const claims = (at: Date) => ({ iss: 'agent-app', aud: 'https://as.example.com', iat: Math.floor(at.getTime() / 1000), exp: Math.floor(at.getTime() / 1000) + 300, scope: 'mail.send', jti });
+        const deliveries: Delivery[] = [
+          { sender: 'as', envelope: stamped(aVerification({ digest: first, claims: claims(secondsAgo(60)) }), secondsAgo(60)) },
+          { sender: 'as', envelope: stamped(aConsent({ digest: first }), secondsAgo(50)) },
+          { sender: 'as', envelope: aVerification({ digest: second, claims: claims(new Date()) }) },
+          { sender: 'as', envelope: aConsent({ digest: second }) },
+        ];
+        return { first, second, deliveries };
+      },
+      async ({ first, second }) => ({ first: await rulesOf(first), second: await rulesOf(second) }),
+    );
+    expectSameInEveryOrder(results, { first: [], second: ['request_uri_replay/high'] });
+    const [replay] = (await findingsOf(app, `rule=request_uri_replay&chain=${results.shuffled.scenario.second}`)).items;
+    expect(replay).toMatchObject({ facts: expect.objectContaining({ key_kind: 'jti', accepted_uses: 2 }) });
+  });
+
+  it('a PAR request_uri reported once but consumed twice (two consents, two code exchanges) is a replay, whatever the order', async () => {
+    const results = await inEveryOrder(
+      () => {
+        const digest = randomDigest();
+        const requestUri = `urn:ietf:params:oauth:request_uri:${randomUUID()}`;
+        const exchange = (at: Date) =>
+          (['access', 'refresh'] as const).map((tokenType): Delivery => ({
+            sender: 'tokens',
+            envelope: aToken({ digest, token_type: tokenType, grant_type: 'authorization_code', iat: Math.floor(at.getTime() / 1000), exp: Math.floor(at.getTime() / 1000) + 3600 }),
+          }));
+        const deliveries: Delivery[] = [
+          { sender: 'as', envelope: stamped(parUse(digest, requestUri), secondsAgo(120)) },
+          { sender: 'as', envelope: stamped(aConsent({ digest }), secondsAgo(100)) },
+          ...exchange(secondsAgo(98)),
+          { sender: 'as', envelope: stamped(aConsent({ digest }), secondsAgo(20)) },
+          ...exchange(secondsAgo(18)),
+        ];
+        return { digest, deliveries };
+      },
+      async ({ digest }) => ({
+        rules: await rulesOf(digest),
+        facts: (await findingsOf(app, `rule=request_uri_replay&chain=${digest}`)).items.map((finding) => finding.facts),
+      }),
+    );
+    expectSameInEveryOrder(results, {
+      rules: ['request_uri_replay/high'],
+      facts: [expect.objectContaining({ key_kind: 'request_uri', accepted_uses: 2, consumptions: 2, unreported_consumptions: 1 })],
+    });
+  });
+
+  it('a high-impact scope granted from a request that travelled unencrypted, for a client that requires encryption, whatever the order; resolved, naming the registration, when the client stops requiring it', async () => {
+    const clientId = `client-${randomUUID()}`;
+    const registration = {
+      jwks: { keys: [(await aClientKey('PS256')).jwk] },
+      request_object_signing_alg_values: ['PS256'],
+      high_impact_scopes: ['mail.send'],
+      require_encrypted_request_object: true,
+    };
+    await registerClient(app, { client_id: clientId, ...registration }).expect(201);
+    const results = await inEveryOrder(
+      () => {
+        const digest = randomDigest();
+        const now = Math.floor(Date.now() / 1000);
+        const deliveries: Delivery[] = [
+          { sender: 'as', envelope: aVerification({ digest, client_id: clientId, claims: { iss: clientId, aud: 'https://as.example.com', iat: now, exp: now + 300, scope: 'mail.send', jti: randomUUID() } }) },
+          { sender: 'as', envelope: aConsent({ digest }) },
+          { sender: 'tokens', envelope: aToken({ digest }) },
+        ];
+        return { digest, deliveries };
+      },
+      async ({ digest }) => ({
+        rules: await rulesOf(digest),
+        branches: (await findingsOf(app, `rule=unsigned_high_impact&chain=${digest}`)).items.map((finding) => (finding.facts as { branches: string[] }).branches),
+      }),
+    );
+    expectSameInEveryOrder(results, { rules: ['unsigned_high_impact/high'], branches: [['unencrypted']] });
+
+    await app.http().put(`/v1/clients/${clientId}`).set('authorization', `Bearer ${app.adminKey}`).send({ ...registration, require_encrypted_request_object: false }).expect(200);
+    await evaluateNow(app);
+    for (const { scenario } of Object.values(results)) {
+      expect((await findingsOf(app, `rule=unsigned_high_impact&chain=${scenario.digest}`)).items).toEqual([
+        expect.objectContaining({ status: 'resolved', resolution: expect.stringContaining(`once the registration of client "${clientId}" was made or changed`) }),
+      ]);
+    }
+  });
+
+  it('the AS accepting a request object whose claim facts differ from the object is a verdict mismatch, whatever the order', async () => {
+    const clientId = `client-${randomUUID()}`;
+    const key = await aClientKey('ES256');
+    await registerClient(app, { client_id: clientId, jwks: { keys: [key.jwk] }, request_object_signing_alg_values: ['ES256'] }).expect(201);
+    const results = await inEveryOrder(
+      async () => {
+        const claims = requestClaims(clientId);
+        const object = await signRequestObject(key, claims);
+        // The AS reports a scope the object does not carry.
+        const verification = verificationOf(object, { ...claims, scope: 'openid mail.send mail.admin' }, { alg: 'ES256', kid: key.kid });
+        const digest = String(verification.data.digest);
+        const deliveries: Delivery[] = [
+          { sender: 'as', envelope: verification },
+          { sender: 'as', envelope: aConsent({ digest }) },
+          { sender: 'tokens', envelope: aToken({ digest }) },
+        ];
+        return { digest, deliveries };
+      },
+      async ({ digest }) => ({
+        rules: await rulesOf(digest),
+        reasons: (await findingsOf(app, `rule=verdict_mismatch&chain=${digest}`)).items.map((finding) => (finding.facts as { reasons: string[] }).reasons),
+      }),
+    );
+    expectSameInEveryOrder(results, { rules: ['verdict_mismatch/high'], reasons: [['claims_mismatch']] });
   });
 
   it('a tool call whose token never arrives is an orphan, resolved with its reason when the token and its authorization arrive', async () => {

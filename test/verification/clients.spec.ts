@@ -50,6 +50,7 @@ describe('the client registry', () => {
       client_id: clientId,
       jwks_uri: null,
       require_signed_request_object: false,
+      require_encrypted_request_object: false,
       request_object_encryption_alg_values: [],
       high_impact_scopes: [],
       max_request_object_lifetime: 3600,
@@ -58,9 +59,9 @@ describe('the client registry', () => {
     expect((await app.get('/v1/clients').expect(200)).body.items.map((client: { client_id: string }) => client.client_id)).toContain(clientId);
 
     const replaced = await admin(app.http().put(`/v1/clients/${clientId}`))
-      .send({ jwks: { keys: [key.jwk] }, request_object_signing_alg_values: ['ES256', 'PS256'], require_signed_request_object: true, high_impact_scopes: ['payments'], max_request_object_lifetime: 600 })
+      .send({ jwks: { keys: [key.jwk] }, request_object_signing_alg_values: ['ES256', 'PS256'], require_signed_request_object: true, require_encrypted_request_object: true, high_impact_scopes: ['payments'], max_request_object_lifetime: 600 })
       .expect(200);
-    expect(replaced.body).toMatchObject({ request_object_signing_alg_values: ['ES256', 'PS256'], require_signed_request_object: true, high_impact_scopes: ['payments'], max_request_object_lifetime: 600 });
+    expect(replaced.body).toMatchObject({ request_object_signing_alg_values: ['ES256', 'PS256'], require_signed_request_object: true, require_encrypted_request_object: true, high_impact_scopes: ['payments'], max_request_object_lifetime: 600 });
     problemOf(await registerClient(app, { client_id: clientId, jwks: { keys: [key.jwk] }, request_object_signing_alg_values: ['ES256'] }), 409, 'conflict');
     problemOf(await app.get('/v1/clients/nobody'), 404, 'not-found');
     problemOf(await admin(app.http().put('/v1/clients/nobody')).send({ jwks: { keys: [key.jwk] }, request_object_signing_alg_values: ['ES256'] }), 404, 'not-found');

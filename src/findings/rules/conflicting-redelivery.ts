@@ -1,7 +1,7 @@
 import { canonicalJson } from '../../common/canonical-json';
 import { type EvidenceRef, eventRef, toolCallsOf } from '../chain-evidence';
 import type { FindingDraft, Rule } from '../rule';
-import { quoted, withRelated } from './ordering';
+import { compareSeqs, quoted, withRelated } from './ordering';
 
 /**
  * conflicting_redelivery: (a) a body refused with 409 because its event id already named another body (kept as
@@ -12,7 +12,8 @@ import { quoted, withRelated } from './ordering';
 export const conflictingRedelivery: Rule = (chain) => {
   const findings: FindingDraft[] = [];
   const byOriginal = new Map<string, EvidenceRef[]>();
-  for (const conflict of chain.conflicts) {
+  // In the order jartrail refused them (their seq), whatever order they are listed in.
+  for (const conflict of [...chain.conflicts].sort((a, b) => compareSeqs(a.seq, b.seq))) {
     const refs = byOriginal.get(conflict.originalSeq) ?? [];
     refs.push({ kind: 'conflict', seq: conflict.seq });
     byOriginal.set(conflict.originalSeq, refs);

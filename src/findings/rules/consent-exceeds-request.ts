@@ -3,6 +3,7 @@ import { approves, consentedGrantOf } from '../../evidence/types/consent-event';
 import { requestedGrantOf } from '../../evidence/types/verification-event';
 import { describeExcess, excessOf, type Grant, isEmptyExcess, unionOf } from '../grant';
 import type { FindingDraft, Rule } from '../rule';
+import { byOccurrence } from './ordering';
 
 /**
  * consent_exceeds_request: an approved or partial consent granted scopes, resources or authorization_details that no
@@ -15,11 +16,13 @@ import type { FindingDraft, Rule } from '../rule';
 export const consentExceedsRequest: Rule = (chain) => {
   // A purged verification may have asked for more: with one, what was asked is unknown.
   if (verificationsOf(chain.records).some((record) => record.data === null)) return { findings: [] };
-  const asked = verificationsOf(chain.records).filter((record) => record.data!.verdict === 'accepted');
+  const asked = verificationsOf(chain.records)
+    .filter((record) => record.data!.verdict === 'accepted')
+    .sort(byOccurrence);
   const requested: Grant = unionOf(asked.map((record) => requestedGrantOf(record.data!)));
   if (requested.scope === undefined && requested.resource === undefined && requested.authorization_details === undefined) return { findings: [] };
   const findings: FindingDraft[] = [];
-  for (const consent of consentsOf(chain.records)) {
+  for (const consent of consentsOf(chain.records).sort(byOccurrence)) {
     const granted = consent.data !== null && approves(consent.data) ? consentedGrantOf(consent.data) : undefined;
     if (granted === undefined) continue;
     const excess = excessOf(granted, requested, { scope: true, resource: true, authorization_details: true });

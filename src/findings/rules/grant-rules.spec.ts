@@ -1,4 +1,4 @@
-import { aChain, aClient, aConsent, aContext, aLegitimateChain, aRevocation, aToken, aToolCall, aVerification, at, reordered } from '../evidence.fixtures';
+import { aChain, aClient, aConsent, aContext, aLegitimateChain, aRevocation, aToken, aToolCall, aVerification, at, byRuleAndKey, reordered } from '../evidence.fixtures';
 import type { ChainEvidence } from '../chain-evidence';
 import type { Rule } from '../rule';
 import { beyondGrant } from './beyond-grant';
@@ -11,8 +11,8 @@ import { unsignedHighImpact } from './unsigned-high-impact';
 const findings = (rule: Rule, chain: ChainEvidence) => rule(chain, aContext()).findings;
 
 function expectOrderIndependent(rule: Rule, chain: ChainEvidence) {
-  const expected = rule(chain, aContext());
-  for (const other of reordered(chain)) expect(rule(other, aContext())).toEqual(expected);
+  const expected = byRuleAndKey(rule(chain, aContext()));
+  for (const arrival of reordered(chain)) expect({ order: arrival.order, ...arrival.asOriginal(rule(arrival.chain, aContext())) }).toEqual({ order: arrival.order, ...expected });
 }
 
 const PAYMENT = { type: 'payment_initiation', actions: ['initiate'], locations: ['https://bank.example/'], identifier: 'pay-1' };
@@ -41,6 +41,13 @@ describe('token_exceeds_consent', () => {
   it('fires on a token scope beyond the consent', () => {
     const chain = aChain([aVerification(), aConsent(), aToken({ scope: 'mail.send mail.read' })]);
     expect(findings(tokenExceedsConsent, chain)).toEqual([expect.objectContaining({ facts: expect.objectContaining({ excess: expect.objectContaining({ scopes: ['mail.read'] }) }) })]);
+    expectOrderIndependent(tokenExceedsConsent, chain);
+  });
+
+  it('cites two consents given in the same second in the same order, whatever order they arrived in', () => {
+    const consents = [aConsent({ granted: { scope: 'openid' } }, { occurredAt: at(20) }), aConsent({ granted: { scope: 'mail.send' } }, { occurredAt: at(20) })];
+    const chain = aChain([aVerification(), ...consents, aToken({ scope: 'mail.send mail.read' })]);
+    expect(findings(tokenExceedsConsent, chain)[0]!.evidence.slice(1)).toEqual(consents.map((consent) => ({ kind: 'event', seq: consent.seq })));
     expectOrderIndependent(tokenExceedsConsent, chain);
   });
 
@@ -132,6 +139,41 @@ describe('unsigned_high_impact', () => {
     expect(findings(unsignedHighImpact, aChain(aLegitimateChain(), { clients: [client] }))).toEqual([]);
     expect(findings(unsignedHighImpact, aChain([aVerification({ unsigned: true, header: undefined }), aConsent({ granted: { scope: 'openid' } })], { clients: [client] }))).toEqual([]);
     expect(findings(unsignedHighImpact, aChain([aVerification({ unsigned: true, header: undefined }), aConsent()], { clients: [] }))).toEqual([]);
+  });
+});
+
+describe('unsigned_high_impact for a client that requires encrypted requests', () => {
+  const client = aClient({ highImpactScopes: ['mail.send'], highImpactAuthorizationDetailsTypes: ['payment_initiation'], requireEncryptedRequestObject: true });
+  const encryption = { alg: 'RSA-OAEP-256', enc: 'A256GCM' };
+
+  it('fires when a high-impact scope or type was granted from a signed request that travelled unencrypted, naming that branch', () => {
+    const chain = aChain([aVerification(), aConsent(), aToken()], { clients: [client] });
+    expect(findings(unsignedHighImpact, chain)).toEqual([
+      expect.objectContaining({
+        severity: 'high',
+        summary: expect.stringContaining('travelled unencrypted although the client requires encrypted requests'),
+        facts: expect.objectContaining({ branches: ['unencrypted'], scopes: ['mail.send'], encrypted: false, encryption_required: true }),
+      }),
+    ]);
+    expectOrderIndependent(unsignedHighImpact, chain);
+    const payment = aChain([aVerification(), aConsent({ granted: { scope: 'openid', authorization_details: [PAYMENT] } })], { clients: [client] });
+    expect(findings(unsignedHighImpact, payment)).toEqual([expect.objectContaining({ facts: expect.objectContaining({ branches: ['unencrypted'], authorization_details_types: ['payment_initiation'] }) })]);
+    expectOrderIndependent(unsignedHighImpact, payment);
+  });
+
+  it('names both branches for a plain unsigned request', () => {
+    const chain = aChain([aVerification({ unsigned: true, header: undefined }), aConsent()], { clients: [client] });
+    expect(findings(unsignedHighImpact, chain)).toEqual([expect.objectContaining({ summary: expect.stringMatching(/plain unsigned request, and a request that travelled unencrypted/), facts: expect.objectContaining({ branches: ['unsigned', 'unencrypted'] }) })]);
+  });
+
+  it('does not fire on an encrypted request, for a client that does not require encryption, or on a refused unencrypted request beside the encrypted one', () => {
+    expect(findings(unsignedHighImpact, aChain([aVerification({ encryption }), aConsent(), aToken()], { clients: [client] }))).toEqual([]);
+    expect(findings(unsignedHighImpact, aChain(aLegitimateChain(), { clients: [aClient({ highImpactScopes: ['mail.send'] })] }))).toEqual([]);
+    // The inner JWS of an encrypted request joins its chain by alias: sent on its own and refused, it granted nothing.
+    const refusedInner = aVerification({ verdict: 'rejected', reason: 'invalid_request_object' }, { occurredAt: at(5) });
+    const chain = aChain([aVerification({ encryption }), refusedInner, aConsent()], { clients: [client] });
+    expect(findings(unsignedHighImpact, chain)).toEqual([]);
+    expectOrderIndependent(unsignedHighImpact, chain);
   });
 });
 

@@ -10,7 +10,9 @@ import {
   aVerdict,
   aVerification,
   at,
+  DIGEST,
   OTHER_DIGEST,
+  byRuleAndKey,
   reordered,
 } from '../evidence.fixtures';
 import type { ChainEvidence } from '../chain-evidence';
@@ -28,9 +30,33 @@ const findings = (rule: Rule, chain: ChainEvidence, context: EvaluationContext =
 
 /** Every rule must give the same findings whatever order the records arrived in. */
 function expectOrderIndependent(rule: Rule, chain: ChainEvidence, context: EvaluationContext = aContext()) {
-  const expected = rule(chain, context);
-  for (const other of reordered(chain)) expect(rule(other, context)).toEqual(expected);
+  const expected = byRuleAndKey(rule(chain, context));
+  for (const arrival of reordered(chain)) expect({ order: arrival.order, ...arrival.asOriginal(rule(arrival.chain, context)) }).toEqual({ order: arrival.order, ...expected });
 }
+
+describe('the order proof: reordered() delivers the evidence as it could have arrived', () => {
+  it('renumbers the chain’s and the related records in their new order of arrival, and keeps the conflicts on their records', () => {
+    const [verification, consent, token] = [aVerification(), aConsent(), aToken()];
+    const other = aVerification({}, { chains: [OTHER_DIGEST], occurredAt: at(40) });
+    const conflict = aConflict(consent);
+    const [reversed, shuffled] = reordered(aChain([verification, consent, token], { related: [other], conflicts: [conflict] }));
+    for (const arrival of [reversed!, shuffled!]) {
+      const line = [...arrival.chain.records, ...arrival.chain.related].sort((a, b) => Number(a.seq) - Number(b.seq));
+      // seq and recordedAt rise together: seq is the order of arrival, as jartrail assigns it.
+      expect(line.map((record) => record.recordedAt.getTime())).toEqual(line.map((record) => record.recordedAt.getTime()).sort((a, b) => a - b));
+      expect(line.every((record) => record.recordedAt >= at(40))).toBe(true);
+      expect(arrival.chain.records.map((record) => record.eventId).sort()).toEqual([verification, consent, token].map((record) => record.eventId).sort());
+      expect(arrival.chain.related.map((record) => record.eventId)).toEqual([other.eventId]);
+      const renumberedConsent = arrival.chain.records.find((record) => record.eventId === consent.eventId)!;
+      expect(renumberedConsent.seq).not.toBe(consent.seq);
+      expect(arrival.chain.conflicts).toEqual([expect.objectContaining({ seq: conflict.seq, originalSeq: renumberedConsent.seq })]);
+    }
+    // Reversed, the related record (listed last) arrived first.
+    expect(Number(reversed!.chain.related[0]!.seq)).toBeLessThan(Number(reversed!.chain.records[0]!.seq));
+    expect(reversed!.chain.records.map((record) => record.eventId)).toEqual([token, consent, verification].map((record) => record.eventId));
+    expect(shuffled!.chain.records.map((record) => record.eventId)).not.toEqual([verification, consent, token].map((record) => record.eventId));
+  });
+});
 
 describe('request_uri_replay', () => {
   const firstUse = () => aVerification({ delivery: 'par', request_uri: PAR_URI }, { occurredAt: at(0), chains: [OTHER_DIGEST] });
@@ -42,6 +68,18 @@ describe('request_uri_replay', () => {
       expect.objectContaining({ rule: 'request_uri_replay', severity: 'high', key: `request_uri:${PAR_URI}`, evidence: [expect.anything(), { kind: 'event', seq: replay.seq }] }),
     ]);
     expectOrderIndependent(requestUriReplay, chain);
+  });
+
+  it('takes two uses reported for the same instant in the order of their identity, not of their arrival', () => {
+    // Arrival order would make the finding move between the two chains with the order of delivery.
+    const use = (eventId: string, chains: string[]) => aVerification({ delivery: 'par', request_uri: PAR_URI, claims: { ...aVerification().data!.claims, jti: eventId } }, { eventId, occurredAt: at(30), chains });
+    const [a, b] = [use('evt-a', [OTHER_DIGEST]), use('evt-b', [DIGEST])];
+    const onB = aChain([b], { related: [a] });
+    expect(findings(requestUriReplay, onB)).toEqual([expect.objectContaining({ key: `request_uri:${PAR_URI}`, evidence: [{ kind: 'event', seq: a.seq }, { kind: 'event', seq: b.seq }] })]);
+    expectOrderIndependent(requestUriReplay, onB);
+    const onA = aChain([a], { digest: OTHER_DIGEST, related: [b] });
+    expect(findings(requestUriReplay, onA)).toEqual([]);
+    expectOrderIndependent(requestUriReplay, onA);
   });
 
   it('does not fire on the chain of the first use', () => {
@@ -71,6 +109,68 @@ describe('request_uri_replay', () => {
     const otherClient = aVerification({ client_id: 'other-client' }, { chains: [OTHER_DIGEST], occurredAt: at(10) });
     const refusedPush = aVerification({ delivery: 'par', verdict: 'rejected', claims: { ...aVerification().data!.claims, jti: 'push-jti' } });
     expect(findings(requestUriReplay, aChain([aVerification(), refusedPush], { related: [otherClient] }))).toEqual([]);
+  });
+
+  describe('a PAR request_uri consumed again without a report of its own', () => {
+    // An AS that reports the push once and not each use (packages/oidc-provider-plugin): a second consumption shows
+    // only as a second approved consent, or a second authorization-code exchange, in the push's chain.
+    const push = () => aVerification({ delivery: 'par', request_uri: PAR_URI }, { occurredAt: at(0) });
+    const exchange = (n: number, atSeconds: number) => [
+      aToken({ jti: `at-${n}`, iat: Math.floor(at(atSeconds).getTime() / 1000) }),
+      aToken({ jti: `rt-${n}`, token_type: 'refresh', iat: Math.floor(at(atSeconds).getTime() / 1000) }),
+    ];
+
+    it('is high when one push is followed by two approved consents and two code exchanges, citing each consumption', () => {
+      const verification = push();
+      const [first, second] = [aConsent({}, { occurredAt: at(20) }), aConsent({}, { occurredAt: at(200) })];
+      const [firstTokens, secondTokens] = [exchange(1, 22), exchange(2, 202)];
+      const chain = aChain([verification, first, ...firstTokens, second, ...secondTokens]);
+      const [finding, ...others] = findings(requestUriReplay, chain);
+      expect(others).toEqual([]);
+      expect(finding).toEqual(
+        expect.objectContaining({
+          severity: 'high',
+          key: `request_uri:${PAR_URI}`,
+          summary: expect.stringContaining('1 of the uses left no report of their own'),
+          facts: expect.objectContaining({ accepted_uses: 2, consumptions: 2, unreported_consumptions: 1 }),
+        }),
+      );
+      const cited = finding!.evidence.map((ref) => ref.seq);
+      expect(cited[0]).toBe(verification.seq);
+      expect(new Set(cited.slice(1))).toEqual(new Set([first, ...firstTokens, second, ...secondTokens].map((record) => record.seq)));
+      expectOrderIndependent(requestUriReplay, chain);
+    });
+
+    it('counts two authorization-code exchanges without consents as two consumptions', () => {
+      const chain = aChain([push(), ...exchange(1, 22), ...exchange(2, 202)]);
+      expect(findings(requestUriReplay, chain)).toEqual([expect.objectContaining({ key: `request_uri:${PAR_URI}`, severity: 'high', facts: expect.objectContaining({ unreported_consumptions: 1 }) })]);
+      expectOrderIndependent(requestUriReplay, chain);
+    });
+
+    it('takes one consent and its code exchange for one use, and a refresh-token issuance or a denied consent for none', () => {
+      const refreshed = aToken({ digest: undefined, parent: { jti: 'rt-1' }, jti: 'at-9', grant_type: 'refresh_token', iat: Math.floor(at(2000).getTime() / 1000) });
+      const rotated = aToken({ digest: undefined, parent: { jti: 'rt-1' }, jti: 'rt-9', token_type: 'refresh', grant_type: 'refresh_token', iat: Math.floor(at(2000).getTime() / 1000) });
+      const denied = aConsent({ decision: 'denied', granted: undefined }, { occurredAt: at(10) });
+      const chain = aChain([push(), denied, aConsent(), ...exchange(1, 22), refreshed, rotated]);
+      expect(findings(requestUriReplay, chain)).toEqual([]);
+      expectOrderIndependent(requestUriReplay, chain);
+    });
+
+    it('does not count a consent or a token delivered again under another event id as another consumption', () => {
+      const consent = aConsent();
+      const tokens = exchange(1, 22);
+      const again = [{ ...consent, seq: String(Number(consent.seq) + 100_000), eventId: 'evt-consent-again' }, { ...tokens[0]!, seq: String(Number(tokens[0]!.seq) + 100_000), eventId: 'evt-token-again' }];
+      const chain = aChain([push(), consent, ...tokens, ...again]);
+      expect(findings(requestUriReplay, chain)).toEqual([]);
+      expectOrderIndependent(requestUriReplay, chain);
+    });
+
+    it('stays low when the AS refused the second use and nobody got a second consent through', () => {
+      const refused = aVerification({ delivery: 'par', request_uri: PAR_URI, verdict: 'rejected', reason: 'invalid_request_uri', claims: {} }, { occurredAt: at(300) });
+      const chain = aChain([push(), aConsent(), ...exchange(1, 22), refused]);
+      expect(findings(requestUriReplay, chain)).toEqual([expect.objectContaining({ severity: 'low', facts: expect.objectContaining({ unreported_consumptions: 0 }) })]);
+      expectOrderIndependent(requestUriReplay, chain);
+    });
   });
 
   it('cannot read a purged use and does not guess', () => {

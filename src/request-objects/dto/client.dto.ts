@@ -24,10 +24,14 @@ const registration = z.strictObject({
     .max(16)
     .describe('The pinned signing algorithms; "none" and HMAC algorithms cannot be pinned'),
   require_signed_request_object: z.boolean().default(false),
+  require_encrypted_request_object: z
+    .boolean()
+    .default(false)
+    .describe('Requests of this client must travel encrypted (a JWE); a high-impact scope or type granted from one that did not is finding unsigned_high_impact'),
   request_object_encryption_alg_values: names('Accepted JWE key management algorithms (empty: any)'),
   request_object_encryption_enc_values: names('Accepted JWE content encryption algorithms (empty: any)'),
-  high_impact_scopes: names('Scopes that need a signed request object (for findings)'),
-  high_impact_authorization_details_types: names('authorization_details types that need a signed request object (for findings)'),
+  high_impact_scopes: names('Scopes that need a signed request object, and an encrypted one when require_encrypted_request_object (finding unsigned_high_impact)'),
+  high_impact_authorization_details_types: names('authorization_details types that need a signed request object, and an encrypted one when require_encrypted_request_object (finding unsigned_high_impact)'),
   sensitive_scopes: names('Scopes whose requests must travel encrypted (finding unencrypted_sensitive)'),
   sensitive_authorization_details_types: names('authorization_details types whose requests must travel encrypted (finding unencrypted_sensitive)'),
   redirect_uris: z
@@ -65,6 +69,7 @@ export const clientResponse = z
     jwks_uri: z.string().nullable(),
     request_object_signing_alg_values: z.array(z.string()),
     require_signed_request_object: z.boolean(),
+    require_encrypted_request_object: z.boolean(),
     request_object_encryption_alg_values: z.array(z.string()),
     request_object_encryption_enc_values: z.array(z.string()),
     high_impact_scopes: z.array(z.string()),
@@ -91,6 +96,7 @@ export function toClientResponse(client: ClientEntity): ClientResponse {
     jwks_uri: client.jwksUri,
     request_object_signing_alg_values: client.requestObjectSigningAlgValues,
     require_signed_request_object: client.requireSignedRequestObject,
+    require_encrypted_request_object: client.requireEncryptedRequestObject,
     request_object_encryption_alg_values: client.requestObjectEncryptionAlgValues,
     request_object_encryption_enc_values: client.requestObjectEncryptionEncValues,
     high_impact_scopes: client.highImpactScopes,
