@@ -6,6 +6,7 @@ import { dataSourceOptions } from '../../src/database/data-source-options';
 import { runMigrationsUnderLock } from '../../src/database/database-bootstrap';
 import { leafHashOf, leafInputOf, payloadHashOf } from '../../src/ledger/ledger-leaf';
 import { MIGRATIONS } from '../../migrations';
+import { TriageOfTokenHolders1796820000000 } from '../../migrations/1796820000000-TriageOfTokenHolders';
 import { startTestApp } from '../support/app';
 import { createTestDatabase, migrate, type TestDatabase } from '../support/database';
 import { checkpointNow, verifyLedger } from '../support/ledger';
@@ -186,6 +187,9 @@ describe('the migration that lets token holders triage, on a database whose tria
     const source = new DataSource(dataSourceOptions(db.url, 2));
     await source.initialize();
     try {
+      // The migrations after it are reverted first (none of them refuses), so that TriageOfTokenHolders is the last.
+      const after = MIGRATIONS.length - 1 - MIGRATIONS.indexOf(TriageOfTokenHolders1796820000000);
+      for (let undone = 0; undone < after; undone++) await source.undoLastMigration({ transaction: 'each' });
       await expect(source.undoLastMigration({ transaction: 'each' })).rejects.toThrow(/cannot revert TriageOfTokenHolders: 1 ledgered triage records name a token holder/);
       expect(await db.rows(`SELECT count(*)::int AS n FROM finding_triage WHERE api_key_id IS NULL`)).toEqual([{ n: 1 }]);
     } finally {
