@@ -27,13 +27,6 @@ const LAYERS: readonly (readonly string[])[] = [
 /** Files that list every feature on purpose (composition roots): they import upward by design. */
 const COMPOSITION_ROOTS = ['database/entities.ts'];
 
-/**
- * The upward imports that remain, each with why: the list may shrink, never grow. findings.repository.ts reads the
- * linking watermark (findings are evaluated over linked records) and findings' answers carry it, while chains show
- * findings in their documents.
- */
-const KNOWN_UPWARD = ['findings/dto/finding.dto.ts -> chains/dto/linking.dto', 'findings/findings.repository.ts -> chains/link-queue.repository'];
-
 const SRC = __dirname;
 
 function sourceFiles(directory: string): string[] {
@@ -69,7 +62,7 @@ describe('the folders of src/', () => {
     expect(folders.filter((folder) => layerOf(folder) === -1)).toEqual([]);
   });
 
-  it('import only from their own layer and the layers below, but for the known exceptions', () => {
-    expect(upwardImports().sort()).toEqual([...KNOWN_UPWARD].sort());
+  it('import only from their own layer and the layers below', () => {
+    expect(upwardImports()).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
+import { LINKED_BELOW_SQL } from '../evidence/linking-watermark';
 
 /** How far linking has got, as one snapshot sees it. */
 export interface LinkingProgress {
@@ -77,13 +78,6 @@ export class LinkQueueRepository {
     return toProgress(row!);
   }
 }
-
-/**
- * The watermark: the lowest queued seq, or past the highest recorded seq when nothing is queued. A statement still
- * in flight holds seqs below it that are not committed yet; the watermark speaks of committed records only, in the
- * reader's snapshot, which is why readers compute it in the same statement (or snapshot) as what they show.
- */
-export const LINKED_BELOW_SQL = `COALESCE((SELECT min(first_seq) FROM link_pending), (SELECT COALESCE(max(seq), 0) + 1 FROM events))`;
 
 const PROGRESS_SQL = `SELECT ${LINKED_BELOW_SQL} AS linked_below,
   (SELECT COALESCE(sum(cardinality(event_seqs)), 0) FROM link_pending) AS pending_records,

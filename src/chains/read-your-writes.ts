@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { PreparedStatements } from '../database/prepared-statements';
-import { LINKED_BELOW_SQL } from './link-queue.repository';
+import { LINKED_BELOW_SQL } from '../evidence/linking-watermark';
 import { LinkerWorker } from './linker.worker';
 
 /** How far linking had got when an answer was read, as every answer that shows chains reports it. */

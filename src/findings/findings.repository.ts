@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
-import { LINKED_BELOW_SQL } from '../chains/link-queue.repository';
+import { LINKED_BELOW_SQL } from '../evidence/linking-watermark';
 import { canonicalJson } from '../common/canonical-json';
 import type { ChainEvidence, ClientPolicy, EvidenceConflict, EvidenceRecord, EvidenceRef, IndependentVerdictFacts } from './chain-evidence';
 import { CAUSE_RECORDS_KEPT, type CheckCause } from './check-cause';

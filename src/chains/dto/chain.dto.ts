@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { digest, tokenHash } from '../../common/schema/oauth-fields';
 import { findingView } from '../../findings/dto/finding.dto';
 import { RULES, SEVERITIES } from '../../findings/rule';
-import { linkingView } from './linking.dto';
+import { linkingView } from '../../evidence/dto/linking.dto';
 
 const POSITION = /^[1-9][0-9]{0,18}$/;
 const MAX_POSITION = 9223372036854775807n;

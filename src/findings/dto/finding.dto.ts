@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { linkingView } from '../../chains/dto/linking.dto';
+import { linkingView } from '../../evidence/dto/linking.dto';
 import { FINDING_CHANGES } from '../finding-change.entity';
 import { FINDING_STATUSES, TRIAGE_STATUSES } from '../finding.entity';
 import { RULES, SEVERITIES } from '../rule';
