@@ -335,12 +335,18 @@ export class FindingsRepository {
   async claimDue(manager: EntityManager, limit: number): Promise<ClaimedChecks> {
     const rows: { id: string; subject: string; cause: CheckCause | null }[] = await manager.query(
       `SELECT c.id, c.subject, c.cause FROM finding_checks c
-       WHERE c.subject IN (SELECT d.subject FROM finding_checks d WHERE d.due_at <= clock_timestamp() ORDER BY d.due_at, d.id LIMIT $1)
-       ORDER BY c.id`,
+       WHERE c.subject IN (SELECT d.subject FROM finding_checks d WHERE d.due_at <= clock_timestamp() ORDER BY d.due_at, d.id LIMIT $1)`,
       [limit],
     );
+    // In the order they were queued, sorted here: an ORDER BY made the planner walk the whole queue in id order and
+    // filter it (1.8 s with a backlog, bench:ingest) instead of looking up the due subjects' rows.
+    rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : BigInt(a.id) > BigInt(b.id) ? 1 : 0));
     const causes = new Map<string, (CheckCause | null)[]>();
-    for (const row of rows) causes.set(row.subject, [...(causes.get(row.subject) ?? []), row.cause]);
+    for (const row of rows) {
+      const ofSubject = causes.get(row.subject);
+      if (ofSubject) ofSubject.push(row.cause);
+      else causes.set(row.subject, [row.cause]);
+    }
     return { checkIds: rows.map((row) => String(row.id)), subjects: [...causes.keys()], causes };
   }
 
