@@ -2,13 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type request from 'supertest';
 import { ChainsService } from '../../src/chains/chains.service';
 import { type ManifestDocument, verifyExport } from '../../src/exports/export-manifest';
 import { OCSF_VERSION } from '../../src/exports/ocsf';
 import { RetentionService } from '../../src/ledger/retention.service';
 import { ExportsWorker } from '../../src/exports/exports.worker';
-import { evaluateNow, issueApiKey, startTestApp, type TestApp } from '../support/app';
+import { evaluateNow, issueApiKey, startTestApp, type TestApp, binaryBody } from '../support/app';
 import { aConsent, aToken, aToolCall, aVerification, type Envelope, randomDigest, registerSenders } from '../support/events';
 import { pdfPages } from '../support/pdf-text';
 import { runCli } from '../support/process';
@@ -21,13 +20,6 @@ interface Job {
 }
 
 type Json = Record<string, unknown>;
-
-const binary = (test: request.Test) =>
-  test.buffer(true).parse((response, callback) => {
-    const parts: Buffer[] = [];
-    response.on('data', (part: Buffer) => parts.push(part));
-    response.on('end', () => callback(null, Buffer.concat(parts)));
-  });
 
 const lines = (file: Buffer) => file.toString('utf8').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Json);
 
@@ -151,7 +143,7 @@ describe('export formats', () => {
     await app.app.get(ExportsWorker).runDue();
     const job = (await get(`/v1/exports/${created.id}`).expect(200)).body as Job;
     expect(job).toMatchObject({ status: 'completed', error: null });
-    const file = (await binary(get(`/v1/exports/${job.id}/download`)).expect(200)).body as Buffer;
+    const file = (await binaryBody(get(`/v1/exports/${job.id}/download`)).expect(200)).body as Buffer;
     const manifest = (await get(`/v1/exports/${job.id}/manifest`).expect(200)).body as ManifestDocument;
     const jwks = JSON.parse(await import('node:fs/promises').then((fs) => fs.readFile(jwksFile, 'utf8'))) as ManifestDocument['jwks'];
     return { job, file, manifest, verified: await verifyExport(file, manifest, jwks) };

@@ -6,12 +6,11 @@ import { CompactSign, exportJWK, generateKeyPair } from 'jose';
 import { canonicalJson } from '../../src/common/canonical-json';
 import { type ManifestDocument, MANIFEST_JWS_TYPE, verifyExport } from '../../src/exports/export-manifest';
 import { parse } from 'csv-parse/sync';
-import type request from 'supertest';
 import { ExportsRepository } from '../../src/exports/exports.repository';
 import { ExportsWorker } from '../../src/exports/exports.worker';
 import { CSV_COLUMNS } from '../../src/exports/export-formats';
 import { runCli } from '../support/process';
-import { fieldsOf, issueApiKey, linkNow, problemOf, startTestApp, type TestApp } from '../support/app';
+import { fieldsOf, issueApiKey, linkNow, problemOf, startTestApp, type TestApp, binaryBody } from '../support/app';
 import { aConsent, aToken, aToolCall, aVerification, randomDigest, registerSenders } from '../support/events';
 
 interface ExportJobBody {
@@ -36,14 +35,6 @@ interface NdjsonRecord {
   payload_purged: boolean;
   data: Record<string, unknown> | null;
 }
-
-/** Collects a response body as bytes, whatever its content type. */
-const binary = (test: request.Test) =>
-  test.buffer(true).parse((response, callback) => {
-    const parts: Buffer[] = [];
-    response.on('data', (part: Buffer) => parts.push(part));
-    response.on('end', () => callback(null, Buffer.concat(parts)));
-  });
 
 /** `jartrail verify EXPORT --manifest MANIFEST --jwks JWKS` as a user runs it: the built CLI, in its own process. */
 const cliVerify = (file: string, manifest: string, jwks: string) => runCli(['verify', file, '--manifest', manifest, '--jwks', jwks]);
@@ -89,7 +80,7 @@ describe('exports', () => {
   const job = async (id: string) => (await get(`/v1/exports/${id}`).expect(200)).body as ExportJobBody;
   const download = (id: string, range?: string) => {
     const test = get(`/v1/exports/${id}/download`);
-    return binary(range === undefined ? test : test.set('range', range));
+    return binaryBody(range === undefined ? test : test.set('range', range));
   };
   const exportOf = async (body: unknown): Promise<{ job: ExportJobBody; file: Buffer }> => {
     const created = (await post(body).expect(202)).body as ExportJobBody;

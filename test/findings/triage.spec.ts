@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type request from 'supertest';
 import { type ManifestDocument, verifyExport } from '../../src/exports/export-manifest';
 import { ExportsWorker } from '../../src/exports/exports.worker';
-import { evaluateNow, fieldsOf, issueApiKey, problemOf, startTestApp, type TestApp } from '../support/app';
+import { evaluateNow, fieldsOf, issueApiKey, problemOf, startTestApp, type TestApp, binaryBody } from '../support/app';
 import { aToolCall, type Envelope, registerSenders } from '../support/events';
 import { startIdentityProvider, type TestIdentityProvider } from '../support/identity-provider';
 import { checkpointNow, tamper, verifyLedger } from '../support/ledger';
@@ -16,12 +15,6 @@ interface TriageItem {
   ledger_seq: number | null;
 }
 
-const binary = (test: request.Test) =>
-  test.buffer(true).parse((response, callback) => {
-    const parts: Buffer[] = [];
-    response.on('data', (part: Buffer) => parts.push(part));
-    response.on('end', () => callback(null, Buffer.concat(parts)));
-  });
 const lines = (file: Buffer) => file.toString('utf8').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Json);
 
 /**
@@ -145,7 +138,7 @@ describe('triage of findings', () => {
       const created = (await app.http().post('/v1/exports').set('authorization', `Bearer ${exporter}`).send(body).expect(202)).body as { id: string };
       await app.app.get(ExportsWorker).runDue();
       expect((await get(`/v1/exports/${created.id}`).expect(200)).body).toMatchObject({ status: 'completed', error: null });
-      const file = (await binary(get(`/v1/exports/${created.id}/download`)).expect(200)).body as Buffer;
+      const file = (await binaryBody(get(`/v1/exports/${created.id}/download`)).expect(200)).body as Buffer;
       const manifest = (await get(`/v1/exports/${created.id}/manifest`).expect(200)).body as ManifestDocument;
       const jwks = (await app.http().get('/.well-known/jwks.json').expect(200)).body as ManifestDocument['jwks'];
       return { records: lines(file), verified: await verifyExport(file, manifest, jwks) };

@@ -129,3 +129,11 @@ export async function evaluateNow(app: TestApp): Promise<void> {
   await linkNow(app);
   await app.app.get(FindingsWorker).drain();
 }
+
+/** A response body as bytes, whatever its content type (supertest parses only the types it knows). */
+export const binaryBody = (test: request.Test) =>
+  test.buffer(true).parse((response, callback) => {
+    const parts: Buffer[] = [];
+    response.on('data', (part: Buffer) => parts.push(part));
+    response.on('end', () => callback(null, Buffer.concat(parts)));
+  });

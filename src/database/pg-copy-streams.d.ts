@@ -1,4 +1,4 @@
-// pg-copy-streams ships no types (and @types/pg-copy-streams is not a dependency): what the benchmarks use of it.
+// pg-copy-streams ships no types (and @types/pg-copy-streams is not a dependency): what the export path and the benchmarks use of it.
 declare module 'pg-copy-streams' {
   import type { Readable, Writable } from 'node:stream';
   import type { Submittable } from 'pg';
