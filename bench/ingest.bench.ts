@@ -244,6 +244,8 @@ async function main(): Promise<void> {
     });
     const running = service;
     const ledgerOn = process.env.BENCH_LEDGER_ENABLED !== 'false';
+    // With the evaluator off (BENCH_SERVICE_ENV=FINDINGS_ENABLED=false) its queue only grows: the phases must not wait for it.
+    const findingsOn = !/(^|\s)FINDINGS_ENABLED=false(\s|$)/.test(process.env.BENCH_SERVICE_ENV ?? '');
     const alive = () => {
       if (running.child.exitCode !== null || running.child.signalCode !== null) throw new Error(`the service exited:\n${running.warnings().slice(-20).join('\n')}`);
     };
@@ -275,7 +277,7 @@ async function main(): Promise<void> {
     const warmMiddle = await maxSeq(direct);
     const warmBatches = await sendBatches(http, signedBatches(`${runTag}w`, warmBatchChains, settings.batchSize, sources, signer), settings.batchSenders, 60);
     if (warmSingles.failed + warmBatches.failed > 0) throw new Error(`warm-up failed: ${[...warmSingles.firstErrors, ...warmBatches.firstErrors].join('\n')}`);
-    await waitForBackgroundWork(direct, 600, alive, ledgerOn);
+    await waitForBackgroundWork(direct, 600, alive, ledgerOn, findingsOn);
     await insertCeilingRound(database, direct, await rowValues(direct, warmStart, warmMiddle));
     await copyCeilings(database, direct, await rowsWritten(direct, warmMiddle, await maxSeq(direct)), [1]);
 
@@ -312,7 +314,7 @@ async function main(): Promise<void> {
         const sampled = await withLagSampled(() => sendSingles(http, queues, settings.phaseSeconds, singleHistogram), (result) => result.completed);
         if (round === 0 && statements) statementStats.singles = await statements.collect();
         const after = await maxSeq(direct!);
-        const drained = await waitForBackgroundWork(direct!, 600, alive, ledgerOn);
+        const drained = await waitForBackgroundWork(direct!, 600, alive, ledgerOn, findingsOn);
         return { ...sampled, rows: await rowValues(direct!, before, after), drained };
       };
       const sendBatchPhase = async () => {
@@ -322,7 +324,7 @@ async function main(): Promise<void> {
         const sampled = await withLagSampled(() => sendBatches(http, batches, settings.batchSenders, settings.phaseSeconds, batchHistogram), (result) => result.events);
         if (round === 0 && statements) statementStats.batches = await statements.collect();
         const after = await maxSeq(direct!);
-        const drained = await waitForBackgroundWork(direct!, 600, alive, ledgerOn);
+        const drained = await waitForBackgroundWork(direct!, 600, alive, ledgerOn, findingsOn);
         return { ...sampled, rows: await rowsWritten(direct!, before, after), drained };
       };
 

@@ -21,6 +21,7 @@ import { ExportsOfTokenHolders1796810000000 } from './1796810000000-ExportsOfTok
 import { TriageOfTokenHolders1796820000000 } from './1796820000000-TriageOfTokenHolders';
 import { RequireEncryptedRequestObject1796900000000 } from './1796900000000-RequireEncryptedRequestObject';
 import { FindingCheckCauses1796900000001 } from './1796900000001-FindingCheckCauses';
+import { CompressedExportChunks1797000000000 } from './1797000000000-CompressedExportChunks';
 
 /** Every migration, in order. Listed explicitly so that the app, the CLI and the tests load the same set. */
 export const MIGRATIONS = [
@@ -47,4 +48,5 @@ export const MIGRATIONS = [
   TriageOfTokenHolders1796820000000,
   RequireEncryptedRequestObject1796900000000,
   FindingCheckCauses1796900000001,
+  CompressedExportChunks1797000000000,
 ];

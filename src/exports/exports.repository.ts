@@ -8,6 +8,7 @@ import type { ExportScope, ExportStatus } from './dto/export.dto';
 import type { RecordKind } from '../ledger/ledger-leaf';
 import { type ExportFormat, type ExportRecord, PURGED_FIELDS } from './export-formats';
 import { BinaryCopyReader } from './binary-copy';
+import { type ChunkEncoding, DamagedChunk, decodeChunk, encodeChunk } from './chunk-encoding';
 import { type LineFormat, recordLinesStatement } from './record-lines';
 
 /** Who asked for an export: an API key, or an identity provider's subject (an access token). */
@@ -420,13 +421,14 @@ export class ExportsRepository {
    * holds the job: a cancelled job or one whose lease another worker took writes nothing (false).
    */
   async writeChunk(id: string, runToken: string, chunk: { no: number; data: Buffer }, progress: { recordsDone: number; bytes: number }, leaseSeconds: number): Promise<boolean> {
+    const stored = await encodeChunk(chunk.data);
     const rows: unknown[] = await this.dataSource.query(
       `WITH job AS (
          UPDATE "exports" SET "records_done" = $4, "bytes" = $5, "lease_until" = now() + make_interval(secs => $6)
          WHERE "id" = $1 AND "run_token" = $2 AND "status" = 'running' RETURNING "id"
        )
-       INSERT INTO "export_chunks" ("export_id", "chunk_no", "data") SELECT "id", $3, $7 FROM job RETURNING "chunk_no"`,
-      [id, runToken, chunk.no, progress.recordsDone, progress.bytes, leaseSeconds, chunk.data],
+       INSERT INTO "export_chunks" ("export_id", "chunk_no", "encoding", "data") SELECT "id", $3, $8, $7 FROM job RETURNING "chunk_no"`,
+      [id, runToken, chunk.no, progress.recordsDone, progress.bytes, leaseSeconds, stored.data, stored.encoding],
     );
     return rows.length > 0;
   }
@@ -482,24 +484,41 @@ export class ExportsRepository {
    * its size, decoded to a string and back (the most a download spent its time on, bench:export). Pieces rather than
    * the whole chunk in one value: the COPY reader holds at most a piece and a network read at a time.
    */
-  async chunk(id: string, no: number): Promise<Buffer[] | undefined> {
+  /**
+   * Chunk `no` of an export's file as pieces (a download writes one at a time), checked to hold exactly
+   * `expectedBytes` (DamagedChunk otherwise); undefined when the chunk is gone (the export expired meanwhile).
+   */
+  async chunk(id: string, no: number, expectedBytes: number): Promise<Buffer[] | undefined> {
     const client = await this.pool().connect();
     let failed = false;
     try {
+      // The stored bytes in pieces, read with COPY (a bytea as its bytes, not as hex text twice its size); the first
+      // row carries the chunk's encoding.
       const statement = inlineParameters(
         client,
-        `SELECT substring(c."data" FROM o FOR ${CHUNK_PIECE_BYTES}) AS "piece"
+        `SELECT c."encoding", substring(c."data" FROM o FOR ${CHUNK_PIECE_BYTES}) AS "piece"
          FROM "export_chunks" c, generate_series(1, greatest(octet_length(c."data"), 1), ${CHUNK_PIECE_BYTES}) AS o
          WHERE c."export_id" = $1::uuid AND c."chunk_no" = $2 ORDER BY o`,
         [id, no],
       );
-      const reader = new BinaryCopyReader(1);
+      const reader = new BinaryCopyReader(2);
       const pieces: Buffer[] = [];
+      let encoding: ChunkEncoding | undefined;
       for await (const part of client.query(copyTo(`COPY (${statement}) TO STDOUT (FORMAT binary)`)) as AsyncIterable<Buffer>) {
-        for (const tuple of reader.tuples(part)) pieces.push(Buffer.from(tuple.data.subarray(tuple.start(0), tuple.end(0))));
+        for (const tuple of reader.tuples(part)) {
+          encoding ??= tuple.text(0) as ChunkEncoding;
+          pieces.push(Buffer.from(tuple.data.subarray(tuple.start(1), tuple.end(1))));
+        }
       }
       reader.end();
-      return pieces.length === 0 ? undefined : pieces;
+      if (encoding === undefined) return undefined;
+      if (encoding === 'identity') {
+        const bytes = pieces.reduce((sum, piece) => sum + piece.length, 0);
+        if (bytes !== expectedBytes) throw new DamagedChunk(`chunk ${no} of export ${id} holds ${bytes} bytes where the file has ${expectedBytes}`);
+        return pieces;
+      }
+      const data = await decodeChunk({ encoding, data: Buffer.concat(pieces) }, expectedBytes, `chunk ${no} of export ${id}`);
+      return Array.from({ length: Math.ceil(data.length / CHUNK_PIECE_BYTES) }, (_, index) => data.subarray(index * CHUNK_PIECE_BYTES, (index + 1) * CHUNK_PIECE_BYTES));
     } catch (error) {
       failed = true;
       throw error;

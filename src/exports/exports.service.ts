@@ -131,11 +131,13 @@ export class ExportsService {
     if (end < start) return;
     const { id, chunkBytes } = job;
     const last = Math.floor(end / chunkBytes);
-    // The next chunk is read from PostgreSQL while this one is sent.
-    let next: Promise<Buffer[] | undefined> | undefined = this.exports.chunk(id, Math.floor(start / chunkBytes));
+    // Every chunk is whole but the file's last.
+    const read = (no: number) => this.exports.chunk(id, no, Math.min(chunkBytes, job.bytes - no * chunkBytes));
+    // The next chunk is read from PostgreSQL (and decoded) while this one is sent.
+    let next: Promise<Buffer[] | undefined> | undefined = read(Math.floor(start / chunkBytes));
     for (let no = Math.floor(start / chunkBytes); no <= last; no++) {
       const chunk = await next;
-      next = no < last ? this.exports.chunk(id, no + 1) : undefined;
+      next = no < last ? read(no + 1) : undefined;
       // A read ahead that is never awaited (the client went away) must not become an unhandled rejection.
       next?.catch(() => undefined);
       // Removed meanwhile (expired): the answer ends short of its Content-Length, which a client sees as cut off.

@@ -185,6 +185,35 @@ describe('exports', () => {
     expect(fieldsOf(problem)).toEqual([['headers.range', 'unsatisfiable']]);
   });
 
+  it('stores the file compressed, and refuses to send a stored chunk that was altered or cut in the database', async () => {
+    const { job: done, file } = await exportOf({ format: 'ndjson' });
+    const stored = await app.db.rows<{ chunk_no: number; encoding: string; stored: number }>(
+      `SELECT "chunk_no", "encoding", octet_length("data") AS stored FROM "export_chunks" WHERE "export_id" = $1 ORDER BY "chunk_no"`,
+      [done.id],
+    );
+    expect(stored.length).toBe(Math.ceil(file.length / 1024));
+    expect(stored.every((chunk) => chunk.encoding === 'br' && chunk.stored < 1024)).toBe(true);
+
+    // Someone with write access to the database swaps chunk 1 for another chunk's bytes (a valid encoding, the
+    // wrong length for its place), then truncates chunk 2: neither reaches a client as part of the file.
+    await app.db.rows(`UPDATE "export_chunks" SET "data" = (SELECT "data" FROM "export_chunks" WHERE "export_id" = $1 AND "chunk_no" = $2) WHERE "export_id" = $1 AND "chunk_no" = 1`, [
+      done.id,
+      stored.length - 1,
+    ]);
+    const cutShort = async (range: string) => {
+      const answer = await download(done.id, range).then(
+        (response) => response.body as Buffer,
+        () => 'aborted' as const,
+      );
+      return answer === 'aborted' || answer.length < file.length - Number(/\d+/.exec(range)![0]);
+    };
+    expect(await cutShort('bytes=0-')).toBe(true);
+    await app.db.rows(`UPDATE "export_chunks" SET "data" = substring("data" FROM 1 FOR octet_length("data") - 3) WHERE "export_id" = $1 AND "chunk_no" = 2`, [done.id]);
+    expect(await cutShort('bytes=2048-')).toBe(true);
+    // The chunks before the damage are still served.
+    expect(((await download(done.id, 'bytes=0-1023').expect(206)).body as Buffer).equals(file.subarray(0, 1024))).toBe(true);
+  });
+
   it('records each export and each delivery in the access log, with the scope and the SHA-256 of what was delivered', async () => {
     const { job: done } = await exportOf({ format: 'ndjson', scope: { types: ['consent.decision'] } });
     await download(done.id, 'bytes=5-').expect(206);

@@ -1,0 +1,49 @@
+import { promisify } from 'node:util';
+import { brotliCompress, brotliDecompress, constants } from 'node:zlib';
+
+/**
+ * How a stored chunk of an export's file is encoded. Brotli at quality 1 compresses NDJSON and CSV about five to six
+ * times at several hundred MB/s (docs/PERFORMANCE.md, exports): writing the file to PostgreSQL and reading it back
+ * for a download cost more than compressing it. A chunk that does not shrink (a PDF, already compressed) is stored
+ * as it is. The file's SHA-256, Range offsets and Content-Length are of the file itself, never of a stored encoding.
+ */
+export type ChunkEncoding = 'identity' | 'br';
+
+export const CHUNK_ENCODINGS: readonly ChunkEncoding[] = ['identity', 'br'];
+
+const compress = promisify(brotliCompress);
+const decompress = promisify(brotliDecompress);
+
+/** Quality 1 of 11: the fastest setting that still finds the repetition of JSON members and CSV cells. */
+const BROTLI_QUALITY = 1;
+
+/** Encodes a chunk for storage (on libuv's thread pool: the file's next chunk fills meanwhile). */
+export async function encodeChunk(data: Buffer): Promise<{ encoding: ChunkEncoding; data: Buffer }> {
+  if (data.length === 0) return { encoding: 'identity', data };
+  const compressed = await compress(data, {
+    params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [constants.BROTLI_PARAM_SIZE_HINT]: data.length },
+  });
+  return compressed.length < data.length ? { encoding: 'br', data: compressed } : { encoding: 'identity', data };
+}
+
+/** A stored chunk that does not decode to exactly the bytes its place in the file holds. */
+export class DamagedChunk extends Error {}
+
+/**
+ * The bytes of a stored chunk, which must be exactly `expectedBytes` long (every chunk but the last is a whole
+ * chunk): a changed or truncated row is refused here rather than sent as part of the file. Decompression stops past
+ * the expected size, so a forged row cannot make the service inflate a bomb.
+ */
+export async function decodeChunk(stored: { encoding: ChunkEncoding; data: Buffer }, expectedBytes: number, name: string): Promise<Buffer> {
+  let data: Buffer;
+  if (stored.encoding === 'identity') data = stored.data;
+  else {
+    try {
+      data = await decompress(stored.data, { maxOutputLength: Math.max(expectedBytes, 1) });
+    } catch (error) {
+      throw new DamagedChunk(`${name} does not decode (${(error as Error).message})`);
+    }
+  }
+  if (data.length !== expectedBytes) throw new DamagedChunk(`${name} holds ${data.length} bytes where the file has ${expectedBytes}`);
+  return data;
+}
