@@ -17,11 +17,17 @@ const decompress = promisify(brotliDecompress);
 /** Quality 1 of 11: the fastest setting that still finds the repetition of JSON members and CSV cells. */
 const BROTLI_QUALITY = 1;
 
+/** zlib's smallest output buffer is 64 bytes; a tiny chunk still gets a usable one. */
+const MIN_OUTPUT_BUFFER = 1024;
+
 /** Encodes a chunk for storage (on libuv's thread pool: the file's next chunk fills meanwhile). */
 export async function encodeChunk(data: Buffer): Promise<{ encoding: ChunkEncoding; data: Buffer }> {
   if (data.length === 0) return { encoding: 'identity', data };
   const compressed = await compress(data, {
     params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [constants.BROTLI_PARAM_SIZE_HINT]: data.length },
+    // One output buffer for the whole chunk: zlib's default (16 KiB) makes a trip between the thread pool and the
+    // event loop for every 16 KiB written.
+    chunkSize: Math.max(data.length, MIN_OUTPUT_BUFFER),
   });
   return compressed.length < data.length ? { encoding: 'br', data: compressed } : { encoding: 'identity', data };
 }
@@ -39,7 +45,7 @@ export async function decodeChunk(stored: { encoding: ChunkEncoding; data: Buffe
   if (stored.encoding === 'identity') data = stored.data;
   else {
     try {
-      data = await decompress(stored.data, { maxOutputLength: Math.max(expectedBytes, 1) });
+      data = await decompress(stored.data, { maxOutputLength: Math.max(expectedBytes, 1), chunkSize: Math.max(expectedBytes, MIN_OUTPUT_BUFFER) });
     } catch (error) {
       throw new DamagedChunk(`${name} does not decode (${(error as Error).message})`);
     }

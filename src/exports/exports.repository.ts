@@ -491,6 +491,7 @@ export class ExportsRepository {
   async chunk(id: string, no: number, expectedBytes: number): Promise<Buffer[] | undefined> {
     const client = await this.pool().connect();
     let failed = false;
+    let released = false;
     try {
       // The stored bytes in pieces, read with COPY (a bytea as its bytes, not as hex text twice its size); the first
       // row carries the chunk's encoding.
@@ -511,20 +512,22 @@ export class ExportsRepository {
         }
       }
       reader.end();
+      // The read is whole: the connection goes back to the pool before the chunk is checked and decoded.
+      client.release();
+      released = true;
       if (encoding === undefined) return undefined;
       if (encoding === 'identity') {
         const bytes = pieces.reduce((sum, piece) => sum + piece.length, 0);
         if (bytes !== expectedBytes) throw new DamagedChunk(`chunk ${no} of export ${id} holds ${bytes} bytes where the file has ${expectedBytes}`);
         return pieces;
       }
-      const data = await decodeChunk({ encoding, data: Buffer.concat(pieces) }, expectedBytes, `chunk ${no} of export ${id}`);
-      return Array.from({ length: Math.ceil(data.length / CHUNK_PIECE_BYTES) }, (_, index) => data.subarray(index * CHUNK_PIECE_BYTES, (index + 1) * CHUNK_PIECE_BYTES));
+      return [await decodeChunk({ encoding, data: Buffer.concat(pieces) }, expectedBytes, `chunk ${no} of export ${id}`)];
     } catch (error) {
       failed = true;
       throw error;
     } finally {
       // A COPY cut short leaves the connection mid-protocol: it is closed rather than given back to the pool.
-      client.release(failed);
+      if (!released) client.release(failed);
     }
   }
 

@@ -48,6 +48,9 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   return { start, end };
 }
 
+/** Chunks a download reads ahead of the one it sends (each holds a pool connection while it is read). */
+const CHUNKS_READ_AHEAD = 3;
+
 const notFound = (id: string) => new ProblemException('not-found', { detail: `no export has the id ${id}` });
 
 @Injectable()
@@ -130,16 +133,26 @@ export class ExportsService {
   private async *chunks(job: ExportJob, start: number, end: number): AsyncGenerator<Buffer> {
     if (end < start) return;
     const { id, chunkBytes } = job;
+    const first = Math.floor(start / chunkBytes);
     const last = Math.floor(end / chunkBytes);
     // Every chunk is whole but the file's last.
     const read = (no: number) => this.exports.chunk(id, no, Math.min(chunkBytes, job.bytes - no * chunkBytes));
-    // The next chunk is read from PostgreSQL (and decoded) while this one is sent.
-    let next: Promise<Buffer[] | undefined> | undefined = read(Math.floor(start / chunkBytes));
-    for (let no = Math.floor(start / chunkBytes); no <= last; no++) {
-      const chunk = await next;
-      next = no < last ? read(no + 1) : undefined;
-      // A read ahead that is never awaited (the client went away) must not become an unhandled rejection.
-      next?.catch(() => undefined);
+    // The next chunks are read from PostgreSQL and decoded (on libuv's pool) while this one is sent: one at a time,
+    // a download waits on each read and decode in turn (docs/PERFORMANCE.md, exports).
+    const ahead: Promise<Buffer[] | undefined>[] = [];
+    let requested = first;
+    const readAhead = () => {
+      while (requested <= last && ahead.length < CHUNKS_READ_AHEAD) {
+        const next = read(requested++);
+        // A read ahead that is never awaited (the client went away) must not become an unhandled rejection.
+        next.catch(() => undefined);
+        ahead.push(next);
+      }
+    };
+    readAhead();
+    for (let no = first; no <= last; no++) {
+      const chunk = await ahead.shift()!;
+      readAhead();
       // Removed meanwhile (expired): the answer ends short of its Content-Length, which a client sees as cut off.
       if (!chunk) throw new Error(`chunk ${no} of export ${id} is gone`);
       let offset = no * chunkBytes;
