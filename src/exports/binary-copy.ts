@@ -61,6 +61,9 @@ export class Tuple {
  * fields; `end()` checks that the stream ended where the format says it does. One Tuple is reused for every row: a
  * million rows make no garbage here.
  */
+/** Bytes of the next chunk first tried for completing a tuple that spans two chunks (grown while it is not enough). */
+const SPAN_BYTES = 4096;
+
 export class BinaryCopyReader {
   private readonly tuple: Tuple;
   private rest: Buffer | undefined;
@@ -74,10 +77,11 @@ export class BinaryCopyReader {
 
   /** The whole tuples the chunk completes, one at a time (the same Tuple, moved on). */
   *tuples(chunk: Buffer): Generator<Tuple, void, undefined> {
-    const data = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
-    this.rest = undefined;
+    let data = chunk;
     let at = 0;
     if (!this.headerRead) {
+      data = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
+      this.rest = undefined;
       if (data.length < SIGNATURE.length + 8) {
         this.rest = data;
         return;
@@ -90,46 +94,69 @@ export class BinaryCopyReader {
       }
       at = SIGNATURE.length + 8 + extension;
       this.headerRead = true;
+    } else if (this.rest) {
+      // The tuple that spans the two chunks is completed in a buffer of its own, from the rest and as much of the
+      // chunk as it needs: copying the whole chunk behind the rest would allocate the stream again, outside V8's
+      // heap, which V8 answers with full collections (docs/PERFORMANCE.md, exports).
+      const rest = this.rest;
+      this.rest = undefined;
+      for (let take = Math.min(chunk.length, SPAN_BYTES); ; take = Math.min(chunk.length, take * 4)) {
+        const joined = Buffer.concat([rest, chunk.subarray(0, take)]);
+        const wasEnded = this.ended;
+        const next = this.step(joined, 0);
+        if (next >= 0) {
+          at = next - rest.length;
+          if (!wasEnded && !this.ended) yield this.tuple;
+          break;
+        }
+        if (take === chunk.length) {
+          this.rest = joined;
+          return;
+        }
+      }
     }
-    const tuple = this.tuple;
-    tuple.data = data;
     while (at < data.length) {
-      if (this.ended) throw new BinaryCopyError('data after the binary COPY trailer');
-      if (data.length - at < 2) break;
-      const fields = data.readInt16BE(at);
-      if (fields === TRAILER) {
-        this.ended = true;
-        at += 2;
-        continue;
-      }
-      if (fields !== tuple.fieldCount) throw new BinaryCopyError(`a tuple of ${fields} fields where ${tuple.fieldCount} were expected`);
-      let next = at + 2;
-      let whole = true;
-      for (let field = 0; field < fields; field++) {
-        if (data.length - next < 4) {
-          whole = false;
-          break;
-        }
-        const length = data.readInt32BE(next);
-        next += 4;
-        if (length < 0) {
-          tuple.set(field, -1, -1);
-          continue;
-        }
-        if (data.length - next < length) {
-          whole = false;
-          break;
-        }
-        tuple.set(field, next, next + length);
-        next += length;
-      }
-      if (!whole) break;
-      this.rows += 1;
-      // Past the tuple before handing it out: the consumer may stop here (an error), and the reader stays consistent.
+      const wasEnded = this.ended;
+      const next = this.step(data, at);
+      if (next < 0) break;
       at = next;
-      yield tuple;
+      if (!wasEnded && this.ended) continue;
+      yield this.tuple;
     }
     if (at < data.length) this.rest = data.subarray(at);
+  }
+
+  /**
+   * Reads the tuple (or the trailer) at `at`: the offset after it, or -1 when `data` ends inside it. A tuple read is
+   * counted and left in this.tuple; the trailer sets `ended`.
+   */
+  private step(data: Buffer, at: number): number {
+    if (this.ended) throw new BinaryCopyError('data after the binary COPY trailer');
+    if (data.length - at < 2) return -1;
+    const fields = data.readInt16BE(at);
+    if (fields === TRAILER) {
+      this.ended = true;
+      return at + 2;
+    }
+    const tuple = this.tuple;
+    if (fields !== tuple.fieldCount) throw new BinaryCopyError(`a tuple of ${fields} fields where ${tuple.fieldCount} were expected`);
+    tuple.data = data;
+    let next = at + 2;
+    for (let field = 0; field < fields; field++) {
+      if (data.length - next < 4) return -1;
+      const length = data.readInt32BE(next);
+      next += 4;
+      if (length < 0) {
+        tuple.set(field, -1, -1);
+        continue;
+      }
+      if (data.length - next < length) return -1;
+      tuple.set(field, next, next + length);
+      next += length;
+    }
+    // Counted before it is handed out: the consumer may stop here (an error), and the reader stays consistent.
+    this.rows += 1;
+    return next;
   }
 
   /** The stream ended: it must have ended with the trailer and nothing pending. */

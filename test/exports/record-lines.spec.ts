@@ -202,7 +202,12 @@ describe('record lines written by PostgreSQL', () => {
   it('reads the same tuples whatever the pieces the COPY stream arrives in, and refuses a cut or foreign stream', async () => {
     const stream = await copy(inlineParameters(client, recordLinesStatement(ROWS_STATEMENT, 'ndjson'), [JSON.stringify(ROWS)]));
     const whole = read(stream, stream.length);
-    for (const pieceBytes of [1, 2, 3, 7, 19, 64]) expect(read(stream, pieceBytes)).toEqual(whole);
+    for (const pieceBytes of [1, 2, 3, 7, 19, 64, 300, 5000]) expect(read(stream, pieceBytes)).toEqual(whole);
+    // A tuple larger than the reader's first try at completing one that spans two pieces (4 KiB), and ten of them.
+    const large = await copy(`SELECT g::bigint, 'event'::text, g::bigint, false, convert_to(repeat('x', 9000 + g), 'UTF8') FROM generate_series(1, 10) g`);
+    const largeWhole = read(large, large.length);
+    expect(largeWhole.map((line) => line.line.length)).toEqual(Array.from({ length: 10 }, (_, index) => 9001 + index));
+    for (const pieceBytes of [1, 100, 4095, 4097, 9000, 20000]) expect(read(large, pieceBytes)).toEqual(largeWhole);
     expect(() => read(stream.subarray(0, stream.length - 2), 64)).toThrow(BinaryCopyError);
     expect(() => read(stream.subarray(0, stream.length - 40), 64)).toThrow(BinaryCopyError);
     expect(() => read(Buffer.from('ledger_seq,kind\n1,event\n'), 64)).toThrow(BinaryCopyError);
