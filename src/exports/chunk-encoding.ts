@@ -9,8 +9,6 @@ import { brotliCompress, brotliDecompress, constants } from 'node:zlib';
  */
 export type ChunkEncoding = 'identity' | 'br';
 
-export const CHUNK_ENCODINGS: readonly ChunkEncoding[] = ['identity', 'br'];
-
 const compress = promisify(brotliCompress);
 const decompress = promisify(brotliDecompress);
 
