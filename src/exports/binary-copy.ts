@@ -56,14 +56,14 @@ export class Tuple {
   }
 }
 
+/** Bytes of the next chunk first tried for completing a tuple that spans two chunks (grown while it is not enough). */
+const SPAN_BYTES = 4096;
+
 /**
  * Reads the tuples of a binary COPY stream as its chunks arrive (a tuple may span chunks), each with `fieldCount`
  * fields; `end()` checks that the stream ended where the format says it does. One Tuple is reused for every row: a
  * million rows make no garbage here.
  */
-/** Bytes of the next chunk first tried for completing a tuple that spans two chunks (grown while it is not enough). */
-const SPAN_BYTES = 4096;
-
 export class BinaryCopyReader {
   private readonly tuple: Tuple;
   private rest: Buffer | undefined;

@@ -42,20 +42,21 @@ export async function encodeChunk(data: Buffer): Promise<{ encoding: ChunkEncodi
 export class DamagedChunk extends Error {}
 
 /**
- * The bytes of a stored chunk, which must be exactly `expectedBytes` long (every chunk but the last is a whole
- * chunk): a changed or truncated row is refused here rather than sent as part of the file. Decompression stops past
- * the expected size, so a forged row cannot make the service inflate a bomb.
+ * The bytes of a stored chunk (read in pieces), which must be exactly `expectedBytes` long (every chunk but the last
+ * is a whole chunk): a changed or truncated row is refused here rather than sent as part of the file. Decompression
+ * stops past the expected size, so a forged row cannot make the service inflate a bomb. An uncompressed chunk keeps
+ * its pieces.
  */
-export async function decodeChunk(stored: { encoding: ChunkEncoding; data: Buffer }, expectedBytes: number, name: string): Promise<Buffer> {
-  let data: Buffer;
-  if (stored.encoding === 'identity') data = stored.data;
-  else {
+export async function decodeChunk(stored: { encoding: ChunkEncoding; pieces: Buffer[] }, expectedBytes: number, name: string): Promise<Buffer[]> {
+  let pieces = stored.pieces;
+  if (stored.encoding === 'br') {
     try {
-      data = await decompress(stored.data, { maxOutputLength: Math.max(expectedBytes, 1), chunkSize: Math.max(expectedBytes, MIN_OUTPUT_BUFFER) });
+      pieces = [await decompress(Buffer.concat(pieces), { maxOutputLength: Math.max(expectedBytes, 1), chunkSize: Math.max(expectedBytes, MIN_OUTPUT_BUFFER) })];
     } catch (error) {
       throw new DamagedChunk(`${name} does not decode (${(error as Error).message})`);
     }
   }
-  if (data.length !== expectedBytes) throw new DamagedChunk(`${name} holds ${data.length} bytes where the file has ${expectedBytes}`);
-  return data;
+  const bytes = pieces.reduce((sum, piece) => sum + piece.length, 0);
+  if (bytes !== expectedBytes) throw new DamagedChunk(`${name} holds ${bytes} bytes where the file has ${expectedBytes}`);
+  return pieces;
 }

@@ -8,7 +8,7 @@ import type { ExportScope, ExportStatus } from './dto/export.dto';
 import type { RecordKind } from '../ledger/ledger-leaf';
 import { type ExportFormat, type ExportRecord, PURGED_FIELDS } from './export-formats';
 import { BinaryCopyReader } from './binary-copy';
-import { type ChunkEncoding, DamagedChunk, decodeChunk, encodeChunk } from './chunk-encoding';
+import { type ChunkEncoding, decodeChunk, encodeChunk } from './chunk-encoding';
 import { type LineFormat, recordLinesStatement } from './record-lines';
 
 /** Who asked for an export: an API key, or an identity provider's subject (an access token). */
@@ -479,12 +479,6 @@ export class ExportsRepository {
   }
 
   /**
-   * One stored chunk of a completed export's file, in pieces of CHUNK_PIECE_BYTES; undefined when the chunk is gone.
-   * Read with COPY (FORMAT binary), which sends a bytea as its bytes: a query's rows would carry it as hex text twice
-   * its size, decoded to a string and back (the most a download spent its time on, bench:export). Pieces rather than
-   * the whole chunk in one value: the COPY reader holds at most a piece and a network read at a time.
-   */
-  /**
    * Chunk `no` of an export's file as pieces (a download writes one at a time), checked to hold exactly
    * `expectedBytes` (DamagedChunk otherwise); undefined when the chunk is gone (the export expired meanwhile).
    */
@@ -516,12 +510,7 @@ export class ExportsRepository {
       client.release();
       released = true;
       if (encoding === undefined) return undefined;
-      if (encoding === 'identity') {
-        const bytes = pieces.reduce((sum, piece) => sum + piece.length, 0);
-        if (bytes !== expectedBytes) throw new DamagedChunk(`chunk ${no} of export ${id} holds ${bytes} bytes where the file has ${expectedBytes}`);
-        return pieces;
-      }
-      return [await decodeChunk({ encoding, data: Buffer.concat(pieces) }, expectedBytes, `chunk ${no} of export ${id}`)];
+      return await decodeChunk({ encoding, pieces }, expectedBytes, `chunk ${no} of export ${id}`);
     } catch (error) {
       failed = true;
       throw error;

@@ -137,8 +137,8 @@ export class ExportsService {
     const last = Math.floor(end / chunkBytes);
     // Every chunk is whole but the file's last.
     const read = (no: number) => this.exports.chunk(id, no, Math.min(chunkBytes, job.bytes - no * chunkBytes));
-    // The next chunks are read from PostgreSQL and decoded (on libuv's pool) while this one is sent: one at a time,
-    // a download waits on each read and decode in turn (docs/PERFORMANCE.md, exports).
+    // The next chunks are read from PostgreSQL and decoded (on libuv's pool) while this one is sent: with one read
+    // ahead, a download waited on each read and decode in turn (docs/PERFORMANCE.md, exports).
     const ahead: Promise<Buffer[] | undefined>[] = [];
     let requested = first;
     const readAhead = () => {
