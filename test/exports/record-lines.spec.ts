@@ -165,6 +165,10 @@ describe('record lines written by PostgreSQL', () => {
     const lines = await linesOf('csv');
     const text = Buffer.concat(lines.map((line) => line.line)).toString('utf8');
     expect(text.endsWith('\r\n')).toBe(true);
+    // As written: every cell a sender's text reaches is quoted (OWASP), the cells jartrail writes are not, and an
+    // absent payload member is an empty cell rather than "".
+    expect(text.startsWith(`1,"'=1+1","'+cmd|"" /C calc""!A0","tool_call.recorded",${TIME},${TIME},${TIME},"digest-a","d-1","'@SUM(A1)",,`)).toBe(true);
+    expect(text).toContain(`\r\n2,"evt-2","as-main","tool_call.recorded",${TIME},${TIME},${TIME},"digest-a",,,,,,,,"at-9","th-9",,,,,false,"{`);
     const parsed = parse(text, { record_delimiter: '\r\n', relax_column_count: false }) as string[][];
     expect(parsed).toHaveLength(ROWS.length);
     const cells = parsed.map((cellsOfRow) => {
