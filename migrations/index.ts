@@ -22,6 +22,7 @@ import { TriageOfTokenHolders1796820000000 } from './1796820000000-TriageOfToken
 import { RequireEncryptedRequestObject1796900000000 } from './1796900000000-RequireEncryptedRequestObject';
 import { FindingCheckCauses1796900000001 } from './1796900000001-FindingCheckCauses';
 import { CompressedExportChunks1797000000000 } from './1797000000000-CompressedExportChunks';
+import { ExportChunksStoredExternal1797000000001 } from './1797000000001-ExportChunksStoredExternal';
 
 /** Every migration, in order. Listed explicitly so that the app, the CLI and the tests load the same set. */
 export const MIGRATIONS = [
@@ -49,4 +50,5 @@ export const MIGRATIONS = [
   RequireEncryptedRequestObject1796900000000,
   FindingCheckCauses1796900000001,
   CompressedExportChunks1797000000000,
+  ExportChunksStoredExternal1797000000001,
 ];

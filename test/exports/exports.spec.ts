@@ -193,6 +193,9 @@ describe('exports', () => {
     );
     expect(stored.length).toBe(Math.ceil(file.length / 1024));
     expect(stored.every((chunk) => chunk.encoding === 'br' && chunk.stored < 1024)).toBe(true);
+    // Stored as they are: PostgreSQL does not try to compress them again (its TOAST compression only fails on them).
+    const [column] = await app.db.rows<{ attstorage: string }>(`SELECT "attstorage" FROM pg_attribute WHERE "attrelid" = 'export_chunks'::regclass AND "attname" = 'data'`);
+    expect(column!.attstorage).toBe('e');
 
     // Someone with write access to the database swaps chunk 1 for another chunk's bytes (a valid encoding, the
     // wrong length for its place), then truncates chunk 2: neither reaches a client as part of the file.
