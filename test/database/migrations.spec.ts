@@ -198,6 +198,58 @@ describe('the migration that lets token holders triage, on a database whose tria
   });
 });
 
+describe('the migrations of compressed export chunks, reverted on a database that holds files of both encodings', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrated: true });
+  });
+  afterAll(() => db.drop());
+
+  it('expire the jobs whose files are compressed and remove their chunks, keep the others, and apply again', async () => {
+    const completedJob = async () => {
+      const [job] = await db.rows<{ id: string }>(
+        `INSERT INTO exports (requested_by_subject, requested_by_issuer, format, query, proofs, chunk_bytes, status, bytes, sha256, manifest, finished_at, expires_at)
+         VALUES ('alice', 'https://idp.example', 'csv', '{}', false, 4, 'completed', 8, '\\x00', 'm', now(), now() + interval '1 day') RETURNING id`,
+      );
+      return job!.id;
+    };
+    const compressed = await completedJob();
+    const plain = await completedJob();
+    await db.pool.query(`INSERT INTO export_chunks (export_id, chunk_no, encoding, data) VALUES ($1, 0, 'br', '\\x0b01'), ($1, 1, 'identity', 'efgh'::bytea), ($2, 0, 'identity', 'abcd'::bytea), ($2, 1, 'identity', 'efgh'::bytea)`, [
+      compressed,
+      plain,
+    ]);
+    const storage = async () => (await db.rows<{ attstorage: string }>(`SELECT attstorage FROM pg_attribute WHERE attrelid = 'export_chunks'::regclass AND attname = 'data'`))[0]!.attstorage;
+    expect(await storage()).toBe('e');
+
+    const source = new DataSource(dataSourceOptions(db.url, 2));
+    await source.initialize();
+    try {
+      const at = MIGRATIONS.findIndex((migration) => new migration().name.startsWith('CompressedExportChunks'));
+      for (let undone = 0; undone < MIGRATIONS.length - at; undone++) await source.undoLastMigration({ transaction: 'each' });
+      expect(await storage()).toBe('x');
+      expect(await db.rows(`SELECT id, status, run_token FROM exports ORDER BY status`)).toEqual([
+        { id: plain, status: 'completed', run_token: null },
+        { id: compressed, status: 'expired', run_token: null },
+      ]);
+      expect(await db.rows(`SELECT export_id, chunk_no, convert_from(data, 'UTF8') AS data FROM export_chunks ORDER BY chunk_no`)).toEqual([
+        { export_id: plain, chunk_no: 0, data: 'abcd' },
+        { export_id: plain, chunk_no: 1, data: 'efgh' },
+      ]);
+      expect(await db.rows(`SELECT column_name FROM information_schema.columns WHERE table_name = 'export_chunks' AND column_name = 'encoding'`)).toEqual([]);
+
+      await runMigrationsUnderLock(source);
+      expect(await storage()).toBe('e');
+      expect(await db.rows(`SELECT chunk_no, encoding FROM export_chunks ORDER BY chunk_no`)).toEqual([
+        { chunk_no: 0, encoding: 'identity' },
+        { chunk_no: 1, encoding: 'identity' },
+      ]);
+    } finally {
+      await source.destroy();
+    }
+  });
+});
+
 /**
  * Production as docs/operations.md describes it: migrations run by an owner role that is not a superuser (it has
  * CREATEROLE, for the purger role), the service by a role that owns nothing. Superusers skip every privilege check,
